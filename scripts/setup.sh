@@ -5,7 +5,7 @@ set -euo pipefail
 
 readonly PACKAGES=(
   # Build
-  bazel-bootstrap bazel-platforms openjdk-17-jdk-headless g++ pkg-config clang
+  bazel-bootstrap bazel-platforms openjdk-17-jdk-headless g++ pkg-config clang clang-format
   # gRPC and protobuf
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto
   libabsl-dev

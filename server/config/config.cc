@@ -1,0 +1,366 @@
+#include "server/config/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/config/overrides.h"
+#include "server/config/yaml_proto.h"
+
+namespace voxgate::server {
+namespace {
+
+using ::google::protobuf::Duration;
+using ::google::protobuf::util::TimeUtil;
+using ::voxgate::config::v1::PoolConfig;
+using ::voxgate::config::v1::Protocol;
+
+constexpr int64_t kMiB = 1024 * 1024;
+constexpr char kDefaultTranscribePrompt[] =
+    "You are a helpful assistant that transcribes audio.";
+
+void DefaultDuration(Duration* duration, int64_t seconds) {
+  if (duration->seconds() == 0 && duration->nanos() == 0) {
+    *duration = TimeUtil::SecondsToDuration(seconds);
+  }
+}
+
+// Sets a numeric field still at its proto default (0) to the documented
+// default.
+#define VOXGATE_DEFAULT(message, field, value) \
+  if ((message).field() == 0) (message).set_##field(value)
+
+void ApplyPoolDefaults(PoolConfig& pool) {
+  for (auto& endpoint : *pool.mutable_endpoints()) {
+    VOXGATE_DEFAULT(endpoint, weight, 1);
+    VOXGATE_DEFAULT(endpoint, max_concurrency, 4);
+  }
+  VOXGATE_DEFAULT(pool, max_queue, 256);
+  VOXGATE_DEFAULT(pool, max_attempts, 3);
+  DefaultDuration(pool.mutable_queue_timeout(), 10);
+  DefaultDuration(pool.mutable_connect_timeout(), 2);
+  auto& health = *pool.mutable_health_check();
+  if (!health.has_path()) health.set_path("/health");
+  DefaultDuration(health.mutable_interval(), 10);
+  DefaultDuration(health.mutable_timeout(), 2);
+  if (pool.protocol() == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO &&
+      pool.system_prompt().empty()) {
+    pool.set_system_prompt(kDefaultTranscribePrompt);
+  }
+  if (pool.protocol() == config::v1::PROTOCOL_EMBEDDED &&
+      pool.models().empty()) {
+    pool.add_models("pocketsphinx-en-us");
+  }
+}
+
+bool IsAudioProtocol(Protocol protocol) {
+  return protocol == config::v1::PROTOCOL_OPENAI_TRANSCRIPTIONS ||
+         protocol == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO ||
+         protocol == config::v1::PROTOCOL_EMBEDDED;
+}
+
+bool IsChatProtocol(Protocol protocol) {
+  return protocol == config::v1::PROTOCOL_OPENAI_CHAT ||
+         protocol == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO;
+}
+
+void ApplyDefaults(Config& config) {
+  auto& server = *config.mutable_server();
+  if (server.listen().empty()) server.set_listen("0.0.0.0:50051");
+  if (server.admin_listen().empty()) server.set_admin_listen("0.0.0.0:9464");
+  VOXGATE_DEFAULT(server, max_receive_message_bytes, 32 * kMiB);
+  DefaultDuration(server.mutable_keepalive_time(), 2 * 3600);
+  DefaultDuration(server.mutable_keepalive_timeout(), 20);
+  DefaultDuration(server.mutable_min_client_ping_interval(), 10);
+  if (!server.has_permit_keepalive_without_calls()) {
+    server.set_permit_keepalive_without_calls(true);
+  }
+  if (!server.has_drain_timeout()) {
+    *server.mutable_drain_timeout() = TimeUtil::SecondsToDuration(30);
+  }
+
+  if (config.pools().empty()) {
+    PoolConfig* embedded = config.add_pools();
+    embedded->set_name("embedded");
+    embedded->set_protocol(config::v1::PROTOCOL_EMBEDDED);
+  }
+  for (auto& pool : *config.mutable_pools()) ApplyPoolDefaults(pool);
+
+  auto& routing = *config.mutable_routing();
+  for (const auto& pool : config.pools()) {
+    if (routing.audio_pool().empty() && IsAudioProtocol(pool.protocol())) {
+      routing.set_audio_pool(pool.name());
+    }
+    if (routing.text_pool().empty() &&
+        pool.protocol() == config::v1::PROTOCOL_OPENAI_CHAT) {
+      routing.set_text_pool(pool.name());
+    }
+  }
+  if (routing.mode() == config::v1::ROUTING_MODE_UNSPECIFIED) {
+    routing.set_mode(!routing.text_pool().empty() &&
+                             routing.text_pool() != routing.audio_pool()
+                         ? config::v1::ROUTING_MODE_AUDIO_TEXT
+                         : config::v1::ROUTING_MODE_SINGLE);
+  }
+
+  auto& audio = *config.mutable_audio();
+  VOXGATE_DEFAULT(audio, target_sample_rate_hertz, 16000);
+  if (!audio.has_normalize_loudness()) audio.set_normalize_loudness(true);
+  VOXGATE_DEFAULT(audio, target_loudness_lufs, -16.0f);
+  VOXGATE_DEFAULT(audio, max_audio_bytes, 32 * kMiB);
+  DefaultDuration(audio.mutable_max_audio_duration(), 4 * 3600);
+  DefaultDuration(audio.mutable_max_chunk(), 30);
+  if (!audio.has_chunk_overlap()) {
+    *audio.mutable_chunk_overlap() = TimeUtil::MillisecondsToDuration(500);
+  }
+  VOXGATE_DEFAULT(audio, worker_threads,
+                  std::max(1u, std::thread::hardware_concurrency()));
+  VOXGATE_DEFAULT(audio, worker_queue, 256);
+
+  auto& limits = *config.mutable_limits();
+  VOXGATE_DEFAULT(limits, max_concurrent_calls, 1024);
+  VOXGATE_DEFAULT(limits, max_chunks_in_flight, 8);
+  VOXGATE_DEFAULT(limits, max_streams, 1024);
+  DefaultDuration(limits.mutable_max_stream_duration(), 3600);
+  DefaultDuration(limits.mutable_stream_idle_timeout(), 30);
+
+  if (config.logging().level() == config::v1::LOG_LEVEL_UNSPECIFIED) {
+    config.mutable_logging()->set_level(config::v1::LOG_LEVEL_INFO);
+  }
+}
+
+#undef VOXGATE_DEFAULT
+
+absl::Status KeyError(absl::string_view path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+}
+
+absl::Status ValidateAddress(absl::string_view path,
+                             const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return KeyError(
+        path, absl::StrCat("expected host:port such as 0.0.0.0:50051, got \"",
+                           address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status ValidateRange(absl::string_view path, T value, T low, T high) {
+  if (value < low || value > high) {
+    return KeyError(path, absl::StrCat("must be between ", low, " and ", high,
+                                       ", got ", value));
+  }
+  return absl::OkStatus();
+}
+
+bool IsValidPoolName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' ||
+          c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status ValidateEndpointUrl(absl::string_view path,
+                                 const std::string& url) {
+  const bool http = absl::StartsWith(url, "http://");
+  const bool https = absl::StartsWith(url, "https://");
+  const std::size_t host_start = http ? 7 : 8;
+  if ((!http && !https) || url.size() <= host_start || url[host_start] == '/') {
+    return KeyError(
+        path, absl::StrCat("expected an http:// or https:// URL with a host, "
+                           "got \"",
+                           url, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
+                          const std::set<std::string>& pool_names) {
+  if (!IsValidPoolName(pool.name())) {
+    return KeyError(
+        path + ".name",
+        absl::StrCat("expected [a-z0-9_-]{1,63}, got \"", pool.name(), "\""));
+  }
+  if (pool.protocol() == config::v1::PROTOCOL_UNSPECIFIED) {
+    return KeyError(
+        path + ".protocol",
+        "required: openai_transcriptions, openai_chat_audio, openai_chat or "
+        "embedded");
+  }
+  const bool embedded = pool.protocol() == config::v1::PROTOCOL_EMBEDDED;
+  if (embedded && !pool.endpoints().empty()) {
+    return KeyError(path + ".endpoints",
+                    "must be empty for the embedded protocol");
+  }
+  if (!embedded && pool.endpoints().empty()) {
+    return KeyError(path + ".endpoints", "at least one endpoint is required");
+  }
+  for (int i = 0; i < pool.endpoints_size(); ++i) {
+    const auto& endpoint = pool.endpoints(i);
+    const std::string endpoint_path = absl::StrCat(path, ".endpoints[", i, "]");
+    RETURN_IF_ERROR(
+        ValidateEndpointUrl(endpoint_path + ".url", endpoint.url()));
+    RETURN_IF_ERROR(
+        ValidateRange(endpoint_path + ".weight", endpoint.weight(), 1u, 1000u));
+    RETURN_IF_ERROR(ValidateRange(endpoint_path + ".max_concurrency",
+                                  endpoint.max_concurrency(), 1u, 4096u));
+  }
+  if (!pool.api_key_env().empty() && !pool.api_key_file().empty()) {
+    return KeyError(path + ".api_key_file",
+                    "set api_key_env or api_key_file, not both");
+  }
+  if (!pool.fallback_pool().empty()) {
+    if (pool.fallback_pool() == pool.name()) {
+      return KeyError(path + ".fallback_pool",
+                      "a pool cannot fall back to itself");
+    }
+    if (!pool_names.count(pool.fallback_pool())) {
+      return KeyError(
+          path + ".fallback_pool",
+          absl::StrCat("no pool named \"", pool.fallback_pool(), "\""));
+    }
+  }
+  RETURN_IF_ERROR(
+      ValidateRange(path + ".max_attempts", pool.max_attempts(), 1u, 10u));
+  if (pool.health_check().has_path() && !pool.health_check().path().empty() &&
+      pool.health_check().path()[0] != '/') {
+    return KeyError(path + ".health_check.path", "must start with /");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRouting(const Config& config) {
+  std::map<std::string, Protocol> protocols;
+  for (const auto& pool : config.pools())
+    protocols[pool.name()] = pool.protocol();
+  const auto& routing = config.routing();
+  if (!routing.audio_pool().empty()) {
+    auto it = protocols.find(routing.audio_pool());
+    if (it == protocols.end()) {
+      return KeyError(
+          "routing.audio_pool",
+          absl::StrCat("no pool named \"", routing.audio_pool(), "\""));
+    }
+    if (!IsAudioProtocol(it->second)) {
+      return KeyError(
+          "routing.audio_pool",
+          absl::StrCat("pool \"", routing.audio_pool(),
+                       "\" speaks openai_chat, which cannot take audio"));
+    }
+  }
+  if (!routing.text_pool().empty()) {
+    auto it = protocols.find(routing.text_pool());
+    if (it == protocols.end()) {
+      return KeyError(
+          "routing.text_pool",
+          absl::StrCat("no pool named \"", routing.text_pool(), "\""));
+    }
+    if (!IsChatProtocol(it->second)) {
+      return KeyError("routing.text_pool",
+                      absl::StrCat("pool \"", routing.text_pool(),
+                                   "\" cannot chat; use an openai_chat pool"));
+    }
+  }
+  for (const auto& [model, pool] : routing.model_routes()) {
+    if (!protocols.count(pool)) {
+      return KeyError(absl::StrCat("routing.model_routes.", model),
+                      absl::StrCat("no pool named \"", pool, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const Config& config) {
+  const auto& server = config.server();
+  RETURN_IF_ERROR(ValidateAddress("server.listen", server.listen()));
+  RETURN_IF_ERROR(
+      ValidateAddress("server.admin_listen", server.admin_listen()));
+  RETURN_IF_ERROR(ValidateRange("server.max_receive_message_bytes",
+                                server.max_receive_message_bytes(), kMiB,
+                                1024 * kMiB));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "server.drain_timeout", server.drain_timeout().seconds(), 0, 3600));
+
+  std::set<std::string> names;
+  for (const auto& pool : config.pools()) names.insert(pool.name());
+  std::set<std::string> seen;
+  for (int i = 0; i < config.pools_size(); ++i) {
+    const std::string path = absl::StrCat("pools[", i, "]");
+    RETURN_IF_ERROR(ValidatePool(path, config.pools(i), names));
+    if (!seen.insert(config.pools(i).name()).second) {
+      return KeyError(
+          path + ".name",
+          absl::StrCat("duplicate pool name \"", config.pools(i).name(), "\""));
+    }
+  }
+  RETURN_IF_ERROR(ValidateRouting(config));
+
+  const auto& audio = config.audio();
+  RETURN_IF_ERROR(ValidateRange("audio.target_sample_rate_hertz",
+                                audio.target_sample_rate_hertz(), 8000, 48000));
+  RETURN_IF_ERROR(ValidateRange("audio.target_loudness_lufs",
+                                audio.target_loudness_lufs(), -70.0f, -5.0f));
+  RETURN_IF_ERROR(ValidateRange("audio.max_audio_bytes",
+                                audio.max_audio_bytes(), int64_t{1024},
+                                1024 * kMiB));
+  RETURN_IF_ERROR(
+      ValidateRange("audio.worker_threads", audio.worker_threads(), 1u, 256u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_chunk",
+                                         audio.max_chunk().seconds(), 1, 600));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfigFromYaml(
+    absl::string_view yaml,
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
+  Config config;
+  RETURN_IF_ERROR(ParseYamlIntoMessage(yaml, config));
+  RETURN_IF_ERROR(ApplyOverrides(overrides, config));
+  ApplyDefaults(config);
+  RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfig(const ConfigSources& sources) {
+  std::string yaml;
+  if (!sources.config_path.empty()) {
+    std::ifstream file(sources.config_path);
+    if (!file) {
+      return absl::NotFoundError(
+          absl::StrCat("--config: cannot read \"", sources.config_path, "\""));
+    }
+    std::ostringstream text;
+    text << file.rdbuf();
+    yaml = text.str();
+  }
+  auto config = LoadConfigFromYaml(yaml, sources.overrides);
+  if (!config.ok() && !sources.config_path.empty() &&
+      !absl::StartsWith(config.status().message(), "--")) {
+    return absl::Status(
+        config.status().code(),
+        absl::StrCat(sources.config_path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace voxgate::server
