@@ -11,9 +11,9 @@ namespace voxgate {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
-// Writes one JSON object per line: {"ts", "level", "msg", ...fields}. Fields must
-// never carry audio, prompts (above debug) or secrets. Thread-safe; each line is
-// written whole.
+// Writes one JSON object per line: {"ts", "level", "msg", ...fields}. Fields
+// must never carry audio, prompts (above debug) or secrets. Thread-safe; each
+// line is written whole.
 class Logger {
  public:
   using Fields = nlohmann::ordered_json;
@@ -30,7 +30,8 @@ class Logger {
   void Info(absl::string_view message, const Fields& fields = Fields()) const {
     Log(LogLevel::kInfo, message, fields);
   }
-  void Warning(absl::string_view message, const Fields& fields = Fields()) const {
+  void Warning(absl::string_view message,
+               const Fields& fields = Fields()) const {
     Log(LogLevel::kWarning, message, fields);
   }
   void Error(absl::string_view message, const Fields& fields = Fields()) const {

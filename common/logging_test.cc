@@ -9,7 +9,8 @@
 namespace voxgate {
 namespace {
 
-std::string Capture(LogLevel min, LogLevel level, const Logger::Fields& fields) {
+std::string Capture(LogLevel min, LogLevel level,
+                    const Logger::Fields& fields) {
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
@@ -41,8 +42,8 @@ TEST(LoggerTest, DropsLinesBelowTheLevel) {
 }
 
 TEST(LoggerTest, ReplacesInvalidUtf8InsteadOfThrowing) {
-  const std::string line =
-      Capture(LogLevel::kInfo, LogLevel::kInfo, {{"body", std::string("\xff\xfe")}});
+  const std::string line = Capture(LogLevel::kInfo, LogLevel::kInfo,
+                                   {{"body", std::string("\xff\xfe")}});
   EXPECT_NO_THROW(nlohmann::json::parse(line));
 }
 

@@ -1,6 +1,7 @@
 """C++ code generation from .proto files with the system protoc and grpc_cpp_plugin."""
 
-def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [], **kwargs):
+def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [],
+                    headers_only = False, **kwargs):
     """Generates C++ for srcs into a cc_library named name.
 
     Args:
@@ -11,6 +12,8 @@ def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [], **k
         execution root. Default: this package. For a system repository such as
         @grpc_proto use "external/grpc_proto".
       deps: cc_library targets of imported protos.
+      headers_only: compile no .cc files, for protos whose code a system library
+        already holds (linking both would register the descriptors twice).
       **kwargs: passed to the cc_library (visibility, testonly).
     """
     package = native.package_name()
@@ -37,10 +40,13 @@ def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [], **k
     )
     native.cc_library(
         name = name,
-        srcs = [o for o in outs if o.endswith(".cc")],
+        srcs = [] if headers_only else [o for o in outs if o.endswith(".cc")],
         hdrs = [o for o in outs if o.endswith(".h")],
         # Generated code includes "voxgate/v1/x.pb.h" relative to the import root.
         includes = ["."],
+        # Descriptors register from static initialisers that nothing else references;
+        # reflection needs them all.
+        alwayslink = True,
         deps = deps + ["@system//:grpc"],
         **kwargs
     )

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace voxgate::server {
 namespace {
@@ -9,8 +10,8 @@ namespace {
 constexpr absl::string_view kRedacted = "[redacted]";
 
 bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-         c == '+' || c == '/' || c == '=';
+  return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
+         c == '~' || c == '+' || c == '/' || c == '=';
 }
 
 // Replaces the token after each case-insensitive occurrence of `marker`.
@@ -23,13 +24,13 @@ std::string RedactAfter(absl::string_view text, absl::string_view marker) {
     const std::size_t hit = lower.find(lower_marker, pos);
     if (hit == std::string::npos) break;
     std::size_t end = hit + marker.size();
-    out.append(text.substr(pos, end - pos));
+    absl::StrAppend(&out, text.substr(pos, end - pos));
     const std::size_t token_start = end;
     while (end < text.size() && IsTokenChar(text[end])) ++end;
-    if (end > token_start) out.append(kRedacted);
+    if (end > token_start) absl::StrAppend(&out, kRedacted);
     pos = end;
   }
-  out.append(text.substr(pos));
+  absl::StrAppend(&out, text.substr(pos));
   return out;
 }
 
@@ -46,15 +47,15 @@ std::string RedactUserInfo(absl::string_view text) {
            !absl::ascii_isspace(text[end])) {
       ++end;
     }
-    out.append(text.substr(pos, authority - pos));
+    absl::StrAppend(&out, text.substr(pos, authority - pos));
     if (end < text.size() && text[end] == '@') {
-      out.append(kRedacted);
+      absl::StrAppend(&out, kRedacted);
       pos = end;
     } else {
       pos = authority;
     }
   }
-  out.append(text.substr(pos));
+  absl::StrAppend(&out, text.substr(pos));
   return out;
 }
 
@@ -62,7 +63,8 @@ std::string RedactUserInfo(absl::string_view text) {
 
 std::string ScrubSecrets(absl::string_view text) {
   std::string out = RedactUserInfo(text);
-  for (absl::string_view marker : {"bearer ", "api_key=", "api-key: ", "x-api-key: "}) {
+  for (absl::string_view marker :
+       {"bearer ", "api_key=", "api-key: ", "x-api-key: "}) {
     out = RedactAfter(out, marker);
   }
   return out;

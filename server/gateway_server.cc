@@ -1,0 +1,129 @@
+#include "server/gateway_server.h"
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/model_catalog.h"
+#include "server/voxgate_service.h"
+
+namespace voxgate::server {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+
+int ClampedMillis(const google::protobuf::Duration& duration) {
+  const int64_t millis = TimeUtil::DurationToMilliseconds(duration);
+  return static_cast<int>(std::min<int64_t>(millis, INT32_MAX));
+}
+
+absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) +
+         absl::Nanoseconds(duration.nanos());
+}
+
+void ApplyTransportSettings(const config::v1::ServerConfig& server,
+                            grpc::ServerBuilder& builder) {
+  // A second gateway on the same port must fail to start, not share it
+  // silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<int64_t>(server.max_receive_message_bytes(), INT32_MAX)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             ClampedMillis(server.keepalive_time()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             ClampedMillis(server.keepalive_timeout()));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      ClampedMillis(server.min_client_ping_interval()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                             server.permit_keepalive_without_calls() ? 1 : 0);
+  // Zero means "never" in the config; gRPC spells never INT_MAX (its default).
+  if (server.has_max_connection_age() &&
+      ClampedMillis(server.max_connection_age()) > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               ClampedMillis(server.max_connection_age()));
+  }
+  if (ClampedMillis(server.max_connection_age_grace()) > 0) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        ClampedMillis(server.max_connection_age_grace()));
+  }
+  if (ClampedMillis(server.max_connection_idle()) > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               ClampedMillis(server.max_connection_idle()));
+  }
+}
+
+}  // namespace
+
+GatewayServer::GatewayServer(const Config& config, const Logger& logger)
+    : config_(config),
+      logger_(logger),
+      service_(std::make_unique<VoxgateServiceImpl>(BuildModelCatalog(config_),
+                                                    admission_)) {}
+
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
+    const Config& config, const Logger& logger, Options options) {
+  // Both are process-wide registrations that must happen once, before any
+  // builder.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+
+  std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.server().listen(),
+                           grpc::InsecureServerCredentials(), &gateway->port_);
+  builder.RegisterService(gateway->service_.get());
+  ApplyTransportSettings(config.server(), builder);
+  if (options.customize) options.customize(builder);
+
+  gateway->server_ = builder.BuildAndStart();
+  if (gateway->server_ == nullptr || gateway->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "server.listen: cannot listen on ", config.server().listen(),
+        " (address in use or not local?)"));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      gateway->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  logger.Info("serving", {{"listen", config.server().listen()},
+                          {"grpc_port", gateway->port_}});
+  return gateway;
+}
+
+void GatewayServer::Drain() {
+  if (drained_) return;
+  drained_ = true;
+  // Shutdown() of the health service turns every service NOT_SERVING for good,
+  // Watch streams included.
+  server_->GetHealthCheckService()->Shutdown();
+  admission_.StartDraining();
+  const absl::Duration delay = ToAbsl(config_.server().drain_delay());
+  const absl::Duration timeout = ToAbsl(config_.server().drain_timeout());
+  logger_.Info("draining",
+               {{"delay_ms", absl::ToInt64Milliseconds(delay)},
+                {"timeout_ms", absl::ToInt64Milliseconds(timeout)}});
+  absl::SleepFor(delay);
+  // Refuses new calls at once and waits for calls in flight up to the deadline.
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + timeout));
+  server_->Wait();
+  logger_.Info("drained");
+}
+
+GatewayServer::~GatewayServer() {
+  if (server_ != nullptr && !drained_) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+}
+
+}  // namespace voxgate::server

@@ -1,0 +1,60 @@
+#ifndef VOXGATE_SERVER_GATEWAY_SERVER_H_
+#define VOXGATE_SERVER_GATEWAY_SERVER_H_
+
+#include <functional>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/logging.h"
+#include "grpcpp/grpcpp.h"
+#include "server/admission.h"
+#include "server/config/config.h"
+
+namespace voxgate::server {
+
+class VoxgateServiceImpl;
+
+// The gRPC server: voxgate.v1.VoxgateService, grpc.health.v1 (overall and per
+// service) and server reflection, with the transport settings of the config.
+class GatewayServer {
+ public:
+  struct Options {
+    // Runs on the builder before the server starts; tests add services with it.
+    std::function<void(grpc::ServerBuilder&)> customize;
+  };
+
+  // The health service names reported SERVING, then NOT_SERVING while draining.
+  static constexpr const char* kServiceName = "voxgate.v1.VoxgateService";
+
+  // Binds and starts serving. Returns UNAVAILABLE naming server.listen when the
+  // address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
+      const Config& config, const Logger& logger, Options options = {});
+
+  // Shuts down at once (cancelling calls) unless Drain() already ran.
+  ~GatewayServer();
+
+  // The bound gRPC port (useful with listen port 0).
+  int port() const { return port_; }
+
+  // Graceful stop: health turns NOT_SERVING, after server.drain_delay new calls
+  // are refused (UNAVAILABLE), calls in flight get up to server.drain_timeout
+  // to finish and are cancelled after. Blocks until done; call it from a thread
+  // that is not a gRPC callback thread. Idempotent.
+  void Drain();
+
+ private:
+  GatewayServer(const Config& config, const Logger& logger);
+
+  const Config config_;
+  const Logger& logger_;
+  Admission admission_;
+  std::unique_ptr<VoxgateServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool drained_ = false;
+};
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_GATEWAY_SERVER_H_

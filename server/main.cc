@@ -1,0 +1,74 @@
+// voxgate: the gateway process. Parses flags, environment and config file,
+// serves until SIGTERM or SIGINT, then drains and exits 0. Exits 2 on invalid
+// configuration (before listening) and 1 when it cannot serve.
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+#include "server/config/command_line.h"
+#include "server/config/config.h"
+#include "server/gateway_server.h"
+
+namespace {
+
+voxgate::LogLevel ToLogLevel(voxgate::config::v1::LogLevel level) {
+  switch (level) {
+    case voxgate::config::v1::LOG_LEVEL_DEBUG:
+      return voxgate::LogLevel::kDebug;
+    case voxgate::config::v1::LOG_LEVEL_WARNING:
+      return voxgate::LogLevel::kWarning;
+    case voxgate::config::v1::LOG_LEVEL_ERROR:
+      return voxgate::LogLevel::kError;
+    default:
+      return voxgate::LogLevel::kInfo;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread starts, so every thread inherits
+  // the mask and sigwait() below is the one place they arrive.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto command_line = voxgate::server::ParseCommandLine(
+      std::vector<std::string>(argv + 1, argv + argc),
+      voxgate::server::ProcessEnv);
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "voxgate: %s\n",
+                 std::string(command_line.status().message()).c_str());
+    return 2;
+  }
+  if (command_line->help) {
+    std::fputs(voxgate::server::Usage().c_str(), stdout);
+    return 0;
+  }
+  auto config = voxgate::server::LoadConfig(command_line->sources);
+  if (!config.ok()) {
+    std::fprintf(stderr, "voxgate: invalid configuration: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+
+  const voxgate::Logger logger(ToLogLevel(config->logging().level()));
+  auto server = voxgate::server::GatewayServer::Start(*config, logger);
+  if (!server.ok()) {
+    logger.Error("cannot serve",
+                 {{"error", std::string(server.status().message())}});
+    return 1;
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  logger.Info("stop signal",
+              {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Drain();
+  return 0;
+}
