@@ -34,7 +34,7 @@ def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [],
         name = name + "_codegen",
         srcs = srcs,
         outs = outs,
-        cmd = ("protoc -I%s -I%s -I/usr/include --cpp_out=%s " % (root, package, out_dir) +
+        cmd = ("protoc -I%s -I/usr/include --cpp_out=%s " % (root, out_dir) +
                grpc_args + " ".join(["$(location %s)" % src for src in srcs])),
         testonly = kwargs.get("testonly", False),
     )

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Counts test cases from a bazel test run, or sums such counts.
+
+--bazel-log LOG --testlogs DIR: reads the summary lines of LOG ("//pkg:target PASSED
+in 1.2s") and each target's JUnit XML under DIR; prints "passed failed". A target
+that failed without a failing case in its XML (crash, timeout, build failure)
+counts as one failure.
+
+--sum FILE...: adds "passed failed" lines, prints "N passed, N failed", and exits 1
+if anything failed.
+"""
+
+import argparse
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+SUMMARY = re.compile(
+    r"^//(?P<package>[^:\s]*):(?P<name>\S+)\s+(?:\(cached\)\s+)?"
+    r"(?P<status>PASSED|FAILED TO BUILD|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)")
+
+
+def count_xml(path):
+    passed = failed = 0
+    root = ET.parse(path).getroot()
+    for case in root.iter("testcase"):
+        if case.get("status") == "notrun":
+            continue
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        else:
+            passed += 1
+    return passed, failed
+
+
+def count_bazel(log_path, testlogs):
+    passed = failed = 0
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            match = SUMMARY.match(line.strip())
+            if not match:
+                continue
+            xml = os.path.join(testlogs, match["package"], match["name"], "test.xml")
+            p = f = 0
+            if match["status"] not in ("FAILED TO BUILD", "NO STATUS") and os.path.exists(xml):
+                try:
+                    p, f = count_xml(xml)
+                except ET.ParseError:
+                    pass
+            if match["status"] not in ("PASSED", "FLAKY") and f == 0:
+                f = 1
+                print(f"failed: //{match['package']}:{match['name']} {match['status']}",
+                      file=sys.stderr)
+            passed += p
+            failed += f
+    return passed, failed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bazel-log")
+    parser.add_argument("--testlogs")
+    parser.add_argument("--sum", nargs="*")
+    args = parser.parse_args()
+    if args.sum is not None:
+        passed = failed = 0
+        for path in args.sum:
+            with open(path) as counts:
+                p, f = counts.read().split()
+                passed += int(p)
+                failed += int(f)
+        print(f"{passed} passed, {failed} failed")
+        return 1 if failed or passed == 0 else 0
+    print(*count_bazel(args.bazel_log, args.testlogs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
