@@ -1,0 +1,45 @@
+// The configuration the README documents and the Kubernetes manifests ship must load.
+
+#include <fstream>
+#include <sstream>
+
+#include "common/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/config/config.h"
+#include "yaml-cpp/yaml.h"
+
+namespace voxgate::server {
+namespace {
+
+using ::voxgate::testing::IsOk;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+TEST(ConfigDocsTest, ReadmeExampleLoadsAndSetsEveryTopLevelSection) {
+  const std::string readme = ReadFile("README.md");
+  const std::size_t start = readme.find("```yaml\n");
+  ASSERT_NE(start, std::string::npos);
+  const std::size_t end = readme.find("```", start + 8);
+  const std::string yaml = readme.substr(start + 8, end - start - 8);
+  auto config = LoadConfigFromYaml(yaml);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->pools_size(), 3);
+  EXPECT_EQ(config->routing().text_pool(), "ollama");
+  EXPECT_EQ(config->server().max_connection_age().seconds(), 300);
+  EXPECT_EQ(config->pools(0).endpoints_size(), 2);
+}
+
+TEST(ConfigDocsTest, KubernetesConfigMapLoads) {
+  YAML::Node map = YAML::LoadFile("k8s/base/configmap.yaml");
+  auto config = LoadConfigFromYaml(map["data"]["voxgate.yaml"].as<std::string>());
+  ASSERT_THAT(config, IsOk());
+}
+
+}  // namespace
+}  // namespace voxgate::server
