@@ -42,6 +42,17 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
+// Matches an OK StatusOr whose value matches `value_matcher`.
+MATCHER_P(IsOkAndHolds, value_matcher,
+          std::string(negation ? "is not OK or holds a value that does not match"
+                               : "is OK and holds a matching value")) {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 }  // namespace voxgate::testing
 
 #endif  // VOXGATE_COMMON_STATUS_MATCHERS_H_
