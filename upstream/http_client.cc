@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,13 @@ struct CurlMimeDeleter {
 };
 
 class LoopCore;
+
+constexpr char kConnectFailurePayload[] = "voxgate.upstream/connect-failure";
+
+absl::Status ConnectFailure(absl::Status status) {
+  status.SetPayload(kConnectFailurePayload, absl::Cord("1"));
+  return status;
+}
 
 constexpr absl::Duration kStallCheckInterval = absl::Milliseconds(100);
 
@@ -262,18 +270,17 @@ absl::Status CurlTransfer::MapResult(CURLcode code) const {
       double connect_time = 0;
       curl_easy_getinfo(easy_.get(), CURLINFO_CONNECT_TIME, &connect_time);
       if (connect_time <= 0) {
-        return absl::UnavailableError(
+        return ConnectFailure(absl::UnavailableError(
             absl::StrCat(where, ": connect timeout after ",
-                         absl::FormatDuration(request_.connect_timeout)));
+                         absl::FormatDuration(request_.connect_timeout))));
       }
       return absl::UnavailableError(
-          absl::StrCat(where, ": stalled, no data for ",
-                       absl::FormatDuration(request_.stall_timeout)));
+          absl::StrCat(where, ": timed out: ", detail));
     }
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-      return absl::UnavailableError(
-          absl::StrCat(where, ": cannot connect: ", detail));
+      return ConnectFailure(absl::UnavailableError(
+          absl::StrCat(where, ": cannot connect: ", detail)));
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -452,11 +459,19 @@ absl::string_view HttpResponse::Header(absl::string_view name) const {
   return "";
 }
 
+bool IsConnectFailure(const absl::Status& status) {
+  return status.GetPayload(kConnectFailurePayload).has_value();
+}
+
+std::shared_ptr<ResponseObserver> MakeBufferingObserver(
+    std::function<void(absl::StatusOr<HttpResponse>)> done) {
+  return std::make_shared<BufferingObserver>(std::move(done));
+}
+
 std::shared_ptr<Transfer> HttpClient::Fetch(
     HttpRequest request,
     std::function<void(absl::StatusOr<HttpResponse>)> done) {
-  return Start(std::move(request),
-               std::make_shared<BufferingObserver>(std::move(done)));
+  return Start(std::move(request), MakeBufferingObserver(std::move(done)));
 }
 
 absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(

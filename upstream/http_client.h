@@ -70,6 +70,11 @@ class Transfer {
   virtual void Resume() = 0;
 };
 
+// Whether a transfer failed before reaching the server at all (connection
+// refused, name not resolved, connect timeout): such a failure cost the server
+// nothing.
+bool IsConnectFailure(const absl::Status& status);
+
 // A buffered response.
 struct HttpResponse {
   int status_code = 0;
@@ -79,6 +84,11 @@ struct HttpResponse {
   // The first header named `name` (case-insensitive), or "".
   absl::string_view Header(absl::string_view name) const;
 };
+
+// An observer that collects the whole response and hands it to `done` (on the
+// loop thread): the response with any HTTP status, or the transport error.
+std::shared_ptr<ResponseObserver> MakeBufferingObserver(
+    std::function<void(absl::StatusOr<HttpResponse>)> done);
 
 // An asynchronous HTTP client: one libcurl multi handle driven by its own
 // thread. Connections are kept alive and reused (HTTP/2 over TLS where the

@@ -160,6 +160,11 @@ void FakeUpstream::Script(const std::string& path_prefix,
   scripts_.push_back({path_prefix, behavior, times});
 }
 
+void FakeUpstream::ClearScripts() {
+  absl::MutexLock lock(&mu_);
+  scripts_.clear();
+}
+
 void FakeUpstream::SetModels(std::vector<std::string> models) {
   absl::MutexLock lock(&mu_);
   models_ = std::move(models);
@@ -283,11 +288,17 @@ bool FakeUpstream::WaitWatching(HttpConnection& connection,
   return true;
 }
 
-void FakeUpstream::Record(FakeRequest record) {
+std::size_t FakeUpstream::Record(FakeRequest record) {
   record.finished = absl::Now();
   absl::MutexLock lock(&mu_);
   --in_flight_;
   requests_.push_back(std::move(record));
+  return requests_.size() - 1;
+}
+
+void FakeUpstream::MarkClosedEarly(std::size_t index) {
+  absl::MutexLock lock(&mu_);
+  if (index < requests_.size()) requests_[index].client_closed_early = true;
 }
 
 bool FakeUpstream::HandleControl(HttpConnection& connection,
@@ -362,9 +373,15 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
     }
   }
 
+  // The record is published before the bytes that complete the response, so a
+  // client that has its answer also finds its request recorded.
+  std::optional<std::size_t> recorded;
+  auto commit = [&] {
+    if (!recorded) recorded = Record(record);
+  };
   auto finish = [&](bool keep_open, bool closed_early) {
-    record.client_closed_early = closed_early;
-    Record(std::move(record));
+    commit();
+    if (closed_early) MarkClosedEarly(*recorded);
     return keep_open;
   };
 
@@ -375,6 +392,7 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
   }
   if (!WaitWatching(connection, behavior.latency)) return finish(false, true);
   if (behavior.reset_before_response) {
+    commit();
     connection.Reset();
     return finish(false, false);
   }
@@ -481,18 +499,23 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
               : body.size();
       for (std::size_t sent = 0; sent < std::min(limit, body.size());
            sent += 16) {
-        if (!WaitWatching(connection, behavior.chunk_interval) ||
-            !connection.WriteRaw(absl::string_view(body).substr(
+        if (!WaitWatching(connection, behavior.chunk_interval)) {
+          return finish(false, true);
+        }
+        if (sent + 16 >= body.size()) commit();
+        if (!connection.WriteRaw(absl::string_view(body).substr(
                 sent, std::min<std::size_t>(16, limit - sent)))) {
           return finish(false, true);
         }
       }
       if (behavior.reset_after_body_bytes >= 0) {
+        commit();
         connection.Reset();
         return finish(false, false);
       }
       return finish(true, false);
     }
+    commit();
     const bool written =
         connection.WriteResponse(status, content_type, body, extra);
     return finish(written, !written);
@@ -510,12 +533,14 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
             static_cast<std::size_t>(behavior.reset_after_body_bytes)) {
       connection.WriteChunk(
           frame.substr(0, behavior.reset_after_body_bytes - sent_bytes));
+      commit();
       connection.Reset();
       return finish(false, false);
     }
     sent_bytes += frame.size();
     if (!connection.WriteChunk(frame)) return finish(false, true);
   }
+  commit();
   const bool ended = connection.EndChunks();
   return finish(ended, !ended);
 }

@@ -26,6 +26,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +98,7 @@ class FakeUpstream {
   // The next `times` requests whose path starts with `path_prefix` behave so.
   void Script(const std::string& path_prefix, const FakeBehavior& behavior,
               int times = 1);
+  void ClearScripts();
   void SetModels(std::vector<std::string> models);
 
   std::vector<FakeRequest> Requests() const;
@@ -122,7 +124,9 @@ class FakeUpstream {
   bool HandleControl(HttpConnection& connection, const WireRequest& request);
   // Sleeps `duration` while watching the peer; false when it went away.
   bool WaitWatching(HttpConnection& connection, absl::Duration duration);
-  void Record(FakeRequest record);
+  // Publishes a finished request; returns its index.
+  std::size_t Record(FakeRequest record);
+  void MarkClosedEarly(std::size_t index);
 
   struct Scripted {
     std::string path_prefix;

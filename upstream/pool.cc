@@ -1,0 +1,450 @@
+#include "upstream/pool.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace voxgate::upstream {
+namespace {
+
+// "http://host:8080/v1" -> "http://host:8080".
+std::string Origin(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  const std::size_t path =
+      url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return path == std::string::npos ? url : url.substr(0, path);
+}
+
+struct EndpointState {
+  EndpointOptions options;
+  std::string origin;
+  int outstanding = 0;
+  int consecutive_failures = 0;
+  // Ejections in the current streak: sets the next ejection's length; non-zero
+  // also means "on probation" (one request at a time) until a success.
+  int streak = 0;
+  absl::Time ejected_until = absl::InfinitePast();
+  bool healthy = true;
+  int64_t ejections = 0;
+  int64_t requests = 0;
+  int64_t failures = 0;
+};
+
+struct Waiter {
+  uint64_t id;
+  absl::Time deadline;
+  int avoid;
+  Pool::Grant granted;
+  TimerQueue::TimerId timer;
+};
+
+}  // namespace
+
+class PoolCore : public std::enable_shared_from_this<PoolCore> {
+ public:
+  PoolCore(PoolOptions options, HttpClient& http, TimerQueue& timers)
+      : options_(std::move(options)), http_(http), timers_(timers) {
+    for (const EndpointOptions& endpoint : options_.endpoints) {
+      EndpointState state;
+      state.options = endpoint;
+      state.origin = Origin(endpoint.url);
+      endpoints_.push_back(std::move(state));
+    }
+  }
+
+  const PoolOptions& options() const { return options_; }
+  const std::string& url(int endpoint) const {
+    return endpoints_[endpoint].options.url;
+  }
+
+  uint64_t Acquire(absl::Time deadline, int avoid, Pool::Grant granted);
+  void CancelWait(uint64_t id);
+  void Release(int endpoint, Outcome outcome);
+  bool HasAvailableEndpoint() const {
+    absl::MutexLock lock(&mu_);
+    return AnyAvailable(absl::Now());
+  }
+  std::vector<EndpointSnapshot> Snapshot() const;
+  void StartHealthChecks();
+  void Stop();
+
+ private:
+  bool Available(const EndpointState& endpoint, absl::Time now) const {
+    return endpoint.healthy && now >= endpoint.ejected_until;
+  }
+  bool HasRoom(const EndpointState& endpoint, absl::Time now) const {
+    const int limit =
+        endpoint.streak > 0 ? 1 : endpoint.options.max_concurrency;
+    return Available(endpoint, now) && endpoint.outstanding < limit;
+  }
+  bool AnyAvailable(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int Pick(absl::Time now, int avoid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int WeightedDraw(const std::vector<int>& candidates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordOutcome(EndpointState& endpoint, Outcome outcome, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands free slots to waiters; returns the grants to run after unlocking.
+  std::vector<std::pair<Pool::Grant, absl::StatusOr<Lease>>> ServeWaiters(
+      absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnWaitTimeout(uint64_t id);
+  void RunHealthChecks();
+  void OnHealthResult(int endpoint, bool healthy);
+  void WakeAt(absl::Time when);
+  absl::Status NoEndpointError(absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const PoolOptions options_;
+  HttpClient& http_;
+  TimerQueue& timers_;
+  mutable absl::Mutex mu_;
+  std::vector<EndpointState> endpoints_ ABSL_GUARDED_BY(mu_);
+  std::list<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_wait_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::BitGen random_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  TimerQueue::TimerId health_timer_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+using GrantList = std::vector<std::pair<Pool::Grant, absl::StatusOr<Lease>>>;
+
+void RunGrants(GrantList grants) {
+  for (auto& [grant, lease] : grants) grant(std::move(lease));
+}
+
+bool PoolCore::AnyAvailable(absl::Time now) const {
+  for (const EndpointState& endpoint : endpoints_) {
+    if (Available(endpoint, now)) return true;
+  }
+  return false;
+}
+
+int PoolCore::WeightedDraw(const std::vector<int>& candidates) {
+  int total = 0;
+  for (int index : candidates) total += endpoints_[index].options.weight;
+  int draw = absl::Uniform(random_, 0, total);
+  for (int index : candidates) {
+    draw -= endpoints_[index].options.weight;
+    if (draw < 0) return index;
+  }
+  return candidates.back();
+}
+
+int PoolCore::Pick(absl::Time now, int avoid) {
+  std::vector<int> candidates;
+  for (int i = 0; i < static_cast<int>(endpoints_.size()); ++i) {
+    if (HasRoom(endpoints_[i], now)) candidates.push_back(i);
+  }
+  if (candidates.size() > 1 && avoid >= 0) {
+    candidates.erase(std::remove(candidates.begin(), candidates.end(), avoid),
+                     candidates.end());
+  }
+  if (candidates.empty()) return -1;
+  if (candidates.size() == 1) return candidates[0];
+  // Power of two choices: two weighted draws, the less loaded relative to
+  // weight.
+  const int first = WeightedDraw(candidates);
+  int second = WeightedDraw(candidates);
+  for (int tries = 0; second == first && tries < 4; ++tries)
+    second = WeightedDraw(candidates);
+  const EndpointState& a = endpoints_[first];
+  const EndpointState& b = endpoints_[second];
+  return a.outstanding * b.options.weight <= b.outstanding * a.options.weight
+             ? first
+             : second;
+}
+
+absl::Status PoolCore::NoEndpointError(absl::Time now) const {
+  int ejected = 0, unhealthy = 0;
+  for (const EndpointState& endpoint : endpoints_) {
+    if (!endpoint.healthy) {
+      ++unhealthy;
+    } else if (now < endpoint.ejected_until) {
+      ++ejected;
+    }
+  }
+  return absl::UnavailableError(
+      absl::StrCat("pool ", options_.name, ": no endpoint available (", ejected,
+                   " ejected after failures, ", unhealthy,
+                   " failing health checks, of ", endpoints_.size(), ")"));
+}
+
+uint64_t PoolCore::Acquire(absl::Time deadline, int avoid,
+                           Pool::Grant granted) {
+  absl::StatusOr<Lease> result = absl::UnknownError("unset");
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    if (deadline <= now) {
+      result = absl::DeadlineExceededError(absl::StrCat(
+          "pool ", options_.name, ": deadline passed before a slot was free"));
+    } else if (const int index = Pick(now, avoid); index >= 0) {
+      endpoints_[index].outstanding++;
+      endpoints_[index].requests++;
+      result = Lease(shared_from_this(), index);
+    } else if (!AnyAvailable(now)) {
+      result = NoEndpointError(now);
+    } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
+      result = absl::ResourceExhaustedError(absl::StrCat(
+          "pool ", options_.name, ": every slot is busy and ", waiters_.size(),
+          " requests already wait (max_queue ", options_.max_queue, ")"));
+    } else {
+      const uint64_t id = next_wait_id_++;
+      const absl::Time give_up =
+          std::min(deadline, now + options_.queue_timeout);
+      std::weak_ptr<PoolCore> weak = weak_from_this();
+      const TimerQueue::TimerId timer = timers_.Schedule(give_up, [weak, id] {
+        if (auto core = weak.lock()) core->OnWaitTimeout(id);
+      });
+      waiters_.push_back({id, deadline, avoid, std::move(granted), timer});
+      return id;
+    }
+  }
+  granted(std::move(result));
+  return 0;
+}
+
+void PoolCore::OnWaitTimeout(uint64_t id) {
+  Pool::Grant granted;
+  absl::Time deadline;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it =
+        std::find_if(waiters_.begin(), waiters_.end(),
+                     [id](const Waiter& waiter) { return waiter.id == id; });
+    if (it == waiters_.end()) return;
+    granted = std::move(it->granted);
+    deadline = it->deadline;
+    waiters_.erase(it);
+  }
+  if (absl::Now() >= deadline) {
+    granted(absl::DeadlineExceededError(
+        absl::StrCat("pool ", options_.name,
+                     ": deadline passed while waiting for a free slot")));
+  } else {
+    granted(absl::ResourceExhaustedError(absl::StrCat(
+        "pool ", options_.name, ": no slot freed within queue_timeout ",
+        absl::FormatDuration(options_.queue_timeout))));
+  }
+}
+
+void PoolCore::CancelWait(uint64_t id) {
+  Pool::Grant granted;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it =
+        std::find_if(waiters_.begin(), waiters_.end(),
+                     [id](const Waiter& waiter) { return waiter.id == id; });
+    if (it == waiters_.end()) return;
+    timers_.Cancel(it->timer);
+    granted = std::move(it->granted);
+    waiters_.erase(it);
+  }
+  granted(absl::CancelledError("request cancelled while waiting for a slot"));
+}
+
+void PoolCore::RecordOutcome(EndpointState& endpoint, Outcome outcome,
+                             absl::Time now) {
+  switch (outcome) {
+    case Outcome::kSuccess:
+      endpoint.consecutive_failures = 0;
+      endpoint.streak = 0;  // a probe succeeded: back in full service
+      break;
+    case Outcome::kFailure:
+      endpoint.failures++;
+      endpoint.consecutive_failures++;
+      if (endpoint.streak > 0 || endpoint.consecutive_failures >=
+                                     options_.consecutive_failures_to_eject) {
+        endpoint.streak++;
+        endpoint.ejections++;
+        endpoint.consecutive_failures = 0;
+        const absl::Duration length =
+            std::min(options_.max_ejection,
+                     options_.base_ejection *
+                         (int64_t{1} << std::min(endpoint.streak - 1, 20)));
+        endpoint.ejected_until = now + length;
+        WakeAt(endpoint.ejected_until);
+      }
+      break;
+    case Outcome::kNeutral:
+      break;
+  }
+}
+
+GrantList PoolCore::ServeWaiters(absl::Time now) {
+  GrantList grants;
+  if (!AnyAvailable(now)) {
+    // Nothing will free up soon: fail fast rather than let them time out.
+    for (Waiter& waiter : waiters_) {
+      timers_.Cancel(waiter.timer);
+      grants.emplace_back(std::move(waiter.granted), NoEndpointError(now));
+    }
+    waiters_.clear();
+    return grants;
+  }
+  while (!waiters_.empty()) {
+    Waiter& waiter = waiters_.front();
+    const int index = Pick(now, waiter.avoid);
+    if (index < 0) break;
+    endpoints_[index].outstanding++;
+    endpoints_[index].requests++;
+    timers_.Cancel(waiter.timer);
+    grants.emplace_back(std::move(waiter.granted),
+                        Lease(shared_from_this(), index));
+    waiters_.pop_front();
+  }
+  return grants;
+}
+
+void PoolCore::Release(int index, Outcome outcome) {
+  GrantList grants;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    EndpointState& endpoint = endpoints_[index];
+    endpoint.outstanding--;
+    RecordOutcome(endpoint, outcome, now);
+    grants = ServeWaiters(now);
+  }
+  RunGrants(std::move(grants));
+}
+
+void PoolCore::WakeAt(absl::Time when) {
+  // When an ejection ends, a waiter may be served by the probe slot.
+  std::weak_ptr<PoolCore> weak = weak_from_this();
+  timers_.Schedule(when, [weak] {
+    auto core = weak.lock();
+    if (core == nullptr) return;
+    GrantList grants;
+    {
+      absl::MutexLock lock(&core->mu_);
+      if (!core->waiters_.empty()) grants = core->ServeWaiters(absl::Now());
+    }
+    RunGrants(std::move(grants));
+  });
+}
+
+std::vector<EndpointSnapshot> PoolCore::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  std::vector<EndpointSnapshot> snapshot;
+  for (const EndpointState& endpoint : endpoints_) {
+    snapshot.push_back({endpoint.options.url, endpoint.outstanding,
+                        now < endpoint.ejected_until, endpoint.healthy,
+                        endpoint.ejections, endpoint.requests,
+                        endpoint.failures});
+  }
+  return snapshot;
+}
+
+void PoolCore::StartHealthChecks() {
+  if (options_.health_path.empty()) return;
+  RunHealthChecks();
+}
+
+void PoolCore::RunHealthChecks() {
+  std::vector<std::string> origins;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    for (const EndpointState& endpoint : endpoints_)
+      origins.push_back(endpoint.origin);
+    std::weak_ptr<PoolCore> weak = weak_from_this();
+    health_timer_ = timers_.ScheduleAfter(options_.health_interval, [weak] {
+      if (auto core = weak.lock()) core->RunHealthChecks();
+    });
+  }
+  for (int i = 0; i < static_cast<int>(origins.size()); ++i) {
+    HttpRequest probe;
+    probe.method = "GET";
+    probe.url = origins[i] + options_.health_path;
+    probe.deadline = absl::Now() + options_.health_timeout;
+    probe.connect_timeout = options_.health_timeout;
+    std::weak_ptr<PoolCore> weak = weak_from_this();
+    http_.Fetch(std::move(probe), [weak,
+                                   i](absl::StatusOr<HttpResponse> response) {
+      if (auto core = weak.lock()) {
+        core->OnHealthResult(i, response.ok() && response->status_code >= 200 &&
+                                    response->status_code < 300);
+      }
+    });
+  }
+}
+
+void PoolCore::OnHealthResult(int index, bool healthy) {
+  GrantList grants;
+  {
+    absl::MutexLock lock(&mu_);
+    EndpointState& endpoint = endpoints_[index];
+    const bool recovered =
+        healthy && (!endpoint.healthy || endpoint.streak > 0);
+    endpoint.healthy = healthy;
+    if (recovered) {
+      // A passing active check vouches for the endpoint: end any ejection.
+      endpoint.ejected_until = absl::InfinitePast();
+      endpoint.streak = 0;
+      endpoint.consecutive_failures = 0;
+    }
+    grants = ServeWaiters(absl::Now());
+  }
+  RunGrants(std::move(grants));
+}
+
+void PoolCore::Stop() {
+  std::list<Waiter> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    timers_.Cancel(health_timer_);
+    waiters.swap(waiters_);
+  }
+  for (Waiter& waiter : waiters) {
+    timers_.Cancel(waiter.timer);
+    waiter.granted(absl::CancelledError("pool shutting down"));
+  }
+}
+
+Lease& Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    Release(Outcome::kNeutral);
+    pool_ = std::move(other.pool_);
+    endpoint_ = other.endpoint_;
+  }
+  return *this;
+}
+
+const std::string& Lease::url() const { return pool_->url(endpoint_); }
+
+void Lease::Release(Outcome outcome) {
+  if (pool_ == nullptr) return;
+  std::shared_ptr<PoolCore> pool = std::move(pool_);
+  pool->Release(endpoint_, outcome);
+}
+
+std::unique_ptr<Pool> Pool::Create(PoolOptions options, HttpClient& http,
+                                   TimerQueue& timers) {
+  auto core = std::make_shared<PoolCore>(std::move(options), http, timers);
+  core->StartHealthChecks();
+  return std::unique_ptr<Pool>(new Pool(std::move(core)));
+}
+
+Pool::~Pool() { core_->Stop(); }
+
+const std::string& Pool::name() const { return core_->options().name; }
+
+uint64_t Pool::Acquire(absl::Time deadline, int avoid, Grant granted) {
+  return core_->Acquire(deadline, avoid, std::move(granted));
+}
+
+void Pool::CancelWait(uint64_t id) { core_->CancelWait(id); }
+
+bool Pool::HasAvailableEndpoint() const {
+  return core_->HasAvailableEndpoint();
+}
+
+std::vector<EndpointSnapshot> Pool::Snapshot() const {
+  return core_->Snapshot();
+}
+
+}  // namespace voxgate::upstream

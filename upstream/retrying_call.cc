@@ -1,0 +1,308 @@
+#include "upstream/retrying_call.h"
+
+#include <optional>
+
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "upstream/openai_protocol.h"
+
+namespace voxgate::upstream {
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+
+class RetryingCall final : public Transfer,
+                           public std::enable_shared_from_this<RetryingCall> {
+ public:
+  RetryingCall(const PoolContext& context, const CallOptions& options,
+               RequestBuilder build, std::shared_ptr<ResponseObserver> observer)
+      : context_(context),
+        options_(options),
+        build_(std::move(build)),
+        observer_(std::move(observer)) {}
+
+  void Start() {
+    context_.budget.OnRequest();
+    NextAttempt();
+  }
+  void Cancel() override;
+  void Resume() override;
+
+  void OnAttemptHeaders(int status_code, const HttpHeaders& headers);
+  bool OnAttemptData(absl::string_view data);
+  void OnAttemptDone(absl::Status status);
+
+ private:
+  void NextAttempt();
+  void OnGranted(absl::StatusOr<Lease> lease);
+  // Schedules another attempt when policy, budget and deadline allow.
+  // Connect failures never reached the server and do not spend the retry
+  // budget.
+  bool MaybeRetry(absl::Duration retry_after, bool spends_budget = true);
+  void Finish(absl::Status status);
+  absl::Status Annotate(const absl::Status& status) const {
+    if (status.ok() || status.code() == absl::StatusCode::kCancelled)
+      return status;
+    return absl::Status(
+        status.code(),
+        absl::StrCat("pool ", context_.pool.name(), ": ", status.message()));
+  }
+
+  const PoolContext context_;
+  const CallOptions options_;
+  const RequestBuilder build_;
+  std::shared_ptr<ResponseObserver> observer_;
+
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
+  int last_endpoint_ ABSL_GUARDED_BY(mu_) = -1;
+  uint64_t wait_id_ ABSL_GUARDED_BY(mu_) = 0;
+  TimerQueue::TimerId backoff_timer_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<Transfer> transfer_ ABSL_GUARDED_BY(mu_);
+  std::optional<Lease> lease_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen random_ ABSL_GUARDED_BY(mu_);
+
+  // Attempt state, touched only from the HTTP loop thread (one attempt at a
+  // time).
+  bool committed_ = false;
+  int error_status_ = 0;
+  HttpHeaders error_headers_;
+  std::string error_body_;
+};
+
+// Forwards one attempt's events to its call.
+class AttemptObserver final : public ResponseObserver {
+ public:
+  explicit AttemptObserver(std::shared_ptr<RetryingCall> call)
+      : call_(std::move(call)) {}
+  void OnHeaders(int status_code, const HttpHeaders& headers) override {
+    call_->OnAttemptHeaders(status_code, headers);
+  }
+  bool OnData(absl::string_view data) override {
+    return call_->OnAttemptData(data);
+  }
+  void OnDone(absl::Status status) override {
+    call_->OnAttemptDone(std::move(status));
+  }
+
+ private:
+  std::shared_ptr<RetryingCall> call_;
+};
+
+void RetryingCall::NextAttempt() {
+  int avoid;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return;
+    backoff_timer_ = 0;
+    avoid = last_endpoint_;
+  }
+  std::shared_ptr<RetryingCall> self = shared_from_this();
+  const uint64_t id = context_.pool.Acquire(
+      options_.deadline, avoid, [self](absl::StatusOr<Lease> lease) {
+        self->OnGranted(std::move(lease));
+      });
+  absl::MutexLock lock(&mu_);
+  if (!lease_.has_value() && !finished_) wait_id_ = id;
+}
+
+void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
+  if (!granted.ok()) {
+    Finish(Annotate(granted.status()));
+    return;
+  }
+  Lease lease = std::move(*granted);
+  absl::StatusOr<HttpRequest> request = build_(lease.url());
+  if (!request.ok()) {
+    lease.Release(Outcome::kNeutral);
+    Finish(request.status());
+    return;
+  }
+  request->deadline = options_.deadline;
+  for (const auto& header : context_.headers)
+    request->headers.push_back(header);
+  if (!options_.request_id.empty()) {
+    request->headers.emplace_back("x-request-id", options_.request_id);
+  }
+  int attempt = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    wait_id_ = 0;
+    if (!cancelled_) {
+      attempt = ++attempts_;
+      last_endpoint_ = lease.endpoint_index();
+      // Stored before the transfer starts: its completion may come at once.
+      lease_.emplace(std::move(lease));
+    }
+  }
+  if (attempt == 0) {
+    lease.Release(Outcome::kNeutral);
+    Finish(absl::CancelledError("upstream request cancelled by the caller"));
+    return;
+  }
+  committed_ = false;
+  error_status_ = 0;
+  error_headers_.clear();
+  error_body_.clear();
+  std::shared_ptr<Transfer> transfer = context_.http.Start(
+      *std::move(request),
+      std::make_shared<AttemptObserver>(shared_from_this()));
+  bool cancel_now = false;
+  {
+    absl::MutexLock lock(&mu_);
+    // A fast failure may already have started the next attempt; keep its
+    // handle.
+    if (attempts_ == attempt && lease_.has_value()) transfer_ = transfer;
+    cancel_now = cancelled_;
+  }
+  if (cancel_now) transfer->Cancel();
+}
+
+void RetryingCall::OnAttemptHeaders(int status_code,
+                                    const HttpHeaders& headers) {
+  if (status_code >= 200 && status_code < 300) {
+    committed_ = true;
+    observer_->OnHeaders(status_code, headers);
+  } else {
+    error_status_ = status_code;
+    error_headers_ = headers;
+  }
+}
+
+bool RetryingCall::OnAttemptData(absl::string_view data) {
+  if (committed_) return observer_->OnData(data);
+  if (error_body_.size() < kMaxErrorBody) {
+    error_body_.append(
+        data.data(), std::min(data.size(), kMaxErrorBody - error_body_.size()));
+  }
+  return true;
+}
+
+bool RetryingCall::MaybeRetry(absl::Duration retry_after, bool spends_budget) {
+  absl::MutexLock lock(&mu_);
+  if (cancelled_ || attempts_ >= context_.policy.max_attempts) return false;
+  const absl::Duration cap =
+      std::min(context_.policy.max_backoff,
+               context_.policy.base_backoff *
+                   (int64_t{1} << std::min(attempts_ - 1, 20)));
+  absl::Duration delay = absl::Nanoseconds(
+      absl::Uniform<int64_t>(random_, 0, absl::ToInt64Nanoseconds(cap) + 1));
+  delay = std::max(delay, retry_after);
+  if (absl::Now() + delay >= options_.deadline) return false;
+  if (spends_budget && !context_.budget.TryRetry()) return false;
+  backoff_timer_ = context_.timers.ScheduleAfter(
+      delay, [self = shared_from_this()] { self->NextAttempt(); });
+  return true;
+}
+
+void RetryingCall::OnAttemptDone(absl::Status status) {
+  std::optional<Lease> lease;
+  bool cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    lease.swap(lease_);
+    transfer_.reset();
+    cancelled = cancelled_;
+  }
+  auto release = [&lease](Outcome outcome) {
+    if (lease.has_value()) lease->Release(outcome);
+  };
+
+  if (cancelled) {
+    release(Outcome::kNeutral);
+    Finish(absl::CancelledError("upstream request cancelled by the caller"));
+    return;
+  }
+  if (committed_) {
+    release(status.ok() || status.code() == absl::StatusCode::kDeadlineExceeded
+                ? Outcome::kSuccess
+                : Outcome::kFailure);
+    Finish(Annotate(status));
+    return;
+  }
+  if (status.ok()) {
+    // A complete answer with a non-2xx status.
+    release(error_status_ >= 500 ? Outcome::kFailure : Outcome::kNeutral);
+    if (IsRetryableHttpStatus(error_status_)) {
+      absl::Duration retry_after = absl::ZeroDuration();
+      for (const auto& [name, value] : error_headers_) {
+        int seconds;
+        if (name == "retry-after" && absl::SimpleAtoi(value, &seconds) &&
+            seconds > 0) {
+          retry_after = absl::Seconds(seconds);
+        }
+      }
+      if (MaybeRetry(retry_after)) return;
+    }
+    observer_->OnHeaders(error_status_, error_headers_);
+    observer_->OnData(error_body_);
+    Finish(absl::OkStatus());
+    return;
+  }
+  // A transport failure before any 2xx status line.
+  const bool before_any_byte = error_status_ == 0;
+  release(status.code() == absl::StatusCode::kUnavailable ? Outcome::kFailure
+                                                          : Outcome::kNeutral);
+  if (status.code() == absl::StatusCode::kUnavailable && before_any_byte &&
+      MaybeRetry(absl::ZeroDuration(), !IsConnectFailure(status))) {
+    return;
+  }
+  Finish(Annotate(status));
+}
+
+void RetryingCall::Finish(absl::Status status) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+  }
+  observer_->OnDone(std::move(status));
+}
+
+void RetryingCall::Cancel() {
+  std::shared_ptr<Transfer> transfer;
+  uint64_t wait_id;
+  TimerQueue::TimerId timer;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_ || finished_) return;
+    cancelled_ = true;
+    transfer = transfer_;
+    wait_id = wait_id_;
+    timer = backoff_timer_;
+  }
+  if (transfer != nullptr) {
+    transfer->Cancel();  // OnAttemptDone finishes the call
+  } else if (wait_id != 0) {
+    context_.pool.CancelWait(wait_id);  // the grant finishes the call
+  } else if (timer != 0 && context_.timers.Cancel(timer)) {
+    Finish(absl::CancelledError("upstream request cancelled by the caller"));
+  }
+}
+
+void RetryingCall::Resume() {
+  std::shared_ptr<Transfer> transfer;
+  {
+    absl::MutexLock lock(&mu_);
+    transfer = transfer_;
+  }
+  if (transfer != nullptr) transfer->Resume();
+}
+
+}  // namespace
+
+std::shared_ptr<Transfer> StartWithRetries(
+    const PoolContext& context, const CallOptions& options,
+    RequestBuilder build, std::shared_ptr<ResponseObserver> observer) {
+  auto call = std::make_shared<RetryingCall>(context, options, std::move(build),
+                                             std::move(observer));
+  call->Start();
+  return call;
+}
+
+}  // namespace voxgate::upstream
