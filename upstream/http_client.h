@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "upstream/transfer.h"
 
 namespace voxgate::upstream {
 
@@ -57,17 +58,6 @@ class ResponseObserver {
   // status. Otherwise: UNAVAILABLE for connect failures, resets and stalls,
   // DEADLINE_EXCEEDED when the deadline passed, CANCELLED after Cancel().
   virtual void OnDone(absl::Status status) = 0;
-};
-
-// A transfer in progress. Thread-safe.
-class Transfer {
- public:
-  virtual ~Transfer() = default;
-  // Aborts the transfer and closes its connection; OnDone(CANCELLED) follows
-  // unless it already completed.
-  virtual void Cancel() = 0;
-  // Resumes a transfer paused by OnData returning false.
-  virtual void Resume() = 0;
 };
 
 // Whether a transfer failed before reaching the server at all (connection

@@ -1,0 +1,63 @@
+#ifndef VOXGATE_UPSTREAM_BACKEND_H_
+#define VOXGATE_UPSTREAM_BACKEND_H_
+
+// What the rest of the gateway sees of a model server pool or the embedded
+// engine. Consumers depend on these interfaces only; tests hand them fakes.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "upstream/transfer.h"
+#include "upstream/types.h"
+
+namespace voxgate::upstream {
+
+// Turns audio into text.
+class TranscriptionBackend {
+ public:
+  virtual ~TranscriptionBackend() = default;
+  using Done = std::function<void(absl::StatusOr<Transcription>)>;
+
+  // Starts a transcription; `done` runs exactly once on an upstream thread and
+  // must return quickly. The handle cancels it (done then gets CANCELLED).
+  virtual std::shared_ptr<Transfer> Transcribe(TranscriptionRequest request,
+                                               const CallOptions& options,
+                                               Done done) = 0;
+  // Whether it can serve now (some endpoint is up).
+  virtual bool available() const = 0;
+  // Whether segments and word timings come back when asked.
+  virtual bool returns_segments() const = 0;
+  virtual bool returns_words() const = 0;
+};
+
+// Receives a streamed chat reply.
+class ChatStreamObserver {
+ public:
+  virtual ~ChatStreamObserver() = default;
+  // A delta, in order. Return false to pause the upstream transfer until
+  // Transfer::Resume(); the rest of the network chunk at hand may still arrive.
+  virtual bool OnDelta(const ChatDelta& delta) = 0;
+  // Exactly once, last: OK after the final delta, or the error.
+  virtual void OnDone(absl::Status status) = 0;
+};
+
+// Chat completions, whole or streamed.
+class ChatBackend {
+ public:
+  virtual ~ChatBackend() = default;
+  using Done = std::function<void(absl::StatusOr<ChatCompletion>)>;
+
+  virtual std::shared_ptr<Transfer> Complete(ChatRequest request,
+                                             const CallOptions& options,
+                                             Done done) = 0;
+  virtual std::shared_ptr<Transfer> Stream(
+      ChatRequest request, const CallOptions& options,
+      std::shared_ptr<ChatStreamObserver> observer) = 0;
+  virtual bool available() const = 0;
+};
+
+}  // namespace voxgate::upstream
+
+#endif  // VOXGATE_UPSTREAM_BACKEND_H_

@@ -1,0 +1,90 @@
+#ifndef VOXGATE_UPSTREAM_UPSTREAMS_H_
+#define VOXGATE_UPSTREAM_UPSTREAMS_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "upstream/backend.h"
+#include "voxgate/config/v1/config.pb.h"
+
+namespace voxgate::upstream {
+
+class HttpClient;
+class OpenAiBackend;
+class Pool;
+class RetryBudget;
+class TimerQueue;
+
+// A model a pool serves, as GET /models or the configuration names it.
+struct ModelEntry {
+  std::string id;
+  std::string pool;
+};
+
+// Every configured pool and the routing between them: the upstream layer's one
+// entry point. Owns the HTTP client, timers, pools and backends. Thread-safe.
+class Upstreams {
+ public:
+  // Makes the backend of an embedded pool (the in-process engine).
+  using EmbeddedFactory =
+      std::function<absl::StatusOr<std::unique_ptr<TranscriptionBackend>>(
+          const config::v1::PoolConfig&)>;
+  // Looks up an environment variable (API keys); nullopt when unset.
+  using EnvLookup =
+      std::function<std::optional<std::string>(const std::string&)>;
+
+  struct Options {
+    EmbeddedFactory embedded_factory;
+    EnvLookup env;
+  };
+
+  // Builds pools and backends and starts health checks. INVALID_ARGUMENT naming
+  // the key when an API key's variable is unset or its file unreadable.
+  static absl::StatusOr<std::unique_ptr<Upstreams>> Create(
+      const config::v1::Config& config, Options options);
+  ~Upstreams();
+
+  // The backend for a transcription with `model` ("" = the default audio pool).
+  // NOT_FOUND for an unknown model; FAILED_PRECONDITION when no pool
+  // transcribes. An unavailable pool gives way to its fallback pool.
+  absl::StatusOr<TranscriptionBackend*> ForTranscription(
+      const std::string& model) const;
+  // The text chat backend for `model`; FAILED_PRECONDITION naming how to
+  // configure one when there is none.
+  absl::StatusOr<ChatBackend*> ForChat(const std::string& model) const;
+  // A chat backend that accepts audio parts (openai_chat_audio).
+  absl::StatusOr<ChatBackend*> ForAudioChat(const std::string& model) const;
+
+  // The model name to send upstream for a requested one: "" when the request
+  // named a pool rather than a model (the pool's default applies).
+  std::string UpstreamModelName(const std::string& model) const;
+
+  // GET /models of every OpenAI pool, merged in configuration order without
+  // duplicates; configured model ids of pools that fail to answer are kept.
+  void ListModels(std::function<void(std::vector<ModelEntry>)> done) const;
+
+  // Per pool: whether at least one endpoint is available.
+  std::map<std::string, bool> PoolAvailability() const;
+
+ private:
+  struct PoolEntry;
+  Upstreams() = default;
+  const PoolEntry* Resolve(const std::string& model,
+                           const std::function<bool(const PoolEntry&)>& capable,
+                           const std::string& default_pool) const;
+
+  config::v1::Config config_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<TimerQueue> timers_;
+  std::vector<std::unique_ptr<PoolEntry>> pools_;
+  std::map<std::string, const PoolEntry*> by_name_;
+};
+
+}  // namespace voxgate::upstream
+
+#endif  // VOXGATE_UPSTREAM_UPSTREAMS_H_
