@@ -58,7 +58,8 @@ class CurlTransfer final : public Transfer,
   void Resume() override;
 
   // Loop thread only, below.
-  absl::Status Configure(CURLM* multi);
+  absl::Status Configure(CURL* easy);
+  CURL* ReleaseEasy() { return easy_.release(); }
   void Finish(absl::Status status);
   absl::Status MapResult(CURLcode code) const;
   CURL* easy() const { return easy_.get(); }
@@ -115,11 +116,17 @@ class LoopCore {
     curl_multi_wakeup(multi_.get());
   }
   void Post(Command command, std::shared_ptr<CurlTransfer> transfer) {
+    bool first;
     {
       absl::MutexLock lock(&mu_);
+      first = commands_.empty();
       commands_.emplace_back(command, std::move(transfer));
     }
-    curl_multi_wakeup(multi_.get());
+    // One wake-up per batch; none from the loop's own callbacks, since the loop
+    // looks at the queue before it polls again.
+    if (first && std::this_thread::get_id() != loop_thread_.load()) {
+      curl_multi_wakeup(multi_.get());
+    }
   }
   int active() const { return active_.load(std::memory_order_relaxed); }
   void CountStarted() { active_.fetch_add(1, std::memory_order_relaxed); }
@@ -128,8 +135,32 @@ class LoopCore {
   void RunCommands();
   void Complete(CURL* easy, absl::Status status);
   void FailStalled();
+  bool HasCommands() {
+    absl::MutexLock lock(&mu_);
+    return !commands_.empty();
+  }
+  // An easy handle from the idle list or a new one; handles are reused because
+  // creating them costs more than resetting them.
+  CURL* TakeEasy() {
+    if (idle_easy_.empty()) return curl_easy_init();
+    CURL* easy = idle_easy_.back();
+    idle_easy_.pop_back();
+    return easy;
+  }
+  void RecycleEasy(CURL* easy) {
+    if (easy == nullptr) return;
+    if (idle_easy_.size() >= kMaxIdleEasyHandles) {
+      curl_easy_cleanup(easy);
+      return;
+    }
+    curl_easy_reset(easy);
+    idle_easy_.push_back(easy);
+  }
+  static constexpr std::size_t kMaxIdleEasyHandles = 256;
 
   std::unique_ptr<CURLM, CurlMultiDeleter> multi_;
+  std::atomic<std::thread::id> loop_thread_;
+  std::vector<CURL*> idle_easy_;  // loop thread only
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_{0};
   absl::Mutex mu_;
@@ -149,8 +180,8 @@ void CurlTransfer::Resume() {
     loop->Post(LoopCore::Command::kResume, shared_from_this());
 }
 
-absl::Status CurlTransfer::Configure(CURLM*) {
-  easy_.reset(curl_easy_init());
+absl::Status CurlTransfer::Configure(CURL* easy) {
+  easy_.reset(easy);
   if (easy_ == nullptr)
     return absl::ResourceExhaustedError("curl_easy_init failed");
   CURL* e = easy_.get();
@@ -313,7 +344,7 @@ void LoopCore::RunCommands() {
   for (auto& [command, transfer] : commands) {
     switch (command) {
       case Command::kStart: {
-        absl::Status configured = transfer->Configure(multi_.get());
+        absl::Status configured = transfer->Configure(TakeEasy());
         if (!configured.ok()) {
           transfer->Finish(configured);
           active_.fetch_sub(1, std::memory_order_relaxed);
@@ -350,6 +381,7 @@ void LoopCore::Complete(CURL* easy, absl::Status status) {
   // cached for reuse.
   curl_multi_remove_handle(multi_.get(), easy);
   active_.fetch_sub(1, std::memory_order_relaxed);
+  RecycleEasy(transfer->ReleaseEasy());
   transfer->Finish(std::move(status));
 }
 
@@ -363,6 +395,7 @@ void LoopCore::FailStalled() {
 }
 
 void LoopCore::Run() {
+  loop_thread_.store(std::this_thread::get_id());
   absl::Time next_stall_check = absl::Now();
   while (!stopping_.load()) {
     RunCommands();
@@ -380,11 +413,14 @@ void LoopCore::Run() {
       if (it == running_.end()) continue;
       Complete(easy, it->second->MapResult(message->data.result));
     }
-    // Wake often enough to notice stalls; curl wakes earlier for its own
-    // timers.
+    // Commands posted by the callbacks above did not wake us: look again at
+    // once. Otherwise wake often enough to notice stalls; curl wakes earlier
+    // for its own timers.
     curl_multi_poll(
         multi_.get(), nullptr, 0,
-        static_cast<int>(absl::ToInt64Milliseconds(kStallCheckInterval)),
+        HasCommands()
+            ? 0
+            : static_cast<int>(absl::ToInt64Milliseconds(kStallCheckInterval)),
         nullptr);
   }
   // Shutting down: every transfer still running ends as cancelled.
@@ -393,6 +429,8 @@ void LoopCore::Run() {
     Complete(running_.begin()->first,
              absl::CancelledError("HTTP client shutting down"));
   }
+  for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
+  idle_easy_.clear();
 }
 
 class CurlHttpClient final : public HttpClient {
