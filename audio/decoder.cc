@@ -1,0 +1,388 @@
+#include "audio/decoder.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "audio/ffmpeg_handles.h"
+
+extern "C" {
+#include <libavutil/log.h>
+#include <libavutil/opt.h>
+}
+
+namespace voxgate::audio {
+namespace {
+
+using internal::AvError;
+
+// Containers we open. Playlist-style demuxers (hls, concat, ...) are absent on
+// purpose: they open further URLs.
+constexpr char kFormatWhitelist[] =
+    "wav,mp3,flac,ogg,matroska,webm,mov,mp4,m4a,aac,s16le,mulaw,alaw";
+
+bool IsAllowedCodec(AVCodecID id) {
+  static const std::set<AVCodecID> kAllowed = {
+      AV_CODEC_ID_PCM_S16LE, AV_CODEC_ID_PCM_S16BE,     AV_CODEC_ID_PCM_U8,
+      AV_CODEC_ID_PCM_S24LE, AV_CODEC_ID_PCM_S32LE,     AV_CODEC_ID_PCM_F32LE,
+      AV_CODEC_ID_PCM_F64LE, AV_CODEC_ID_PCM_MULAW,     AV_CODEC_ID_PCM_ALAW,
+      AV_CODEC_ID_ADPCM_MS,  AV_CODEC_ID_ADPCM_IMA_WAV, AV_CODEC_ID_MP3,
+      AV_CODEC_ID_MP2,       AV_CODEC_ID_FLAC,          AV_CODEC_ID_VORBIS,
+      AV_CODEC_ID_OPUS,      AV_CODEC_ID_AAC,           AV_CODEC_ID_ALAC,
+  };
+  return kAllowed.count(id) > 0;
+}
+
+absl::Status Invalid(absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat("audio: ", message));
+}
+
+struct MemoryReader {
+  const uint8_t* data;
+  int64_t size;
+  int64_t position = 0;
+  absl::Time deadline;
+};
+
+int ReadPacket(void* opaque, uint8_t* buffer, int size) {
+  auto* reader = static_cast<MemoryReader*>(opaque);
+  const int64_t left = reader->size - reader->position;
+  if (left <= 0) return AVERROR_EOF;  // never 0: FFmpeg wants a proper error
+  const int n = static_cast<int>(std::min<int64_t>(size, left));
+  std::memcpy(buffer, reader->data + reader->position, n);
+  reader->position += n;
+  return n;
+}
+
+int64_t Seek(void* opaque, int64_t offset, int whence) {
+  auto* reader = static_cast<MemoryReader*>(opaque);
+  whence &= ~AVSEEK_FORCE;
+  if (whence == AVSEEK_SIZE)
+    return reader->size;  // MP4 with moov at the end needs it
+  int64_t target;
+  switch (whence) {
+    case SEEK_SET:
+      target = offset;
+      break;
+    case SEEK_CUR:
+      target = reader->position + offset;
+      break;
+    case SEEK_END:
+      target = reader->size + offset;
+      break;
+    default:
+      return AVERROR(EINVAL);
+  }
+  if (target < 0 || target > reader->size) return AVERROR(EINVAL);
+  reader->position = target;
+  return target;
+}
+
+int Interrupted(void* opaque) {
+  return absl::Now() > static_cast<MemoryReader*>(opaque)->deadline ? 1 : 0;
+}
+
+// Nested opens (playlists, references to other files) are refused outright.
+int RefuseNestedOpen(AVFormatContext*, AVIOContext**, const char*, int,
+                     AVDictionary**) {
+  return AVERROR(EPERM);
+}
+
+const char* RawDemuxer(InputFormat format) {
+  switch (format) {
+    case InputFormat::kS16le:
+      return "s16le";
+    case InputFormat::kMulaw:
+      return "mulaw";
+    case InputFormat::kAlaw:
+      return "alaw";
+    default:
+      return nullptr;
+  }
+}
+
+// Converts decoded frames to the target rate, channels and float samples.
+class Resampler {
+ public:
+  absl::Status Convert(const AVFrame* frame, int target_rate,
+                       int target_channels, std::vector<float>& out) {
+    if (swr_ == nullptr || frame->sample_rate != in_rate_ ||
+        frame->format != in_format_ ||
+        av_channel_layout_compare(&frame->ch_layout, &in_layout_) != 0) {
+      absl::Status status = Reset(frame, target_rate, target_channels);
+      if (!status.ok()) return status;
+    }
+    return Append(frame->extended_data, frame->nb_samples, target_channels,
+                  out);
+  }
+
+  // Drains what the resampler still holds.
+  absl::Status Flush(int target_channels, std::vector<float>& out) {
+    if (swr_ == nullptr) return absl::OkStatus();
+    return Append(nullptr, 0, target_channels, out);
+  }
+
+  ~Resampler() { av_channel_layout_uninit(&in_layout_); }
+
+ private:
+  absl::Status Reset(const AVFrame* frame, int target_rate,
+                     int target_channels) {
+    if (swr_ != nullptr) {
+      // Parameters changed mid-stream: keep what the old context holds.
+    }
+    av_channel_layout_uninit(&in_layout_);
+    if (frame->ch_layout.nb_channels <= 0 ||
+        frame->ch_layout.nb_channels > 16) {
+      return Invalid(absl::StrCat("unsupported channel count ",
+                                  frame->ch_layout.nb_channels, " (1 to 16)"));
+    }
+    if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+      av_channel_layout_default(&in_layout_, frame->ch_layout.nb_channels);
+    } else {
+      av_channel_layout_copy(&in_layout_, &frame->ch_layout);
+    }
+    in_rate_ = frame->sample_rate;
+    in_format_ = frame->format;
+    AVChannelLayout out_layout;
+    av_channel_layout_default(&out_layout, target_channels);
+    SwrContext* swr = nullptr;
+    int error = swr_alloc_set_opts2(
+        &swr, &out_layout, AV_SAMPLE_FMT_FLT, target_rate, &in_layout_,
+        static_cast<AVSampleFormat>(in_format_), in_rate_, 0, nullptr);
+    av_channel_layout_uninit(&out_layout);
+    if (error < 0 || (error = swr_init(swr)) < 0) {
+      swr_free(&swr);
+      return Invalid(absl::StrCat("cannot resample from ", in_rate_,
+                                  " Hz: ", AvError(error)));
+    }
+    swr_.reset(swr);
+    return absl::OkStatus();
+  }
+
+  absl::Status Append(uint8_t** input, int input_samples, int target_channels,
+                      std::vector<float>& out) {
+    while (true) {
+      const int capacity = swr_get_out_samples(swr_.get(), input_samples);
+      if (capacity <= 0) return absl::OkStatus();
+      const std::size_t start = out.size();
+      out.resize(start + static_cast<std::size_t>(capacity) * target_channels);
+      uint8_t* destination = reinterpret_cast<uint8_t*>(out.data() + start);
+      const int got =
+          swr_convert(swr_.get(), &destination, capacity,
+                      const_cast<const uint8_t**>(input), input_samples);
+      if (got < 0) {
+        out.resize(start);
+        return Invalid(absl::StrCat("resampling failed: ", AvError(got)));
+      }
+      out.resize(start + static_cast<std::size_t>(got) * target_channels);
+      if (input != nullptr || got == 0) return absl::OkStatus();
+      // Flushing: repeat until nothing is left.
+    }
+  }
+
+  internal::SwrPtr swr_;
+  AVChannelLayout in_layout_{};
+  int in_rate_ = 0;
+  int in_format_ = -1;
+};
+
+std::atomic<const Logger*> ffmpeg_logger{nullptr};
+
+void LogFromFfmpeg(void* context, int level, const char* format, va_list args) {
+  const Logger* logger = ffmpeg_logger.load();
+  if (logger == nullptr || level > AV_LOG_WARNING) return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line2(context, level, format, args, line, sizeof(line),
+                      &print_prefix);
+  logger->Log(
+      level <= AV_LOG_ERROR ? LogLevel::kError : LogLevel::kWarning, "ffmpeg",
+      {{"detail", std::string(absl::StripTrailingAsciiWhitespace(line))}});
+}
+
+}  // namespace
+
+void RouteFfmpegLogs(const Logger& logger) {
+  ffmpeg_logger.store(&logger);
+  av_log_set_level(AV_LOG_WARNING);
+  av_log_set_callback(&LogFromFfmpeg);
+}
+
+absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
+                                         const DecodeOptions& options) {
+  // Until RouteFfmpegLogs runs, FFmpeg writes nothing to our stderr.
+  static const bool quiet_by_default = [] {
+    if (ffmpeg_logger.load() == nullptr) av_log_set_level(AV_LOG_QUIET);
+    return true;
+  }();
+  (void)quiet_by_default;
+
+  if (bytes.empty()) return Invalid("content is empty");
+  if (static_cast<int64_t>(bytes.size()) > options.max_input_bytes) {
+    return Invalid(absl::StrCat("content is ", bytes.size(),
+                                " bytes, over max_audio_bytes ",
+                                options.max_input_bytes));
+  }
+  const char* raw = RawDemuxer(options.format);
+  if (raw != nullptr &&
+      (options.input_sample_rate < 1000 || options.input_sample_rate > 384000 ||
+       options.input_channels < 1 || options.input_channels > 16)) {
+    return Invalid(
+        absl::StrCat("raw ", raw,
+                     " audio needs sample_rate_hertz (1000 to 384000) and "
+                     "channel_count (1 to 16); got ",
+                     options.input_sample_rate, " Hz, ", options.input_channels,
+                     " channels"));
+  }
+
+  MemoryReader reader{reinterpret_cast<const uint8_t*>(bytes.data()),
+                      static_cast<int64_t>(bytes.size()), 0,
+                      absl::Now() + options.max_wall_time};
+  constexpr int kIoBufferSize = 32768;
+  auto* io_buffer = static_cast<unsigned char*>(av_malloc(kIoBufferSize));
+  internal::IoContextPtr io(avio_alloc_context(
+      io_buffer, kIoBufferSize, 0, &reader, &ReadPacket, nullptr, &Seek));
+  if (io == nullptr) {
+    av_free(io_buffer);
+    return absl::ResourceExhaustedError(
+        "audio: out of memory for the I/O context");
+  }
+
+  AVFormatContext* format = avformat_alloc_context();
+  format->pb = io.get();
+  format->flags |= AVFMT_FLAG_CUSTOM_IO;
+  format->interrupt_callback = {&Interrupted, &reader};
+  format->io_open = &RefuseNestedOpen;
+  format->format_whitelist = av_strdup(kFormatWhitelist);
+  format->probesize = options.probe_bytes;
+  format->max_analyze_duration = 5 * AV_TIME_BASE;
+  format->max_streams = options.max_streams;
+
+  AVDictionary* demuxer_options = nullptr;
+  if (raw != nullptr) {
+    AVChannelLayout layout;
+    av_channel_layout_default(&layout, options.input_channels);
+    char description[64];
+    av_channel_layout_describe(&layout, description, sizeof(description));
+    av_channel_layout_uninit(&layout);
+    av_dict_set_int(&demuxer_options, "sample_rate", options.input_sample_rate,
+                    0);
+    av_dict_set(&demuxer_options, "ch_layout", description, 0);
+  }
+  const int opened = avformat_open_input(
+      &format, nullptr, raw != nullptr ? av_find_input_format(raw) : nullptr,
+      &demuxer_options);
+  av_dict_free(&demuxer_options);
+  if (opened < 0) {  // avformat_open_input freed the context
+    if (absl::Now() > reader.deadline) {
+      return Invalid(absl::StrCat("decoding exceeded the wall-time limit ",
+                                  absl::FormatDuration(options.max_wall_time)));
+    }
+    return Invalid(
+        absl::StrCat("not a supported audio format (WAV, MP3, FLAC, Ogg "
+                     "Vorbis/Opus, WebM/Opus, M4A/AAC, raw PCM): ",
+                     AvError(opened)));
+  }
+  internal::FormatContextPtr format_owner(format);
+  if (const int found = avformat_find_stream_info(format, nullptr); found < 0) {
+    return Invalid(
+        absl::StrCat("cannot read stream information: ", AvError(found)));
+  }
+  const AVCodec* codec = nullptr;
+  const int stream_index =
+      av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+  if (stream_index < 0 || codec == nullptr)
+    return Invalid("no decodable audio stream");
+  AVStream* stream = format->streams[stream_index];
+  if (!IsAllowedCodec(stream->codecpar->codec_id)) {
+    return Invalid(absl::StrCat("codec ",
+                                avcodec_get_name(stream->codecpar->codec_id),
+                                " is not supported"));
+  }
+
+  internal::CodecContextPtr decoder(avcodec_alloc_context3(codec));
+  if (decoder == nullptr ||
+      avcodec_parameters_to_context(decoder.get(), stream->codecpar) < 0) {
+    return absl::ResourceExhaustedError("audio: cannot allocate a decoder");
+  }
+  decoder->pkt_timebase = stream->time_base;
+  decoder->thread_count =
+      1;  // parallelism comes from decoding requests side by side
+  if (const int error = avcodec_open2(decoder.get(), codec, nullptr);
+      error < 0) {
+    return Invalid(absl::StrCat("cannot open the ", codec->name,
+                                " decoder: ", AvError(error)));
+  }
+
+  DecodedAudio result;
+  result.source.container = format->iformat->name;
+  result.source.codec = codec->name;
+  result.source.sample_rate = decoder->sample_rate;
+  result.source.channels = decoder->ch_layout.nb_channels;
+  result.pcm.sample_rate = options.target_sample_rate;
+  result.pcm.channels = options.target_channels;
+  std::vector<float>& out = result.pcm.samples;
+  const int64_t max_samples =
+      static_cast<int64_t>(absl::ToDoubleSeconds(options.max_duration) *
+                           options.target_sample_rate) *
+      options.target_channels;
+
+  internal::PacketPtr packet(av_packet_alloc());
+  internal::FramePtr frame(av_frame_alloc());
+  Resampler resampler;
+  int decode_errors = 0;
+  auto drain = [&]() -> absl::Status {
+    while (true) {
+      const int received = avcodec_receive_frame(decoder.get(), frame.get());
+      if (received == AVERROR(EAGAIN) || received == AVERROR_EOF)
+        return absl::OkStatus();
+      if (received < 0) {
+        ++decode_errors;  // a damaged frame: skip it as the ffmpeg CLI does
+        return absl::OkStatus();
+      }
+      absl::Status converted =
+          resampler.Convert(frame.get(), options.target_sample_rate,
+                            options.target_channels, out);
+      av_frame_unref(frame.get());
+      if (!converted.ok()) return converted;
+      if (static_cast<int64_t>(out.size()) > max_samples) {
+        return Invalid(
+            absl::StrCat("decoded audio is longer than max_audio_duration ",
+                         absl::FormatDuration(options.max_duration)));
+      }
+    }
+  };
+
+  while (true) {
+    const int read = av_read_frame(format, packet.get());
+    if (read == AVERROR_EXIT || absl::Now() > reader.deadline) {
+      return Invalid(absl::StrCat("decoding exceeded the wall-time limit ",
+                                  absl::FormatDuration(options.max_wall_time)));
+    }
+    if (read < 0) break;  // end of input, or damage we cannot read past
+    if (packet->stream_index == stream_index) {
+      if (avcodec_send_packet(decoder.get(), packet.get()) < 0) ++decode_errors;
+      absl::Status status = drain();
+      if (!status.ok()) return status;
+    }
+    av_packet_unref(packet.get());
+  }
+  avcodec_send_packet(decoder.get(), nullptr);
+  if (absl::Status status = drain(); !status.ok()) return status;
+  if (absl::Status status = resampler.Flush(options.target_channels, out);
+      !status.ok()) {
+    return status;
+  }
+  if (out.empty()) {
+    return Invalid(decode_errors > 0 ? "every audio frame was damaged"
+                                     : "decoded to no samples");
+  }
+  return result;
+}
+
+}  // namespace voxgate::audio
