@@ -113,7 +113,7 @@ class Resampler {
                        int target_channels, std::vector<float>& out) {
     if (swr_ == nullptr || frame->sample_rate != in_rate_ ||
         frame->format != in_format_ ||
-        av_channel_layout_compare(&frame->ch_layout, &in_layout_) != 0) {
+        av_channel_layout_compare(&frame->ch_layout, &frame_layout_) != 0) {
       absl::Status status = Reset(frame, target_rate, target_channels);
       if (!status.ok()) return status;
     }
@@ -127,15 +127,19 @@ class Resampler {
     return Append(nullptr, 0, target_channels, out);
   }
 
-  ~Resampler() { av_channel_layout_uninit(&in_layout_); }
+  ~Resampler() {
+    av_channel_layout_uninit(&in_layout_);
+    av_channel_layout_uninit(&frame_layout_);
+  }
 
  private:
   absl::Status Reset(const AVFrame* frame, int target_rate,
                      int target_channels) {
-    if (swr_ != nullptr) {
-      // Parameters changed mid-stream: keep what the old context holds.
-    }
     av_channel_layout_uninit(&in_layout_);
+    av_channel_layout_uninit(&frame_layout_);
+    // Compared as the decoder gives it, so an unspecified layout does not look
+    // changed (and reset the filter, losing its lookahead) on every frame.
+    av_channel_layout_copy(&frame_layout_, &frame->ch_layout);
     if (frame->ch_layout.nb_channels <= 0 ||
         frame->ch_layout.nb_channels > 16) {
       return Invalid(absl::StrCat("unsupported channel count ",
@@ -155,6 +159,9 @@ class Resampler {
         &swr, &out_layout, AV_SAMPLE_FMT_FLT, target_rate, &in_layout_,
         static_cast<AVSampleFormat>(in_format_), in_rate_, 0, nullptr);
     av_channel_layout_uninit(&out_layout);
+    // Downmix coefficients sum to at most one: identical channels keep their
+    // level and nothing clips.
+    if (error >= 0) av_opt_set_double(swr, "rematrix_maxval", 1.0, 0);
     if (error < 0 || (error = swr_init(swr)) < 0) {
       swr_free(&swr);
       return Invalid(absl::StrCat("cannot resample from ", in_rate_,
@@ -167,7 +174,11 @@ class Resampler {
   absl::Status Append(uint8_t** input, int input_samples, int target_channels,
                       std::vector<float>& out) {
     while (true) {
-      const int capacity = swr_get_out_samples(swr_.get(), input_samples);
+      // When flushing, the estimate may say 0 while the filter still holds a
+      // tail; ask for a block until nothing more comes.
+      const int capacity = input == nullptr
+                               ? 4096
+                               : swr_get_out_samples(swr_.get(), input_samples);
       if (capacity <= 0) return absl::OkStatus();
       const std::size_t start = out.size();
       out.resize(start + static_cast<std::size_t>(capacity) * target_channels);
@@ -187,6 +198,7 @@ class Resampler {
 
   internal::SwrPtr swr_;
   AVChannelLayout in_layout_{};
+  AVChannelLayout frame_layout_{};
   int in_rate_ = 0;
   int in_format_ = -1;
 };

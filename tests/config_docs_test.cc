@@ -1,4 +1,5 @@
-// The configuration the README documents and the Kubernetes manifests ship must load.
+// The configuration the README documents and the Kubernetes manifests ship must
+// load.
 
 #include <fstream>
 #include <sstream>
@@ -37,7 +38,8 @@ TEST(ConfigDocsTest, ReadmeExampleLoadsAndSetsEveryTopLevelSection) {
 
 TEST(ConfigDocsTest, KubernetesConfigMapLoads) {
   YAML::Node map = YAML::LoadFile("k8s/base/configmap.yaml");
-  auto config = LoadConfigFromYaml(map["data"]["voxgate.yaml"].as<std::string>());
+  auto config =
+      LoadConfigFromYaml(map["data"]["voxgate.yaml"].as<std::string>());
   ASSERT_THAT(config, IsOk());
 }
 

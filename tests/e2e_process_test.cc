@@ -33,8 +33,9 @@ TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   auto health = CheckHealth(*channel, "");
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, "SERVING");
-  // An idle client answers the server's graceful-GOAWAY ping only when its backup
-  // poller runs (every 5 s), which would stretch the drain; this client leaves.
+  // An idle client answers the server's graceful-GOAWAY ping only when its
+  // backup poller runs (every 5 s), which would stretch the drain; this client
+  // leaves.
   channel.reset();
 
   process->Signal(SIGTERM);
