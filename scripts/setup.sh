@@ -10,7 +10,7 @@ readonly PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto
   libabsl-dev
   # Audio
-  libavformat-dev libavcodec-dev libswresample-dev libavfilter-dev libavutil-dev
+  libavformat-dev libavcodec-dev libswresample-dev libavfilter-dev libavutil-dev libebur128-dev
   # Upstream, metrics, config, JSON
   libcurl4-openssl-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
   # Embedded engine

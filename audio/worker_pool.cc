@@ -1,0 +1,55 @@
+#include "audio/worker_pool.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace voxgate::audio {
+
+WorkerPool::WorkerPool(int threads, int max_queue) : max_queue_(max_queue) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& thread : threads_) thread.join();
+}
+
+absl::Status WorkerPool::TrySubmit(std::function<void()> job) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_)
+    return absl::UnavailableError("audio workers are shutting down");
+  if (static_cast<int>(jobs_.size()) >= max_queue_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("audio worker queue is full (", max_queue_,
+                     " jobs waiting, audio.worker_queue); retry later"));
+  }
+  jobs_.push_back(std::move(job));
+  return absl::OkStatus();
+}
+
+int WorkerPool::queued() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(jobs_.size());
+}
+
+void WorkerPool::Run() {
+  while (true) {
+    std::function<void()> job;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](WorkerPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
+            return pool->stopping_ || !pool->jobs_.empty();
+          },
+          this));
+      if (jobs_.empty()) return;  // stopping and drained
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+}  // namespace voxgate::audio

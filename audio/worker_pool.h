@@ -1,0 +1,40 @@
+#ifndef VOXGATE_AUDIO_WORKER_POOL_H_
+#define VOXGATE_AUDIO_WORKER_POOL_H_
+
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+namespace voxgate::audio {
+
+// A fixed set of threads for CPU work (decoding, resampling, VAD, embedded ASR)
+// with a bounded queue, shared by the process. Thread-safe.
+class WorkerPool {
+ public:
+  WorkerPool(int threads, int max_queue);
+  // Runs the jobs already queued, then joins.
+  ~WorkerPool();
+
+  // Queues `job`; RESOURCE_EXHAUSTED naming the limit when the queue is full.
+  absl::Status TrySubmit(std::function<void()> job);
+
+  int queued() const;
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Run();
+
+  const int max_queue_;
+  mutable absl::Mutex mu_;
+  std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace voxgate::audio
+
+#endif  // VOXGATE_AUDIO_WORKER_POOL_H_
