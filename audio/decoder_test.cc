@@ -118,6 +118,14 @@ TEST(DecoderTest, ResamplingKeepsTheToneAndItsLevel) {
   EXPECT_LT(ToneAmplitude(decoded->pcm.samples, 16000, 3000), 0.01);
 }
 
+TEST(DecoderTest, ContentAboveTheNewNyquistDoesNotAlias) {
+  // 12 kHz at 48 kHz would fold to 4 kHz at 16 kHz without the anti-alias filter.
+  auto decoded = DecodeAudio(ToneWav(12000, 1.0, 48000, 1), DecodeOptions());
+  ASSERT_THAT(decoded, IsOk());
+  const double alias = ToneAmplitude(decoded->pcm.samples, 16000, 4000);
+  EXPECT_LT(voxgate::testing::ToDecibels(alias / 0.5), -60);
+}
+
 TEST(DecoderTest, StereoDownmixAveragesTheChannels) {
   // Left: 1 kHz tone; right: silence. The mono mix carries the tone at half
   // level.

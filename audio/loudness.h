@@ -13,7 +13,8 @@ struct LoudnessMeasurement {
   double true_peak_dbtp = 0;
 };
 
-// Measures with libebur128. INTERNAL only if the library cannot allocate.
+// Measures with libebur128: integrated loudness and the true peak (4x
+// oversampled, ITU-R BS.1770-4). INTERNAL only if the library cannot allocate.
 absl::StatusOr<LoudnessMeasurement> MeasureLoudness(const PcmAudio& audio);
 
 struct NormalizeOptions {
@@ -32,7 +33,9 @@ struct NormalizeResult {
 
 // Measures, then applies one fixed gain towards the target, limited by the
 // true-peak ceiling and max_gain_db: linear normalisation (two-pass loudnorm),
-// no dynamics processing. Silence is left alone.
+// no dynamics processing. Silence is left alone. The true peak is estimated
+// (EstimateTruePeakDbtp) only when the sample peak after the gain comes within
+// 3 dB of the ceiling; otherwise `before.true_peak_dbtp` is the sample peak.
 absl::StatusOr<NormalizeResult> NormalizeLoudness(
     PcmAudio& audio, const NormalizeOptions& options);
 

@@ -13,6 +13,7 @@
 #include "audio/loudness.h"
 #include "audio/preprocess.h"
 #include "audio/segmenter.h"
+#include "audio/true_peak.h"
 #include "audio/vad.h"
 #include "audio/wav.h"
 #include "audio/worker_pool.h"
@@ -105,6 +106,26 @@ TEST(LoudnessTest, TruePeakCeilingLimitsTheGain) {
   const CliLoudness measured = MeasureWithCli(EncodeWav(audio));
   EXPECT_LT(measured.integrated, -6 - 1);
   EXPECT_NEAR(measured.true_peak, -1.5, 0.5);
+}
+
+TEST(TruePeakTest, AgreesWithTheFullOversamplingOfLibebur128) {
+  // Speech, and the classic inter-sample over: a sine at a quarter of the rate,
+  // sampled 45 degrees off its crests (samples at 0.707 of a peak of 1.0).
+  PcmAudio speech = Decode(Sentence(2));
+  PcmAudio over;
+  over.sample_rate = 16000;
+  for (int i = 0; i < 16000; ++i) {
+    over.samples.push_back(
+        static_cast<float>(0.5 * std::sin(M_PI / 2 * i + M_PI / 4)));
+  }
+  for (const PcmAudio* audio : {&speech, &over}) {
+    auto full = MeasureLoudness(*audio);
+    ASSERT_THAT(full, IsOk());
+    EXPECT_NEAR(EstimateTruePeakDbtp(*audio), full->true_peak_dbtp, 0.25);
+  }
+  // The sine's true peak is 3 dB over its samples.
+  EXPECT_NEAR(EstimateTruePeakDbtp(over), voxgate::testing::ToDecibels(0.5),
+              0.25);
 }
 
 TEST(LoudnessTest, SilenceIsLeftAlone) {

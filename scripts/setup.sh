@@ -6,6 +6,7 @@ set -euo pipefail
 readonly PACKAGES=(
   # Build
   bazel-bootstrap bazel-platforms openjdk-17-jdk-headless g++ pkg-config clang clang-format
+  libclang-rt-14-dev
   # gRPC and protobuf
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto
   libabsl-dev
