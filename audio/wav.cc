@@ -43,4 +43,42 @@ std::string EncodeWav(const PcmAudio& audio, int64_t start_frame,
   return out;
 }
 
+std::optional<Pcm16> ParseWavPcm16(const std::string& bytes) {
+  auto le = [&bytes](std::size_t at, int width) {
+    uint32_t value = 0;
+    for (int i = width - 1; i >= 0; --i) {
+      value = (value << 8) |
+              static_cast<uint8_t>(bytes[at + static_cast<std::size_t>(i)]);
+    }
+    return value;
+  };
+  if (bytes.size() < 12 || bytes.compare(0, 4, "RIFF") != 0 ||
+      bytes.compare(8, 4, "WAVE") != 0) {
+    return std::nullopt;
+  }
+  Pcm16 pcm;
+  int bits = 0;
+  for (std::size_t pos = 12; pos + 8 <= bytes.size();) {
+    const uint32_t size = le(pos + 4, 4);
+    const std::size_t data = pos + 8;
+    if (bytes.compare(pos, 4, "fmt ") == 0 && data + 16 <= bytes.size()) {
+      if (le(data, 2) != 1) return std::nullopt;  // not integer PCM
+      pcm.channels = static_cast<int>(le(data + 2, 2));
+      pcm.sample_rate = static_cast<int>(le(data + 4, 4));
+      bits = static_cast<int>(le(data + 14, 2));
+    } else if (bytes.compare(pos, 4, "data") == 0) {
+      if (bits != 16 || pcm.channels <= 0) return std::nullopt;
+      const std::size_t length =
+          std::min<std::size_t>(size, bytes.size() - data) / 2;
+      pcm.samples.resize(length);
+      for (std::size_t i = 0; i < length; ++i) {
+        pcm.samples[i] = static_cast<int16_t>(le(data + 2 * i, 2));
+      }
+      return pcm;
+    }
+    pos = data + size + (size & 1);
+  }
+  return std::nullopt;
+}
+
 }  // namespace voxgate::audio

@@ -2,7 +2,9 @@
 #define VOXGATE_AUDIO_WAV_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "audio/pcm.h"
 
@@ -16,6 +18,15 @@ std::string EncodeWav(const PcmAudio& audio, int64_t start_frame,
 inline std::string EncodeWav(const PcmAudio& audio) {
   return EncodeWav(audio, 0, audio.frames());
 }
+
+// Parses a 16-bit PCM WAV file (as EncodeWav writes); nullopt for anything
+// else.
+struct Pcm16 {
+  int sample_rate = 0;
+  int channels = 0;
+  std::vector<int16_t> samples;  // interleaved
+};
+std::optional<Pcm16> ParseWavPcm16(const std::string& bytes);
 
 }  // namespace voxgate::audio
 

@@ -8,8 +8,9 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/model_catalog.h"
+#include "server/config/command_line.h"
 #include "server/voxgate_service.h"
+#include "upstream/embedded_engine.h"
 
 namespace voxgate::server {
 namespace {
@@ -64,8 +65,7 @@ void ApplyTransportSettings(const config::v1::ServerConfig& server,
 GatewayServer::GatewayServer(const Config& config, const Logger& logger)
     : config_(config),
       logger_(logger),
-      service_(std::make_unique<VoxgateServiceImpl>(BuildModelCatalog(config_),
-                                                    admission_)) {}
+      admission_(static_cast<int>(config.limits().max_concurrent_calls())) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config, const Logger& logger, Options options) {
@@ -78,6 +78,28 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   });
 
   std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
+  const int threads = static_cast<int>(config.audio().worker_threads());
+  gateway->workers_ = std::make_unique<audio::WorkerPool>(
+      threads, static_cast<int>(config.audio().worker_queue()));
+  audio::WorkerPool& workers = *gateway->workers_;
+  upstream::Upstreams::Options upstream_options;
+  upstream_options.env = ProcessEnv;
+  upstream_options.embedded_factory = [&workers,
+                                       threads](const config::v1::PoolConfig&)
+      -> absl::StatusOr<std::unique_ptr<upstream::TranscriptionBackend>> {
+    upstream::EmbeddedEngineOptions options;
+    options.max_decoders = threads;
+    auto engine = upstream::EmbeddedEngine::Create(options, workers);
+    if (!engine.ok()) return engine.status();
+    return std::unique_ptr<upstream::TranscriptionBackend>(std::move(*engine));
+  };
+  auto upstreams =
+      upstream::Upstreams::Create(gateway->config_, upstream_options);
+  if (!upstreams.ok()) return upstreams.status();
+  gateway->upstreams_ = std::move(*upstreams);
+  gateway->service_ = std::make_unique<VoxgateServiceImpl>(
+      gateway->config_, *gateway->upstreams_, workers, gateway->admission_,
+      logger);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(),
                            grpc::InsecureServerCredentials(), &gateway->port_);

@@ -5,10 +5,12 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "audio/worker_pool.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/config/config.h"
+#include "upstream/upstreams.h"
 
 namespace voxgate::server {
 
@@ -26,8 +28,10 @@ class GatewayServer {
   // The health service names reported SERVING, then NOT_SERVING while draining.
   static constexpr const char* kServiceName = "voxgate.v1.VoxgateService";
 
-  // Binds and starts serving. Returns UNAVAILABLE naming server.listen when the
-  // address cannot be bound.
+  // Builds the upstreams and audio workers, binds and starts serving. Returns
+  // UNAVAILABLE naming server.listen when the address cannot be bound, and the
+  // upstream layer's error (e.g. an API key variable unset) when it cannot
+  // start.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
       const Config& config, const Logger& logger, Options options = {});
 
@@ -49,6 +53,10 @@ class GatewayServer {
   const Config config_;
   const Logger& logger_;
   Admission admission_;
+  // Destroyed in reverse: the server, then the service, then the workers (whose
+  // jobs may use the embedded engine), then the upstreams.
+  std::unique_ptr<upstream::Upstreams> upstreams_;
+  std::unique_ptr<audio::WorkerPool> workers_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

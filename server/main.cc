@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "audio/decoder.h"
 #include "common/logging.h"
 #include "server/config/command_line.h"
 #include "server/config/config.h"
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   }
 
   const voxgate::Logger logger(ToLogLevel(config->logging().level()));
+  voxgate::audio::RouteFfmpegLogs(logger);
   auto server = voxgate::server::GatewayServer::Start(*config, logger);
   if (!server.ok()) {
     logger.Error("cannot serve",

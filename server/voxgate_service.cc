@@ -2,7 +2,12 @@
 
 #include <string>
 
+#include "server/analyze_call.h"
+#include "server/chat_call.h"
+#include "server/chat_stream_call.h"
 #include "server/grpc_status.h"
+#include "server/model_catalog.h"
+#include "server/transcribe_call.h"
 
 namespace voxgate::server {
 namespace {
@@ -10,19 +15,6 @@ namespace {
 using StreamTranscribeReactor =
     grpc::ServerBidiReactor<v1::StreamTranscribeRequest,
                             v1::StreamTranscribeResponse>;
-
-grpc::Status NotBuiltYet(const char* method) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      std::string("voxgate.v1.VoxgateService/") + method +
-                          " is not implemented in this build yet");
-}
-
-grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
-                                      const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
 
 // Finishes a streaming call at once with `status`.
 template <typename Reactor>
@@ -34,50 +26,69 @@ class ImmediateFinish final : public Reactor {
 
 }  // namespace
 
+VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
+                                       upstream::Upstreams& upstreams,
+                                       audio::WorkerPool& workers,
+                                       Admission& admission,
+                                       const Logger& logger)
+    : config_(config),
+      upstreams_(upstreams),
+      workers_(workers),
+      admission_(admission),
+      logger_(logger),
+      catalog_(BuildModelCatalog(config)) {}
+
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
-    grpc::CallbackServerContext* context, const v1::TranscribeRequest*,
-    v1::TranscribeResponse*) {
-  absl::Status admitted = admission_.Admit();
-  return FinishUnary(context, admitted.ok() ? NotBuiltYet("Transcribe")
-                                            : ToGrpcStatus(admitted));
+    grpc::CallbackServerContext* context, const v1::TranscribeRequest* request,
+    v1::TranscribeResponse* response) {
+  return new TranscribeCall(context, request, response, config_, upstreams_,
+                            workers_, logger_, admission_);
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
-    grpc::CallbackServerContext* context, const v1::AnalyzeRequest*,
-    v1::AnalyzeResponse*) {
-  absl::Status admitted = admission_.Admit();
-  return FinishUnary(
-      context, admitted.ok() ? NotBuiltYet("Analyze") : ToGrpcStatus(admitted));
+    grpc::CallbackServerContext* context, const v1::AnalyzeRequest* request,
+    v1::AnalyzeResponse* response) {
+  return new AnalyzeCall(context, request, response, config_, upstreams_,
+                         workers_, logger_, admission_);
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
-    grpc::CallbackServerContext* context, const v1::ChatRequest*,
-    v1::ChatResponse*) {
-  absl::Status admitted = admission_.Admit();
-  return FinishUnary(
-      context, admitted.ok() ? NotBuiltYet("Chat") : ToGrpcStatus(admitted));
+    grpc::CallbackServerContext* context, const v1::ChatRequest* request,
+    v1::ChatResponse* response) {
+  return new ChatCall(context, request, response, config_, upstreams_, workers_,
+                      logger_, admission_);
 }
 
 grpc::ServerWriteReactor<v1::ChatChunk>* VoxgateServiceImpl::ChatStream(
-    grpc::CallbackServerContext*, const v1::ChatRequest*) {
-  absl::Status admitted = admission_.Admit();
-  return new ImmediateFinish<grpc::ServerWriteReactor<v1::ChatChunk>>(
-      admitted.ok() ? NotBuiltYet("ChatStream") : ToGrpcStatus(admitted));
+    grpc::CallbackServerContext* context, const v1::ChatRequest* request) {
+  return new ChatStreamCall(context, request, upstreams_, logger_, admission_);
 }
 
 StreamTranscribeReactor* VoxgateServiceImpl::StreamTranscribe(
     grpc::CallbackServerContext*) {
-  absl::Status admitted = admission_.Admit();
-  return new ImmediateFinish<StreamTranscribeReactor>(
-      admitted.ok() ? NotBuiltYet("StreamTranscribe") : ToGrpcStatus(admitted));
+  return new ImmediateFinish<StreamTranscribeReactor>(grpc::Status(
+      grpc::StatusCode::UNIMPLEMENTED,
+      "voxgate.v1.VoxgateService/StreamTranscribe is not implemented in this "
+      "build yet"));
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
-  absl::Status admitted = admission_.Admit();
-  if (admitted.ok()) *response = models_;
-  return FinishUnary(context, ToGrpcStatus(admitted));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (admission_.draining()) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+        "voxgate is draining for shutdown; retry on another replica")));
+    return reactor;
+  }
+  *response = catalog_;
+  const std::map<std::string, bool> available = upstreams_.PoolAvailability();
+  for (v1::ModelInfo& model : *response->mutable_models()) {
+    auto it = available.find(model.pool());
+    model.set_available(it == available.end() || it->second);
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace voxgate::server

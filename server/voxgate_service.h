@@ -1,20 +1,24 @@
 #ifndef VOXGATE_SERVER_VOXGATE_SERVICE_H_
 #define VOXGATE_SERVER_VOXGATE_SERVICE_H_
 
+#include "audio/worker_pool.h"
+#include "common/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
+#include "server/config/config.h"
+#include "upstream/upstreams.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::server {
 
-// The voxgate.v1.VoxgateService handlers. Each reaction returns at once: work
-// that can block goes elsewhere. Thread-safe; gRPC calls it from its callback
-// threads.
+// The voxgate.v1.VoxgateService handlers. Each RPC is a reactor that starts its
+// work and returns at once; CPU work goes to the audio workers, HTTP to the
+// upstream loop. Thread-safe. Every reference must outlive the server.
 class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
  public:
-  // `models` is what ListModels answers; `admission` must outlive the service.
-  VoxgateServiceImpl(v1::ListModelsResponse models, const Admission& admission)
-      : models_(std::move(models)), admission_(admission) {}
+  VoxgateServiceImpl(const Config& config, upstream::Upstreams& upstreams,
+                     audio::WorkerPool& workers, Admission& admission,
+                     const Logger& logger);
 
   grpc::ServerUnaryReactor* Transcribe(
       grpc::CallbackServerContext* context,
@@ -38,8 +42,12 @@ class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
       v1::ListModelsResponse* response) override;
 
  private:
-  const v1::ListModelsResponse models_;
-  const Admission& admission_;
+  const Config& config_;
+  upstream::Upstreams& upstreams_;
+  audio::WorkerPool& workers_;
+  Admission& admission_;
+  const Logger& logger_;
+  const v1::ListModelsResponse catalog_;
 };
 
 }  // namespace voxgate::server

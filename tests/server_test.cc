@@ -185,14 +185,18 @@ pools:
   EXPECT_EQ(response.models(2).max_audio_bytes(), 0);
 }
 
-TEST_F(ServerTest, DataRpcsSayTheyAreNotAvailableYet) {
+TEST_F(ServerTest, ChatWithoutATextPoolSaysHowToConfigureOne) {
   StartServer();
   auto stub = v1::VoxgateService::NewStub(channel_);
   grpc::ClientContext context;
+  v1::ChatRequest request;
+  v1::ChatMessage* message = request.add_messages();
+  message->set_role(v1::ROLE_USER);
+  message->add_content()->set_text("hello");
   v1::ChatResponse response;
-  grpc::Status status = stub->Chat(&context, {}, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("VoxgateService/Chat"));
+  grpc::Status status = stub->Chat(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("--text_base_url"));
 }
 
 TEST_F(ServerTest, DrainLetsTheCallInFlightFinishAndRefusesNewOnes) {

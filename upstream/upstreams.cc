@@ -268,6 +268,20 @@ absl::StatusOr<ChatBackend*> Upstreams::ForAudioChat(
       "--audio_protocol=chat_audio");
 }
 
+std::string Upstreams::PoolNameFor(const TranscriptionBackend& backend) const {
+  for (const auto& entry : pools_) {
+    if (entry->transcriber() == &backend) return entry->config.name();
+  }
+  return "";
+}
+
+std::string Upstreams::PoolNameFor(const ChatBackend& backend) const {
+  for (const auto& entry : pools_) {
+    if (entry->chat() == &backend) return entry->config.name();
+  }
+  return "";
+}
+
 std::string Upstreams::UpstreamModelName(const std::string& model) const {
   return by_name_.count(model) ? "" : model;
 }

@@ -60,6 +60,10 @@ class Upstreams {
   // A chat backend that accepts audio parts (openai_chat_audio).
   absl::StatusOr<ChatBackend*> ForAudioChat(const std::string& model) const;
 
+  // The name of the pool behind a backend this object returned.
+  std::string PoolNameFor(const TranscriptionBackend& backend) const;
+  std::string PoolNameFor(const ChatBackend& backend) const;
+
   // The model name to send upstream for a requested one: "" when the request
   // named a pool rather than a model (the pool's default applies).
   std::string UpstreamModelName(const std::string& model) const;

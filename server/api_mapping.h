@@ -1,0 +1,53 @@
+#ifndef VOXGATE_SERVER_API_MAPPING_H_
+#define VOXGATE_SERVER_API_MAPPING_H_
+
+// Between the public API (voxgate.v1) and the gateway's own types: validation
+// with messages that name the field, and the translation both ways. Pure
+// functions.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "audio/decoder.h"
+#include "server/config/config.h"
+#include "server/transcription_job.h"
+#include "upstream/backend.h"
+#include "voxgate/v1/chat.pb.h"
+#include "voxgate/v1/transcribe.pb.h"
+
+namespace voxgate::server {
+
+// Decode options for `audio` (named `field` in messages, e.g. "audio"): checks
+// emptiness, the size limit and the raw-format parameters.
+absl::StatusOr<audio::DecodeOptions> DecodeOptionsFor(
+    const v1::AudioInput& audio, const Config& config, absl::string_view field);
+
+// Everything a TranscriptionJob needs for `config`, sent to `backend`. Appends
+// one warning per requested option the backend cannot honour.
+absl::StatusOr<TranscriptionJobOptions> TranscriptionOptionsFor(
+    const v1::RecognitionConfig& recognition, const v1::AudioInput& audio,
+    const Config& config, const upstream::TranscriptionBackend& backend,
+    const std::string& pool_name, std::vector<std::string>& warnings);
+
+void FillTranscribeResponse(const TranscriptionOutcome& outcome,
+                            const v1::RecognitionConfig& recognition,
+                            v1::TranscribeResponse& response);
+
+// The upstream form of a chat request. Audio parts in WAV or MP3 pass through;
+// others are listed in `to_convert` (message, part) for the caller to
+// transcode.
+absl::StatusOr<upstream::ChatRequest> ChatRequestFor(
+    const v1::ChatRequest& request,
+    std::vector<std::pair<int, int>>& to_convert);
+
+// Sampling parameters (shared by Chat and Analyze).
+absl::StatusOr<upstream::ChatParams> ChatParamsFor(
+    const v1::GenerationConfig& generation, absl::string_view field);
+
+v1::FinishReason FinishReasonFor(absl::string_view reason);
+void FillUsage(const upstream::Usage& usage, v1::Usage& out);
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_API_MAPPING_H_

@@ -1,0 +1,63 @@
+#include "server/call_context.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace voxgate::server {
+namespace {
+
+constexpr char kRequestIdKey[] = "x-request-id";
+constexpr std::size_t kMaxRequestIdLength = 128;
+
+std::string NewRequestId() {
+  thread_local absl::BitGen random;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(random),
+                         absl::Uniform<uint64_t>(random));
+}
+
+bool IsPrintable(absl::string_view text) {
+  for (char c : text) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string Millis(absl::Duration duration) {
+  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(duration));
+}
+
+}  // namespace
+
+CallContext StartCall(grpc::CallbackServerContext& context) {
+  CallContext call;
+  call.started = absl::Now();
+  call.deadline = absl::FromChrono(context.deadline());
+  auto it = context.client_metadata().find(kRequestIdKey);
+  if (it != context.client_metadata().end()) {
+    absl::string_view id(it->second.data(), it->second.size());
+    // Ids go into upstream headers and logs: keep them short and printable.
+    if (!id.empty() && id.size() <= kMaxRequestIdLength && IsPrintable(id)) {
+      call.request_id = std::string(id);
+    }
+  }
+  if (call.request_id.empty()) call.request_id = NewRequestId();
+  context.AddInitialMetadata(kRequestIdKey, call.request_id);
+  return call;
+}
+
+void AddTimingTrailers(grpc::CallbackServerContext& context,
+                       const CallContext& call) {
+  const absl::Duration total = absl::Now() - call.started;
+  context.AddTrailingMetadata("voxgate-queue-ms", Millis(call.queue_time));
+  context.AddTrailingMetadata("voxgate-preprocess-ms",
+                              Millis(call.preprocess_time));
+  context.AddTrailingMetadata("voxgate-upstream-ms",
+                              Millis(call.upstream_time));
+  context.AddTrailingMetadata("voxgate-total-ms", Millis(total));
+  context.AddTrailingMetadata("voxgate-overhead-ms",
+                              Millis(total - call.upstream_time));
+}
+
+}  // namespace voxgate::server

@@ -1,0 +1,167 @@
+#include "server/chat_stream_call.h"
+
+#include "absl/time/clock.h"
+#include "server/api_mapping.h"
+#include "server/chat_call.h"
+#include "server/grpc_status.h"
+
+namespace voxgate::server {
+
+// Forwards upstream events to the call; the call outlives it because Finish
+// waits for the upstream's end.
+class ChatStreamCall::UpstreamObserver final
+    : public upstream::ChatStreamObserver {
+ public:
+  explicit UpstreamObserver(ChatStreamCall* call) : call_(call) {}
+  bool OnDelta(const upstream::ChatDelta& delta) override {
+    return call_->OnDelta(delta);
+  }
+  void OnDone(absl::Status status) override {
+    call_->OnUpstreamDone(std::move(status));
+  }
+
+ private:
+  ChatStreamCall* call_;
+};
+
+ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
+                               const v1::ChatRequest* request,
+                               upstream::Upstreams& upstreams,
+                               const Logger& logger, Admission& admission)
+    : context_(context), call_(StartCall(*context)), logger_(logger) {
+  auto fail = [this](absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(std::move(status));
+  };
+  absl::StatusOr<Admission::Ticket> ticket = admission.Admit();
+  if (!ticket.ok()) {
+    fail(ticket.status());
+    return;
+  }
+  ticket_.emplace(*std::move(ticket));
+  std::vector<std::pair<int, int>> to_convert;
+  absl::StatusOr<upstream::ChatRequest> chat =
+      ChatRequestFor(*request, to_convert);
+  if (!chat.ok()) {
+    fail(chat.status());
+    return;
+  }
+  if (!to_convert.empty()) {
+    {
+      fail(absl::InvalidArgumentError(
+          "ChatStream takes audio parts as WAV or MP3 "
+          "only; use Chat for other encodings"));
+      return;
+    }
+  }
+  absl::StatusOr<upstream::ChatBackend*> backend =
+      ChatBackendFor(*chat, request->model(), upstreams, pool_);
+  if (!backend.ok()) {
+    fail(backend.status());
+    return;
+  }
+  chat->model = upstreams.UpstreamModelName(request->model());
+  upstream_started_ = absl::Now();
+  // Not under mu_: a request that fails at once reports its end on this thread.
+  std::shared_ptr<upstream::Transfer> transfer =
+      (*backend)->Stream(*std::move(chat), call_.upstream_options(),
+                         std::make_shared<UpstreamObserver>(this));
+  absl::MutexLock lock(&mu_);
+  if (!upstream_done_) transfer_ = std::move(transfer);
+}
+
+bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
+  absl::MutexLock lock(&mu_);
+  if (!delta.model.empty()) model_ = delta.model;
+  if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
+  if (delta.usage) usage_ = delta.usage;
+  if (delta.content.empty() || finished_) return true;
+  v1::ChatChunk chunk;
+  chunk.set_delta(delta.content);
+  queue_.push_back(std::move(chunk));
+  PumpLocked();
+  if (queue_.size() >= kMaxQueued) paused_ = true;
+  return !paused_;
+}
+
+void ChatStreamCall::OnUpstreamDone(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  call_.upstream_time = absl::Now() - upstream_started_;
+  upstream_done_ = true;
+  transfer_.reset();
+  final_status_ = status;
+  if (status.ok()) {
+    // The last chunk carries why generation stopped and what it cost.
+    v1::ChatChunk last;
+    last.set_finish_reason(
+        FinishReasonFor(finish_reason_.empty() ? "stop" : finish_reason_));
+    if (usage_) FillUsage(*usage_, *last.mutable_usage());
+    queue_.push_back(std::move(last));
+  } else {
+    queue_.clear();  // an error ends the stream now
+  }
+  PumpLocked();
+}
+
+void ChatStreamCall::PumpLocked() {
+  if (write_in_flight_ || finished_) return;
+  if (queue_.empty()) {
+    if (upstream_done_) FinishLocked(final_status_);
+    return;
+  }
+  writing_ = std::move(queue_.front());
+  queue_.pop_front();
+  if (!first_sent_) {
+    first_sent_ = true;
+    writing_.set_model(model_);
+    writing_.set_request_id(call_.request_id);
+  }
+  write_in_flight_ = true;
+  StartWrite(&writing_);
+  if (paused_ && queue_.size() < kResumeBelow && transfer_ != nullptr) {
+    paused_ = false;
+    transfer_->Resume();
+  }
+}
+
+void ChatStreamCall::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  write_in_flight_ = false;
+  if (!ok) {
+    // The client went away: stop the upstream; its end finishes the call.
+    queue_.clear();
+    if (transfer_ != nullptr) transfer_->Cancel();
+    if (upstream_done_)
+      FinishLocked(absl::CancelledError("the client went away"));
+    return;
+  }
+  PumpLocked();
+}
+
+void ChatStreamCall::OnCancel() {
+  std::shared_ptr<upstream::Transfer> transfer;
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.clear();
+    transfer = transfer_;
+  }
+  if (transfer != nullptr) transfer->Cancel();
+}
+
+void ChatStreamCall::FinishLocked(absl::Status status) {
+  if (finished_) return;
+  finished_ = true;
+  AddTimingTrailers(*context_, call_);
+  logger_.Log(
+      status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
+      {{"method", "ChatStream"},
+       {"request_id", call_.request_id},
+       {"code", absl::StatusCodeToString(status.code())},
+       {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)},
+       {"upstream_ms", absl::ToDoubleMilliseconds(call_.upstream_time)},
+       {"pool", pool_}});
+  ticket_.reset();
+  Finish(ToGrpcStatus(status));
+}
+
+}  // namespace voxgate::server

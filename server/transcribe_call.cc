@@ -1,0 +1,62 @@
+#include "server/transcribe_call.h"
+
+#include "server/api_mapping.h"
+
+namespace voxgate::server {
+
+TranscribeCall::TranscribeCall(grpc::CallbackServerContext* context,
+                               const v1::TranscribeRequest* request,
+                               v1::TranscribeResponse* response,
+                               const Config& config,
+                               upstream::Upstreams& upstreams,
+                               audio::WorkerPool& workers, const Logger& logger,
+                               Admission& admission)
+    : UnaryCall(context, "Transcribe", logger, admission),
+      request_(request),
+      response_(response) {
+  if (!admitted()) return;
+  const std::string& model = request->config().model();
+  absl::StatusOr<upstream::TranscriptionBackend*> backend =
+      upstreams.ForTranscription(model);
+  if (!backend.ok()) {
+    Complete(backend.status());
+    return;
+  }
+  pool_ = upstreams.PoolNameFor(**backend);
+  std::vector<std::string> warnings;
+  absl::StatusOr<TranscriptionJobOptions> options = TranscriptionOptionsFor(
+      request->config(), request->audio(), config, **backend, pool_, warnings);
+  if (!options.ok()) {
+    Complete(options.status());
+    return;
+  }
+  for (std::string& warning : warnings)
+    response_->add_warnings(std::move(warning));
+  options->request.model = upstreams.UpstreamModelName(model);
+  options->call = call_.upstream_options();
+  job_ = TranscriptionJob::Start(
+      request->audio().content(), *std::move(options), **backend, workers,
+      [this](absl::StatusOr<TranscriptionOutcome> outcome) {
+        OnOutcome(std::move(outcome));
+      });
+}
+
+void TranscribeCall::CancelWork() {
+  if (job_ != nullptr) job_->Cancel();
+}
+
+void TranscribeCall::OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome) {
+  if (!outcome.ok()) {
+    Complete(outcome.status());
+    return;
+  }
+  call_.queue_time = outcome->queue_time;
+  call_.preprocess_time = outcome->preprocess_time;
+  call_.upstream_time = outcome->upstream_time;
+  FillTranscribeResponse(*outcome, request_->config(), *response_);
+  response_->set_backend(pool_);
+  response_->set_request_id(call_.request_id);
+  Complete(absl::OkStatus());
+}
+
+}  // namespace voxgate::server

@@ -1,0 +1,35 @@
+#ifndef VOXGATE_SERVER_TRANSCRIBE_CALL_H_
+#define VOXGATE_SERVER_TRANSCRIBE_CALL_H_
+
+#include <memory>
+
+#include "audio/worker_pool.h"
+#include "server/config/config.h"
+#include "server/transcription_job.h"
+#include "server/unary_call.h"
+#include "upstream/upstreams.h"
+#include "voxgate/v1/transcribe.pb.h"
+
+namespace voxgate::server {
+
+// Transcribe: validate, route, run a TranscriptionJob, answer.
+class TranscribeCall final : public UnaryCall {
+ public:
+  TranscribeCall(grpc::CallbackServerContext* context,
+                 const v1::TranscribeRequest* request,
+                 v1::TranscribeResponse* response, const Config& config,
+                 upstream::Upstreams& upstreams, audio::WorkerPool& workers,
+                 const Logger& logger, Admission& admission);
+
+ private:
+  void CancelWork() override;
+  void OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome);
+
+  const v1::TranscribeRequest* request_;
+  v1::TranscribeResponse* response_;
+  std::shared_ptr<TranscriptionJob> job_;
+};
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_TRANSCRIBE_CALL_H_

@@ -1,0 +1,53 @@
+#ifndef VOXGATE_SERVER_UNARY_CALL_H_
+#define VOXGATE_SERVER_UNARY_CALL_H_
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/logging.h"
+#include "grpcpp/grpcpp.h"
+#include "server/admission.h"
+#include "server/call_context.h"
+
+namespace voxgate::server {
+
+// What every unary reactor shares: the call's context, its admission ticket,
+// the one place it finishes (timing trailers, the status conversion, the call's
+// log line) and deletion after OnDone. Subclasses start work in their
+// constructor (a reaction: nothing blocking) and call Complete() exactly once
+// from anywhere.
+class UnaryCall : public grpc::ServerUnaryReactor {
+ public:
+  UnaryCall(grpc::CallbackServerContext* context, const char* method,
+            const Logger& logger, Admission& admission);
+
+  void OnDone() override { delete this; }
+  void OnCancel() override;
+
+ protected:
+  // Finishes the call; later calls do nothing. Thread-safe.
+  void Complete(absl::Status status);
+  // Aborts whatever the call waits for; Complete(CANCELLED) must follow from
+  // it.
+  virtual void CancelWork() = 0;
+  // True when the call was admitted; if not, it has already completed.
+  bool admitted() const { return admitted_; }
+
+  grpc::CallbackServerContext* const context_;
+  CallContext call_;
+  std::string pool_;  // for the log line
+
+ private:
+  const char* const method_;
+  const Logger& logger_;
+  bool admitted_ = false;
+  std::optional<Admission::Ticket> ticket_;
+  std::atomic<bool> completed_{false};
+};
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_UNARY_CALL_H_

@@ -1,0 +1,191 @@
+#include "upstream/embedded_engine.h"
+
+#include <pocketsphinx.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "audio/wav.h"
+
+namespace voxgate::upstream {
+namespace {
+
+constexpr int kFramesPerSecond = 100;  // pocketsphinx's 10 ms frames
+constexpr std::size_t kBlockSamples =
+    8000;  // half a second between cancel checks
+
+struct ConfigDeleter {
+  void operator()(cmd_ln_t* config) const { cmd_ln_free_r(config); }
+};
+struct PsDeleter {
+  void operator()(ps_decoder_t* decoder) const { ps_free(decoder); }
+};
+
+// pocketsphinx marks silences, fillers and sentence bounds; they are not words.
+bool IsWord(absl::string_view word) {
+  return !word.empty() && word[0] != '<' && word[0] != '[' && word != "<sil>";
+}
+
+// "read(2)" is the second pronunciation of "read".
+std::string BaseWord(absl::string_view word) {
+  const std::size_t paren = word.find('(');
+  return std::string(paren == absl::string_view::npos ? word
+                                                      : word.substr(0, paren));
+}
+
+class CancelHandle final : public Transfer {
+ public:
+  void Cancel() override { cancelled.store(true); }
+  void Resume() override {}
+  std::atomic<bool> cancelled{false};
+};
+
+}  // namespace
+
+struct EmbeddedEngine::Decoder {
+  std::unique_ptr<cmd_ln_t, ConfigDeleter> config;
+  std::unique_ptr<ps_decoder_t, PsDeleter> decoder;
+};
+
+absl::StatusOr<std::unique_ptr<EmbeddedEngine>> EmbeddedEngine::Create(
+    EmbeddedEngineOptions options, audio::WorkerPool& workers) {
+  for (const char* file : {"/en-us", "/en-us.lm.bin", "/cmudict-en-us.dict"}) {
+    if (!std::filesystem::exists(options.model_dir + file)) {
+      return absl::NotFoundError(
+          absl::StrCat("embedded engine: ", options.model_dir, file,
+                       " is missing (Debian package pocketsphinx-en-us; "
+                       "scripts/setup.sh installs it)"));
+    }
+  }
+  return std::unique_ptr<EmbeddedEngine>(
+      new EmbeddedEngine(std::move(options), workers));
+}
+
+void EmbeddedEngine::DecoderDeleter::operator()(Decoder* decoder) const { delete decoder; }
+
+EmbeddedEngine::~EmbeddedEngine() = default;
+
+absl::StatusOr<EmbeddedEngine::Decoder*> EmbeddedEngine::TakeDecoder() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      Decoder* decoder = idle_.back();
+      idle_.pop_back();
+      return decoder;
+    }
+    if (static_cast<int>(decoders_.size()) >= options_.max_decoders) {
+      return absl::ResourceExhaustedError(absl::StrCat("embedded engine: all ",
+                                                       options_.max_decoders,
+                                                       " decoders are busy"));
+    }
+  }
+  // Loading a model takes a while; it happens once per decoder, outside the
+  // lock.
+  std::unique_ptr<Decoder, DecoderDeleter> decoder(new Decoder());
+  const std::string hmm = options_.model_dir + "/en-us";
+  const std::string lm = options_.model_dir + "/en-us.lm.bin";
+  const std::string dict = options_.model_dir + "/cmudict-en-us.dict";
+  decoder->config.reset(cmd_ln_init(
+      nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
+      dict.c_str(), "-logfn", "/dev/null", "-bestpath", "yes", nullptr));
+  if (decoder->config == nullptr)
+    return absl::InternalError("embedded engine: bad config");
+  decoder->decoder.reset(ps_init(decoder->config.get()));
+  if (decoder->decoder == nullptr) {
+    return absl::InternalError(
+        "embedded engine: pocketsphinx could not load its model");
+  }
+  absl::MutexLock lock(&mu_);
+  decoders_.push_back(std::move(decoder));
+  return decoders_.back().get();
+}
+
+void EmbeddedEngine::ReturnDecoder(Decoder* decoder) {
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(decoder);
+}
+
+absl::StatusOr<Transcription> EmbeddedEngine::TranscribeNow(
+    const std::string& wav, const CallOptions& options,
+    const std::atomic<bool>* cancelled) {
+  std::optional<audio::Pcm16> pcm = audio::ParseWavPcm16(wav);
+  if (!pcm || pcm->sample_rate != 16000 || pcm->channels != 1) {
+    return absl::InvalidArgumentError(
+        "embedded engine: needs 16 kHz mono 16-bit WAV (keep "
+        "preprocessing.target_sample_rate_hertz and target_channel_count at "
+        "their "
+        "defaults)");
+  }
+  absl::StatusOr<Decoder*> taken = TakeDecoder();
+  if (!taken.ok()) return taken.status();
+  Decoder* decoder = *taken;
+  ps_decoder_t* ps = decoder->decoder.get();
+
+  absl::Status status;
+  ps_start_utt(ps);
+  for (std::size_t start = 0; start < pcm->samples.size() && status.ok();
+       start += kBlockSamples) {
+    if (cancelled != nullptr && cancelled->load()) {
+      status = absl::CancelledError("embedded engine: cancelled by the caller");
+    } else if (absl::Now() > options.deadline) {
+      status = absl::DeadlineExceededError(
+          "embedded engine: deadline passed while decoding");
+    } else {
+      const std::size_t count =
+          std::min(kBlockSamples, pcm->samples.size() - start);
+      if (ps_process_raw(ps, pcm->samples.data() + start, count, FALSE, FALSE) <
+          0) {
+        status = absl::InternalError(
+            "embedded engine: pocketsphinx failed to decode");
+      }
+    }
+  }
+  ps_end_utt(ps);
+  Transcription result;
+  if (status.ok()) {
+    std::vector<std::string> words;
+    logmath_t* logmath = ps_get_logmath(ps);
+    for (ps_seg_t* seg = ps_seg_iter(ps); seg != nullptr;
+         seg = ps_seg_next(seg)) {
+      const char* text = ps_seg_word(seg);
+      if (text == nullptr || !IsWord(text)) continue;
+      int start_frame = 0, end_frame = 0;
+      ps_seg_frames(seg, &start_frame, &end_frame);
+      int32 acoustic, language, backoff;
+      const int32 posterior = ps_seg_prob(seg, &acoustic, &language, &backoff);
+      Word word;
+      word.word = BaseWord(text);
+      word.start_seconds = static_cast<double>(start_frame) / kFramesPerSecond;
+      word.end_seconds = static_cast<double>(end_frame + 1) / kFramesPerSecond;
+      word.confidence = static_cast<float>(logmath_exp(logmath, posterior));
+      words.push_back(word.word);
+      result.words.push_back(std::move(word));
+    }
+    result.text = absl::StrJoin(words, " ");
+    result.language = "en-US";
+    result.duration_seconds = static_cast<double>(pcm->samples.size()) / 16000;
+    result.usage.audio_seconds = result.duration_seconds;
+    result.model = "pocketsphinx-en-us";
+  }
+  ReturnDecoder(decoder);
+  if (!status.ok()) return status;
+  return result;
+}
+
+std::shared_ptr<Transfer> EmbeddedEngine::Transcribe(
+    TranscriptionRequest request, const CallOptions& options, Done done) {
+  auto handle = std::make_shared<CancelHandle>();
+  auto shared_done = std::make_shared<Done>(std::move(done));
+  absl::Status queued = workers_.TrySubmit(
+      [this, handle, shared_done, options, audio = std::move(request.audio)] {
+        (*shared_done)(TranscribeNow(audio, options, &handle->cancelled));
+      });
+  if (!queued.ok()) (*shared_done)(queued);
+  return handle;
+}
+
+}  // namespace voxgate::upstream

@@ -1,0 +1,68 @@
+#ifndef VOXGATE_UPSTREAM_EMBEDDED_ENGINE_H_
+#define VOXGATE_UPSTREAM_EMBEDDED_ENGINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "audio/worker_pool.h"
+#include "upstream/backend.h"
+
+namespace voxgate::upstream {
+
+struct EmbeddedEngineOptions {
+  // pocketsphinx-en-us: acoustic model, language model and dictionary.
+  std::string model_dir = "/usr/share/pocketsphinx/model/en-us";
+  // Decoders at most (one per worker thread; each holds its own model copy).
+  int max_decoders = 2;
+};
+
+// The offline recogniser: pocketsphinx 0.8 with its US English model, in
+// process. Decoders are created on first use and reused, one per concurrent
+// job, never shared across threads. Work runs on the shared audio worker pool
+// (its full queue answers RESOURCE_EXHAUSTED); cancellation and the deadline
+// are checked every half second of audio. Input: 16 kHz mono 16-bit WAV.
+// Thread-safe.
+class EmbeddedEngine final : public TranscriptionBackend {
+ public:
+  // NOT_FOUND naming the path when the model files are missing.
+  static absl::StatusOr<std::unique_ptr<EmbeddedEngine>> Create(
+      EmbeddedEngineOptions options, audio::WorkerPool& workers);
+  ~EmbeddedEngine() override;
+
+  std::shared_ptr<Transfer> Transcribe(TranscriptionRequest request,
+                                       const CallOptions& options,
+                                       Done done) override;
+  bool available() const override { return true; }
+  bool returns_segments() const override { return false; }
+  bool returns_words() const override { return true; }
+
+  // Transcribes on the calling thread (tests, benchmarks).
+  absl::StatusOr<Transcription> TranscribeNow(
+      const std::string& wav, const CallOptions& options,
+      const std::atomic<bool>* cancelled = nullptr);
+
+  struct Decoder;
+  // Defined where Decoder is complete, so this header needs no pocketsphinx.
+  struct DecoderDeleter {
+    void operator()(Decoder* decoder) const;
+  };
+
+ private:
+  EmbeddedEngine(EmbeddedEngineOptions options, audio::WorkerPool& workers)
+      : options_(std::move(options)), workers_(workers) {}
+  absl::StatusOr<Decoder*> TakeDecoder();
+  void ReturnDecoder(Decoder* decoder);
+
+  const EmbeddedEngineOptions options_;
+  audio::WorkerPool& workers_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Decoder, DecoderDeleter>> decoders_ ABSL_GUARDED_BY(mu_);
+  std::vector<Decoder*> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace voxgate::upstream
+
+#endif  // VOXGATE_UPSTREAM_EMBEDDED_ENGINE_H_
