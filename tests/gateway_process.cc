@@ -1,0 +1,47 @@
+#include "tests/gateway_process.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace voxgate::testing {
+
+absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
+    const std::string& yaml, const std::vector<std::string>& flags) {
+  static std::atomic<int> counter{0};
+  const std::string config =
+      absl::StrCat(::testing::TempDir(), "/gateway", counter++, ".yaml");
+  std::ofstream(config) << yaml;
+  std::vector<std::string> argv = {"server/voxgate", "--config=" + config,
+                                   "--listen=127.0.0.1:0",
+                                   "--admin_listen=127.0.0.1:0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto process = Subprocess::Start(argv);
+  if (!process.ok()) return process.status();
+  std::unique_ptr<GatewayProcess> gateway(new GatewayProcess());
+  gateway->process_ = std::make_unique<Subprocess>(std::move(*process));
+  auto line = gateway->process_->WaitForLine("\"serving\"", absl::Seconds(30));
+  if (!line.ok()) return line.status();
+  gateway->port_ = nlohmann::json::parse(*line).at("grpc_port").get<int>();
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(64 << 20);
+  gateway->channel_ =
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", gateway->port_),
+                                grpc::InsecureChannelCredentials(), arguments);
+  return gateway;
+}
+
+GatewayProcess::~GatewayProcess() {
+  channel_.reset();
+  if (process_ != nullptr) {
+    process_->Signal(SIGTERM);
+    if (!process_->Wait(absl::Seconds(10)).ok()) process_->Signal(SIGKILL);
+  }
+}
+
+}  // namespace voxgate::testing

@@ -1,0 +1,36 @@
+#ifndef VOXGATE_TESTS_GATEWAY_PROCESS_H_
+#define VOXGATE_TESTS_GATEWAY_PROCESS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "tests/subprocess.h"
+
+namespace voxgate::testing {
+
+// The real voxgate binary, started on a free port with a config file, for tests
+// that exercise it as a deployment would. Stopped (SIGTERM, then SIGKILL) on
+// destruction.
+class GatewayProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<GatewayProcess>> Start(
+      const std::string& yaml, const std::vector<std::string>& flags = {});
+  ~GatewayProcess();
+
+  int port() const { return port_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  Subprocess& process() { return *process_; }
+
+ private:
+  GatewayProcess() = default;
+  std::unique_ptr<Subprocess> process_;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+}  // namespace voxgate::testing
+
+#endif  // VOXGATE_TESTS_GATEWAY_PROCESS_H_

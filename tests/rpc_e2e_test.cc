@@ -1,0 +1,442 @@
+// Every unary and server-streaming RPC through the real voxgate process,
+// against fake upstreams, with a real gRPC client over loopback.
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "common/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/audio_fixtures.h"
+#include "tests/fake_upstream/fake_upstream.h"
+#include "tests/gateway_process.h"
+#include "voxgate/v1/service.grpc.pb.h"
+
+namespace voxgate::testing {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kConfig[] = R"(
+pools:
+  - name: whisper
+    protocol: openai_transcriptions
+    endpoints: [{url: "AUDIO/v1", max_concurrency: 16}]
+    models: [whisper-1]
+    health_check: {path: ""}
+  - name: voxtral
+    protocol: openai_chat_audio
+    endpoints: [{url: "AUDIO/v1", max_concurrency: 16}]
+    models: [voxtral]
+    health_check: {path: ""}
+  - name: llm
+    protocol: openai_chat
+    endpoints: [{url: "TEXT/v1", max_concurrency: 16}]
+    models: [llama3]
+    health_check: {path: ""}
+routing:
+  audio_pool: whisper
+  text_pool: llm
+)";
+
+class RpcTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    audio_ = FakeUpstream::Start().value().release();
+    text_ = FakeUpstream::Start().value().release();
+    const std::string yaml = absl::StrReplaceAll(
+        kConfig, {{"AUDIO", absl::StrCat("http://127.0.0.1:", audio_->port())},
+                  {"TEXT", absl::StrCat("http://127.0.0.1:", text_->port())}});
+    auto gateway = GatewayProcess::Start(yaml);
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = gateway->release();
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    delete audio_;
+    delete text_;
+  }
+  void SetUp() override {
+    for (FakeUpstream* fake : {audio_, text_}) {
+      fake->ClearScripts();
+      fake->SetDefault(FakeBehavior());
+      fake->ClearRequests();
+    }
+    stub_ = v1::VoxgateService::NewStub(gateway_->channel());
+  }
+
+  static v1::ChatRequest Hello(const std::string& text = "hello") {
+    v1::ChatRequest request;
+    v1::ChatMessage* message = request.add_messages();
+    message->set_role(v1::ROLE_USER);
+    message->add_content()->set_text(text);
+    return request;
+  }
+
+  static std::string Trailer(const grpc::ClientContext& context,
+                             const std::string& key) {
+    auto it = context.GetServerTrailingMetadata().find(key);
+    return it == context.GetServerTrailingMetadata().end()
+               ? ""
+               : std::string(it->second.data(), it->second.size());
+  }
+
+  static FakeUpstream* audio_;
+  static FakeUpstream* text_;
+  static GatewayProcess* gateway_;
+  std::unique_ptr<v1::VoxgateService::Stub> stub_;
+};
+
+FakeUpstream* RpcTest::audio_ = nullptr;
+FakeUpstream* RpcTest::text_ = nullptr;
+GatewayProcess* RpcTest::gateway_ = nullptr;
+
+TEST_F(RpcTest, ChatPassesThroughWithRequestIdAndTimings) {
+  grpc::ClientContext context;
+  context.AddMetadata("x-request-id", "req-chat-1");
+  v1::ChatRequest request = Hello("what is voxgate");
+  request.mutable_generation()->set_temperature(0.25f);
+  request.mutable_generation()->set_max_tokens(64);
+  request.mutable_generation()->add_stop("\n");
+  v1::ChatResponse response;
+  grpc::Status status = stub_->Chat(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.content(), "echo: what is voxgate");
+  EXPECT_EQ(response.finish_reason(), v1::FINISH_REASON_STOP);
+  EXPECT_EQ(response.model(), "llama3");
+  EXPECT_EQ(response.request_id(), "req-chat-1");
+  EXPECT_GT(response.usage().total_tokens(), 0);
+  auto initial = context.GetServerInitialMetadata().find("x-request-id");
+  ASSERT_NE(initial, context.GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(initial->second.data(), initial->second.size()),
+            "req-chat-1");
+  EXPECT_FALSE(Trailer(context, "voxgate-total-ms").empty());
+  EXPECT_FALSE(Trailer(context, "voxgate-overhead-ms").empty());
+
+  const FakeRequest upstream = text_->Requests().at(0);
+  EXPECT_EQ(upstream.wire.Header("x-request-id"), "req-chat-1");
+  EXPECT_FLOAT_EQ(upstream.json["temperature"].get<float>(), 0.25f);
+  EXPECT_EQ(upstream.json["max_tokens"], 64);
+  EXPECT_EQ(upstream.json["stop"][0], "\n");
+  EXPECT_EQ(upstream.json["model"], "llama3");
+}
+
+TEST_F(RpcTest, ChatErrorsCarryTheDocumentedCodes) {
+  {
+    grpc::ClientContext context;
+    v1::ChatResponse response;
+    grpc::Status status = stub_->Chat(&context, v1::ChatRequest(), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("messages"));
+  }
+  {
+    FakeBehavior down;
+    down.status = 503;
+    text_->SetDefault(down);
+    grpc::ClientContext context;
+    v1::ChatResponse response;
+    grpc::Status status = stub_->Chat(&context, Hello(), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(status.error_message(), HasSubstr("pool llm"));
+  }
+  {
+    FakeBehavior bad;
+    bad.status = 400;
+    text_->SetDefault(bad);
+    grpc::ClientContext context;
+    v1::ChatResponse response;
+    EXPECT_EQ(stub_->Chat(&context, Hello(), &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    FakeBehavior broken;
+    broken.malformed_json = true;
+    text_->SetDefault(broken);
+    grpc::ClientContext context;
+    v1::ChatResponse response;
+    EXPECT_EQ(stub_->Chat(&context, Hello(), &response).error_code(),
+              grpc::StatusCode::INTERNAL);
+  }
+  {
+    text_->SetDefault(FakeBehavior());
+    grpc::ClientContext context;
+    v1::ChatRequest request = Hello();
+    request.set_model("no-such-model");
+    v1::ChatResponse response;
+    EXPECT_EQ(stub_->Chat(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    FakeBehavior slow;
+    slow.latency = absl::Seconds(5);
+    text_->SetDefault(slow);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(300));
+    v1::ChatResponse response;
+    EXPECT_EQ(stub_->Chat(&context, Hello(), &response).error_code(),
+              grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+}
+
+TEST_F(RpcTest, ChatStreamRelaysDeltasWhileTheUpstreamIsStillStreaming) {
+  FakeBehavior slow;
+  slow.text = "one two three four five six";
+  slow.chunk_interval = absl::Milliseconds(150);
+  text_->SetDefault(slow);
+  grpc::ClientContext context;
+  auto reader = stub_->ChatStream(&context, Hello());
+  v1::ChatChunk chunk;
+  std::vector<absl::Time> arrivals;
+  std::string text;
+  v1::ChatChunk last;
+  std::string model;
+  while (reader->Read(&chunk)) {
+    arrivals.push_back(absl::Now());
+    text += chunk.delta();
+    if (!chunk.model().empty()) model = chunk.model();
+    last = chunk;
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(text, "one two three four five six");
+  EXPECT_EQ(model, "llama3");
+  EXPECT_EQ(last.finish_reason(), v1::FINISH_REASON_STOP);
+  EXPECT_GT(last.usage().output_tokens(), 0);
+  // The first delta arrived long before the upstream finished: no buffering.
+  const FakeRequest upstream = text_->Requests().at(0);
+  ASSERT_GE(arrivals.size(), 6u);
+  EXPECT_LT(arrivals.front(), upstream.finished - absl::Milliseconds(500));
+}
+
+TEST_F(RpcTest, ChatStreamCancelClosesTheUpstreamConnection) {
+  FakeBehavior slow;
+  slow.text = "one two three four five six seven eight nine ten";
+  slow.chunk_interval = absl::Milliseconds(200);
+  text_->SetDefault(slow);
+  grpc::ClientContext context;
+  auto reader = stub_->ChatStream(&context, Hello());
+  v1::ChatChunk chunk;
+  ASSERT_TRUE(reader->Read(&chunk));
+  context.TryCancel();
+  while (reader->Read(&chunk)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(text_->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        return requests.size() == 1 && requests[0].client_closed_early;
+      },
+      absl::Seconds(5)));
+}
+
+// A long recording: sentences with pauses, repeated to `minutes`.
+std::string LongRecording(double minutes) {
+  const std::string sentence =
+      SpeechWav("The quick brown fox jumps over the lazy dog.");
+  const std::string pause = SilenceWav(1.2, 16000);
+  const std::string unit =
+      ConcatWav({sentence, pause, sentence, pause, sentence, pause});
+  const std::string unit_path = TempPath("unit.wav");
+  WriteBytes(unit_path, unit);
+  const std::string out = TempPath("long.wav");
+  EXPECT_TRUE(RunCommand(absl::StrCat("sox ", unit_path, " ", out,
+                                      " repeat 200 trim 0 ", minutes * 60)));
+  return ReadBytes(out);
+}
+
+TEST_F(RpcTest, TranscribeFansATenMinuteRecordingOutAndStitchesInOrder) {
+  FakeBehavior chunk_latency;
+  chunk_latency.latency = absl::Milliseconds(400);
+  audio_->SetDefault(chunk_latency);
+  v1::TranscribeRequest request;
+  request.mutable_audio()->set_content(LongRecording(10));
+  request.mutable_config()->add_output_formats(v1::OUTPUT_FORMAT_SEGMENTS);
+  request.mutable_config()->add_output_formats(v1::OUTPUT_FORMAT_SRT);
+  grpc::ClientContext context;
+  v1::TranscribeResponse response;
+  grpc::Status status = stub_->Transcribe(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  const std::vector<FakeRequest> chunks =
+      audio_->Requests("/v1/audio/transcriptions");
+  ASSERT_GE(chunks.size(), 20u);
+  EXPECT_GE(audio_->max_in_flight(), 8);
+  EXPECT_LE(audio_->max_in_flight(), 8);  // limits.max_chunks_in_flight
+  double total = 0;
+  for (const FakeRequest& chunk : chunks) {
+    ASSERT_EQ(chunk.audio.size(), 1u);
+    EXPECT_EQ(chunk.audio[0].format, "wav");
+    EXPECT_EQ(chunk.audio[0].sample_rate, 16000);
+    EXPECT_EQ(chunk.audio[0].channels, 1);
+    EXPECT_LE(chunk.audio[0].duration_seconds, 30.0 + 1e-6);
+    EXPECT_EQ(chunk.FormValue("model"), "whisper-1");
+    total += chunk.audio[0].duration_seconds;
+  }
+  EXPECT_NEAR(response.audio_duration().seconds(), 600, 1);
+  // Chunks overlap by 0.5 s each.
+  EXPECT_NEAR(total, 600 + 0.5 * (chunks.size() - 1), 0.5);
+  // Segments come back in order on the recording's timeline, one per chunk
+  // here, each carrying the fake's description of exactly the audio it
+  // received.
+  ASSERT_EQ(response.segments_size(), static_cast<int>(chunks.size()));
+  int64_t previous_end = -1;
+  for (const v1::Segment& segment : response.segments()) {
+    EXPECT_GE(segment.start_offset().seconds(), previous_end);
+    previous_end = segment.end_offset().seconds();
+    EXPECT_THAT(segment.text(), HasSubstr("frames at 16000 Hz 1 ch"));
+  }
+  EXPECT_NEAR(previous_end, 600, 1);
+  EXPECT_THAT(response.srt(), HasSubstr("00:00:00,000 --> "));
+  EXPECT_EQ(response.backend(), "whisper");
+  EXPECT_NEAR(response.usage().audio_seconds(), 600, 1);
+}
+
+TEST_F(RpcTest, TranscribeErrorsCarryTheDocumentedCodes) {
+  auto transcribe = [this](v1::TranscribeRequest request,
+                           int deadline_ms = 10000) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(deadline_ms));
+    v1::TranscribeResponse response;
+    return stub_->Transcribe(&context, request, &response);
+  };
+  v1::TranscribeRequest empty;
+  grpc::Status status = transcribe(empty);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("audio.content"));
+
+  v1::TranscribeRequest garbage;
+  garbage.mutable_audio()->set_content(std::string(5000, 'x'));
+  status = transcribe(garbage);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("not a supported audio format"));
+
+  v1::TranscribeRequest raw;
+  raw.mutable_audio()->set_content(std::string(3200, '\0'));
+  raw.mutable_audio()->mutable_format()->set_encoding(
+      v1::AUDIO_ENCODING_LINEAR16);
+  status = transcribe(raw);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("audio.format.sample_rate_hertz"));
+
+  v1::TranscribeRequest unknown_model;
+  unknown_model.mutable_audio()->set_content(SpeechWav("hello"));
+  unknown_model.mutable_config()->set_model("nope");
+  EXPECT_EQ(transcribe(unknown_model).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  FakeBehavior slow;
+  slow.latency = absl::Seconds(5);
+  audio_->SetDefault(slow);
+  v1::TranscribeRequest speech;
+  speech.mutable_audio()->set_content(SpeechWav("hello there"));
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(transcribe(speech, 500).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // The upstream request did not outlive the call.
+  EXPECT_TRUE(audio_->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        return requests.size() == 1 && requests[0].client_closed_early;
+      },
+      absl::Seconds(5)));
+}
+
+TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
+  FakeBehavior slow;
+  slow.latency = absl::Seconds(20);
+  audio_->SetDefault(slow);
+  v1::TranscribeRequest request;
+  request.mutable_audio()->set_content(LongRecording(3));
+  grpc::ClientContext context;
+  v1::TranscribeResponse response;
+  std::thread canceller([&] {
+    audio_->WaitUntil([](const std::vector<FakeRequest>&) { return false; },
+                      absl::ZeroDuration());
+    for (int i = 0; i < 1000 && audio_->in_flight() < 6; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    context.TryCancel();
+  });
+  grpc::Status status = stub_->Transcribe(&context, request, &response);
+  canceller.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(audio_->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        if (requests.size() < 6) return false;
+        for (const FakeRequest& r : requests) {
+          if (!r.client_closed_early) return false;
+        }
+        return true;
+      },
+      absl::Seconds(5)));
+  EXPECT_EQ(audio_->in_flight(), 0);
+}
+
+TEST_F(RpcTest, AnalyzeDirectSendsAudioAndInstructionToTheAudioChatModel) {
+  v1::AnalyzeRequest request;
+  request.mutable_audio()->set_content(
+      Transcode(SpeechWav("meeting at noon"), "-c:a libopus", "ogg"));
+  request.set_instruction("Summarise this.");
+  request.set_system_prompt("Be brief.");
+  request.set_mode(v1::ANALYZE_MODE_DIRECT);
+  request.set_model("voxtral");
+  grpc::ClientContext context;
+  v1::AnalyzeResponse response;
+  grpc::Status status = stub_->Analyze(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(response.answer(), HasSubstr("frames at 16000 Hz 1 ch"));
+  const FakeRequest upstream = audio_->Requests("/v1/chat/completions").at(0);
+  EXPECT_EQ(upstream.json["model"], "voxtral");
+  EXPECT_EQ(upstream.json["messages"][0]["content"], "Be brief.");
+  EXPECT_EQ(upstream.json["messages"][1]["content"][0]["text"],
+            "Summarise this.");
+  EXPECT_EQ(upstream.json["messages"][1]["content"][1]["input_audio"]["format"],
+            "wav");
+  EXPECT_EQ(upstream.audio.at(0).sample_rate, 16000);
+}
+
+TEST_F(RpcTest, AnalyzeCascadeTranscribesThenAsksTheTextModel) {
+  FakeBehavior transcript;
+  transcript.text = "the meeting moved to noon";
+  audio_->SetDefault(transcript);
+  v1::AnalyzeRequest request;
+  request.mutable_audio()->set_content(SpeechWav("the meeting moved to noon"));
+  request.set_instruction("When is the meeting?");
+  request.set_mode(v1::ANALYZE_MODE_CASCADE);
+  grpc::ClientContext context;
+  v1::AnalyzeResponse response;
+  grpc::Status status = stub_->Analyze(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.transcript(), "the meeting moved to noon");
+  EXPECT_EQ(response.mode(), v1::ANALYZE_MODE_CASCADE);
+  const FakeRequest asked = text_->Requests().at(0);
+  const std::string prompt = asked.json["messages"][0]["content"];
+  EXPECT_THAT(prompt, HasSubstr("When is the meeting?"));
+  EXPECT_THAT(prompt, HasSubstr("the meeting moved to noon"));
+  EXPECT_THAT(response.answer(), HasSubstr("When is the meeting?"));
+  EXPECT_GT(response.usage().audio_seconds(), 0);
+}
+
+TEST_F(RpcTest, ListModelsShowsEveryPoolWithItsCapabilities) {
+  grpc::ClientContext context;
+  v1::ListModelsResponse response;
+  ASSERT_TRUE(stub_->ListModels(&context, {}, &response).ok());
+  ASSERT_THAT(response.models(), SizeIs(3));
+  EXPECT_EQ(response.models(0).id(), "whisper-1");
+  EXPECT_THAT(response.models(0).capabilities(),
+              Contains(v1::CAPABILITY_TRANSCRIBE));
+  EXPECT_EQ(response.models(1).protocol(), "openai_chat_audio");
+  EXPECT_THAT(response.models(1).capabilities(),
+              Contains(v1::CAPABILITY_AUDIO_CHAT));
+  EXPECT_EQ(response.models(2).pool(), "llm");
+  EXPECT_TRUE(response.models(2).available());
+}
+
+}  // namespace
+}  // namespace voxgate::testing
