@@ -1,10 +1,11 @@
 // audio_bench: decode + resample (+ loudness normalisation) throughput of the
-// in-process pipeline, side by side in one run with spawning the ffmpeg CLI for the
-// same conversion to 16 kHz mono, as today's Python gateways do per request.
+// in-process pipeline, side by side in one run with spawning the ffmpeg CLI for
+// the same conversion to 16 kHz mono, as today's Python gateways do per
+// request.
 //
 // Inputs: speech (flite) repeated to 10 s and 10 min, as 44.1 kHz stereo MP3
-// (128 kb/s), 48 kHz stereo Opus in WebM, and 44.1 kHz stereo WAV. Everything runs on
-// one thread at a time, so "x real time" is per core.
+// (128 kb/s), 48 kHz stereo Opus in WebM, and 44.1 kHz stereo WAV. Everything
+// runs on one thread at a time, so "x real time" is per core.
 //
 // Usage: audio_bench [--short_reps=20] [--long_reps=2]
 
@@ -62,13 +63,15 @@ struct Timing {
 Timing TimeInProcess(const std::string& bytes, bool normalize, int reps) {
   audio::PreprocessOptions options;
   options.normalize_loudness = normalize;
-  options.decode.max_input_bytes = int64_t{1} << 30;  // the 10-minute WAV is 106 MB
+  options.decode.max_input_bytes = int64_t{1}
+                                   << 30;  // the 10-minute WAV is 106 MB
   const double cpu_start = SelfCpuSeconds();
   const absl::Time start = absl::Now();
   for (int i = 0; i < reps; ++i) {
     auto result = audio::Preprocess(bytes, options);
     if (!result.ok()) {
-      std::fprintf(stderr, "decode failed: %s\n", std::string(result.status().message()).c_str());
+      std::fprintf(stderr, "decode failed: %s\n",
+                   std::string(result.status().message()).c_str());
       std::exit(1);
     }
   }
@@ -76,11 +79,12 @@ Timing TimeInProcess(const std::string& bytes, bool normalize, int reps) {
           (SelfCpuSeconds() - cpu_start) / reps};
 }
 
-// The CLI writes 16 kHz mono s16 to a pipe that we read whole, as a Python gateway
-// reading ffmpeg's stdout does.
+// The CLI writes 16 kHz mono s16 to a pipe that we read whole, as a Python
+// gateway reading ffmpeg's stdout does.
 Timing TimeCli(const std::string& path, int reps) {
-  const std::string command = absl::StrCat(
-      "ffmpeg -nostdin -hide_banner -loglevel error -i ", path, " -ar 16000 -ac 1 -f s16le -");
+  const std::string command =
+      absl::StrCat("ffmpeg -nostdin -hide_banner -loglevel error -i ", path,
+                   " -ar 16000 -ac 1 -f s16le -");
   const double cpu_start = ChildCpuSeconds();
   const absl::Time start = absl::Now();
   for (int i = 0; i < reps; ++i) {
@@ -107,16 +111,19 @@ int Main(int argc, char** argv) {
   char dir_template[] = "/tmp/voxgate-audio-bench-XXXXXX";
   const std::string dir = mkdtemp(dir_template);
   // About 10 s of speech, then the same repeated to 10 minutes.
-  Run(absl::StrCat("flite -voice slt -t 'Voxgate decodes audio in process with the FFmpeg "
-                   "libraries, resamples it to sixteen kilohertz mono and normalises its "
-                   "loudness before it reaches a model server.' -o ",
-                   dir, "/speech.wav"));
+  Run(absl::StrCat(
+      "flite -voice slt -t 'Voxgate decodes audio in process with the FFmpeg "
+      "libraries, resamples it to sixteen kilohertz mono and normalises its "
+      "loudness before it reaches a model server.' -o ",
+      dir, "/speech.wav"));
   Run(absl::StrCat("sox ", dir, "/speech.wav -r 44100 -c 2 ", dir,
                    "/s10.wav pad 0 1 repeat 1 trim 0 10"));
   Run(absl::StrCat("sox ", dir, "/s10.wav ", dir, "/s600.wav repeat 59"));
 
-  std::printf("| input | length | in-process (+loudness) x RT | in-process (decode+resample) "
-              "x RT | ffmpeg CLI x RT | speed-up (+loudness vs CLI) |\n");
+  std::printf(
+      "| input | length | in-process (+loudness) x RT | in-process "
+      "(decode+resample) "
+      "x RT | ffmpeg CLI x RT | speed-up (+loudness vs CLI) |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const char* length : {"10", "600"}) {
     const int reps = std::string(length) == "10" ? short_reps : long_reps;
@@ -130,17 +137,18 @@ int Main(int argc, char** argv) {
          {Format{"MP3 128k", "-c:a libmp3lame -b:a 128k", "mp3"},
           Format{"Opus/WebM", "-c:a libopus -b:a 48k", "webm"},
           Format{"WAV 44.1k stereo", "-c:a pcm_s16le", "wav"}}) {
-      const std::string path = absl::StrCat(dir, "/in", length, ".", format.extension);
-      Run(absl::StrCat("ffmpeg -nostdin -loglevel error -y -i ", dir, "/s", length,
-                       ".wav ", format.args, " ", path));
+      const std::string path =
+          absl::StrCat(dir, "/in", length, ".", format.extension);
+      Run(absl::StrCat("ffmpeg -nostdin -loglevel error -y -i ", dir, "/s",
+                       length, ".wav ", format.args, " ", path));
       const std::string bytes = Read(path);
       TimeInProcess(bytes, true, 1);  // warm caches and codec tables
       const Timing full = TimeInProcess(bytes, true, reps);
       const Timing plain = TimeInProcess(bytes, false, reps);
       const Timing cli = TimeCli(path, reps);
-      std::printf("| %s | %s s | %.0fx | %.0fx | %.0fx | %.1fx |\n", format.name, length,
-                  seconds / full.cpu, seconds / plain.cpu, seconds / cli.wall,
-                  cli.wall / full.wall);
+      std::printf("| %s | %s s | %.0fx | %.0fx | %.0fx | %.1fx |\n",
+                  format.name, length, seconds / full.cpu, seconds / plain.cpu,
+                  seconds / cli.wall, cli.wall / full.wall);
       std::fflush(stdout);
     }
   }

@@ -1,12 +1,13 @@
 // upstream_bench: requests/s and latency of the upstream layer against the fake
-// upstream (zero latency), side by side with a plain libcurl multi loop sending the
-// same requests: the floor any libcurl-based layer can reach.
+// upstream (zero latency), side by side with a plain libcurl multi loop sending
+// the same requests: the floor any libcurl-based layer can reach.
 //
-// Closed loop: C callers each send a request as soon as the previous one answered.
-// Modes per concurrency C, run one after another in one process:
+// Closed loop: C callers each send a request as soon as the previous one
+// answered. Modes per concurrency C, run one after another in one process:
 //   curl      a bare curl_multi_poll loop, reused easy handles
-//   pool      upstream::Pool + StartWithRetries + HttpClient (same request bytes)
-//   backend   upstream::OpenAiBackend::Complete: also builds and parses the JSON
+//   pool      upstream::Pool + StartWithRetries + HttpClient (same request
+//   bytes) backend   upstream::OpenAiBackend::Complete: also builds and parses
+//   the JSON
 //
 // Usage: upstream_bench [--seconds=3] [--concurrency=1,64,512]
 
@@ -77,7 +78,8 @@ class Recorder {
     result.requests_per_second =
         latencies_.size() / absl::ToDoubleSeconds(stop_at_ - measure_from_);
     result.p50_us = latencies_[latencies_.size() / 2];
-    result.p99_us = latencies_[std::min(latencies_.size() - 1, latencies_.size() * 99 / 100)];
+    result.p99_us = latencies_[std::min(latencies_.size() - 1,
+                                        latencies_.size() * 99 / 100)];
     result.errors = errors_;
     return result;
   }
@@ -92,15 +94,16 @@ class Recorder {
 
 size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
-Result RunPlainCurl(const std::string& url, const std::string& body, int concurrency,
-                    absl::Duration duration) {
+Result RunPlainCurl(const std::string& url, const std::string& body,
+                    int concurrency, absl::Duration duration) {
   CURLM* multi = curl_multi_init();
   struct Slot {
     CURL* easy;
     absl::Time started;
   };
   std::vector<Slot> slots(concurrency);
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_slist* headers =
+      curl_slist_append(nullptr, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
   const absl::Time start = absl::Now();
   Recorder recorder(start + kWarmup, start + kWarmup + duration);
@@ -126,7 +129,8 @@ Result RunPlainCurl(const std::string& url, const std::string& body, int concurr
       curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &slot);
       long code = 0;
       curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-      going = recorder.Record(slot->started, message->data.result == CURLE_OK && code == 200) &&
+      going = recorder.Record(slot->started, message->data.result == CURLE_OK &&
+                                                 code == 200) &&
               going;
       curl_multi_remove_handle(multi, slot->easy);
       if (going) {
@@ -145,10 +149,12 @@ Result RunPlainCurl(const std::string& url, const std::string& body, int concurr
 
 // Runs `concurrency` closed-loop callers of `start_one`, which must call its
 // argument once per request with (ok).
-Result RunClosedLoop(int concurrency, absl::Duration duration,
-                     const std::function<void(std::function<void(bool)>)>& start_one) {
+Result RunClosedLoop(
+    int concurrency, absl::Duration duration,
+    const std::function<void(std::function<void(bool)>)>& start_one) {
   const absl::Time start = absl::Now();
-  auto recorder = std::make_shared<Recorder>(start + kWarmup, start + kWarmup + duration);
+  auto recorder =
+      std::make_shared<Recorder>(start + kWarmup, start + kWarmup + duration);
   std::atomic<int> active{concurrency};
   absl::Notification all_done;
   std::function<void()> issue;
@@ -167,10 +173,12 @@ Result RunClosedLoop(int concurrency, absl::Duration duration,
   return recorder->Summarise();
 }
 
-void PrintRow(const char* mode, int concurrency, const Result& result, const Result& floor) {
-  std::printf("| %-7s | %4d | %9.0f | %8.1f | %8.1f | %+8.1f | %6lld |\n", mode, concurrency,
-              result.requests_per_second, result.p50_us, result.p99_us,
-              result.p50_us - floor.p50_us, static_cast<long long>(result.errors));
+void PrintRow(const char* mode, int concurrency, const Result& result,
+              const Result& floor) {
+  std::printf("| %-7s | %4d | %9.0f | %8.1f | %8.1f | %+8.1f | %6lld |\n", mode,
+              concurrency, result.requests_per_second, result.p50_us,
+              result.p99_us, result.p50_us - floor.p50_us,
+              static_cast<long long>(result.errors));
   std::fflush(stdout);
 }
 
@@ -180,7 +188,8 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     int seconds;
-    if (absl::ConsumePrefix(&arg, "--seconds=") && absl::SimpleAtoi(arg, &seconds)) {
+    if (absl::ConsumePrefix(&arg, "--seconds=") &&
+        absl::SimpleAtoi(arg, &seconds)) {
       duration = absl::Seconds(seconds);
     } else if (absl::ConsumePrefix(&arg, "--concurrency=")) {
       concurrencies.clear();
@@ -189,19 +198,26 @@ int Main(int argc, char** argv) {
         if (absl::SimpleAtoi(piece, &value)) concurrencies.push_back(value);
       }
     } else {
-      std::fprintf(stderr, "usage: upstream_bench [--seconds=N] [--concurrency=1,64,512]\n");
+      std::fprintf(
+          stderr,
+          "usage: upstream_bench [--seconds=N] [--concurrency=1,64,512]\n");
       return 2;
     }
   }
   auto fake = testing::FakeUpstream::Start();
   if (!fake.ok()) return 1;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  auto request = ChatHttpRequest((*fake)->base_url(), SmallChat(), "fake-model", false);
+  auto request =
+      ChatHttpRequest((*fake)->base_url(), SmallChat(), "fake-model", false);
   const std::string url = request->url;
   const std::string body = request->body;
 
-  std::printf("| mode    | conc | req/s     | p50 µs   | p99 µs   | Δp50 µs  | errors |\n");
-  std::printf("|---------|------|-----------|----------|----------|----------|--------|\n");
+  std::printf(
+      "| mode    | conc | req/s     | p50 µs   | p99 µs   | Δp50 µs  | errors "
+      "|\n");
+  std::printf(
+      "|---------|------|-----------|----------|----------|----------|--------|"
+      "\n");
   for (int concurrency : concurrencies) {
     auto http = HttpClient::Create();
     TimerQueue timers;
@@ -215,27 +231,31 @@ int Main(int argc, char** argv) {
 
     const Result floor = RunPlainCurl(url, body, concurrency, duration);
     PrintRow("curl", concurrency, floor, floor);
-    const Result layered = RunClosedLoop(concurrency, duration, [&](std::function<void(bool)> done) {
-      StartWithRetries(
-          context, CallOptions{absl::Now() + absl::Seconds(30), ""},
-          [&](const std::string&) -> absl::StatusOr<HttpRequest> {
-            HttpRequest http_request;
-            http_request.url = url;
-            http_request.body = body;
-            http_request.headers = {{"Content-Type", "application/json"}};
-            return http_request;
-          },
-          MakeBufferingObserver([done](absl::StatusOr<HttpResponse> response) {
-            done(response.ok() && response->status_code == 200);
-          }));
-    });
+    const Result layered = RunClosedLoop(
+        concurrency, duration, [&](std::function<void(bool)> done) {
+          StartWithRetries(
+              context, CallOptions{absl::Now() + absl::Seconds(30), ""},
+              [&](const std::string&) -> absl::StatusOr<HttpRequest> {
+                HttpRequest http_request;
+                http_request.url = url;
+                http_request.body = body;
+                http_request.headers = {{"Content-Type", "application/json"}};
+                return http_request;
+              },
+              MakeBufferingObserver(
+                  [done](absl::StatusOr<HttpResponse> response) {
+                    done(response.ok() && response->status_code == 200);
+                  }));
+        });
     PrintRow("pool", concurrency, layered, floor);
-    const Result full = RunClosedLoop(concurrency, duration, [&](std::function<void(bool)> done) {
-      backend.Complete(SmallChat(), CallOptions{absl::Now() + absl::Seconds(30), ""},
-                       [done](absl::StatusOr<ChatCompletion> completion) {
-                         done(completion.ok());
-                       });
-    });
+    const Result full = RunClosedLoop(
+        concurrency, duration, [&](std::function<void(bool)> done) {
+          backend.Complete(SmallChat(),
+                           CallOptions{absl::Now() + absl::Seconds(30), ""},
+                           [done](absl::StatusOr<ChatCompletion> completion) {
+                             done(completion.ok());
+                           });
+        });
     PrintRow("backend", concurrency, full, floor);
   }
   return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts test cases from a bazel test run, or sums such counts.
 
---bazel-log LOG --testlogs DIR: reads the summary lines of LOG ("//pkg:target PASSED
+--bazel-log LOG --testlogs DIR [--bazel-exit N]: reads the summary lines of LOG ("//pkg:target PASSED
 in 1.2s") and each target's JUnit XML under DIR; prints "passed failed". A target
 that failed without a failing case in its XML (crash, timeout, build failure)
 counts as one failure.
@@ -61,6 +61,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bazel-log")
     parser.add_argument("--testlogs")
+    parser.add_argument("--bazel-exit", type=int, default=0)
     parser.add_argument("--sum", nargs="*")
     args = parser.parse_args()
     if args.sum is not None:
@@ -72,7 +73,12 @@ def main():
                 failed += int(f)
         print(f"{passed} passed, {failed} failed")
         return 1 if failed or passed == 0 else 0
-    print(*count_bazel(args.bazel_log, args.testlogs))
+    passed, failed = count_bazel(args.bazel_log, args.testlogs)
+    # A build that broke before any test ran still failed.
+    if args.bazel_exit not in (0, 4) and failed == 0:
+        print(f"failed: bazel exited with {args.bazel_exit}", file=sys.stderr)
+        failed = 1
+    print(passed, failed)
     return 0
 
 

@@ -22,6 +22,7 @@ bazel_suite() {
   [[ $code -eq 0 || $code -eq 4 ]] || status=1
   # shellcheck disable=SC2086
   python3 scripts/count_test_results.py --bazel-log "$results/$suite.log" \
+    --bazel-exit "$code" \
     --testlogs "$(bazel info $options bazel-testlogs 2>/dev/null)" >"$results/$suite.count"
 }
 

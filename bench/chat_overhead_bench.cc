@@ -1,0 +1,227 @@
+// chat_overhead_bench: latency the gateway adds to Chat, side by side in one
+// run with calling the fake upstream directly over HTTP with the same body.
+//
+// Open loop: requests leave at a fixed rate whatever the answers do, and
+// latency is measured from the scheduled send time (no coordinated omission).
+// The voxgate binary runs as its own process (as deployed) with --text_base_url
+// at the fake upstream (zero latency) in this process. A closed loop at 64 in
+// flight then finds the highest rate each path sustains, and the fake's own
+// capacity.
+//
+// Usage: bazel run -c opt //bench:chat_overhead_bench -- [--seconds=5]
+//        [--rates=500,1000,2000]
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
+#include "tests/fake_upstream/fake_upstream.h"
+#include "tests/subprocess.h"
+#include "upstream/http_client.h"
+#include "voxgate/v1/service.grpc.pb.h"
+
+namespace voxgate::bench {
+namespace {
+
+struct Stats {
+  double achieved_rate = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  int64_t errors = 0;
+};
+
+class Latencies {
+ public:
+  void Add(absl::Duration latency, bool ok) {
+    absl::MutexLock lock(&mu_);
+    values_.push_back(absl::ToDoubleMicroseconds(latency));
+    if (!ok) ++errors_;
+  }
+  Stats Summarise(absl::Duration window) {
+    absl::MutexLock lock(&mu_);
+    Stats stats;
+    if (values_.empty()) return stats;
+    std::sort(values_.begin(), values_.end());
+    stats.achieved_rate = values_.size() / absl::ToDoubleSeconds(window);
+    stats.p50_us = values_[values_.size() / 2];
+    stats.p99_us =
+        values_[std::min(values_.size() - 1, values_.size() * 99 / 100)];
+    stats.errors = errors_;
+    return stats;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<double> values_ ABSL_GUARDED_BY(mu_);
+  int64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Sends `send(scheduled, done)` at `rate` per second for `duration`; waits for
+// all.
+Stats OpenLoop(
+    double rate, absl::Duration duration,
+    const std::function<void(absl::Time, std::function<void(bool)>)>& send) {
+  Latencies latencies;
+  std::atomic<int64_t> outstanding{0};
+  const absl::Duration interval = absl::Seconds(1) / rate;
+  const absl::Time start = absl::Now() + absl::Milliseconds(50);
+  const int64_t total =
+      static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
+  for (int64_t i = 0; i < total; ++i) {
+    const absl::Time scheduled = start + interval * i;
+    const absl::Duration wait = scheduled - absl::Now();
+    if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+    outstanding++;
+    send(scheduled, [&latencies, &outstanding, scheduled](bool ok) {
+      latencies.Add(absl::Now() - scheduled, ok);
+      outstanding--;
+    });
+  }
+  while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(1));
+  return latencies.Summarise(duration);
+}
+
+// Keeps `concurrency` requests in flight for `duration`; returns requests/s.
+double ClosedLoop(
+    int concurrency, absl::Duration duration,
+    const std::function<void(absl::Time, std::function<void(bool)>)>& send) {
+  std::atomic<int64_t> completed{0};
+  std::atomic<int> active{concurrency};
+  const absl::Time stop = absl::Now() + duration;
+  absl::Notification done;
+  std::function<void()> issue = [&] {
+    send(absl::Now(), [&](bool) {
+      completed++;
+      if (absl::Now() < stop) {
+        issue();
+      } else if (--active == 0) {
+        done.Notify();
+      }
+    });
+  };
+  for (int i = 0; i < concurrency; ++i) issue();
+  done.WaitForNotification();
+  return completed.load() / absl::ToDoubleSeconds(duration);
+}
+
+int Main(int argc, char** argv) {
+  absl::Duration duration = absl::Seconds(5);
+  std::vector<double> rates = {500, 1000, 2000};
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    int seconds;
+    if (absl::ConsumePrefix(&arg, "--seconds=") &&
+        absl::SimpleAtoi(arg, &seconds)) {
+      duration = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--rates=")) {
+      rates.clear();
+      for (absl::string_view piece : absl::StrSplit(arg, ',')) {
+        double rate;
+        if (absl::SimpleAtod(piece, &rate)) rates.push_back(rate);
+      }
+    }
+  }
+  auto fake = testing::FakeUpstream::Start();
+  if (!fake.ok()) return 1;
+  // Default log level: one JSON line per call, as deployed.
+  auto gateway = testing::Subprocess::Start(
+      {"server/voxgate", "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+       "--text_base_url=" + (*fake)->base_url(), "--text_model=fake-model"});
+  if (!gateway.ok()) return 1;
+  auto serving = gateway->WaitForLine("\"serving\"", absl::Seconds(30));
+  if (!serving.ok()) return 1;
+  const int port = nlohmann::json::parse(*serving).at("grpc_port").get<int>();
+  // Keep reading the gateway's log so its pipe never fills.
+  std::atomic<bool> stop_draining{false};
+  std::thread drainer([&] {
+    while (!stop_draining.load()) {
+      (void)gateway->WaitForLine("\x01never\x01", absl::Milliseconds(200));
+    }
+  });
+
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::VoxgateService::NewStub(channel);
+  v1::ChatRequest request;
+  v1::ChatMessage* message = request.add_messages();
+  message->set_role(v1::ROLE_USER);
+  message->add_content()->set_text("hi");
+
+  auto via_gateway = [&](absl::Time, std::function<void(bool)> done) {
+    struct Call {
+      grpc::ClientContext context;
+      v1::ChatResponse response;
+    };
+    auto* call = new Call();
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(10));
+    stub->async()->Chat(&call->context, &request, &call->response,
+                        [call, done](grpc::Status status) {
+                          done(status.ok());
+                          delete call;
+                        });
+  };
+  auto http = upstream::HttpClient::Create();
+  const std::string body =
+      R"({"model":"fake-model","messages":[{"role":"user","content":"hi"}]})";
+  auto direct = [&](absl::Time, std::function<void(bool)> done) {
+    upstream::HttpRequest http_request;
+    http_request.url = (*fake)->base_url() + "/chat/completions";
+    http_request.headers = {{"Content-Type", "application/json"}};
+    http_request.body = body;
+    (*http)->Fetch(std::move(http_request),
+                   [done](absl::StatusOr<upstream::HttpResponse> r) {
+                     done(r.ok() && r->status_code == 200);
+                   });
+  };
+
+  // Warm both paths (connections, gateway threads).
+  ClosedLoop(8, absl::Seconds(1), via_gateway);
+  ClosedLoop(8, absl::Seconds(1), direct);
+
+  std::printf(
+      "| rate req/s | direct p50 µs | direct p99 µs | gateway p50 µs | gateway "
+      "p99 µs | "
+      "added p50 µs | added p99 µs | errors |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (double rate : rates) {
+    const Stats base = OpenLoop(rate, duration, direct);
+    const Stats through = OpenLoop(rate, duration, via_gateway);
+    std::printf("| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %lld |\n",
+                rate, base.p50_us, base.p99_us, through.p50_us, through.p99_us,
+                through.p50_us - base.p50_us, through.p99_us - base.p99_us,
+                static_cast<long long>(base.errors + through.errors));
+    std::fflush(stdout);
+  }
+  const double gateway_max = ClosedLoop(64, duration, via_gateway);
+  const double fake_max = ClosedLoop(64, duration, direct);
+  std::printf(
+      "\nclosed loop, 64 in flight: gateway %.0f req/s; fake alone over HTTP "
+      "%.0f req/s\n",
+      gateway_max, fake_max);
+  stop_draining.store(true);
+  drainer.join();
+  gateway->Signal(SIGTERM);
+  (void)gateway->Wait(absl::Seconds(10));
+  return 0;
+}
+
+}  // namespace
+}  // namespace voxgate::bench
+
+int main(int argc, char** argv) { return voxgate::bench::Main(argc, argv); }
