@@ -89,9 +89,15 @@ void TranscriptionJob::DispatchMore() {
           if (auto job = weak.lock())
             job->OnChunkDone(index, std::move(result));
         });
-    absl::MutexLock lock(&mu_);
-    if (index < in_flight_.size() && answered_ < chunks_.size())
-      in_flight_[index] = transfer;
+    bool abandoned;
+    {
+      absl::MutexLock lock(&mu_);
+      // A cancel or failure may have come while the request was being started:
+      // it missed this transfer, so stop it here.
+      abandoned = finished_;
+      if (!abandoned) in_flight_[index] = transfer;
+    }
+    if (abandoned) transfer->Cancel();
   }
 }
 

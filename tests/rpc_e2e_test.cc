@@ -207,7 +207,13 @@ TEST_F(RpcTest, ChatStreamRelaysDeltasWhileTheUpstreamIsStillStreaming) {
   EXPECT_EQ(last.finish_reason(), v1::FINISH_REASON_STOP);
   EXPECT_GT(last.usage().output_tokens(), 0);
   // The first delta arrived long before the upstream finished: no buffering.
-  const FakeRequest upstream = text_->Requests().at(0);
+  // (A request of an earlier test may still be recorded late: pick this one.)
+  std::vector<FakeRequest> streams;
+  for (const FakeRequest& request : text_->Requests()) {
+    if (request.json.value("stream", false)) streams.push_back(request);
+  }
+  ASSERT_EQ(streams.size(), 1u);
+  const FakeRequest& upstream = streams[0];
   ASSERT_GE(arrivals.size(), 6u);
   EXPECT_LT(arrivals.front(), upstream.finished - absl::Milliseconds(500));
 }
@@ -256,8 +262,15 @@ TEST_F(RpcTest, TranscribeFansATenMinuteRecordingOutAndStitchesInOrder) {
   request.mutable_config()->add_output_formats(v1::OUTPUT_FORMAT_SEGMENTS);
   request.mutable_config()->add_output_formats(v1::OUTPUT_FORMAT_SRT);
   grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   v1::TranscribeResponse response;
   grpc::Status status = stub_->Transcribe(&context, request, &response);
+  if (!status.ok()) {
+    (void)gateway_->process().WaitForLine("\x01", absl::Milliseconds(200));
+    std::cerr << "fake in flight " << audio_->in_flight() << " recorded "
+              << audio_->Requests().size() << "\n"
+              << gateway_->process().Stderr();
+  }
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   const std::vector<FakeRequest> chunks =
@@ -375,6 +388,9 @@ TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
         return true;
       },
       absl::Seconds(5)));
+  for (int i = 0; i < 500 && audio_->in_flight() > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));  // the fake notices closes within 5 ms
+  }
   EXPECT_EQ(audio_->in_flight(), 0);
 }
 

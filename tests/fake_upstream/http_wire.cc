@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/strings/ascii.h"
@@ -160,7 +161,10 @@ bool HttpConnection::EndChunks() { return WriteRaw("0\r\n\r\n"); }
 
 bool HttpConnection::PeerClosedWithin(absl::Duration timeout) {
   pollfd fd{fd_, POLLIN | POLLRDHUP, 0};
-  if (poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <= 0) {
+  // Never a negative timeout: poll() would wait forever.
+  const int millis =
+      static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  if (poll(&fd, 1, millis) <= 0) {
     return false;
   }
   if (fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;

@@ -1,0 +1,125 @@
+// Accuracy of the embedded engine on real recorded speech (Debian's
+// pocketsphinx-testdata LibriVox clips), through the gateway in several
+// formats, against the fair baseline: the same encoded files turned into 16 kHz
+// mono WAV by the ffmpeg CLI and given to the engine directly.
+
+#include <fstream>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "audio/worker_pool.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/audio_fixtures.h"
+#include "tests/gateway_process.h"
+#include "tests/wer.h"
+#include "upstream/embedded_engine.h"
+#include "voxgate/v1/service.grpc.pb.h"
+
+namespace voxgate::testing {
+namespace {
+
+constexpr char kLibrivox[] = "/usr/share/pocketsphinx/test/data/librivox";
+
+struct Clip {
+  std::string wav_path;
+  std::string reference;
+};
+
+std::vector<Clip> LibrivoxClips() {
+  std::ifstream transcription(absl::StrCat(kLibrivox, "/transcription"));
+  std::vector<Clip> clips;
+  std::string line;
+  const std::regex pattern(R"(<s> (.*) </s> \((.*)\))");
+  std::smatch match;
+  while (std::getline(transcription, line)) {
+    if (std::regex_search(line, match, pattern)) {
+      clips.push_back({absl::StrCat(kLibrivox, "/", match[2].str(), ".wav"),
+                       match[1].str()});
+    }
+  }
+  return clips;
+}
+
+struct Format {
+  std::string name;
+  std::string ffmpeg_args;  // from the 16 kHz original to the upload format
+  std::string extension;
+};
+
+const std::vector<Format>& Formats() {
+  static const auto* formats = new std::vector<Format>{
+      {"WAV 16k mono (original)", "-c:a pcm_s16le", "wav"},
+      {"FLAC 44.1k stereo", "-ar 44100 -ac 2 -c:a flac", "flac"},
+      {"MP3 44.1k stereo 128k", "-ar 44100 -ac 2 -c:a libmp3lame -b:a 128k",
+       "mp3"},
+      {"Opus 48k stereo 32k", "-ar 48000 -ac 2 -c:a libopus -b:a 32k", "ogg"},
+  };
+  return *formats;
+}
+
+double Percent(const WordErrors& errors) {
+  return 100.0 * errors.errors() / std::max(1, errors.reference_words);
+}
+
+TEST(AccuracyTest, TheGatewaysAudioPathCostsNoAccuracy) {
+  const std::vector<Clip> clips = LibrivoxClips();
+  ASSERT_EQ(clips.size(), 5u);
+  audio::WorkerPool workers(1, 4);
+  auto engine = upstream::EmbeddedEngine::Create({}, workers);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto gateway = GatewayProcess::Start("");  // no pools: the embedded engine
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto stub = v1::VoxgateService::NewStub((*gateway)->channel());
+
+  std::string table =
+      "| upload format | engine on CLI-converted WAV: WER | through the "
+      "gateway: WER |\n"
+      "|---|---|---|\n";
+  double original_wer = -1;
+  for (const Format& format : Formats()) {
+    WordErrors baseline, through;
+    for (const Clip& clip : clips) {
+      const std::string upload = Transcode(
+          ReadBytes(clip.wav_path), format.ffmpeg_args, format.extension);
+      // Baseline: the CLI makes 16 kHz mono WAV, the engine decodes it.
+      const std::string cli_wav =
+          Transcode(upload, "-ar 16000 -ac 1 -c:a pcm_s16le", "wav");
+      auto direct =
+          (*engine)->TranscribeNow(cli_wav, {absl::InfiniteFuture(), ""});
+      ASSERT_TRUE(direct.ok()) << direct.status();
+      WordErrors e = CountWordErrors(clip.reference, direct->text);
+      baseline.substitutions += e.substitutions;
+      baseline.deletions += e.deletions;
+      baseline.insertions += e.insertions;
+      baseline.reference_words += e.reference_words;
+
+      grpc::ClientContext context;
+      v1::TranscribeRequest request;
+      request.mutable_audio()->set_content(upload);
+      v1::TranscribeResponse response;
+      grpc::Status status = stub->Transcribe(&context, request, &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      e = CountWordErrors(clip.reference, response.text());
+      through.substitutions += e.substitutions;
+      through.deletions += e.deletions;
+      through.insertions += e.insertions;
+      through.reference_words += e.reference_words;
+    }
+    absl::StrAppendFormat(&table, "| %s | %.1f%% | %.1f%% |\n", format.name,
+                          Percent(baseline), Percent(through));
+    if (original_wer < 0) original_wer = Percent(baseline);
+    // Within two points of the fair baseline; lossless FLAC as good as the
+    // original.
+    EXPECT_LE(Percent(through), Percent(baseline) + 2.0) << format.name;
+    if (format.extension == "flac")
+      EXPECT_LE(Percent(through), original_wer + 2.0);
+  }
+  std::cout << "\n" << table;
+  // The engine does recognise speech: a sanity bound, far above chance.
+  EXPECT_LT(original_wer, 50);
+}
+
+}  // namespace
+}  // namespace voxgate::testing
