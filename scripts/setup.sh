@@ -35,3 +35,10 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# grpcurl (a Go module) for the grpcurl test suite: into a tools folder of our own.
+readonly TOOLS="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
+if [[ ! -x $TOOLS/bin/grpcurl ]] && command -v go >/dev/null; then
+  echo "setup: installing grpcurl into $TOOLS/bin" >&2
+  GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.8.9
+fi

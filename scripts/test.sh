@@ -30,5 +30,19 @@ bazel_suite unit-and-integration "" //...
 # AddressSanitizer + UBSan over the same tests (heavy ones opt out: tag no_asan).
 bazel_suite asan "--config=asan --test_tag_filters=-no_asan" //...
 
+# grpcurl against the real binaries, reflection only.
+echo "== grpcurl"
+bazel build //server:voxgate //tests/fake_upstream:fake_upstream_server >/dev/null 2>&1
+bin=$(bazel info bazel-bin 2>/dev/null)
+tools="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
+if tests/grpcurl_test.sh "$tools/bin/grpcurl" "$bin/server/voxgate" \
+  "$bin/tests/fake_upstream/fake_upstream_server" | tee "$results/grpcurl.log"; then
+  :
+else
+  status=1
+fi
+tail -n 1 "$results/grpcurl.log" | awk '/passed, / {print $1, $3; found=1} END {if (!found) print 0, 1}' \
+  >"$results/grpcurl.count"
+
 python3 scripts/count_test_results.py --sum "$results"/*.count || status=1
 exit $status
