@@ -9,9 +9,12 @@
 // capacity.
 //
 // Usage: bazel run -c opt //bench:chat_overhead_bench -- [--seconds=5]
-//        [--rates=500,1000,2000]
+//        [--rates=500,1000,2000] [--log_level=info]
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -71,6 +74,19 @@ class Latencies {
   int64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// A loopback port free a moment ago.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
 // Sends `send(scheduled, done)` at `rate` per second for `duration`; waits for
 // all.
 Stats OpenLoop(
@@ -122,12 +138,15 @@ double ClosedLoop(
 int Main(int argc, char** argv) {
   absl::Duration duration = absl::Seconds(5);
   std::vector<double> rates = {500, 1000, 2000};
+  std::string log_level = "info";
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     int seconds;
     if (absl::ConsumePrefix(&arg, "--seconds=") &&
         absl::SimpleAtoi(arg, &seconds)) {
       duration = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--log_level=")) {
+      log_level = std::string(arg);
     } else if (absl::ConsumePrefix(&arg, "--rates=")) {
       rates.clear();
       for (absl::string_view piece : absl::StrSplit(arg, ',')) {
@@ -138,14 +157,14 @@ int Main(int argc, char** argv) {
   }
   auto fake = testing::FakeUpstream::Start();
   if (!fake.ok()) return 1;
-  // Default log level: one JSON line per call, as deployed.
+  // Default log level (info: one JSON line per call, as deployed) unless
+  // --log_level says otherwise; the port is chosen here so any level works.
+  const int port = FreePort();
   auto gateway = testing::Subprocess::Start(
-      {"server/voxgate", "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+      {"server/voxgate", absl::StrCat("--listen=127.0.0.1:", port),
+       "--admin_listen=127.0.0.1:0", "--log_level=" + log_level,
        "--text_base_url=" + (*fake)->base_url(), "--text_model=fake-model"});
   if (!gateway.ok()) return 1;
-  auto serving = gateway->WaitForLine("\"serving\"", absl::Seconds(30));
-  if (!serving.ok()) return 1;
-  const int port = nlohmann::json::parse(*serving).at("grpc_port").get<int>();
   // Keep reading the gateway's log so its pipe never fills.
   std::atomic<bool> stop_draining{false};
   std::thread drainer([&] {
@@ -156,6 +175,11 @@ int Main(int argc, char** argv) {
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                      grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::seconds(30))) {
+    std::fprintf(stderr, "gateway did not come up\n");
+    return 1;
+  }
   auto stub = v1::VoxgateService::NewStub(channel);
   v1::ChatRequest request;
   v1::ChatMessage* message = request.add_messages();
