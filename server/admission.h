@@ -1,20 +1,24 @@
 #ifndef VOXGATE_SERVER_ADMISSION_H_
 #define VOXGATE_SERVER_ADMISSION_H_
 
-#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "upstream/timer_queue.h"
 
 namespace voxgate::server {
 
-// Decides whether a new call may start: refuses while draining and beyond the
-// concurrent-call limit. Lock-free; reactions call it on every call.
+// Decides whether a call may start: refuses while draining; beyond the
+// concurrent- call limit, a call waits (bounded in number and time) for a slot.
 // Thread-safe.
 class Admission {
  public:
-  // Holds one call's place until destroyed.
+  // Holds one call's slot until destroyed, then hands it to the next waiter.
   class Ticket {
    public:
     explicit Ticket(Admission* admission) : admission_(admission) {}
@@ -25,42 +29,54 @@ class Admission {
       return *this;
     }
     ~Ticket() {
-      if (admission_ != nullptr)
-        admission_->active_.fetch_sub(1, std::memory_order_relaxed);
+      if (admission_ != nullptr) admission_->Release();
     }
 
    private:
     Admission* admission_;
   };
 
-  explicit Admission(int max_calls = 1 << 30) : max_calls_(max_calls) {}
+  struct Limits {
+    int max_calls = 1 << 30;
+    int max_waiting = 256;
+    absl::Duration max_wait = absl::Seconds(1);
+  };
 
-  // From now on Admit() refuses with UNAVAILABLE, so callers retry elsewhere
-  // while calls in flight finish.
-  void StartDraining() { draining_.store(true, std::memory_order_relaxed); }
-  bool draining() const { return draining_.load(std::memory_order_relaxed); }
-  int active() const { return active_.load(std::memory_order_relaxed); }
+  // `timers` runs the wait timeouts; it must outlive this object.
+  Admission(Limits limits, upstream::TimerQueue& timers)
+      : limits_(limits), timers_(timers) {}
 
-  // A ticket, or UNAVAILABLE while draining, or RESOURCE_EXHAUSTED at the
-  // limit.
-  absl::StatusOr<Ticket> Admit() {
-    if (draining()) {
-      return absl::UnavailableError(
-          "voxgate is draining for shutdown; retry on another replica");
-    }
-    if (active_.fetch_add(1, std::memory_order_relaxed) >= max_calls_) {
-      active_.fetch_sub(1, std::memory_order_relaxed);
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "voxgate is at its limit of ", max_calls_,
-          " concurrent calls (limits.max_concurrent_calls); retry later"));
-    }
-    return Ticket(this);
-  }
+  // From now on calls are refused with UNAVAILABLE, so callers retry elsewhere
+  // while calls in flight finish; waiting calls are refused too.
+  void StartDraining();
+  bool draining() const;
+  int active() const;
+
+  using Admitted = std::function<void(absl::StatusOr<Ticket>)>;
+  // Runs `admitted` exactly once: with a ticket (at once, or when a slot
+  // frees), UNAVAILABLE while draining, RESOURCE_EXHAUSTED when too many wait
+  // or the wait times out, CANCELLED after CancelWait. May run on this thread,
+  // a releasing call's thread or the timer thread. Returns an id for CancelWait
+  // (0 if done).
+  uint64_t Admit(Admitted admitted);
+  void CancelWait(uint64_t id);
 
  private:
-  const int max_calls_;
-  std::atomic<bool> draining_{false};
-  std::atomic<int> active_{0};
+  struct Waiter {
+    uint64_t id;
+    Admitted admitted;
+    upstream::TimerQueue::TimerId timer;
+  };
+  void Release();
+  void Expire(uint64_t id);
+
+  const Limits limits_;
+  upstream::TimerQueue& timers_;
+  mutable absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::list<Waiter> waiting_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace voxgate::server

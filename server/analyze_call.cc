@@ -31,8 +31,13 @@ AnalyzeCall::AnalyzeCall(grpc::CallbackServerContext* context,
       response_(response),
       config_(config),
       upstreams_(upstreams),
-      workers_(workers) {
-  if (!admitted()) return;
+      workers_(workers) {}
+
+void AnalyzeCall::Start() {
+  const v1::AnalyzeRequest* request = request_;
+  const Config& config = config_;
+  upstream::Upstreams& upstreams = upstreams_;
+
   if (request->instruction().empty() ||
       request->instruction().size() > kMaxInstruction) {
     {

@@ -24,6 +24,7 @@ class AnalyzeCall final : public UnaryCall {
               Admission& admission);
 
  private:
+  void Start() override;
   void CancelWork() override;
   void Transcribe();
   void AfterTranscript(absl::StatusOr<TranscriptionOutcome> outcome);

@@ -27,8 +27,19 @@ ChatCall::ChatCall(grpc::CallbackServerContext* context,
                    const Config& config, upstream::Upstreams& upstreams,
                    audio::WorkerPool& workers, const Logger& logger,
                    Admission& admission)
-    : UnaryCall(context, "Chat", logger, admission), response_(response) {
-  if (!admitted()) return;
+    : UnaryCall(context, "Chat", logger, admission),
+      request_(request),
+      response_(response),
+      config_(config),
+      upstreams_(upstreams),
+      workers_(workers) {}
+
+void ChatCall::Start() {
+  const v1::ChatRequest* request = request_;
+  const Config& config = config_;
+  upstream::Upstreams& upstreams = upstreams_;
+  audio::WorkerPool& workers = workers_;
+
   std::vector<std::pair<int, int>> to_convert;
   absl::StatusOr<upstream::ChatRequest> chat =
       ChatRequestFor(*request, to_convert);
@@ -58,7 +69,9 @@ ChatCall::ChatCall(grpc::CallbackServerContext* context,
   auto conversion =
       std::make_shared<Conversion>(Conversion{*std::move(chat), to_convert, 0});
   auto step = std::make_shared<std::function<void()>>();
-  *step = [this, conversion, step, request, &config, &workers] {
+  *step = [this, conversion, step, request] {
+    const Config& config = config_;
+    audio::WorkerPool& workers = workers_;
     bool cancelled;
     {
       absl::MutexLock lock(&mu_);

@@ -22,10 +22,15 @@ class ChatCall final : public UnaryCall {
            const Logger& logger, Admission& admission);
 
  private:
+  void Start() override;
   void CancelWork() override;
   void SendUpstream(upstream::ChatRequest request);
 
+  const v1::ChatRequest* request_;
   v1::ChatResponse* response_;
+  const Config& config_;
+  upstream::Upstreams& upstreams_;
+  audio::WorkerPool& workers_;
   upstream::ChatBackend* backend_ = nullptr;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

@@ -28,20 +28,37 @@ ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
                                const v1::ChatRequest* request,
                                upstream::Upstreams& upstreams,
                                const Logger& logger, Admission& admission)
-    : context_(context), call_(StartCall(*context)), logger_(logger) {
+    : context_(context),
+      call_(StartCall(*context)),
+      request_(request),
+      upstreams_(upstreams),
+      logger_(logger),
+      admission_(admission) {}
+
+void ChatStreamCall::Begin() {
+  const uint64_t wait =
+      admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
+        admission_wait_.store(0);
+        if (!ticket.ok()) {
+          absl::MutexLock lock(&mu_);
+          FinishLocked(ticket.status());
+          return;
+        }
+        Start(*std::move(ticket));
+      });
+  if (wait != 0) admission_wait_.store(wait);
+}
+
+void ChatStreamCall::Start(Admission::Ticket ticket) {
   auto fail = [this](absl::Status status) {
     absl::MutexLock lock(&mu_);
     FinishLocked(std::move(status));
   };
-  absl::StatusOr<Admission::Ticket> ticket = admission.Admit();
-  if (!ticket.ok()) {
-    fail(ticket.status());
-    return;
-  }
-  ticket_.emplace(*std::move(ticket));
+  ticket_.emplace(std::move(ticket));
+  call_.queue_time = absl::Now() - call_.started;
   std::vector<std::pair<int, int>> to_convert;
   absl::StatusOr<upstream::ChatRequest> chat =
-      ChatRequestFor(*request, to_convert);
+      ChatRequestFor(*request_, to_convert);
   if (!chat.ok()) {
     fail(chat.status());
     return;
@@ -55,12 +72,12 @@ ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
     }
   }
   absl::StatusOr<upstream::ChatBackend*> backend =
-      ChatBackendFor(*chat, request->model(), upstreams, pool_);
+      ChatBackendFor(*chat, request_->model(), upstreams_, pool_);
   if (!backend.ok()) {
     fail(backend.status());
     return;
   }
-  chat->model = upstreams.UpstreamModelName(request->model());
+  chat->model = upstreams_.UpstreamModelName(request_->model());
   upstream_started_ = absl::Now();
   // Not under mu_: a request that fails at once reports its end on this thread.
   std::shared_ptr<upstream::Transfer> transfer =
@@ -139,6 +156,10 @@ void ChatStreamCall::OnWriteDone(bool ok) {
 }
 
 void ChatStreamCall::OnCancel() {
+  if (const uint64_t wait = admission_wait_.exchange(0); wait != 0) {
+    admission_.CancelWait(wait);  // its callback finishes the call
+    return;
+  }
   std::shared_ptr<upstream::Transfer> transfer;
   {
     absl::MutexLock lock(&mu_);

@@ -1,6 +1,7 @@
 #ifndef VOXGATE_SERVER_CHAT_STREAM_CALL_H_
 #define VOXGATE_SERVER_CHAT_STREAM_CALL_H_
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -25,6 +26,8 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
   ChatStreamCall(grpc::CallbackServerContext* context,
                  const v1::ChatRequest* request, upstream::Upstreams& upstreams,
                  const Logger& logger, Admission& admission);
+  // Asks for admission; the upstream request starts once a slot is granted.
+  void Begin();
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -35,6 +38,7 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
 
  private:
   class UpstreamObserver;
+  void Start(Admission::Ticket ticket);
   bool OnDelta(const upstream::ChatDelta& delta);
   void OnUpstreamDone(absl::Status status);
   // Starts the next write or the Finish; call with mu_ held.
@@ -43,7 +47,11 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
 
   grpc::CallbackServerContext* const context_;
   CallContext call_;
+  const v1::ChatRequest* request_;
+  upstream::Upstreams& upstreams_;
   const Logger& logger_;
+  Admission& admission_;
+  std::atomic<uint64_t> admission_wait_{0};
   std::optional<Admission::Ticket> ticket_;
   std::string pool_;
 

@@ -65,7 +65,10 @@ void ApplyTransportSettings(const config::v1::ServerConfig& server,
 GatewayServer::GatewayServer(const Config& config, const Logger& logger)
     : config_(config),
       logger_(logger),
-      admission_(static_cast<int>(config.limits().max_concurrent_calls())) {}
+      admission_({static_cast<int>(config.limits().max_concurrent_calls()),
+                  static_cast<int>(config.limits().max_waiting_calls()),
+                  ToAbsl(config.limits().admission_wait())},
+                 timers_) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config, const Logger& logger, Options options) {

@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/config/config.h"
+#include "upstream/timer_queue.h"
 #include "upstream/upstreams.h"
 
 namespace voxgate::server {
@@ -52,6 +53,7 @@ class GatewayServer {
 
   const Config config_;
   const Logger& logger_;
+  upstream::TimerQueue timers_;  // admission waits
   Admission admission_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.

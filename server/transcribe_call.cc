@@ -13,8 +13,17 @@ TranscribeCall::TranscribeCall(grpc::CallbackServerContext* context,
                                Admission& admission)
     : UnaryCall(context, "Transcribe", logger, admission),
       request_(request),
-      response_(response) {
-  if (!admitted()) return;
+      response_(response),
+      config_(config),
+      upstreams_(upstreams),
+      workers_(workers) {}
+
+void TranscribeCall::Start() {
+  const v1::TranscribeRequest* request = request_;
+  const Config& config = config_;
+  upstream::Upstreams& upstreams = upstreams_;
+  audio::WorkerPool& workers = workers_;
+
   const std::string& model = request->config().model();
   absl::StatusOr<upstream::TranscriptionBackend*> backend =
       upstreams.ForTranscription(model);
@@ -50,7 +59,7 @@ void TranscribeCall::OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome) {
     Complete(outcome.status());
     return;
   }
-  call_.queue_time = outcome->queue_time;
+  call_.queue_time += outcome->queue_time;
   call_.preprocess_time = outcome->preprocess_time;
   call_.upstream_time = outcome->upstream_time;
   FillTranscribeResponse(*outcome, request_->config(), *response_);

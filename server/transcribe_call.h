@@ -22,11 +22,15 @@ class TranscribeCall final : public UnaryCall {
                  const Logger& logger, Admission& admission);
 
  private:
+  void Start() override;
   void CancelWork() override;
   void OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome);
 
   const v1::TranscribeRequest* request_;
   v1::TranscribeResponse* response_;
+  const Config& config_;
+  upstream::Upstreams& upstreams_;
+  audio::WorkerPool& workers_;
   std::shared_ptr<TranscriptionJob> job_;
 };
 

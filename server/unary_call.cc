@@ -10,18 +10,33 @@ UnaryCall::UnaryCall(grpc::CallbackServerContext* context, const char* method,
     : context_(context),
       call_(StartCall(*context)),
       method_(method),
-      logger_(logger) {
-  absl::StatusOr<Admission::Ticket> ticket = admission.Admit();
-  if (!ticket.ok()) {
-    Complete(ticket.status());
-    return;
-  }
-  ticket_.emplace(*std::move(ticket));
-  admitted_ = true;
+      logger_(logger),
+      admission_(admission) {}
+
+void UnaryCall::Begin() {
+  const uint64_t wait =
+      admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
+        admission_wait_.store(0);
+        if (!ticket.ok()) {
+          Complete(ticket.status());
+          return;
+        }
+        ticket_.emplace(*std::move(ticket));
+        call_.queue_time = absl::Now() - call_.started;
+        started_.store(true);
+        Start();
+      });
+  if (wait != 0 && !started_.load() && !completed_.load())
+    admission_wait_.store(wait);
 }
 
 void UnaryCall::OnCancel() {
-  if (!completed_.load()) CancelWork();
+  if (completed_.load()) return;
+  if (const uint64_t wait = admission_wait_.exchange(0); wait != 0) {
+    admission_.CancelWait(wait);  // its callback completes the call
+    return;
+  }
+  if (started_.load()) CancelWork();
 }
 
 void UnaryCall::Complete(absl::Status status) {

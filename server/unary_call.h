@@ -14,27 +14,29 @@
 
 namespace voxgate::server {
 
-// What every unary reactor shares: the call's context, its admission ticket,
-// the one place it finishes (timing trailers, the status conversion, the call's
-// log line) and deletion after OnDone. Subclasses start work in their
-// constructor (a reaction: nothing blocking) and call Complete() exactly once
-// from anywhere.
+// What every unary reactor shares: the call's context, admission, the one place
+// it finishes (timing trailers, the status conversion, the call's log line) and
+// deletion after OnDone. The service constructs the call and calls Begin();
+// once admitted, the subclass's Start() runs (nothing blocking) and it calls
+// Complete() exactly once from anywhere.
 class UnaryCall : public grpc::ServerUnaryReactor {
  public:
   UnaryCall(grpc::CallbackServerContext* context, const char* method,
             const Logger& logger, Admission& admission);
 
+  // Asks for admission; Start() runs when a slot is granted.
+  void Begin();
   void OnDone() override { delete this; }
   void OnCancel() override;
 
  protected:
   // Finishes the call; later calls do nothing. Thread-safe.
   void Complete(absl::Status status);
+  // Starts the call's work once admitted.
+  virtual void Start() = 0;
   // Aborts whatever the call waits for; Complete(CANCELLED) must follow from
   // it.
   virtual void CancelWork() = 0;
-  // True when the call was admitted; if not, it has already completed.
-  bool admitted() const { return admitted_; }
 
   grpc::CallbackServerContext* const context_;
   CallContext call_;
@@ -43,8 +45,10 @@ class UnaryCall : public grpc::ServerUnaryReactor {
  private:
   const char* const method_;
   const Logger& logger_;
-  bool admitted_ = false;
+  Admission& admission_;
   std::optional<Admission::Ticket> ticket_;
+  std::atomic<uint64_t> admission_wait_{0};
+  std::atomic<bool> started_{false};
   std::atomic<bool> completed_{false};
 };
 

@@ -41,27 +41,36 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
     grpc::CallbackServerContext* context, const v1::TranscribeRequest* request,
     v1::TranscribeResponse* response) {
-  return new TranscribeCall(context, request, response, config_, upstreams_,
-                            workers_, logger_, admission_);
+  auto* call = new TranscribeCall(context, request, response, config_,
+                                  upstreams_, workers_, logger_, admission_);
+  call->Begin();
+  return call;
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
     grpc::CallbackServerContext* context, const v1::AnalyzeRequest* request,
     v1::AnalyzeResponse* response) {
-  return new AnalyzeCall(context, request, response, config_, upstreams_,
-                         workers_, logger_, admission_);
+  auto* call = new AnalyzeCall(context, request, response, config_, upstreams_,
+                               workers_, logger_, admission_);
+  call->Begin();
+  return call;
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
     grpc::CallbackServerContext* context, const v1::ChatRequest* request,
     v1::ChatResponse* response) {
-  return new ChatCall(context, request, response, config_, upstreams_, workers_,
-                      logger_, admission_);
+  auto* call = new ChatCall(context, request, response, config_, upstreams_,
+                            workers_, logger_, admission_);
+  call->Begin();
+  return call;
 }
 
 grpc::ServerWriteReactor<v1::ChatChunk>* VoxgateServiceImpl::ChatStream(
     grpc::CallbackServerContext* context, const v1::ChatRequest* request) {
-  return new ChatStreamCall(context, request, upstreams_, logger_, admission_);
+  auto* call =
+      new ChatStreamCall(context, request, upstreams_, logger_, admission_);
+  call->Begin();
+  return call;
 }
 
 StreamTranscribeReactor* VoxgateServiceImpl::StreamTranscribe(

@@ -132,6 +132,10 @@ void ApplyDefaults(Config& config) {
   VOXGATE_DEFAULT(limits, max_streams, 1024);
   DefaultDuration(limits.mutable_max_stream_duration(), 3600);
   DefaultDuration(limits.mutable_stream_idle_timeout(), 30);
+  if (!limits.has_admission_wait()) {
+    *limits.mutable_admission_wait() = TimeUtil::SecondsToDuration(1);
+  }
+  VOXGATE_DEFAULT(limits, max_waiting_calls, 256);
 
   if (config.logging().level() == config::v1::LOG_LEVEL_UNSPECIFIED) {
     config.mutable_logging()->set_level(config::v1::LOG_LEVEL_INFO);
