@@ -7,6 +7,7 @@
 #include "server/chat_stream_call.h"
 #include "server/grpc_status.h"
 #include "server/model_catalog.h"
+#include "server/stream_transcribe_call.h"
 #include "server/transcribe_call.h"
 
 namespace voxgate::server {
@@ -15,14 +16,6 @@ namespace {
 using StreamTranscribeReactor =
     grpc::ServerBidiReactor<v1::StreamTranscribeRequest,
                             v1::StreamTranscribeResponse>;
-
-// Finishes a streaming call at once with `status`.
-template <typename Reactor>
-class ImmediateFinish final : public Reactor {
- public:
-  explicit ImmediateFinish(const grpc::Status& status) { this->Finish(status); }
-  void OnDone() override { delete this; }
-};
 
 }  // namespace
 
@@ -74,11 +67,11 @@ grpc::ServerWriteReactor<v1::ChatChunk>* VoxgateServiceImpl::ChatStream(
 }
 
 StreamTranscribeReactor* VoxgateServiceImpl::StreamTranscribe(
-    grpc::CallbackServerContext*) {
-  return new ImmediateFinish<StreamTranscribeReactor>(grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      "voxgate.v1.VoxgateService/StreamTranscribe is not implemented in this "
-      "build yet"));
+    grpc::CallbackServerContext* context) {
+  auto* call = new StreamTranscribeCall(context, config_, upstreams_, workers_,
+                                        logger_, admission_);
+  call->Begin();
+  return call;
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(

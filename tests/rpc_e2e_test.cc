@@ -1,6 +1,7 @@
 // Every unary and server-streaming RPC through the real voxgate process,
 // against fake upstreams, with a real gRPC client over loopback.
 
+#include <cmath>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -262,7 +263,8 @@ TEST_F(RpcTest, TranscribeFansATenMinuteRecordingOutAndStitchesInOrder) {
   request.mutable_config()->add_output_formats(v1::OUTPUT_FORMAT_SEGMENTS);
   request.mutable_config()->add_output_formats(v1::OUTPUT_FORMAT_SRT);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
   v1::TranscribeResponse response;
   grpc::Status status = stub_->Transcribe(&context, request, &response);
   if (!status.ok()) {
@@ -389,7 +391,8 @@ TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
       },
       absl::Seconds(5)));
   for (int i = 0; i < 500 && audio_->in_flight() > 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(10));  // the fake notices closes within 5 ms
+    absl::SleepFor(
+        absl::Milliseconds(10));  // the fake notices closes within 5 ms
   }
   EXPECT_EQ(audio_->in_flight(), 0);
 }
@@ -452,6 +455,201 @@ TEST_F(RpcTest, ListModelsShowsEveryPoolWithItsCapabilities) {
               Contains(v1::CAPABILITY_AUDIO_CHAT));
   EXPECT_EQ(response.models(2).pool(), "llm");
   EXPECT_TRUE(response.models(2).available());
+}
+
+// Three sentences with 1.2 s pauses as 16 kHz mono PCM, and where speech is.
+struct SpokenStream {
+  std::string pcm;  // s16le
+  std::vector<std::pair<double, double>> speech;
+};
+
+SpokenStream ThreeSentences() {
+  const std::string pause = SilenceWav(1.2, 16000);
+  const std::string wav =
+      ConcatWav({SilenceWav(0.5, 16000), SpeechWav("Please call Stella."),
+                 pause, SpeechWav("Ask her to bring these things."), pause,
+                 SpeechWav("We also need a snake."), pause});
+  SpokenStream stream;
+  stream.pcm = wav.substr(44);
+  // Loud 10 ms frames grouped with gaps under 400 ms.
+  int64_t last_loud = -1000;
+  for (std::size_t frame = 0; frame * 320 < stream.pcm.size(); ++frame) {
+    double energy = 0;
+    for (std::size_t i = frame * 320;
+         i + 1 < std::min(stream.pcm.size(), (frame + 1) * 320); i += 2) {
+      const int16_t sample =
+          static_cast<int16_t>(static_cast<uint8_t>(stream.pcm[i]) |
+                               (static_cast<uint8_t>(stream.pcm[i + 1]) << 8));
+      energy += static_cast<double>(sample) * sample;
+    }
+    if (10 * std::log10(energy / 160 / (32768.0 * 32768.0) + 1e-12) < -45)
+      continue;
+    if (static_cast<int64_t>(frame) - last_loud > 40)
+      stream.speech.push_back({frame * 0.01, 0});
+    stream.speech.back().second = (frame + 1) * 0.01;
+    last_loud = static_cast<int64_t>(frame);
+  }
+  return stream;
+}
+
+v1::StreamTranscribeRequest StreamConfig(v1::AudioEncoding encoding, int rate) {
+  v1::StreamTranscribeRequest request;
+  v1::StreamTranscribeConfig* config = request.mutable_config();
+  config->mutable_format()->set_encoding(encoding);
+  config->mutable_format()->set_sample_rate_hertz(rate);
+  config->mutable_format()->set_channel_count(1);
+  config->set_enable_speech_events(true);
+  return request;
+}
+
+TEST_F(RpcTest, StreamTranscribeFindsUtterancesAndAnswersInOrder) {
+  const SpokenStream spoken = ThreeSentences();
+  ASSERT_EQ(spoken.speech.size(), 3u);
+  grpc::ClientContext context;
+  auto stream = stub_->StreamTranscribe(&context);
+  ASSERT_TRUE(stream->Write(StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000)));
+  for (std::size_t at = 0; at < spoken.pcm.size();
+       at += 3200) {  // 100 ms pieces
+    v1::StreamTranscribeRequest audio;
+    audio.set_audio(spoken.pcm.substr(at, 3200));
+    ASSERT_TRUE(stream->Write(audio));
+  }
+  stream->WritesDone();
+  std::vector<v1::StreamTranscribeResponse> responses;
+  v1::StreamTranscribeResponse response;
+  while (stream->Read(&response)) responses.push_back(response);
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  std::vector<v1::StreamResult> results;
+  int begins = 0;
+  for (const auto& r : responses) {
+    if (r.has_result()) results.push_back(r.result());
+    begins += r.event().type() == v1::SpeechEvent::TYPE_SPEECH_BEGIN;
+  }
+  EXPECT_FALSE(responses.front().request_id().empty());
+  EXPECT_EQ(begins, 3);
+  ASSERT_EQ(results.size(), 3u);
+  const std::vector<FakeRequest> sent =
+      audio_->Requests("/v1/audio/transcriptions");
+  ASSERT_EQ(sent.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(results[i].utterance_index(), i);
+    EXPECT_TRUE(results[i].is_final());
+    const double start = results[i].start_offset().seconds() +
+                         results[i].start_offset().nanos() / 1e9;
+    const double end = results[i].end_offset().seconds() +
+                       results[i].end_offset().nanos() / 1e9;
+    // Boundaries fall in the pauses: the speech is inside, within the pre-roll
+    // (0.2 s) and half the trailing silence (0.3 s), each to 100 ms.
+    EXPECT_NEAR(start, spoken.speech[i].first - 0.2, 0.1) << i;
+    EXPECT_NEAR(end, spoken.speech[i].second + 0.3, 0.1) << i;
+    // The fake describes exactly the utterance it received: 16 kHz mono of that
+    // length.
+    EXPECT_EQ(sent[i].audio.at(0).sample_rate, 16000);
+    EXPECT_NEAR(sent[i].audio.at(0).duration_seconds, end - start, 0.01) << i;
+  }
+  // Results are in utterance order and each names its own audio.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(results[i].text(),
+                HasSubstr(absl::StrCat(sent[i].audio[0].frames, " frames")))
+        << i;
+  }
+}
+
+TEST_F(RpcTest, StreamTranscribeTakesMulawAtEightKilohertz) {
+  const SpokenStream spoken = ThreeSentences();
+  const std::string path = TempPath("s.raw");
+  WriteBytes(path, spoken.pcm);
+  const std::string out = TempPath("s.ulaw");
+  ASSERT_TRUE(RunCommand("sox -t raw -r 16000 -e signed -b 16 -c 1 " + path +
+                         " -t raw -r 8000 -e mu-law -b 8 -c 1 " + out));
+  const std::string mulaw = ReadBytes(out);
+  grpc::ClientContext context;
+  auto stream = stub_->StreamTranscribe(&context);
+  ASSERT_TRUE(stream->Write(StreamConfig(v1::AUDIO_ENCODING_MULAW, 8000)));
+  for (std::size_t at = 0; at < mulaw.size(); at += 800) {
+    v1::StreamTranscribeRequest audio;
+    audio.set_audio(mulaw.substr(at, 800));
+    ASSERT_TRUE(stream->Write(audio));
+  }
+  stream->WritesDone();
+  int finals = 0;
+  v1::StreamTranscribeResponse response;
+  while (stream->Read(&response)) finals += response.result().is_final();
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(finals, 3);
+}
+
+TEST_F(RpcTest, StreamTranscribeProtocolErrorsHaveTheirCodes) {
+  auto run = [this](const std::vector<v1::StreamTranscribeRequest>& messages) {
+    grpc::ClientContext context;
+    auto stream = stub_->StreamTranscribe(&context);
+    for (const auto& message : messages) {
+      if (!stream->Write(message)) break;
+    }
+    stream->WritesDone();
+    v1::StreamTranscribeResponse response;
+    while (stream->Read(&response)) {
+    }
+    return stream->Finish();
+  };
+  v1::StreamTranscribeRequest audio;
+  audio.set_audio(std::string(3200, '\0'));
+  grpc::Status status = run({audio});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("first message must be a config"));
+
+  const v1::StreamTranscribeRequest config =
+      StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000);
+  status = run({config, config});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("sent twice"));
+
+  status = run({StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 0)});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("sample_rate_hertz"));
+
+  status = run({StreamConfig(v1::AUDIO_ENCODING_WEBM_OPUS, 48000)});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("config.format.encoding"));
+}
+
+TEST_F(RpcTest, CancellingAStreamCancelsItsUpstreamRequestsAndOthersGoOn) {
+  FakeBehavior slow;
+  slow.latency = absl::Seconds(20);
+  audio_->Script("/v1/audio/transcriptions", slow, 1);
+  const SpokenStream spoken = ThreeSentences();
+  grpc::ClientContext context;
+  auto stream = stub_->StreamTranscribe(&context);
+  ASSERT_TRUE(stream->Write(StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000)));
+  const std::size_t first_utterance =
+      static_cast<std::size_t>((spoken.speech[0].second + 1.0) * 32000) &
+      ~std::size_t{1};
+  for (std::size_t at = 0; at < first_utterance; at += 3200) {
+    v1::StreamTranscribeRequest audio;
+    audio.set_audio(spoken.pcm.substr(
+        at, std::min<std::size_t>(3200, first_utterance - at)));
+    ASSERT_TRUE(stream->Write(audio));
+  }
+  for (int i = 0; i < 500 && audio_->in_flight() < 1; ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(audio_->in_flight(), 1);
+  context.TryCancel();
+  v1::StreamTranscribeResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(audio_->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        return requests.size() == 1 && requests[0].client_closed_early;
+      },
+      absl::Seconds(5)));
+  // The gateway goes on serving.
+  grpc::ClientContext chat_context;
+  v1::ChatResponse chat;
+  EXPECT_TRUE(stub_->Chat(&chat_context, Hello(), &chat).ok());
 }
 
 }  // namespace

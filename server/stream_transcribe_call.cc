@@ -1,0 +1,437 @@
+#include "server/stream_transcribe_call.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "audio/pcm.h"
+#include "audio/wav.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/grpc_status.h"
+
+namespace voxgate::server {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+constexpr int kRate = 16000;
+
+google::protobuf::Duration Offset(int64_t frames) {
+  return TimeUtil::MillisecondsToDuration(frames * 1000 / kRate);
+}
+
+absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) +
+         absl::Nanoseconds(duration.nanos());
+}
+
+// The data offset and format of a WAV header, once the buffer holds all of it.
+struct WavLayout {
+  std::size_t data_offset;
+  int rate;
+  int channels;
+  int bits;
+};
+std::optional<WavLayout> ParseWavHeader(const std::string& bytes) {
+  auto le = [&bytes](std::size_t at, int width) {
+    uint32_t value = 0;
+    for (int i = width - 1; i >= 0; --i)
+      value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);
+    return value;
+  };
+  if (bytes.size() < 12) return std::nullopt;
+  WavLayout layout{0, 0, 0, 0};
+  for (std::size_t pos = 12; pos + 8 <= bytes.size();) {
+    const uint32_t size = le(pos + 4, 4);
+    if (bytes.compare(pos, 4, "fmt ") == 0) {
+      if (pos + 8 + 16 > bytes.size()) return std::nullopt;
+      layout.channels = static_cast<int>(le(pos + 10, 2));
+      layout.rate = static_cast<int>(le(pos + 12, 4));
+      layout.bits = static_cast<int>(le(pos + 22, 2));
+    } else if (bytes.compare(pos, 4, "data") == 0) {
+      layout.data_offset = pos + 8;
+      return layout;
+    }
+    pos += 8 + size + (size & 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+StreamTranscribeCall::StreamTranscribeCall(grpc::CallbackServerContext* context,
+                                           const Config& config,
+                                           upstream::Upstreams& upstreams,
+                                           audio::WorkerPool& workers,
+                                           const Logger& logger,
+                                           Admission& admission)
+    : context_(context),
+      call_(StartCall(*context)),
+      config_(config),
+      upstreams_(upstreams),
+      workers_(workers),
+      logger_(logger),
+      admission_(admission) {}
+
+void StreamTranscribeCall::Begin() {
+  admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
+    absl::MutexLock lock(&mu_);
+    if (!ticket.ok()) return FailLocked(ticket.status());
+    ticket_.emplace(*std::move(ticket));
+    MaybeReadLocked();
+  });
+}
+
+void StreamTranscribeCall::MaybeReadLocked() {
+  if (reading_ || processing_ || input_done_ || finished_ || !failure_.ok())
+    return;
+  if (next_utterance_ - next_to_emit_ >= kMaxPending) return;  // backpressure
+  reading_ = true;
+  StartRead(&request_);
+}
+
+absl::Status StreamTranscribeCall::Configure(
+    const v1::StreamTranscribeConfig& config) {
+  stream_config_ = config;
+  const v1::AudioFormat& format = config.format();
+  audio::RawEncoding encoding = audio::RawEncoding::kS16le;
+  switch (format.encoding()) {
+    case v1::AUDIO_ENCODING_LINEAR16:
+      break;
+    case v1::AUDIO_ENCODING_MULAW:
+      encoding = audio::RawEncoding::kMulaw;
+      break;
+    case v1::AUDIO_ENCODING_ALAW:
+      encoding = audio::RawEncoding::kAlaw;
+      break;
+    case v1::AUDIO_ENCODING_WAV:
+      wav_header_pending_ = true;  // the resampler waits for the header
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config.format.encoding: ", v1::AudioEncoding_Name(format.encoding()),
+          " is not supported for streams in this build; send LINEAR16, MULAW, "
+          "ALAW "
+          "or WAV"));
+  }
+  if (!wav_header_pending_) {
+    auto resampler = audio::StreamResampler::Create(
+        encoding, format.sample_rate_hertz(), format.channel_count());
+    if (!resampler.ok()) return resampler.status();
+    resampler_ = std::move(*resampler);
+  }
+  absl::StatusOr<upstream::TranscriptionBackend*> backend =
+      upstreams_.ForTranscription(config.recognition().model());
+  if (!backend.ok()) return backend.status();
+  backend_ = *backend;
+  upstream_model_ = upstreams_.UpstreamModelName(config.recognition().model());
+  if (config.interim_results()) {
+    warnings_.push_back(
+        "config.interim_results: not available in this build; only final "
+        "results are sent");
+  }
+  audio::EndpointerOptions options;
+  const v1::EndpointingConfig& endpointing = config.endpointing();
+  if (endpointing.has_trailing_silence()) {
+    options.trailing_silence = ToAbsl(endpointing.trailing_silence());
+  }
+  if (endpointing.has_max_utterance())
+    options.max_utterance = ToAbsl(endpointing.max_utterance());
+  if (endpointing.has_speech_start_timeout()) {
+    options.speech_start_timeout = ToAbsl(endpointing.speech_start_timeout());
+  }
+  if (options.trailing_silence < absl::Milliseconds(100) ||
+      options.trailing_silence > absl::Seconds(5)) {
+    return absl::InvalidArgumentError(
+        "config.endpointing.trailing_silence: 100ms to 5s");
+  }
+  if (options.max_utterance < absl::Seconds(1) ||
+      options.max_utterance > absl::Seconds(120)) {
+    return absl::InvalidArgumentError(
+        "config.endpointing.max_utterance: 1s to 120s");
+  }
+  endpointer_ = std::make_unique<audio::Endpointer>(options);
+  configured_ = true;
+  return absl::OkStatus();
+}
+
+void StreamTranscribeCall::OnReadDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  reading_ = false;
+  if (finished_ || !failure_.ok()) return MaybeFinishLocked();
+  if (!ok) {
+    // Half-close: flush the last utterance.
+    if (!configured_) {
+      input_done_ = true;
+      return MaybeFinishLocked();
+    }
+    processing_ = true;
+    absl::Status queued =
+        workers_.TrySubmit([this] { Process("", true, false); });
+    if (!queued.ok()) {
+      processing_ = false;
+      FailLocked(queued);
+    }
+    return;
+  }
+  switch (request_.request_case()) {
+    case v1::StreamTranscribeRequest::kConfig: {
+      if (configured_) {
+        return FailLocked(absl::FailedPreconditionError(
+            "config: sent twice; the config is the first message only"));
+      }
+      if (absl::Status status = Configure(request_.config()); !status.ok()) {
+        return FailLocked(status);
+      }
+      return MaybeReadLocked();
+    }
+    case v1::StreamTranscribeRequest::kAudio:
+    case v1::StreamTranscribeRequest::kControl: {
+      if (!configured_) {
+        return FailLocked(absl::FailedPreconditionError(
+            "the first message must be a config; audio or control came first"));
+      }
+      const bool finalize =
+          request_.has_control() &&
+          request_.control() == v1::STREAM_CONTROL_FINALIZE_UTTERANCE;
+      if (request_.has_control() && !finalize) {
+        return FailLocked(
+            absl::InvalidArgumentError("control: unknown action"));
+      }
+      if (request_.audio().size() > 64 * 1024) {
+        return FailLocked(absl::InvalidArgumentError(
+            "audio: at most 64 KiB per message; send smaller pieces"));
+      }
+      processing_ = true;
+      absl::Status queued =
+          workers_.TrySubmit([this, bytes = request_.audio(), finalize] {
+            Process(bytes, false, finalize);
+          });
+      if (!queued.ok()) {
+        processing_ = false;
+        FailLocked(queued);
+      }
+      return;
+    }
+    default:
+      return FailLocked(
+          absl::InvalidArgumentError("a message must carry config, audio or "
+                                     "control"));
+  }
+}
+
+void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
+                                   bool finalize) {
+  absl::MutexLock lock(&mu_);
+  processing_ = false;
+  if (finished_ || !failure_.ok()) return MaybeFinishLocked();
+  std::vector<float> pcm;
+  if (wav_header_pending_) {
+    wav_header_.append(bytes);
+    bytes.clear();
+    std::optional<WavLayout> layout = ParseWavHeader(wav_header_);
+    if (layout.has_value()) {
+      if (layout->bits != 16) {
+        return FailLocked(absl::InvalidArgumentError(
+            "audio: the WAV stream must hold 16-bit PCM"));
+      }
+      auto resampler = audio::StreamResampler::Create(
+          audio::RawEncoding::kS16le, layout->rate, layout->channels);
+      if (!resampler.ok()) return FailLocked(resampler.status());
+      resampler_ = std::move(*resampler);
+      bytes = wav_header_.substr(layout->data_offset);
+      wav_header_.clear();
+      wav_header_pending_ = false;
+    } else if (wav_header_.size() > 64 * 1024 || end_of_input) {
+      return FailLocked(
+          absl::InvalidArgumentError("audio: not a WAV stream (no header)"));
+    }
+  }
+  if (resampler_ != nullptr) {
+    absl::Status status = resampler_->Push(bytes, pcm);
+    if (status.ok() && end_of_input) status = resampler_->Flush(pcm);
+    if (!status.ok()) return FailLocked(status);
+  }
+  std::vector<audio::EndpointEvent> events = endpointer_->Push(pcm);
+  if (finalize || end_of_input) {
+    for (auto& event :
+         end_of_input ? endpointer_->Flush() : endpointer_->Finalize()) {
+      events.push_back(std::move(event));
+    }
+  }
+  if (end_of_input) input_done_ = true;
+  HandleEventsLocked(std::move(events));
+  MaybeReadLocked();
+  MaybeFinishLocked();
+}
+
+void StreamTranscribeCall::HandleEventsLocked(
+    std::vector<audio::EndpointEvent> events) {
+  for (audio::EndpointEvent& event : events) {
+    if (stream_config_.enable_speech_events()) {
+      v1::StreamTranscribeResponse response;
+      v1::SpeechEvent* speech = response.mutable_event();
+      switch (event.type) {
+        case audio::EndpointEvent::Type::kSpeechBegin:
+          speech->set_type(v1::SpeechEvent::TYPE_SPEECH_BEGIN);
+          *speech->mutable_offset() = Offset(event.start_frame);
+          break;
+        case audio::EndpointEvent::Type::kUtteranceEnd:
+          speech->set_type(v1::SpeechEvent::TYPE_END_OF_UTTERANCE);
+          *speech->mutable_offset() = Offset(event.end_frame);
+          break;
+        case audio::EndpointEvent::Type::kSpeechStartTimeout:
+          speech->set_type(v1::SpeechEvent::TYPE_SPEECH_START_TIMEOUT);
+          *speech->mutable_offset() = Offset(event.end_frame);
+          break;
+      }
+      *response.mutable_audio_processed() =
+          Offset(endpointer_->processed_frames());
+      EnqueueLocked(std::move(response));
+    }
+    if (event.type != audio::EndpointEvent::Type::kUtteranceEnd) continue;
+    // The utterance goes upstream now; its result is emitted in order.
+    const int index = next_utterance_++;
+    audio::PcmAudio utterance;
+    utterance.sample_rate = kRate;
+    utterance.samples = std::move(event.audio);
+    upstream::TranscriptionRequest request;
+    request.audio = audio::EncodeWav(utterance);
+    request.model = upstream_model_;
+    const v1::RecognitionConfig& recognition = stream_config_.recognition();
+    if (recognition.language_codes_size() > 0)
+      request.language = recognition.language_codes(0);
+    request.prompt = recognition.prompt();
+    request.want_words = recognition.enable_word_timestamps();
+    v1::StreamTranscribeResponse pending;
+    v1::StreamResult* result = pending.mutable_result();
+    result->set_is_final(true);
+    result->set_stability(1);
+    result->set_utterance_index(index);
+    *result->mutable_start_offset() = Offset(event.start_frame);
+    *result->mutable_end_offset() = Offset(event.end_frame);
+    ready_[index] = std::move(pending);
+    in_flight_[index] = nullptr;
+    mu_.Unlock();
+    std::shared_ptr<upstream::Transfer> transfer = backend_->Transcribe(
+        std::move(request), call_.upstream_options(),
+        [this, index](absl::StatusOr<upstream::Transcription> transcription) {
+          OnUtterance(index, std::move(transcription));
+        });
+    mu_.Lock();
+    if (auto it = in_flight_.find(index); it != in_flight_.end())
+      it->second = transfer;
+    if (!failure_.ok() || finished_) transfer->Cancel();
+  }
+}
+
+void StreamTranscribeCall::OnUtterance(
+    int index, absl::StatusOr<upstream::Transcription> result) {
+  absl::MutexLock lock(&mu_);
+  in_flight_.erase(index);
+  if (finished_ || !failure_.ok()) return MaybeFinishLocked();
+  if (!result.ok()) return FailLocked(result.status());
+  v1::StreamResult* out = ready_[index].mutable_result();
+  out->set_text(result->text);
+  out->set_language_code(result->language);
+  const double start =
+      out->start_offset().seconds() + out->start_offset().nanos() / 1e9;
+  for (const upstream::Word& word : result->words) {
+    v1::WordInfo* info = out->add_words();
+    info->set_word(word.word);
+    *info->mutable_start_offset() = TimeUtil::MillisecondsToDuration(
+        static_cast<int64_t>((start + word.start_seconds) * 1000));
+    *info->mutable_end_offset() = TimeUtil::MillisecondsToDuration(
+        static_cast<int64_t>((start + word.end_seconds) * 1000));
+    info->set_confidence(word.confidence);
+  }
+  answered_.insert(index);
+  EmitReadyLocked();
+  MaybeReadLocked();
+  MaybeFinishLocked();
+}
+
+void StreamTranscribeCall::EmitReadyLocked() {
+  while (true) {
+    auto it = ready_.find(next_to_emit_);
+    if (it == ready_.end() || !answered_.count(next_to_emit_)) return;
+    v1::StreamTranscribeResponse response = std::move(it->second);
+    ready_.erase(it);
+    answered_.erase(next_to_emit_);
+    *response.mutable_audio_processed() =
+        Offset(endpointer_->processed_frames());
+    ++next_to_emit_;
+    EnqueueLocked(std::move(response));
+    if (stream_config_.single_utterance()) {
+      input_done_ = true;  // one utterance was asked for: stop listening
+      for (auto& [index, transfer] : in_flight_) {
+        if (transfer != nullptr) transfer->Cancel();
+      }
+      ready_.clear();
+      next_utterance_ = next_to_emit_;
+      return;
+    }
+  }
+}
+
+void StreamTranscribeCall::EnqueueLocked(
+    v1::StreamTranscribeResponse response) {
+  if (first_response_) {
+    first_response_ = false;
+    response.set_request_id(call_.request_id);
+    for (const std::string& warning : warnings_) response.add_warnings(warning);
+  }
+  queue_.push_back(std::move(response));
+  PumpLocked();
+}
+
+void StreamTranscribeCall::PumpLocked() {
+  if (write_in_flight_ || finished_ || queue_.empty()) return;
+  writing_ = std::move(queue_.front());
+  queue_.pop_front();
+  write_in_flight_ = true;
+  StartWrite(&writing_);
+}
+
+void StreamTranscribeCall::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  write_in_flight_ = false;
+  if (!ok) return FailLocked(absl::CancelledError("the client went away"));
+  PumpLocked();
+  MaybeFinishLocked();
+}
+
+void StreamTranscribeCall::OnCancel() {
+  absl::MutexLock lock(&mu_);
+  FailLocked(absl::CancelledError("the caller cancelled the stream"));
+}
+
+void StreamTranscribeCall::FailLocked(absl::Status status) {
+  if (failure_.ok()) failure_ = std::move(status);
+  queue_.clear();
+  for (auto& [index, transfer] : in_flight_) {
+    if (transfer != nullptr) transfer->Cancel();
+  }
+  MaybeFinishLocked();
+}
+
+void StreamTranscribeCall::MaybeFinishLocked() {
+  // A pending read may stay open (Finish completes it); worker jobs and
+  // upstream callbacks refer to this call, so they must be over first.
+  if (finished_ || write_in_flight_ || processing_) return;
+  if (!in_flight_.empty()) return;  // their callbacks still refer to this call
+  const bool done =
+      !failure_.ok() ||
+      (input_done_ && next_to_emit_ == next_utterance_ && queue_.empty());
+  if (!done) return;
+  finished_ = true;
+  AddTimingTrailers(*context_, call_);
+  logger_.Log(
+      failure_.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
+      {{"method", "StreamTranscribe"},
+       {"request_id", call_.request_id},
+       {"code", absl::StatusCodeToString(failure_.code())},
+       {"utterances", next_utterance_},
+       {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)}});
+  ticket_.reset();
+  Finish(ToGrpcStatus(failure_));
+}
+
+}  // namespace voxgate::server

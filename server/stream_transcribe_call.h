@@ -1,0 +1,107 @@
+#ifndef VOXGATE_SERVER_STREAM_TRANSCRIBE_CALL_H_
+#define VOXGATE_SERVER_STREAM_TRANSCRIBE_CALL_H_
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "audio/endpointer.h"
+#include "audio/stream_resampler.h"
+#include "audio/worker_pool.h"
+#include "common/logging.h"
+#include "grpcpp/grpcpp.h"
+#include "server/admission.h"
+#include "server/call_context.h"
+#include "server/config/config.h"
+#include "upstream/upstreams.h"
+#include "voxgate/v1/stream.pb.h"
+
+namespace voxgate::server {
+
+// StreamTranscribe: config first, then raw PCM (LINEAR16, MULAW, ALAW at the
+// declared rate and channels, or a WAV stream). Each message is resampled and
+// endpointed on the audio workers, one at a time per stream, and the next read
+// starts only then, so a slow stream slows its client instead of buffering (at
+// most kMaxPending utterances wait for the backend). Each utterance goes to the
+// audio pool when it ends; final results come back in utterance order with
+// stream-timeline offsets. Half-close flushes the last utterance and finishes
+// OK.
+class StreamTranscribeCall final
+    : public grpc::ServerBidiReactor<v1::StreamTranscribeRequest,
+                                     v1::StreamTranscribeResponse> {
+ public:
+  StreamTranscribeCall(grpc::CallbackServerContext* context,
+                       const Config& config, upstream::Upstreams& upstreams,
+                       audio::WorkerPool& workers, const Logger& logger,
+                       Admission& admission);
+  void Begin();
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override { delete this; }
+
+  static constexpr int kMaxPending = 4;
+
+ private:
+  absl::Status Configure(const v1::StreamTranscribeConfig& config)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On a worker: resample and endpoint `bytes` (or flush at end of input).
+  void Process(std::string bytes, bool end_of_input, bool finalize);
+  void HandleEventsLocked(std::vector<audio::EndpointEvent> events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnUtterance(int index, absl::StatusOr<upstream::Transcription> result);
+  void EmitReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EnqueueLocked(v1::StreamTranscribeResponse response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailLocked(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  grpc::CallbackServerContext* const context_;
+  CallContext call_;
+  const Config& config_;
+  upstream::Upstreams& upstreams_;
+  audio::WorkerPool& workers_;
+  const Logger& logger_;
+  Admission& admission_;
+  std::optional<Admission::Ticket> ticket_;
+  v1::StreamTranscribeRequest request_;  // the read in flight
+
+  absl::Mutex mu_;
+  bool configured_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool processing_ ABSL_GUARDED_BY(mu_) = false;
+  bool input_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  v1::StreamTranscribeConfig stream_config_ ABSL_GUARDED_BY(mu_);
+  upstream::TranscriptionBackend* backend_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string upstream_model_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<audio::StreamResampler> resampler_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<audio::Endpointer> endpointer_ ABSL_GUARDED_BY(mu_);
+  bool wav_header_pending_ ABSL_GUARDED_BY(mu_) = false;
+  std::string wav_header_ ABSL_GUARDED_BY(mu_);
+  int next_utterance_ ABSL_GUARDED_BY(mu_) = 0;
+  int next_to_emit_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<int, v1::StreamTranscribeResponse> ready_ ABSL_GUARDED_BY(mu_);
+  std::set<int> answered_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::shared_ptr<upstream::Transfer>> in_flight_
+      ABSL_GUARDED_BY(mu_);
+  std::deque<v1::StreamTranscribeResponse> queue_ ABSL_GUARDED_BY(mu_);
+  v1::StreamTranscribeResponse writing_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool first_response_ ABSL_GUARDED_BY(mu_) = true;
+  std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_STREAM_TRANSCRIBE_CALL_H_
