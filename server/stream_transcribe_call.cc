@@ -122,10 +122,14 @@ absl::Status StreamTranscribeCall::Configure(
   if (!backend.ok()) return backend.status();
   backend_ = *backend;
   upstream_model_ = upstreams_.UpstreamModelName(config.recognition().model());
-  if (config.interim_results()) {
-    warnings_.push_back(
-        "config.interim_results: not available in this build; only final "
-        "results are sent");
+  if (config.has_interim_interval()) {
+    const absl::Duration interval = ToAbsl(config.interim_interval());
+    if (interval < absl::Milliseconds(200) || interval > absl::Seconds(10)) {
+      return absl::InvalidArgumentError(
+          "config.interim_interval: 200ms to 10s");
+    }
+    interim_interval_frames_ =
+        absl::ToInt64Milliseconds(interval) * kRate / 1000;
   }
   audio::EndpointerOptions options;
   const v1::EndpointingConfig& endpointing = config.endpointing();
@@ -258,6 +262,7 @@ void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
   }
   if (end_of_input) input_done_ = true;
   HandleEventsLocked(std::move(events));
+  MaybeInterimLocked();
   MaybeReadLocked();
   MaybeFinishLocked();
 }
@@ -289,17 +294,6 @@ void StreamTranscribeCall::HandleEventsLocked(
     if (event.type != audio::EndpointEvent::Type::kUtteranceEnd) continue;
     // The utterance goes upstream now; its result is emitted in order.
     const int index = next_utterance_++;
-    audio::PcmAudio utterance;
-    utterance.sample_rate = kRate;
-    utterance.samples = std::move(event.audio);
-    upstream::TranscriptionRequest request;
-    request.audio = audio::EncodeWav(utterance);
-    request.model = upstream_model_;
-    const v1::RecognitionConfig& recognition = stream_config_.recognition();
-    if (recognition.language_codes_size() > 0)
-      request.language = recognition.language_codes(0);
-    request.prompt = recognition.prompt();
-    request.want_words = recognition.enable_word_timestamps();
     v1::StreamTranscribeResponse pending;
     v1::StreamResult* result = pending.mutable_result();
     result->set_is_final(true);
@@ -308,18 +302,79 @@ void StreamTranscribeCall::HandleEventsLocked(
     *result->mutable_start_offset() = Offset(event.start_frame);
     *result->mutable_end_offset() = Offset(event.end_frame);
     ready_[index] = std::move(pending);
-    in_flight_[index] = nullptr;
-    mu_.Unlock();
-    std::shared_ptr<upstream::Transfer> transfer = backend_->Transcribe(
-        std::move(request), call_.upstream_options(),
+    SendLocked(
+        index, std::move(event.audio),
         [this, index](absl::StatusOr<upstream::Transcription> transcription) {
           OnUtterance(index, std::move(transcription));
         });
-    mu_.Lock();
-    if (auto it = in_flight_.find(index); it != in_flight_.end())
-      it->second = transfer;
-    if (!failure_.ok() || finished_) transfer->Cancel();
   }
+}
+
+void StreamTranscribeCall::SendLocked(
+    int key, std::vector<float> samples,
+    std::function<void(absl::StatusOr<upstream::Transcription>)> done) {
+  audio::PcmAudio pcm;
+  pcm.sample_rate = kRate;
+  pcm.samples = std::move(samples);
+  upstream::TranscriptionRequest request;
+  request.audio = audio::EncodeWav(pcm);
+  request.model = upstream_model_;
+  const v1::RecognitionConfig& recognition = stream_config_.recognition();
+  if (recognition.language_codes_size() > 0)
+    request.language = recognition.language_codes(0);
+  request.prompt = recognition.prompt();
+  request.want_words = recognition.enable_word_timestamps();
+  in_flight_[key] = nullptr;
+  // Not under mu_: the backend may answer on this thread.
+  mu_.Unlock();
+  std::shared_ptr<upstream::Transfer> transfer = backend_->Transcribe(
+      std::move(request), call_.upstream_options(), std::move(done));
+  mu_.Lock();
+  if (auto it = in_flight_.find(key); it != in_flight_.end())
+    it->second = transfer;
+  if (!failure_.ok() || finished_) transfer->Cancel();
+}
+
+void StreamTranscribeCall::MaybeInterimLocked() {
+  if (!stream_config_.interim_results() || interim_in_flight_ ||
+      !endpointer_->in_utterance() || !failure_.ok() || finished_) {
+    return;
+  }
+  const int64_t processed = endpointer_->processed_frames();
+  if (processed - last_interim_frames_ < interim_interval_frames_) return;
+  last_interim_frames_ = processed;
+  interim_in_flight_ = true;
+  const int index = next_utterance_;  // the utterance in progress
+  const int64_t start = endpointer_->utterance_start_frame();
+  SendLocked(-1 - index, endpointer_->utterance_audio(),
+             [this, index, start,
+              processed](absl::StatusOr<upstream::Transcription> result) {
+               OnInterim(index, start, processed, std::move(result));
+             });
+}
+
+void StreamTranscribeCall::OnInterim(
+    int index, int64_t start_frame, int64_t end_frame,
+    absl::StatusOr<upstream::Transcription> result) {
+  absl::MutexLock lock(&mu_);
+  in_flight_.erase(-1 - index);
+  interim_in_flight_ = false;
+  // A failed interim costs nothing; a stale one (its utterance has ended) is
+  // dropped.
+  if (result.ok() && failure_.ok() && !finished_ && index == next_utterance_) {
+    v1::StreamTranscribeResponse response;
+    v1::StreamResult* interim = response.mutable_result();
+    interim->set_text(result->text);
+    interim->set_is_final(false);
+    interim->set_stability(0.5);
+    interim->set_utterance_index(index);
+    *interim->mutable_start_offset() = Offset(start_frame);
+    *interim->mutable_end_offset() = Offset(end_frame);
+    *response.mutable_audio_processed() =
+        Offset(endpointer_->processed_frames());
+    EnqueueLocked(std::move(response));
+  }
+  MaybeFinishLocked();
 }
 
 void StreamTranscribeCall::OnUtterance(

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,17 @@ class StreamTranscribeCall final
   void HandleEventsLocked(std::vector<audio::EndpointEvent> events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnUtterance(int index, absl::StatusOr<upstream::Transcription> result);
+  // While an utterance is in progress: transcribe what there is of it, at most
+  // one request at a time per stream, every interim_interval of audio.
+  void MaybeInterimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnInterim(int index, int64_t start_frame, int64_t end_frame,
+                 absl::StatusOr<upstream::Transcription> result);
+  // Starts a backend request tracked under `key` in in_flight_; drops mu_
+  // meanwhile.
+  void SendLocked(
+      int key, std::vector<float> samples,
+      std::function<void(absl::StatusOr<upstream::Transcription>)> done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EmitReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueLocked(v1::StreamTranscribeResponse response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -100,6 +112,9 @@ class StreamTranscribeCall final
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool first_response_ ABSL_GUARDED_BY(mu_) = true;
   std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
+  bool interim_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t last_interim_frames_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t interim_interval_frames_ ABSL_GUARDED_BY(mu_) = 16000;
 };
 
 }  // namespace voxgate::server

@@ -557,6 +557,49 @@ TEST_F(RpcTest, StreamTranscribeFindsUtterancesAndAnswersInOrder) {
   }
 }
 
+TEST_F(RpcTest, StreamTranscribeSendsInterimResultsBeforeTheFinalOne) {
+  const SpokenStream spoken = ThreeSentences();
+  grpc::ClientContext context;
+  auto stream = stub_->StreamTranscribe(&context);
+  v1::StreamTranscribeRequest config =
+      StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000);
+  config.mutable_config()->set_interim_results(true);
+  config.mutable_config()->mutable_interim_interval()->set_nanos(500000000);
+  ASSERT_TRUE(stream->Write(config));
+  std::thread reader_thread;
+  std::vector<v1::StreamResult> results;
+  reader_thread = std::thread([&] {
+    v1::StreamTranscribeResponse response;
+    while (stream->Read(&response)) {
+      if (response.has_result()) results.push_back(response.result());
+    }
+  });
+  for (std::size_t at = 0; at < spoken.pcm.size(); at += 3200) {
+    v1::StreamTranscribeRequest audio;
+    audio.set_audio(spoken.pcm.substr(at, 3200));
+    ASSERT_TRUE(stream->Write(audio));
+    absl::SleepFor(absl::Milliseconds(25));  // four times real time
+  }
+  stream->WritesDone();
+  reader_thread.join();
+  ASSERT_TRUE(stream->Finish().ok());
+  int interims = 0;
+  for (int utterance = 0; utterance < 3; ++utterance) {
+    int first_interim = -1, final_at = -1;
+    for (int i = 0; i < static_cast<int>(results.size()); ++i) {
+      if (results[i].utterance_index() != utterance) continue;
+      if (!results[i].is_final() && first_interim < 0) first_interim = i;
+      if (results[i].is_final()) final_at = i;
+    }
+    ASSERT_GE(final_at, 0) << utterance;
+    if (first_interim >= 0) {
+      ++interims;
+      EXPECT_LT(first_interim, final_at) << utterance;
+    }
+  }
+  EXPECT_GE(interims, 2);
+}
+
 TEST_F(RpcTest, StreamTranscribeTakesMulawAtEightKilohertz) {
   const SpokenStream spoken = ThreeSentences();
   const std::string path = TempPath("s.raw");
