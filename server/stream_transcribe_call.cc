@@ -72,7 +72,7 @@ StreamTranscribeCall::StreamTranscribeCall(grpc::CallbackServerContext* context,
 
 void StreamTranscribeCall::Begin() {
   admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
-    absl::MutexLock lock(&mu_);
+    OpsLock lock(this);
     if (!ticket.ok()) return FailLocked(ticket.status());
     ticket_.emplace(*std::move(ticket));
     MaybeReadLocked();
@@ -84,7 +84,7 @@ void StreamTranscribeCall::MaybeReadLocked() {
     return;
   if (next_utterance_ - next_to_emit_ >= kMaxPending) return;  // backpressure
   reading_ = true;
-  StartRead(&request_);
+  pending_read_ = true;
 }
 
 absl::Status StreamTranscribeCall::Configure(
@@ -152,12 +152,15 @@ absl::Status StreamTranscribeCall::Configure(
         "config.endpointing.max_utterance: 1s to 120s");
   }
   endpointer_ = std::make_unique<audio::Endpointer>(options);
+  max_stream_frames_ =
+      absl::ToInt64Seconds(ToAbsl(config_.limits().max_stream_duration())) *
+      kRate;
   configured_ = true;
   return absl::OkStatus();
 }
 
 void StreamTranscribeCall::OnReadDone(bool ok) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   reading_ = false;
   if (finished_ || !failure_.ok()) return MaybeFinishLocked();
   if (!ok) {
@@ -223,9 +226,21 @@ void StreamTranscribeCall::OnReadDone(bool ok) {
 
 void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
                                    bool finalize) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
+  if (finished_ || !failure_.ok()) {
+    processing_ = false;
+    return MaybeFinishLocked();
+  }
+  ProcessLocked(std::move(bytes), end_of_input, finalize);
+  // Only now: until this job is over the call must not finish (the job uses
+  // it).
   processing_ = false;
-  if (finished_ || !failure_.ok()) return MaybeFinishLocked();
+  MaybeReadLocked();
+  MaybeFinishLocked();
+}
+
+void StreamTranscribeCall::ProcessLocked(std::string bytes, bool end_of_input,
+                                         bool finalize) {
   std::vector<float> pcm;
   if (wav_header_pending_) {
     wav_header_.append(bytes);
@@ -254,6 +269,12 @@ void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
     if (!status.ok()) return FailLocked(status);
   }
   std::vector<audio::EndpointEvent> events = endpointer_->Push(pcm);
+  if (endpointer_->processed_frames() > max_stream_frames_) {
+    return FailLocked(absl::OutOfRangeError(absl::StrCat(
+        "the stream is longer than limits.max_stream_duration ",
+        absl::FormatDuration(ToAbsl(config_.limits().max_stream_duration())),
+        "; start a new stream")));
+  }
   if (finalize || end_of_input) {
     for (auto& event :
          end_of_input ? endpointer_->Flush() : endpointer_->Finalize()) {
@@ -263,8 +284,6 @@ void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
   if (end_of_input) input_done_ = true;
   HandleEventsLocked(std::move(events));
   MaybeInterimLocked();
-  MaybeReadLocked();
-  MaybeFinishLocked();
 }
 
 void StreamTranscribeCall::HandleEventsLocked(
@@ -356,7 +375,7 @@ void StreamTranscribeCall::MaybeInterimLocked() {
 void StreamTranscribeCall::OnInterim(
     int index, int64_t start_frame, int64_t end_frame,
     absl::StatusOr<upstream::Transcription> result) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   in_flight_.erase(-1 - index);
   interim_in_flight_ = false;
   // A failed interim costs nothing; a stale one (its utterance has ended) is
@@ -379,7 +398,7 @@ void StreamTranscribeCall::OnInterim(
 
 void StreamTranscribeCall::OnUtterance(
     int index, absl::StatusOr<upstream::Transcription> result) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   in_flight_.erase(index);
   if (finished_ || !failure_.ok()) return MaybeFinishLocked();
   if (!result.ok()) return FailLocked(result.status());
@@ -442,11 +461,11 @@ void StreamTranscribeCall::PumpLocked() {
   writing_ = std::move(queue_.front());
   queue_.pop_front();
   write_in_flight_ = true;
-  StartWrite(&writing_);
+  pending_write_ = true;
 }
 
 void StreamTranscribeCall::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   write_in_flight_ = false;
   if (!ok) return FailLocked(absl::CancelledError("the client went away"));
   PumpLocked();
@@ -454,7 +473,7 @@ void StreamTranscribeCall::OnWriteDone(bool ok) {
 }
 
 void StreamTranscribeCall::OnCancel() {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   FailLocked(absl::CancelledError("the caller cancelled the stream"));
 }
 
@@ -486,7 +505,37 @@ void StreamTranscribeCall::MaybeFinishLocked() {
        {"utterances", next_utterance_},
        {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)}});
   ticket_.reset();
-  Finish(ToGrpcStatus(failure_));
+  pending_finish_ = ToGrpcStatus(failure_);
+}
+
+void StreamTranscribeCall::RunPendingOps() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ops_)
+      return;  // the thread already running them takes these too
+    running_ops_ = true;
+  }
+  while (true) {
+    bool read, write;
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      read = std::exchange(pending_read_, false);
+      write = std::exchange(pending_write_, false);
+      finish.swap(pending_finish_);
+      if (!read && !write && !finish) {
+        running_ops_ = false;
+        return;
+      }
+    }
+    // Outside the lock: gRPC may run the reaction (OnReadDone, ...) inline.
+    if (read) StartRead(&request_);
+    if (write) StartWrite(&writing_);
+    if (finish) {
+      Finish(*finish);
+      return;  // the call may be gone now
+    }
+  }
 }
 
 }  // namespace voxgate::server

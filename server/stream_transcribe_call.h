@@ -51,10 +51,31 @@ class StreamTranscribeCall final
   static constexpr int kMaxPending = 4;
 
  private:
+  // Holds mu_; when released, runs the gRPC operations decided under it. Never
+  // call StartRead/StartWrite/Finish under mu_: gRPC may run the reaction
+  // inline, on this thread, and the reaction takes mu_.
+  class OpsLock {
+   public:
+    explicit OpsLock(StreamTranscribeCall* call)
+        ABSL_EXCLUSIVE_LOCK_FUNCTION(call->mu_)
+        : call_(call) {
+      call_->mu_.Lock();
+    }
+    ~OpsLock() ABSL_UNLOCK_FUNCTION() {
+      call_->mu_.Unlock();
+      call_->RunPendingOps();
+    }
+
+   private:
+    StreamTranscribeCall* call_;
+  };
+  void RunPendingOps();
   absl::Status Configure(const v1::StreamTranscribeConfig& config)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On a worker: resample and endpoint `bytes` (or flush at end of input).
   void Process(std::string bytes, bool end_of_input, bool finalize);
+  void ProcessLocked(std::string bytes, bool end_of_input, bool finalize)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleEventsLocked(std::vector<audio::EndpointEvent> events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnUtterance(int index, absl::StatusOr<upstream::Transcription> result);
@@ -111,10 +132,15 @@ class StreamTranscribeCall final
   v1::StreamTranscribeResponse writing_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool first_response_ ABSL_GUARDED_BY(mu_) = true;
+  bool pending_read_ ABSL_GUARDED_BY(mu_) = false;
+  bool pending_write_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
+  bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
   bool interim_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   int64_t last_interim_frames_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t interim_interval_frames_ ABSL_GUARDED_BY(mu_) = 16000;
+  int64_t max_stream_frames_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace voxgate::server
