@@ -40,7 +40,7 @@ void ChatStreamCall::Begin() {
       admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
         admission_wait_.store(0);
         if (!ticket.ok()) {
-          absl::MutexLock lock(&mu_);
+          OpsLock lock(this);
           FinishLocked(ticket.status());
           return;
         }
@@ -51,7 +51,7 @@ void ChatStreamCall::Begin() {
 
 void ChatStreamCall::Start(Admission::Ticket ticket) {
   auto fail = [this](absl::Status status) {
-    absl::MutexLock lock(&mu_);
+    OpsLock lock(this);
     FinishLocked(std::move(status));
   };
   ticket_.emplace(std::move(ticket));
@@ -83,12 +83,12 @@ void ChatStreamCall::Start(Admission::Ticket ticket) {
   std::shared_ptr<upstream::Transfer> transfer =
       (*backend)->Stream(*std::move(chat), call_.upstream_options(),
                          std::make_shared<UpstreamObserver>(this));
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   if (!upstream_done_) transfer_ = std::move(transfer);
 }
 
 bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   if (!delta.model.empty()) model_ = delta.model;
   if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
   if (delta.usage) usage_ = delta.usage;
@@ -102,7 +102,7 @@ bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
 }
 
 void ChatStreamCall::OnUpstreamDone(absl::Status status) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   call_.upstream_time = absl::Now() - upstream_started_;
   upstream_done_ = true;
   transfer_.reset();
@@ -134,7 +134,7 @@ void ChatStreamCall::PumpLocked() {
     writing_.set_request_id(call_.request_id);
   }
   write_in_flight_ = true;
-  StartWrite(&writing_);
+  pending_write_ = true;
   if (paused_ && queue_.size() < kResumeBelow && transfer_ != nullptr) {
     paused_ = false;
     transfer_->Resume();
@@ -142,7 +142,7 @@ void ChatStreamCall::PumpLocked() {
 }
 
 void ChatStreamCall::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
+  OpsLock lock(this);
   write_in_flight_ = false;
   if (!ok) {
     // The client went away: stop the upstream; its end finishes the call.
@@ -162,7 +162,7 @@ void ChatStreamCall::OnCancel() {
   }
   std::shared_ptr<upstream::Transfer> transfer;
   {
-    absl::MutexLock lock(&mu_);
+    OpsLock lock(this);
     queue_.clear();
     transfer = transfer_;
   }
@@ -182,7 +182,35 @@ void ChatStreamCall::FinishLocked(absl::Status status) {
        {"upstream_ms", absl::ToDoubleMilliseconds(call_.upstream_time)},
        {"pool", pool_}});
   ticket_.reset();
-  Finish(ToGrpcStatus(status));
+  pending_finish_ = ToGrpcStatus(status);
+}
+
+void ChatStreamCall::RunPendingOps() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ops_)
+      return;  // the thread already running them takes these too
+    running_ops_ = true;
+  }
+  while (true) {
+    bool write;
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      write = std::exchange(pending_write_, false);
+      finish.swap(pending_finish_);
+      if (!write && !finish) {
+        running_ops_ = false;
+        return;
+      }
+    }
+    // Outside the lock: gRPC may run OnWriteDone inline, and it takes mu_.
+    if (write) StartWrite(&writing_);
+    if (finish) {
+      Finish(*finish);
+      return;  // the call may be gone now
+    }
+  }
 }
 
 }  // namespace voxgate::server

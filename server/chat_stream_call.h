@@ -37,6 +37,24 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
   static constexpr std::size_t kResumeBelow = 8;
 
  private:
+  // Holds mu_; when released, runs the gRPC operations decided under it (gRPC
+  // may run a reaction inline, and reactions take mu_).
+  class OpsLock {
+   public:
+    explicit OpsLock(ChatStreamCall* call)
+        ABSL_EXCLUSIVE_LOCK_FUNCTION(call->mu_)
+        : call_(call) {
+      call_->mu_.Lock();
+    }
+    ~OpsLock() ABSL_UNLOCK_FUNCTION() {
+      call_->mu_.Unlock();
+      call_->RunPendingOps();
+    }
+
+   private:
+    ChatStreamCall* call_;
+  };
+  void RunPendingOps();
   class UpstreamObserver;
   void Start(Admission::Ticket ticket);
   bool OnDelta(const upstream::ChatDelta& delta);
@@ -68,6 +86,9 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
   std::optional<upstream::Usage> usage_ ABSL_GUARDED_BY(mu_);
   std::string model_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<upstream::Transfer> transfer_ ABSL_GUARDED_BY(mu_);
+  bool pending_write_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
+  bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time upstream_started_;
 };
 
