@@ -28,6 +28,13 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
   auto line = gateway->process_->WaitForLine("\"serving\"", absl::Seconds(30));
   if (!line.ok()) return line.status();
   gateway->port_ = nlohmann::json::parse(*line).at("grpc_port").get<int>();
+  GatewayProcess* raw = gateway.get();
+  gateway->drainer_ = std::thread([raw] {
+    while (!raw->stop_draining_.load()) {
+      (void)raw->process_->WaitForLine("\x01never\x01",
+                                       absl::Milliseconds(100));
+    }
+  });
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
   gateway->channel_ =
@@ -38,6 +45,8 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
 
 GatewayProcess::~GatewayProcess() {
   channel_.reset();
+  stop_draining_.store(true);
+  if (drainer_.joinable()) drainer_.join();
   if (process_ != nullptr) {
     process_->Signal(SIGTERM);
     if (!process_->Wait(absl::Seconds(10)).ok()) process_->Signal(SIGKILL);

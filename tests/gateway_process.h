@@ -1,8 +1,10 @@
 #ifndef VOXGATE_TESTS_GATEWAY_PROCESS_H_
 #define VOXGATE_TESTS_GATEWAY_PROCESS_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,11 +24,13 @@ class GatewayProcess {
 
   int port() const { return port_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-  Subprocess& process() { return *process_; }
 
  private:
   GatewayProcess() = default;
   std::unique_ptr<Subprocess> process_;
+  // Reads the gateway's log as it comes: a full pipe would block its logging.
+  std::thread drainer_;
+  std::atomic<bool> stop_draining_{false};
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };

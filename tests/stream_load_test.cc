@@ -1,4 +1,4 @@
-// 300 concurrent StreamTranscribe calls at real-time pace through the real
+// 500 concurrent StreamTranscribe calls at real-time pace through the real
 // voxgate process against the fake upstream: every stream completes with its
 // results.
 
@@ -18,9 +18,9 @@
 namespace voxgate::testing {
 namespace {
 
-constexpr int kStreams = 300;
+constexpr int kStreams = 500;
 
-TEST(StreamLoadTest, ThreeHundredRealTimeStreamsCompleteWithoutErrors) {
+TEST(StreamLoadTest, FiveHundredRealTimeStreamsCompleteWithoutErrors) {
   auto fake = FakeUpstream::Start();
   ASSERT_TRUE(fake.ok());
   FakeBehavior latency;
@@ -96,18 +96,6 @@ logging: {level: info}
     if (!errors[s].empty()) break;  // one is enough to read
   }
   EXPECT_EQ(ok.load(), kStreams);
-  if (ok.load() != kStreams) {
-    (void)(*gateway)->process().WaitForLine("\x01", absl::Milliseconds(500));
-    std::string log = (*gateway)->process().Stderr();
-    std::size_t pos = 0;
-    int shown = 0;
-    while ((pos = log.find("DBG", pos)) != std::string::npos && shown < 5000) {
-      std::size_t end = log.find('\n', pos);
-      std::cerr << log.substr(pos, end - pos) << "\n";
-      pos = end;
-      ++shown;
-    }
-  }
   EXPECT_EQ(finals.load(), 2 * kStreams);
   EXPECT_EQ((*fake)->Requests("/v1/audio/transcriptions").size(),
             static_cast<std::size_t>(2 * kStreams));
