@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -119,6 +120,69 @@ TEST(AccuracyTest, TheGatewaysAudioPathCostsNoAccuracy) {
   std::cout << "\n" << table;
   // The engine does recognise speech: a sanity bound, far above chance.
   EXPECT_LT(original_wer, 50);
+}
+
+TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
+  const std::vector<Clip> clips = LibrivoxClips();
+  ASSERT_EQ(clips.size(), 5u);
+  audio::WorkerPool workers(1, 4);
+  auto engine = upstream::EmbeddedEngine::Create({}, workers);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto gateway = GatewayProcess::Start("");
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+
+  // The five clips stream side by side, each at real-time pace.
+  std::vector<std::string> hypotheses(clips.size());
+  std::vector<std::thread> streams;
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    streams.emplace_back([&, c] {
+      auto stub = v1::VoxgateService::NewStub((*gateway)->channel());
+      grpc::ClientContext context;
+      auto stream = stub->StreamTranscribe(&context);
+      v1::StreamTranscribeRequest config;
+      config.mutable_config()->mutable_format()->set_encoding(
+          v1::AUDIO_ENCODING_WAV);
+      stream->Write(config);
+      const std::string wav = ReadBytes(clips[c].wav_path);
+      const absl::Time start = absl::Now();
+      int piece = 0;
+      for (std::size_t at = 0; at < wav.size(); at += 3200, ++piece) {
+        absl::SleepFor(start + absl::Milliseconds(100) * piece - absl::Now());
+        v1::StreamTranscribeRequest audio;
+        audio.set_audio(wav.substr(at, 3200));
+        stream->Write(audio);
+      }
+      stream->WritesDone();
+      v1::StreamTranscribeResponse response;
+      while (stream->Read(&response)) {
+        if (response.result().is_final()) {
+          absl::StrAppend(&hypotheses[c], hypotheses[c].empty() ? "" : " ",
+                          response.result().text());
+        }
+      }
+      EXPECT_TRUE(stream->Finish().ok());
+    });
+  }
+  for (std::thread& stream : streams) stream.join();
+
+  WordErrors baseline, streamed;
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    auto direct = (*engine)->TranscribeNow(ReadBytes(clips[c].wav_path),
+                                           {absl::InfiniteFuture(), ""});
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    for (auto [errors, text] : {std::pair{&baseline, direct->text},
+                                std::pair{&streamed, hypotheses[c]}}) {
+      const WordErrors e = CountWordErrors(clips[c].reference, text);
+      errors->substitutions += e.substitutions;
+      errors->deletions += e.deletions;
+      errors->insertions += e.insertions;
+      errors->reference_words += e.reference_words;
+    }
+  }
+  std::cout << absl::StrFormat(
+      "\n| StreamTranscribe, WAV at real-time pace | %.1f%% | %.1f%% |\n",
+      Percent(baseline), Percent(streamed));
+  EXPECT_LE(Percent(streamed), Percent(baseline) + 2.0);
 }
 
 }  // namespace

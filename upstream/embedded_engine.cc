@@ -15,8 +15,6 @@ namespace voxgate::upstream {
 namespace {
 
 constexpr int kFramesPerSecond = 100;  // pocketsphinx's 10 ms frames
-constexpr std::size_t kBlockSamples =
-    8000;  // half a second between cancel checks
 
 struct ConfigDeleter {
   void operator()(cmd_ln_t* config) const { cmd_ln_free_r(config); }
@@ -65,7 +63,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedEngine>> EmbeddedEngine::Create(
       new EmbeddedEngine(std::move(options), workers));
 }
 
-void EmbeddedEngine::DecoderDeleter::operator()(Decoder* decoder) const { delete decoder; }
+void EmbeddedEngine::DecoderDeleter::operator()(Decoder* decoder) const {
+  delete decoder;
+}
 
 EmbeddedEngine::~EmbeddedEngine() = default;
 
@@ -127,22 +127,20 @@ absl::StatusOr<Transcription> EmbeddedEngine::TranscribeNow(
 
   absl::Status status;
   ps_start_utt(ps);
-  for (std::size_t start = 0; start < pcm->samples.size() && status.ok();
-       start += kBlockSamples) {
-    if (cancelled != nullptr && cancelled->load()) {
-      status = absl::CancelledError("embedded engine: cancelled by the caller");
-    } else if (absl::Now() > options.deadline) {
-      status = absl::DeadlineExceededError(
-          "embedded engine: deadline passed while decoding");
-    } else {
-      const std::size_t count =
-          std::min(kBlockSamples, pcm->samples.size() - start);
-      if (ps_process_raw(ps, pcm->samples.data() + start, count, FALSE, FALSE) <
-          0) {
-        status = absl::InternalError(
-            "embedded engine: pocketsphinx failed to decode");
-      }
-    }
+  if (cancelled != nullptr && cancelled->load()) {
+    status = absl::CancelledError("embedded engine: cancelled by the caller");
+  } else if (absl::Now() > options.deadline) {
+    status = absl::DeadlineExceededError(
+        "embedded engine: deadline passed before decoding");
+  } else if (ps_process_raw(ps, pcm->samples.data(), pcm->samples.size(), FALSE,
+                            /*full_utt=*/TRUE) < 0) {
+    // One call with the whole utterance: pocketsphinx then normalises cepstra
+    // over this utterance alone. Fed in blocks it carries the estimate over
+    // from the decoder's previous utterance, which made results depend on which
+    // stream used the decoder before (and cost up to 5 WER points in
+    // tests/accuracy_test.cc).
+    status =
+        absl::InternalError("embedded engine: pocketsphinx failed to decode");
   }
   ps_end_utt(ps);
   Transcription result;

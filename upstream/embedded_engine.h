@@ -22,9 +22,10 @@ struct EmbeddedEngineOptions {
 // The offline recogniser: pocketsphinx 0.8 with its US English model, in
 // process. Decoders are created on first use and reused, one per concurrent
 // job, never shared across threads. Work runs on the shared audio worker pool
-// (its full queue answers RESOURCE_EXHAUSTED); cancellation and the deadline
-// are checked every half second of audio. Input: 16 kHz mono 16-bit WAV.
-// Thread-safe.
+// (its full queue answers RESOURCE_EXHAUSTED). Each chunk is decoded in one
+// call, so results do not depend on the decoder's previous utterance;
+// cancellation and the deadline are checked before it starts. Input: 16 kHz
+// mono 16-bit WAV. Thread-safe.
 class EmbeddedEngine final : public TranscriptionBackend {
  public:
   // NOT_FOUND naming the path when the model files are missing.
@@ -59,7 +60,8 @@ class EmbeddedEngine final : public TranscriptionBackend {
   const EmbeddedEngineOptions options_;
   audio::WorkerPool& workers_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<Decoder, DecoderDeleter>> decoders_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Decoder, DecoderDeleter>> decoders_
+      ABSL_GUARDED_BY(mu_);
   std::vector<Decoder*> idle_ ABSL_GUARDED_BY(mu_);
 };
 
