@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace voxgate::server {
@@ -19,11 +20,6 @@ absl::Status FieldError(absl::string_view field, absl::string_view what) {
 google::protobuf::Duration ToProto(double seconds) {
   return TimeUtil::NanosecondsToDuration(
       static_cast<int64_t>(std::llround(seconds * 1e9)));
-}
-
-absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
 }
 
 template <typename T>

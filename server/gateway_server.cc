@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -20,11 +21,6 @@ using ::google::protobuf::util::TimeUtil;
 int ClampedMillis(const google::protobuf::Duration& duration) {
   const int64_t millis = TimeUtil::DurationToMilliseconds(duration);
   return static_cast<int>(std::min<int64_t>(millis, INT32_MAX));
-}
-
-absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
 }
 
 void ApplyTransportSettings(const config::v1::ServerConfig& server,

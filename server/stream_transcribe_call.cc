@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "audio/pcm.h"
 #include "audio/wav.h"
+#include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/grpc_status.h"
 
@@ -15,11 +16,6 @@ constexpr int kRate = 16000;
 
 google::protobuf::Duration Offset(int64_t frames) {
   return TimeUtil::MillisecondsToDuration(frames * 1000 / kRate);
-}
-
-absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
 }
 
 // The data offset and format of a WAV header, once the buffer holds all of it.

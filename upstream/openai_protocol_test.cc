@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/synchronization/notification.h"
+#include "audio/wav.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,25 +27,9 @@ using Json = nlohmann::json;
 
 // A 0.5 s, 16 kHz mono WAV of silence.
 std::string TinyWav() {
-  const uint32_t frames = 8000;
-  std::string wav = "RIFF";
-  auto put = [&wav](uint32_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i)
-      wav.push_back(static_cast<char>(value >> (8 * i)));
-  };
-  put(36 + frames * 2, 4);
-  wav += "WAVEfmt ";
-  put(16, 4);
-  put(1, 2);
-  put(1, 2);
-  put(16000, 4);
-  put(32000, 4);
-  put(2, 2);
-  put(16, 2);
-  wav += "data";
-  put(frames * 2, 4);
-  wav.append(frames * 2, '\0');
-  return wav;
+  audio::PcmAudio silence;
+  silence.samples.assign(8000, 0.0f);
+  return audio::EncodeWav(silence);
 }
 
 class OpenAiProtocolTest : public ::testing::Test {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 #include "upstream/http_client.h"
 #include "upstream/openai_backend.h"
@@ -21,10 +22,6 @@ namespace {
 
 using ::google::protobuf::util::TimeUtil;
 using ::voxgate::config::v1::PoolConfig;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
-  return absl::Milliseconds(TimeUtil::DurationToMilliseconds(duration));
-}
 
 absl::StatusOr<std::string> ApiKey(const PoolConfig& pool, int index,
                                    const Upstreams::EnvLookup& env) {

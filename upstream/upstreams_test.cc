@@ -4,6 +4,7 @@
 #include "upstream/upstreams.h"
 
 #include "absl/synchronization/notification.h"
+#include "audio/wav.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -24,25 +25,9 @@ using ::voxgate::testing::StatusIs;
 
 // A 0.25 s, 16 kHz mono WAV of silence.
 std::string QuarterSecondWav() {
-  const uint32_t frames = 4000;
-  std::string wav = "RIFF";
-  auto put = [&wav](uint32_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i)
-      wav.push_back(static_cast<char>(value >> (8 * i)));
-  };
-  put(36 + frames * 2, 4);
-  wav += "WAVEfmt ";
-  for (uint32_t v : {16u}) put(v, 4);
-  put(1, 2);
-  put(1, 2);
-  put(16000, 4);
-  put(32000, 4);
-  put(2, 2);
-  put(16, 2);
-  wav += "data";
-  put(frames * 2, 4);
-  wav.append(frames * 2, '\0');
-  return wav;
+  audio::PcmAudio silence;
+  silence.samples.assign(4000, 0.0f);
+  return audio::EncodeWav(silence);
 }
 
 // A pool stanza with the defaults the config loader would fill in.
@@ -211,13 +196,13 @@ TEST_F(UpstreamsTest, MissingApiKeyFailsNamingTheKey) {
 }
 
 TEST_F(UpstreamsTest, AnUnavailablePoolFallsBack) {
-  ASSERT_THAT(Build(PoolText("remote", "PROTOCOL_OPENAI_TRANSCRIPTIONS",
-                             "http://127.0.0.1:1/v1",
-                             "fallback_pool: 'backup'") +
-                    PoolText("backup", "PROTOCOL_OPENAI_TRANSCRIPTIONS",
-                             audio_->base_url()) +
-                    "routing { audio_pool: 'remote' }"),
-              IsOk());
+  ASSERT_THAT(
+      Build(PoolText("remote", "PROTOCOL_OPENAI_TRANSCRIPTIONS",
+                     "http://127.0.0.1:1/v1", "fallback_pool: 'backup'") +
+            PoolText("backup", "PROTOCOL_OPENAI_TRANSCRIPTIONS",
+                     audio_->base_url()) +
+            "routing { audio_pool: 'remote' }"),
+      IsOk());
   TranscriptionRequest request;
   request.audio = QuarterSecondWav();
   // The dead endpoint fails until ejected (5 consecutive failures).
