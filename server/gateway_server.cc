@@ -10,6 +10,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/config/command_line.h"
+#include "server/gateway_collector.h"
 #include "server/voxgate_service.h"
 #include "upstream/embedded_engine.h"
 
@@ -112,14 +113,34 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         "server.listen: cannot listen on ", config.server().listen(),
         " (address in use or not local?)"));
   }
+  // The admin listener: /metrics, /healthz, /readyz.
+  GatewayServer* raw = gateway.get();
+  auto admin = AdminServer::Start(
+      config.server().admin_listen(),
+      {std::make_shared<GatewayCollector>(
+          gateway->admission_, *gateway->workers_, *gateway->upstreams_)},
+      [raw]() -> std::string {
+        if (raw->admission_.draining()) return "draining";
+        for (const auto& [pool, available] :
+             raw->upstreams_->PoolAvailability()) {
+          if (!available)
+            return absl::StrCat("pool ", pool, " has no available endpoint");
+        }
+        return "";
+      });
+  if (!admin.ok()) return admin.status();
+  gateway->admin_ = std::move(*admin);
   grpc::HealthCheckServiceInterface* health =
       gateway->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
   logger.Info("serving", {{"listen", config.server().listen()},
-                          {"grpc_port", gateway->port_}});
+                          {"grpc_port", gateway->port_},
+                          {"admin_port", gateway->admin_->port()}});
   return gateway;
 }
+
+int GatewayServer::admin_port() const { return admin_->port(); }
 
 void GatewayServer::Drain() {
   if (drained_) return;

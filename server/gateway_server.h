@@ -8,6 +8,7 @@
 #include "audio/worker_pool.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
+#include "server/admin_server.h"
 #include "server/admission.h"
 #include "server/config/config.h"
 #include "upstream/timer_queue.h"
@@ -41,6 +42,8 @@ class GatewayServer {
 
   // The bound gRPC port (useful with listen port 0).
   int port() const { return port_; }
+  // The bound admin HTTP port.
+  int admin_port() const;
 
   // Graceful stop: health turns NOT_SERVING, after server.drain_delay new calls
   // are refused (UNAVAILABLE), calls in flight get up to server.drain_timeout
@@ -61,6 +64,8 @@ class GatewayServer {
   std::unique_ptr<audio::WorkerPool> workers_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  // Declared last, so it stops first: its metrics read everything above.
+  std::unique_ptr<AdminServer> admin_;
   int port_ = 0;
   bool drained_ = false;
 };

@@ -4,12 +4,14 @@
 #include <signal.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/grpc_probes.h"
 #include "tests/subprocess.h"
+#include "upstream/http_client.h"
 
 namespace voxgate::testing {
 namespace {
@@ -27,6 +29,42 @@ TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   ASSERT_TRUE(serving.ok()) << serving.status();
   const int port = nlohmann::json::parse(*serving).at("grpc_port").get<int>();
   ASSERT_GT(port, 0);
+
+  const int admin_port =
+      nlohmann::json::parse(*serving).at("admin_port").get<int>();
+  ASSERT_GT(admin_port, 0);
+  // The admin listener answers probes and serves metrics.
+  auto http = upstream::HttpClient::Create();
+  ASSERT_TRUE(http.ok());
+  auto get = [&](const std::string& path) {
+    absl::StatusOr<upstream::HttpResponse> result =
+        absl::UnknownError("no answer");
+    absl::Notification done;
+    upstream::HttpRequest request;
+    request.method = "GET";
+    request.url = absl::StrCat("http://127.0.0.1:", admin_port, path);
+    (*http)->Fetch(request,
+                   [&](absl::StatusOr<upstream::HttpResponse> response) {
+                     result = std::move(response);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    return result;
+  };
+  auto healthz = get("/healthz");
+  ASSERT_TRUE(healthz.ok()) << healthz.status();
+  EXPECT_EQ(healthz->status_code, 200);
+  auto readyz = get("/readyz");
+  ASSERT_TRUE(readyz.ok());
+  EXPECT_EQ(readyz->status_code, 200);
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->status_code, 200);
+  EXPECT_THAT(metrics->body, HasSubstr("voxgate_calls_in_flight 0"));
+  EXPECT_THAT(
+      metrics->body,
+      HasSubstr("voxgate_upstream_pool_available{pool=\"embedded\"} 1"));
+  EXPECT_THAT(metrics->body, HasSubstr("# TYPE voxgate_draining gauge"));
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                      grpc::InsecureChannelCredentials());

@@ -72,8 +72,8 @@ Subprocess::~Subprocess() {
 
 bool Subprocess::ReadSome(absl::Duration timeout) {
   pollfd fd{stderr_fd_, POLLIN, 0};
-  const int millis =
-      static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  const int millis = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
   if (poll(&fd, 1, millis) <= 0) {
     return true;
   }

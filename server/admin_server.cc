@@ -1,0 +1,92 @@
+#include "server/admin_server.h"
+
+#include <CivetServer.h>
+
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/text_serializer.h"
+
+namespace voxgate::server {
+namespace {
+
+void Reply(mg_connection* connection, int status, const char* content_type,
+           const std::string& body) {
+  mg_printf(connection,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Connection: close\r\n\r\n",
+            status, status == 200 ? "OK" : "Service Unavailable", content_type,
+            body.size());
+  mg_write(connection, body.data(), body.size());
+}
+
+class FunctionHandler final : public CivetHandler {
+ public:
+  explicit FunctionHandler(std::function<void(mg_connection*)> handle)
+      : handle_(std::move(handle)) {}
+  bool handleGet(CivetServer*, mg_connection* connection) override {
+    handle_(connection);
+    return true;
+  }
+
+ private:
+  std::function<void(mg_connection*)> handle_;
+};
+
+}  // namespace
+
+struct AdminServer::Handlers {
+  FunctionHandler metrics;
+  FunctionHandler healthz;
+  FunctionHandler readyz;
+};
+
+absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
+    const std::string& listen,
+    std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
+    std::function<std::string()> ready) {
+  std::unique_ptr<AdminServer> admin(new AdminServer());
+  admin->handlers_.reset(new Handlers{
+      FunctionHandler([metrics](mg_connection* connection) {
+        std::vector<prometheus::MetricFamily> families;
+        for (const auto& collectable : metrics) {
+          for (auto& family : collectable->Collect())
+            families.push_back(std::move(family));
+        }
+        std::ostringstream text;
+        prometheus::TextSerializer().Serialize(text, families);
+        Reply(connection, 200, "text/plain; version=0.0.4; charset=utf-8",
+              text.str());
+      }),
+      FunctionHandler([](mg_connection* connection) {
+        Reply(connection, 200, "text/plain", "ok\n");
+      }),
+      FunctionHandler([ready](mg_connection* connection) {
+        const std::string reason = ready();
+        Reply(connection, reason.empty() ? 200 : 503, "text/plain",
+              reason.empty() ? "ready\n" : reason + "\n");
+      })});
+  // civetweb wants "host:port"; it reports failure by exception (its C++
+  // boundary).
+  const std::vector<std::string> options = {"listening_ports", listen,
+                                            "num_threads", "2"};
+  try {
+    admin->server_ = std::make_unique<CivetServer>(options);
+  } catch (const CivetException& error) {
+    return absl::UnavailableError(absl::StrCat(
+        "server.admin_listen: cannot listen on ", listen, ": ", error.what()));
+  }
+  admin->server_->addHandler("/metrics", admin->handlers_->metrics);
+  admin->server_->addHandler("/healthz", admin->handlers_->healthz);
+  admin->server_->addHandler("/readyz", admin->handlers_->readyz);
+  std::vector<int> ports = admin->server_->getListeningPorts();
+  admin->port_ = ports.empty() ? 0 : ports[0];
+  return admin;
+}
+
+AdminServer::~AdminServer() {
+  if (server_ != nullptr) server_->close();
+}
+
+}  // namespace voxgate::server

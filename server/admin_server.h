@@ -1,0 +1,41 @@
+#ifndef VOXGATE_SERVER_ADMIN_SERVER_H_
+#define VOXGATE_SERVER_ADMIN_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "prometheus/collectable.h"
+
+class CivetServer;
+
+namespace voxgate::server {
+
+// The admin HTTP listener (--admin_listen): /metrics in the Prometheus text
+// format, /healthz (the process is alive) and /readyz (200 when `ready` returns
+// "", else 503 with its reason). Serves on civetweb's own threads. Thread-safe.
+class AdminServer {
+ public:
+  // UNAVAILABLE naming server.admin_listen when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<AdminServer>> Start(
+      const std::string& listen,
+      std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
+      std::function<std::string()> ready);
+  ~AdminServer();
+
+  // The bound port (useful with port 0).
+  int port() const { return port_; }
+
+ private:
+  AdminServer() = default;
+  struct Handlers;
+  std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<CivetServer> server_;
+  int port_ = 0;
+};
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_ADMIN_SERVER_H_
