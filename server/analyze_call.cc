@@ -25,8 +25,8 @@ AnalyzeCall::AnalyzeCall(grpc::CallbackServerContext* context,
                          v1::AnalyzeResponse* response, const Config& config,
                          upstream::Upstreams& upstreams,
                          audio::WorkerPool& workers, const Logger& logger,
-                         Admission& admission)
-    : UnaryCall(context, "Analyze", logger, admission),
+                         Admission& admission, CallMetrics& metrics)
+    : UnaryCall(context, "Analyze", logger, admission, metrics),
       request_(request),
       response_(response),
       config_(config),

@@ -21,7 +21,7 @@ class AnalyzeCall final : public UnaryCall {
               const v1::AnalyzeRequest* request, v1::AnalyzeResponse* response,
               const Config& config, upstream::Upstreams& upstreams,
               audio::WorkerPool& workers, const Logger& logger,
-              Admission& admission);
+              Admission& admission, CallMetrics& metrics);
 
  private:
   void Start() override;

@@ -26,8 +26,8 @@ ChatCall::ChatCall(grpc::CallbackServerContext* context,
                    const v1::ChatRequest* request, v1::ChatResponse* response,
                    const Config& config, upstream::Upstreams& upstreams,
                    audio::WorkerPool& workers, const Logger& logger,
-                   Admission& admission)
-    : UnaryCall(context, "Chat", logger, admission),
+                   Admission& admission, CallMetrics& metrics)
+    : UnaryCall(context, "Chat", logger, admission, metrics),
       request_(request),
       response_(response),
       config_(config),

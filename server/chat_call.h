@@ -19,7 +19,7 @@ class ChatCall final : public UnaryCall {
   ChatCall(grpc::CallbackServerContext* context, const v1::ChatRequest* request,
            v1::ChatResponse* response, const Config& config,
            upstream::Upstreams& upstreams, audio::WorkerPool& workers,
-           const Logger& logger, Admission& admission);
+           const Logger& logger, Admission& admission, CallMetrics& metrics);
 
  private:
   void Start() override;

@@ -27,13 +27,17 @@ class ChatStreamCall::UpstreamObserver final
 ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
                                const v1::ChatRequest* request,
                                upstream::Upstreams& upstreams,
-                               const Logger& logger, Admission& admission)
+                               const Logger& logger, Admission& admission,
+                               CallMetrics& metrics)
     : context_(context),
       call_(StartCall(*context)),
       request_(request),
       upstreams_(upstreams),
       logger_(logger),
-      admission_(admission) {}
+      admission_(admission),
+      metrics_(metrics) {
+  metrics_.Started("ChatStream");
+}
 
 void ChatStreamCall::Begin() {
   const uint64_t wait =
@@ -181,6 +185,8 @@ void ChatStreamCall::FinishLocked(absl::Status status) {
        {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)},
        {"upstream_ms", absl::ToDoubleMilliseconds(call_.upstream_time)},
        {"pool", pool_}});
+  metrics_.Handled("ChatStream", status.code(), absl::Now() - call_.started,
+                   call_.upstream_time);
   ticket_.reset();
   pending_finish_ = ToGrpcStatus(status);
 }

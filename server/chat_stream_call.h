@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/call_context.h"
+#include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/chat.pb.h"
@@ -25,7 +26,8 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
  public:
   ChatStreamCall(grpc::CallbackServerContext* context,
                  const v1::ChatRequest* request, upstream::Upstreams& upstreams,
-                 const Logger& logger, Admission& admission);
+                 const Logger& logger, Admission& admission,
+                 CallMetrics& metrics);
   // Asks for admission; the upstream request starts once a slot is granted.
   void Begin();
 
@@ -69,6 +71,7 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
   upstream::Upstreams& upstreams_;
   const Logger& logger_;
   Admission& admission_;
+  CallMetrics& metrics_;
   std::atomic<uint64_t> admission_wait_{0};
   std::optional<Admission::Ticket> ticket_;
   std::string pool_;

@@ -99,7 +99,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   gateway->upstreams_ = std::move(*upstreams);
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
       gateway->config_, *gateway->upstreams_, workers, gateway->admission_,
-      logger);
+      logger, gateway->metrics_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(),
                            grpc::InsecureServerCredentials(), &gateway->port_);
@@ -117,8 +117,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   GatewayServer* raw = gateway.get();
   auto admin = AdminServer::Start(
       config.server().admin_listen(),
-      {std::make_shared<GatewayCollector>(
-          gateway->admission_, *gateway->workers_, *gateway->upstreams_)},
+      {gateway->metrics_.registry(),
+       std::make_shared<GatewayCollector>(
+           gateway->admission_, *gateway->workers_, *gateway->upstreams_)},
       [raw]() -> std::string {
         if (raw->admission_.draining()) return "draining";
         for (const auto& [pool, available] :

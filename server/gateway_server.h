@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admin_server.h"
 #include "server/admission.h"
+#include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "upstream/timer_queue.h"
 #include "upstream/upstreams.h"
@@ -58,6 +59,7 @@ class GatewayServer {
   const Logger& logger_;
   upstream::TimerQueue timers_;  // admission waits
   Admission admission_;
+  CallMetrics metrics_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.
   std::unique_ptr<upstream::Upstreams> upstreams_;

@@ -52,19 +52,20 @@ std::optional<WavLayout> ParseWavHeader(const std::string& bytes) {
 
 }  // namespace
 
-StreamTranscribeCall::StreamTranscribeCall(grpc::CallbackServerContext* context,
-                                           const Config& config,
-                                           upstream::Upstreams& upstreams,
-                                           audio::WorkerPool& workers,
-                                           const Logger& logger,
-                                           Admission& admission)
+StreamTranscribeCall::StreamTranscribeCall(
+    grpc::CallbackServerContext* context, const Config& config,
+    upstream::Upstreams& upstreams, audio::WorkerPool& workers,
+    const Logger& logger, Admission& admission, CallMetrics& metrics)
     : context_(context),
       call_(StartCall(*context)),
       config_(config),
       upstreams_(upstreams),
       workers_(workers),
       logger_(logger),
-      admission_(admission) {}
+      admission_(admission),
+      metrics_(metrics) {
+  metrics_.Started("StreamTranscribe");
+}
 
 void StreamTranscribeCall::Begin() {
   admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
@@ -500,6 +501,8 @@ void StreamTranscribeCall::MaybeFinishLocked() {
        {"code", absl::StatusCodeToString(failure_.code())},
        {"utterances", next_utterance_},
        {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)}});
+  metrics_.Handled("StreamTranscribe", failure_.code(),
+                   absl::Now() - call_.started, absl::ZeroDuration());
   ticket_.reset();
   pending_finish_ = ToGrpcStatus(failure_);
 }

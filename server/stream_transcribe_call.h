@@ -19,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/call_context.h"
+#include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/stream.pb.h"
@@ -40,7 +41,7 @@ class StreamTranscribeCall final
   StreamTranscribeCall(grpc::CallbackServerContext* context,
                        const Config& config, upstream::Upstreams& upstreams,
                        audio::WorkerPool& workers, const Logger& logger,
-                       Admission& admission);
+                       Admission& admission, CallMetrics& metrics);
   void Begin();
 
   void OnReadDone(bool ok) override;
@@ -105,6 +106,7 @@ class StreamTranscribeCall final
   audio::WorkerPool& workers_;
   const Logger& logger_;
   Admission& admission_;
+  CallMetrics& metrics_;
   std::optional<Admission::Ticket> ticket_;
   v1::StreamTranscribeRequest request_;  // the read in flight
 

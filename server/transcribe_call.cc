@@ -10,8 +10,8 @@ TranscribeCall::TranscribeCall(grpc::CallbackServerContext* context,
                                const Config& config,
                                upstream::Upstreams& upstreams,
                                audio::WorkerPool& workers, const Logger& logger,
-                               Admission& admission)
-    : UnaryCall(context, "Transcribe", logger, admission),
+                               Admission& admission, CallMetrics& metrics)
+    : UnaryCall(context, "Transcribe", logger, admission, metrics),
       request_(request),
       response_(response),
       config_(config),

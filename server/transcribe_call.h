@@ -19,7 +19,8 @@ class TranscribeCall final : public UnaryCall {
                  const v1::TranscribeRequest* request,
                  v1::TranscribeResponse* response, const Config& config,
                  upstream::Upstreams& upstreams, audio::WorkerPool& workers,
-                 const Logger& logger, Admission& admission);
+                 const Logger& logger, Admission& admission,
+                 CallMetrics& metrics);
 
  private:
   void Start() override;

@@ -6,12 +6,16 @@
 namespace voxgate::server {
 
 UnaryCall::UnaryCall(grpc::CallbackServerContext* context, const char* method,
-                     const Logger& logger, Admission& admission)
+                     const Logger& logger, Admission& admission,
+                     CallMetrics& metrics)
     : context_(context),
       call_(StartCall(*context)),
       method_(method),
       logger_(logger),
-      admission_(admission) {}
+      admission_(admission),
+      metrics_(metrics) {
+  metrics_.Started(method_);
+}
 
 void UnaryCall::Begin() {
   const uint64_t wait =
@@ -54,6 +58,7 @@ void UnaryCall::Complete(absl::Status status) {
        {"preprocess_ms", absl::ToDoubleMilliseconds(call_.preprocess_time)},
        {"pool", pool_},
        {"error", status.ok() ? "" : grpc_status.error_message()}});
+  metrics_.Handled(method_, status.code(), total, call_.upstream_time);
   ticket_.reset();
   Finish(grpc_status);
 }

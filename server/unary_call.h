@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/call_context.h"
+#include "server/call_metrics.h"
 
 namespace voxgate::server {
 
@@ -22,7 +23,7 @@ namespace voxgate::server {
 class UnaryCall : public grpc::ServerUnaryReactor {
  public:
   UnaryCall(grpc::CallbackServerContext* context, const char* method,
-            const Logger& logger, Admission& admission);
+            const Logger& logger, Admission& admission, CallMetrics& metrics);
 
   // Asks for admission; Start() runs when a slot is granted.
   void Begin();
@@ -46,6 +47,7 @@ class UnaryCall : public grpc::ServerUnaryReactor {
   const char* const method_;
   const Logger& logger_;
   Admission& admission_;
+  CallMetrics& metrics_;
   std::optional<Admission::Ticket> ticket_;
   std::atomic<uint64_t> admission_wait_{0};
   std::atomic<bool> started_{false};

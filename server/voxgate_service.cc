@@ -23,19 +23,22 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
                                        upstream::Upstreams& upstreams,
                                        audio::WorkerPool& workers,
                                        Admission& admission,
-                                       const Logger& logger)
+                                       const Logger& logger,
+                                       CallMetrics& metrics)
     : config_(config),
       upstreams_(upstreams),
       workers_(workers),
       admission_(admission),
       logger_(logger),
+      metrics_(metrics),
       catalog_(BuildModelCatalog(config)) {}
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
     grpc::CallbackServerContext* context, const v1::TranscribeRequest* request,
     v1::TranscribeResponse* response) {
-  auto* call = new TranscribeCall(context, request, response, config_,
-                                  upstreams_, workers_, logger_, admission_);
+  auto* call =
+      new TranscribeCall(context, request, response, config_, upstreams_,
+                         workers_, logger_, admission_, metrics_);
   call->Begin();
   return call;
 }
@@ -44,7 +47,7 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
     grpc::CallbackServerContext* context, const v1::AnalyzeRequest* request,
     v1::AnalyzeResponse* response) {
   auto* call = new AnalyzeCall(context, request, response, config_, upstreams_,
-                               workers_, logger_, admission_);
+                               workers_, logger_, admission_, metrics_);
   call->Begin();
   return call;
 }
@@ -53,15 +56,15 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
     grpc::CallbackServerContext* context, const v1::ChatRequest* request,
     v1::ChatResponse* response) {
   auto* call = new ChatCall(context, request, response, config_, upstreams_,
-                            workers_, logger_, admission_);
+                            workers_, logger_, admission_, metrics_);
   call->Begin();
   return call;
 }
 
 grpc::ServerWriteReactor<v1::ChatChunk>* VoxgateServiceImpl::ChatStream(
     grpc::CallbackServerContext* context, const v1::ChatRequest* request) {
-  auto* call =
-      new ChatStreamCall(context, request, upstreams_, logger_, admission_);
+  auto* call = new ChatStreamCall(context, request, upstreams_, logger_,
+                                  admission_, metrics_);
   call->Begin();
   return call;
 }
@@ -69,7 +72,7 @@ grpc::ServerWriteReactor<v1::ChatChunk>* VoxgateServiceImpl::ChatStream(
 StreamTranscribeReactor* VoxgateServiceImpl::StreamTranscribe(
     grpc::CallbackServerContext* context) {
   auto* call = new StreamTranscribeCall(context, config_, upstreams_, workers_,
-                                        logger_, admission_);
+                                        logger_, admission_, metrics_);
   call->Begin();
   return call;
 }
@@ -78,7 +81,10 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  metrics_.Started("ListModels");
   if (admission_.draining()) {
+    metrics_.Handled("ListModels", absl::StatusCode::kUnavailable,
+                     absl::ZeroDuration(), absl::ZeroDuration());
     reactor->Finish(ToGrpcStatus(absl::UnavailableError(
         "voxgate is draining for shutdown; retry on another replica")));
     return reactor;
@@ -89,6 +95,8 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(
     auto it = available.find(model.pool());
     model.set_available(it == available.end() || it->second);
   }
+  metrics_.Handled("ListModels", absl::StatusCode::kOk, absl::ZeroDuration(),
+                   absl::ZeroDuration());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

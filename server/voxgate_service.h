@@ -5,6 +5,7 @@
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
+#include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -18,7 +19,7 @@ class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
  public:
   VoxgateServiceImpl(const Config& config, upstream::Upstreams& upstreams,
                      audio::WorkerPool& workers, Admission& admission,
-                     const Logger& logger);
+                     const Logger& logger, CallMetrics& metrics);
 
   grpc::ServerUnaryReactor* Transcribe(
       grpc::CallbackServerContext* context,
@@ -47,6 +48,7 @@ class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
   audio::WorkerPool& workers_;
   Admission& admission_;
   const Logger& logger_;
+  CallMetrics& metrics_;
   const v1::ListModelsResponse catalog_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -12,6 +14,7 @@
 #include "tests/grpc_probes.h"
 #include "tests/subprocess.h"
 #include "upstream/http_client.h"
+#include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::testing {
 namespace {
@@ -19,6 +22,22 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kBinary[] = "server/voxgate";
+
+// The value of the first sample of `name` whose labels include every one of
+// `labels` (`key="value"`), from Prometheus text; -1 when there is none.
+double Sample(const std::string& text, const std::string& name,
+              const std::vector<std::string>& labels) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    bool all = true;
+    for (const std::string& label : labels)
+      all &= line.find(label) != std::string::npos;
+    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
 
 TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   auto process = Subprocess::Start(
@@ -71,9 +90,46 @@ TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   auto health = CheckHealth(*channel, "");
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, "SERVING");
+  // A known workload, then exact counts in /metrics.
+  auto stub = v1::VoxgateService::NewStub(channel);
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext context;
+    v1::ListModelsResponse models;
+    ASSERT_TRUE(stub->ListModels(&context, {}, &models).ok());
+  }
+  {
+    grpc::ClientContext context;
+    v1::ChatRequest request;
+    v1::ChatMessage* message = request.add_messages();
+    message->set_role(v1::ROLE_USER);
+    message->add_content()->set_text("hi");
+    v1::ChatResponse response;
+    EXPECT_EQ(stub->Chat(&context, request, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  auto after = get("/metrics");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(Sample(after->body, "grpc_server_started_total",
+                   {"grpc_method=\"ListModels\""}),
+            2);
+  EXPECT_EQ(Sample(after->body, "grpc_server_handled_total",
+                   {"grpc_method=\"ListModels\"", "grpc_code=\"OK\""}),
+            2);
+  EXPECT_EQ(
+      Sample(after->body, "grpc_server_handled_total",
+             {"grpc_method=\"Chat\"", "grpc_code=\"FailedPrecondition\""}),
+      1);
+  EXPECT_EQ(Sample(after->body, "grpc_server_handled_total",
+                   {"grpc_method=\"Chat\"", "grpc_code=\"OK\""}),
+            0);
+  EXPECT_EQ(Sample(after->body, "grpc_server_handling_seconds_count",
+                   {"grpc_method=\"Chat\""}),
+            1);
+
   // An idle client answers the server's graceful-GOAWAY ping only when its
   // backup poller runs (every 5 s), which would stretch the drain; this client
   // leaves.
+  stub.reset();
   channel.reset();
 
   process->Signal(SIGTERM);
