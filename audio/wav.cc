@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace voxgate::audio {
 namespace {
@@ -43,7 +44,7 @@ std::string EncodeWav(const PcmAudio& audio, int64_t start_frame,
   return out;
 }
 
-std::optional<Pcm16> ParseWavPcm16(const std::string& bytes) {
+std::optional<WavLayout> ParseWavHeader(absl::string_view bytes) {
   auto le = [&bytes](std::size_t at, int width) {
     uint32_t value = 0;
     for (int i = width - 1; i >= 0; --i) {
@@ -52,33 +53,47 @@ std::optional<Pcm16> ParseWavPcm16(const std::string& bytes) {
     }
     return value;
   };
-  if (bytes.size() < 12 || bytes.compare(0, 4, "RIFF") != 0 ||
-      bytes.compare(8, 4, "WAVE") != 0) {
+  if (bytes.size() < 12 || bytes.substr(0, 4) != "RIFF" ||
+      bytes.substr(8, 4) != "WAVE") {
     return std::nullopt;
   }
-  Pcm16 pcm;
-  int bits = 0;
+  WavLayout layout;
   for (std::size_t pos = 12; pos + 8 <= bytes.size();) {
     const uint32_t size = le(pos + 4, 4);
     const std::size_t data = pos + 8;
-    if (bytes.compare(pos, 4, "fmt ") == 0 && data + 16 <= bytes.size()) {
-      if (le(data, 2) != 1) return std::nullopt;  // not integer PCM
-      pcm.channels = static_cast<int>(le(data + 2, 2));
-      pcm.sample_rate = static_cast<int>(le(data + 4, 4));
-      bits = static_cast<int>(le(data + 14, 2));
-    } else if (bytes.compare(pos, 4, "data") == 0) {
-      if (bits != 16 || pcm.channels <= 0) return std::nullopt;
-      const std::size_t length =
-          std::min<std::size_t>(size, bytes.size() - data) / 2;
-      pcm.samples.resize(length);
-      for (std::size_t i = 0; i < length; ++i) {
-        pcm.samples[i] = static_cast<int16_t>(le(data + 2 * i, 2));
-      }
-      return pcm;
+    if (bytes.substr(pos, 4) == "fmt ") {
+      if (data + 16 > bytes.size()) return std::nullopt;  // not all here yet
+      layout.format_tag = static_cast<int>(le(data, 2));
+      layout.channels = static_cast<int>(le(data + 2, 2));
+      layout.sample_rate = static_cast<int>(le(data + 4, 4));
+      layout.bits_per_sample = static_cast<int>(le(data + 14, 2));
+    } else if (bytes.substr(pos, 4) == "data") {
+      layout.data_offset = data;
+      layout.data_bytes = size;
+      return layout;
     }
     pos = data + size + (size & 1);
   }
   return std::nullopt;
+}
+
+std::optional<Pcm16> ParseWavPcm16(const std::string& bytes) {
+  std::optional<WavLayout> layout = ParseWavHeader(bytes);
+  if (!layout || layout->format_tag != 1 || layout->bits_per_sample != 16 ||
+      layout->channels <= 0) {
+    return std::nullopt;
+  }
+  Pcm16 pcm;
+  pcm.sample_rate = layout->sample_rate;
+  pcm.channels = layout->channels;
+  const std::size_t length =
+      std::min<std::size_t>(layout->data_bytes,
+                            bytes.size() - layout->data_offset) /
+      2;
+  pcm.samples.resize(length);
+  std::memcpy(pcm.samples.data(), bytes.data() + layout->data_offset,
+              length * 2);
+  return pcm;
 }
 
 }  // namespace voxgate::audio

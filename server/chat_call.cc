@@ -36,9 +36,7 @@ ChatCall::ChatCall(grpc::CallbackServerContext* context,
 
 void ChatCall::Start() {
   const v1::ChatRequest* request = request_;
-  const Config& config = config_;
   upstream::Upstreams& upstreams = upstreams_;
-  audio::WorkerPool& workers = workers_;
 
   std::vector<std::pair<int, int>> to_convert;
   absl::StatusOr<upstream::ChatRequest> chat =

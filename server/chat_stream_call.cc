@@ -2,8 +2,8 @@
 
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
+#include "server/call_end.h"
 #include "server/chat_call.h"
-#include "server/grpc_status.h"
 
 namespace voxgate::server {
 
@@ -176,19 +176,10 @@ void ChatStreamCall::OnCancel() {
 void ChatStreamCall::FinishLocked(absl::Status status) {
   if (finished_) return;
   finished_ = true;
-  AddTimingTrailers(*context_, call_);
-  logger_.Log(
-      status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
-      {{"method", "ChatStream"},
-       {"request_id", call_.request_id},
-       {"code", absl::StatusCodeToString(status.code())},
-       {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)},
-       {"upstream_ms", absl::ToDoubleMilliseconds(call_.upstream_time)},
-       {"pool", pool_}});
-  metrics_.Handled("ChatStream", status.code(), absl::Now() - call_.started,
-                   call_.upstream_time);
+  const grpc::Status grpc_status =
+      EndCall(*context_, call_, "ChatStream", pool_, status, logger_, metrics_);
   ticket_.reset();
-  pending_finish_ = ToGrpcStatus(status);
+  pending_finish_ = grpc_status;
 }
 
 void ChatStreamCall::RunPendingOps() {

@@ -6,7 +6,7 @@
 #include "audio/wav.h"
 #include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
-#include "server/grpc_status.h"
+#include "server/call_end.h"
 
 namespace voxgate::server {
 namespace {
@@ -16,38 +16,6 @@ constexpr int kRate = 16000;
 
 google::protobuf::Duration Offset(int64_t frames) {
   return TimeUtil::MillisecondsToDuration(frames * 1000 / kRate);
-}
-
-// The data offset and format of a WAV header, once the buffer holds all of it.
-struct WavLayout {
-  std::size_t data_offset;
-  int rate;
-  int channels;
-  int bits;
-};
-std::optional<WavLayout> ParseWavHeader(const std::string& bytes) {
-  auto le = [&bytes](std::size_t at, int width) {
-    uint32_t value = 0;
-    for (int i = width - 1; i >= 0; --i)
-      value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);
-    return value;
-  };
-  if (bytes.size() < 12) return std::nullopt;
-  WavLayout layout{0, 0, 0, 0};
-  for (std::size_t pos = 12; pos + 8 <= bytes.size();) {
-    const uint32_t size = le(pos + 4, 4);
-    if (bytes.compare(pos, 4, "fmt ") == 0) {
-      if (pos + 8 + 16 > bytes.size()) return std::nullopt;
-      layout.channels = static_cast<int>(le(pos + 10, 2));
-      layout.rate = static_cast<int>(le(pos + 12, 4));
-      layout.bits = static_cast<int>(le(pos + 22, 2));
-    } else if (bytes.compare(pos, 4, "data") == 0) {
-      layout.data_offset = pos + 8;
-      return layout;
-    }
-    pos += 8 + size + (size & 1);
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -242,14 +210,14 @@ void StreamTranscribeCall::ProcessLocked(std::string bytes, bool end_of_input,
   if (wav_header_pending_) {
     wav_header_.append(bytes);
     bytes.clear();
-    std::optional<WavLayout> layout = ParseWavHeader(wav_header_);
+    std::optional<audio::WavLayout> layout = audio::ParseWavHeader(wav_header_);
     if (layout.has_value()) {
-      if (layout->bits != 16) {
+      if (layout->format_tag != 1 || layout->bits_per_sample != 16) {
         return FailLocked(absl::InvalidArgumentError(
             "audio: the WAV stream must hold 16-bit PCM"));
       }
       auto resampler = audio::StreamResampler::Create(
-          audio::RawEncoding::kS16le, layout->rate, layout->channels);
+          audio::RawEncoding::kS16le, layout->sample_rate, layout->channels);
       if (!resampler.ok()) return FailLocked(resampler.status());
       resampler_ = std::move(*resampler);
       bytes = wav_header_.substr(layout->data_offset);
@@ -493,18 +461,10 @@ void StreamTranscribeCall::MaybeFinishLocked() {
       (input_done_ && next_to_emit_ == next_utterance_ && queue_.empty());
   if (!done) return;
   finished_ = true;
-  AddTimingTrailers(*context_, call_);
-  logger_.Log(
-      failure_.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
-      {{"method", "StreamTranscribe"},
-       {"request_id", call_.request_id},
-       {"code", absl::StatusCodeToString(failure_.code())},
-       {"utterances", next_utterance_},
-       {"total_ms", absl::ToDoubleMilliseconds(absl::Now() - call_.started)}});
-  metrics_.Handled("StreamTranscribe", failure_.code(),
-                   absl::Now() - call_.started, absl::ZeroDuration());
+  const grpc::Status grpc_status = EndCall(*context_, call_, "StreamTranscribe",
+                                           "", failure_, logger_, metrics_);
   ticket_.reset();
-  pending_finish_ = ToGrpcStatus(failure_);
+  pending_finish_ = grpc_status;
 }
 
 void StreamTranscribeCall::RunPendingOps() {

@@ -1,7 +1,7 @@
 #include "server/unary_call.h"
 
 #include "absl/time/clock.h"
-#include "server/grpc_status.h"
+#include "server/call_end.h"
 
 namespace voxgate::server {
 
@@ -45,20 +45,8 @@ void UnaryCall::OnCancel() {
 
 void UnaryCall::Complete(absl::Status status) {
   if (completed_.exchange(true)) return;
-  AddTimingTrailers(*context_, call_);
-  const absl::Duration total = absl::Now() - call_.started;
-  const grpc::Status grpc_status = ToGrpcStatus(status);
-  logger_.Log(
-      status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
-      {{"method", method_},
-       {"request_id", call_.request_id},
-       {"code", absl::StatusCodeToString(status.code())},
-       {"total_ms", absl::ToDoubleMilliseconds(total)},
-       {"upstream_ms", absl::ToDoubleMilliseconds(call_.upstream_time)},
-       {"preprocess_ms", absl::ToDoubleMilliseconds(call_.preprocess_time)},
-       {"pool", pool_},
-       {"error", status.ok() ? "" : grpc_status.error_message()}});
-  metrics_.Handled(method_, status.code(), total, call_.upstream_time);
+  const grpc::Status grpc_status =
+      EndCall(*context_, call_, method_, pool_, status, logger_, metrics_);
   ticket_.reset();
   Finish(grpc_status);
 }

@@ -114,8 +114,9 @@ TEST(AccuracyTest, TheGatewaysAudioPathCostsNoAccuracy) {
     // Within two points of the fair baseline; lossless FLAC as good as the
     // original.
     EXPECT_LE(Percent(through), Percent(baseline) + 2.0) << format.name;
-    if (format.extension == "flac")
+    if (format.extension == "flac") {
       EXPECT_LE(Percent(through), original_wer + 2.0);
+    }
   }
   std::cout << "\n" << table;
   // The engine does recognise speech: a sanity bound, far above chance.

@@ -1,0 +1,29 @@
+#include "server/call_end.h"
+
+#include "absl/time/clock.h"
+#include "server/grpc_status.h"
+
+namespace voxgate::server {
+
+grpc::Status EndCall(grpc::CallbackServerContext& context,
+                     const CallContext& call, const char* method,
+                     const std::string& pool, const absl::Status& status,
+                     const Logger& logger, CallMetrics& metrics) {
+  AddTimingTrailers(context, call);
+  const absl::Duration total = absl::Now() - call.started;
+  const grpc::Status grpc_status = ToGrpcStatus(status);
+  logger.Log(
+      status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
+      {{"method", method},
+       {"request_id", call.request_id},
+       {"code", absl::StatusCodeToString(status.code())},
+       {"total_ms", absl::ToDoubleMilliseconds(total)},
+       {"upstream_ms", absl::ToDoubleMilliseconds(call.upstream_time)},
+       {"preprocess_ms", absl::ToDoubleMilliseconds(call.preprocess_time)},
+       {"pool", pool},
+       {"error", status.ok() ? "" : grpc_status.error_message()}});
+  metrics.Handled(method, status.code(), total, call.upstream_time);
+  return grpc_status;
+}
+
+}  // namespace voxgate::server

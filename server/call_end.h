@@ -1,0 +1,25 @@
+#ifndef VOXGATE_SERVER_CALL_END_H_
+#define VOXGATE_SERVER_CALL_END_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/logging.h"
+#include "grpcpp/grpcpp.h"
+#include "server/call_context.h"
+#include "server/call_metrics.h"
+
+namespace voxgate::server {
+
+// What every call does once as it ends: timing trailers, its one log line
+// (method, request id, code, durations, pool; the error message when it failed)
+// and its metrics. Returns the status to Finish with. Call exactly once, before
+// Finish.
+grpc::Status EndCall(grpc::CallbackServerContext& context,
+                     const CallContext& call, const char* method,
+                     const std::string& pool, const absl::Status& status,
+                     const Logger& logger, CallMetrics& metrics);
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_CALL_END_H_
