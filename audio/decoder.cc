@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "audio/ffmpeg_handles.h"
+#include "audio/ffmpeg_policy.h"
+#include "audio/frame_resampler.h"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -20,23 +21,10 @@ namespace voxgate::audio {
 namespace {
 
 using internal::AvError;
-
-// Containers we open. Playlist-style demuxers (hls, concat, ...) are absent on
-// purpose: they open further URLs.
-constexpr char kFormatWhitelist[] =
-    "wav,mp3,flac,ogg,matroska,webm,mov,mp4,m4a,aac,s16le,mulaw,alaw";
-
-bool IsAllowedCodec(AVCodecID id) {
-  static const std::set<AVCodecID> kAllowed = {
-      AV_CODEC_ID_PCM_S16LE, AV_CODEC_ID_PCM_S16BE,     AV_CODEC_ID_PCM_U8,
-      AV_CODEC_ID_PCM_S24LE, AV_CODEC_ID_PCM_S32LE,     AV_CODEC_ID_PCM_F32LE,
-      AV_CODEC_ID_PCM_F64LE, AV_CODEC_ID_PCM_MULAW,     AV_CODEC_ID_PCM_ALAW,
-      AV_CODEC_ID_ADPCM_MS,  AV_CODEC_ID_ADPCM_IMA_WAV, AV_CODEC_ID_MP3,
-      AV_CODEC_ID_MP2,       AV_CODEC_ID_FLAC,          AV_CODEC_ID_VORBIS,
-      AV_CODEC_ID_OPUS,      AV_CODEC_ID_AAC,           AV_CODEC_ID_ALAC,
-  };
-  return kAllowed.count(id) > 0;
-}
+using internal::FrameResampler;
+using internal::IsAllowedCodec;
+using internal::kFormatWhitelist;
+using internal::RefuseNestedOpen;
 
 absl::Status Invalid(absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("audio: ", message));
@@ -87,12 +75,6 @@ int Interrupted(void* opaque) {
   return absl::Now() > static_cast<MemoryReader*>(opaque)->deadline ? 1 : 0;
 }
 
-// Nested opens (playlists, references to other files) are refused outright.
-int RefuseNestedOpen(AVFormatContext*, AVIOContext**, const char*, int,
-                     AVDictionary**) {
-  return AVERROR(EPERM);
-}
-
 const char* RawDemuxer(InputFormat format) {
   switch (format) {
     case InputFormat::kS16le:
@@ -105,109 +87,6 @@ const char* RawDemuxer(InputFormat format) {
       return nullptr;
   }
 }
-
-// Converts decoded frames to the target rate, channels and float samples.
-class Resampler {
- public:
-  absl::Status Convert(const AVFrame* frame, int target_rate,
-                       int target_channels, std::vector<float>& out) {
-    if (swr_ == nullptr || frame->sample_rate != in_rate_ ||
-        frame->format != in_format_ ||
-        av_channel_layout_compare(&frame->ch_layout, &frame_layout_) != 0) {
-      absl::Status status = Reset(frame, target_rate, target_channels);
-      if (!status.ok()) return status;
-    }
-    return Append(frame->extended_data, frame->nb_samples, target_channels,
-                  out);
-  }
-
-  // Drains what the resampler still holds.
-  absl::Status Flush(int target_channels, std::vector<float>& out) {
-    if (swr_ == nullptr) return absl::OkStatus();
-    return Append(nullptr, 0, target_channels, out);
-  }
-
-  ~Resampler() {
-    av_channel_layout_uninit(&in_layout_);
-    av_channel_layout_uninit(&frame_layout_);
-  }
-
- private:
-  absl::Status Reset(const AVFrame* frame, int target_rate,
-                     int target_channels) {
-    av_channel_layout_uninit(&in_layout_);
-    av_channel_layout_uninit(&frame_layout_);
-    // Compared as the decoder gives it, so an unspecified layout does not look
-    // changed (and reset the filter, losing its lookahead) on every frame.
-    av_channel_layout_copy(&frame_layout_, &frame->ch_layout);
-    if (frame->ch_layout.nb_channels <= 0 ||
-        frame->ch_layout.nb_channels > 16) {
-      return Invalid(absl::StrCat("unsupported channel count ",
-                                  frame->ch_layout.nb_channels, " (1 to 16)"));
-    }
-    if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
-      av_channel_layout_default(&in_layout_, frame->ch_layout.nb_channels);
-    } else {
-      av_channel_layout_copy(&in_layout_, &frame->ch_layout);
-    }
-    in_rate_ = frame->sample_rate;
-    in_format_ = frame->format;
-    AVChannelLayout out_layout;
-    av_channel_layout_default(&out_layout, target_channels);
-    SwrContext* swr = nullptr;
-    int error = swr_alloc_set_opts2(
-        &swr, &out_layout, AV_SAMPLE_FMT_FLT, target_rate, &in_layout_,
-        static_cast<AVSampleFormat>(in_format_), in_rate_, 0, nullptr);
-    av_channel_layout_uninit(&out_layout);
-    // Downmix coefficients sum to at most one: identical channels keep their
-    // level and nothing clips.
-    if (error >= 0) {
-      av_opt_set_double(swr, "rematrix_maxval", 1.0, 0);
-      // Half swr's default filter length: the resampler was the costliest stage
-      // (bench/README.md) and speech models gain nothing from a steeper
-      // anti-aliasing slope; stop-band leakage stays below -60 dB.
-      av_opt_set_int(swr, "filter_size", 16, 0);
-    }
-    if (error < 0 || (error = swr_init(swr)) < 0) {
-      swr_free(&swr);
-      return Invalid(absl::StrCat("cannot resample from ", in_rate_,
-                                  " Hz: ", AvError(error)));
-    }
-    swr_.reset(swr);
-    return absl::OkStatus();
-  }
-
-  absl::Status Append(uint8_t** input, int input_samples, int target_channels,
-                      std::vector<float>& out) {
-    while (true) {
-      // When flushing, the estimate may say 0 while the filter still holds a
-      // tail; ask for a block until nothing more comes.
-      const int capacity = input == nullptr
-                               ? 4096
-                               : swr_get_out_samples(swr_.get(), input_samples);
-      if (capacity <= 0) return absl::OkStatus();
-      const std::size_t start = out.size();
-      out.resize(start + static_cast<std::size_t>(capacity) * target_channels);
-      uint8_t* destination = reinterpret_cast<uint8_t*>(out.data() + start);
-      const int got =
-          swr_convert(swr_.get(), &destination, capacity,
-                      const_cast<const uint8_t**>(input), input_samples);
-      if (got < 0) {
-        out.resize(start);
-        return Invalid(absl::StrCat("resampling failed: ", AvError(got)));
-      }
-      out.resize(start + static_cast<std::size_t>(got) * target_channels);
-      if (input != nullptr || got == 0) return absl::OkStatus();
-      // Flushing: repeat until nothing is left.
-    }
-  }
-
-  internal::SwrPtr swr_;
-  AVChannelLayout in_layout_{};
-  AVChannelLayout frame_layout_{};
-  int in_rate_ = 0;
-  int in_format_ = -1;
-};
 
 std::atomic<const Logger*> ffmpeg_logger{nullptr};
 
@@ -362,7 +241,7 @@ absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
 
   internal::PacketPtr packet(av_packet_alloc());
   internal::FramePtr frame(av_frame_alloc());
-  Resampler resampler;
+  FrameResampler resampler;
   int decode_errors = 0;
   auto drain = [&]() -> absl::Status {
     while (true) {

@@ -40,11 +40,12 @@ ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
 }
 
 void ChatStreamCall::Begin() {
+  Pin pin(this);  // the callback may run here and end the call
   const uint64_t wait =
       admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
         admission_wait_.store(0);
         if (!ticket.ok()) {
-          OpsLock lock(this);
+          Lock lock(this);
           FinishLocked(ticket.status());
           return;
         }
@@ -54,8 +55,9 @@ void ChatStreamCall::Begin() {
 }
 
 void ChatStreamCall::Start(Admission::Ticket ticket) {
+  Pin pin(this);  // the upstream may end (and the call with it) on this thread
   auto fail = [this](absl::Status status) {
-    OpsLock lock(this);
+    Lock lock(this);
     FinishLocked(std::move(status));
   };
   ticket_.emplace(std::move(ticket));
@@ -87,12 +89,12 @@ void ChatStreamCall::Start(Admission::Ticket ticket) {
   std::shared_ptr<upstream::Transfer> transfer =
       (*backend)->Stream(*std::move(chat), call_.upstream_options(),
                          std::make_shared<UpstreamObserver>(this));
-  OpsLock lock(this);
+  Lock lock(this);
   if (!upstream_done_) transfer_ = std::move(transfer);
 }
 
 bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
-  OpsLock lock(this);
+  Lock lock(this);
   if (!delta.model.empty()) model_ = delta.model;
   if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
   if (delta.usage) usage_ = delta.usage;
@@ -106,7 +108,7 @@ bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
 }
 
 void ChatStreamCall::OnUpstreamDone(absl::Status status) {
-  OpsLock lock(this);
+  Lock lock(this);
   call_.upstream_time = absl::Now() - upstream_started_;
   upstream_done_ = true;
   transfer_.reset();
@@ -138,7 +140,7 @@ void ChatStreamCall::PumpLocked() {
     writing_.set_request_id(call_.request_id);
   }
   write_in_flight_ = true;
-  pending_write_ = true;
+  AfterUnlock([this] { StartWrite(&writing_); });
   if (paused_ && queue_.size() < kResumeBelow && transfer_ != nullptr) {
     paused_ = false;
     transfer_->Resume();
@@ -146,7 +148,7 @@ void ChatStreamCall::PumpLocked() {
 }
 
 void ChatStreamCall::OnWriteDone(bool ok) {
-  OpsLock lock(this);
+  Lock lock(this);
   write_in_flight_ = false;
   if (!ok) {
     // The client went away: stop the upstream; its end finishes the call.
@@ -166,7 +168,7 @@ void ChatStreamCall::OnCancel() {
   }
   std::shared_ptr<upstream::Transfer> transfer;
   {
-    OpsLock lock(this);
+    Lock lock(this);
     queue_.clear();
     transfer = transfer_;
   }
@@ -179,35 +181,7 @@ void ChatStreamCall::FinishLocked(absl::Status status) {
   const grpc::Status grpc_status =
       EndCall(*context_, call_, "ChatStream", pool_, status, logger_, metrics_);
   ticket_.reset();
-  pending_finish_ = grpc_status;
-}
-
-void ChatStreamCall::RunPendingOps() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (running_ops_)
-      return;  // the thread already running them takes these too
-    running_ops_ = true;
-  }
-  while (true) {
-    bool write;
-    std::optional<grpc::Status> finish;
-    {
-      absl::MutexLock lock(&mu_);
-      write = std::exchange(pending_write_, false);
-      finish.swap(pending_finish_);
-      if (!write && !finish) {
-        running_ops_ = false;
-        return;
-      }
-    }
-    // Outside the lock: gRPC may run OnWriteDone inline, and it takes mu_.
-    if (write) StartWrite(&writing_);
-    if (finish) {
-      Finish(*finish);
-      return;  // the call may be gone now
-    }
-  }
+  AfterUnlock([this, grpc_status] { Finish(grpc_status); });
 }
 
 }  // namespace voxgate::server

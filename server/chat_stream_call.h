@@ -12,6 +12,7 @@
 #include "server/admission.h"
 #include "server/call_context.h"
 #include "server/call_metrics.h"
+#include "server/guarded_reactor.h"
 #include "server/config/config.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/chat.pb.h"
@@ -22,7 +23,8 @@ namespace voxgate::server {
 // flight; up to kMaxQueued chunks wait, and beyond that the upstream transfer
 // is paused until the client reads (backpressure both ways). A client cancel
 // aborts the upstream request; Finish runs once, after the upstream has ended.
-class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
+class ChatStreamCall final
+    : public GuardedReactor<grpc::ServerWriteReactor<v1::ChatChunk>> {
  public:
   ChatStreamCall(grpc::CallbackServerContext* context,
                  const v1::ChatRequest* request, upstream::Upstreams& upstreams,
@@ -33,30 +35,11 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
-  void OnDone() override { delete this; }
 
   static constexpr std::size_t kMaxQueued = 32;
   static constexpr std::size_t kResumeBelow = 8;
 
  private:
-  // Holds mu_; when released, runs the gRPC operations decided under it (gRPC
-  // may run a reaction inline, and reactions take mu_).
-  class OpsLock {
-   public:
-    explicit OpsLock(ChatStreamCall* call)
-        ABSL_EXCLUSIVE_LOCK_FUNCTION(call->mu_)
-        : call_(call) {
-      call_->mu_.Lock();
-    }
-    ~OpsLock() ABSL_UNLOCK_FUNCTION() {
-      call_->mu_.Unlock();
-      call_->RunPendingOps();
-    }
-
-   private:
-    ChatStreamCall* call_;
-  };
-  void RunPendingOps();
   class UpstreamObserver;
   void Start(Admission::Ticket ticket);
   bool OnDelta(const upstream::ChatDelta& delta);
@@ -76,7 +59,6 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
   std::optional<Admission::Ticket> ticket_;
   std::string pool_;
 
-  absl::Mutex mu_;
   std::deque<v1::ChatChunk> queue_ ABSL_GUARDED_BY(mu_);
   v1::ChatChunk writing_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
@@ -89,9 +71,6 @@ class ChatStreamCall final : public grpc::ServerWriteReactor<v1::ChatChunk> {
   std::optional<upstream::Usage> usage_ ABSL_GUARDED_BY(mu_);
   std::string model_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<upstream::Transfer> transfer_ ABSL_GUARDED_BY(mu_);
-  bool pending_write_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
-  bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time upstream_started_;
 };
 

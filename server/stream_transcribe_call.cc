@@ -36,12 +36,17 @@ StreamTranscribeCall::StreamTranscribeCall(
 }
 
 void StreamTranscribeCall::Begin() {
-  admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
-    OpsLock lock(this);
-    if (!ticket.ok()) return FailLocked(ticket.status());
-    ticket_.emplace(*std::move(ticket));
-    MaybeReadLocked();
-  });
+  Pin pin(this);  // the callback may run here and end the call
+  const uint64_t wait =
+      admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
+        admission_wait_.store(0);
+        Lock lock(this);
+        waiting_admission_ = false;
+        if (!ticket.ok()) return FailLocked(ticket.status());
+        ticket_.emplace(*std::move(ticket));
+        MaybeReadLocked();
+      });
+  if (wait != 0) admission_wait_.store(wait);
 }
 
 void StreamTranscribeCall::MaybeReadLocked() {
@@ -49,7 +54,7 @@ void StreamTranscribeCall::MaybeReadLocked() {
     return;
   if (next_utterance_ - next_to_emit_ >= kMaxPending) return;  // backpressure
   reading_ = true;
-  pending_read_ = true;
+  AfterUnlock([this] { StartRead(&request_); });
 }
 
 absl::Status StreamTranscribeCall::Configure(
@@ -125,7 +130,7 @@ absl::Status StreamTranscribeCall::Configure(
 }
 
 void StreamTranscribeCall::OnReadDone(bool ok) {
-  OpsLock lock(this);
+  Lock lock(this);
   reading_ = false;
   if (finished_ || !failure_.ok()) return MaybeFinishLocked();
   if (!ok) {
@@ -191,7 +196,7 @@ void StreamTranscribeCall::OnReadDone(bool ok) {
 
 void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
                                    bool finalize) {
-  OpsLock lock(this);
+  Lock lock(this);
   if (finished_ || !failure_.ok()) {
     processing_ = false;
     return MaybeFinishLocked();
@@ -340,7 +345,7 @@ void StreamTranscribeCall::MaybeInterimLocked() {
 void StreamTranscribeCall::OnInterim(
     int index, int64_t start_frame, int64_t end_frame,
     absl::StatusOr<upstream::Transcription> result) {
-  OpsLock lock(this);
+  Lock lock(this);
   in_flight_.erase(-1 - index);
   interim_in_flight_ = false;
   // A failed interim costs nothing; a stale one (its utterance has ended) is
@@ -363,7 +368,7 @@ void StreamTranscribeCall::OnInterim(
 
 void StreamTranscribeCall::OnUtterance(
     int index, absl::StatusOr<upstream::Transcription> result) {
-  OpsLock lock(this);
+  Lock lock(this);
   in_flight_.erase(index);
   if (finished_ || !failure_.ok()) return MaybeFinishLocked();
   if (!result.ok()) return FailLocked(result.status());
@@ -426,11 +431,11 @@ void StreamTranscribeCall::PumpLocked() {
   writing_ = std::move(queue_.front());
   queue_.pop_front();
   write_in_flight_ = true;
-  pending_write_ = true;
+  AfterUnlock([this] { StartWrite(&writing_); });
 }
 
 void StreamTranscribeCall::OnWriteDone(bool ok) {
-  OpsLock lock(this);
+  Lock lock(this);
   write_in_flight_ = false;
   if (!ok) return FailLocked(absl::CancelledError("the client went away"));
   PumpLocked();
@@ -438,7 +443,10 @@ void StreamTranscribeCall::OnWriteDone(bool ok) {
 }
 
 void StreamTranscribeCall::OnCancel() {
-  OpsLock lock(this);
+  if (const uint64_t wait = admission_wait_.exchange(0); wait != 0) {
+    admission_.CancelWait(wait);  // its callback fails the call
+  }
+  Lock lock(this);
   FailLocked(absl::CancelledError("the caller cancelled the stream"));
 }
 
@@ -454,7 +462,8 @@ void StreamTranscribeCall::FailLocked(absl::Status status) {
 void StreamTranscribeCall::MaybeFinishLocked() {
   // A pending read may stay open (Finish completes it); worker jobs and
   // upstream callbacks refer to this call, so they must be over first.
-  if (finished_ || write_in_flight_ || processing_) return;
+  if (finished_ || write_in_flight_ || processing_ || waiting_admission_)
+    return;
   if (!in_flight_.empty()) return;  // their callbacks still refer to this call
   const bool done =
       !failure_.ok() ||
@@ -464,37 +473,7 @@ void StreamTranscribeCall::MaybeFinishLocked() {
   const grpc::Status grpc_status = EndCall(*context_, call_, "StreamTranscribe",
                                            "", failure_, logger_, metrics_);
   ticket_.reset();
-  pending_finish_ = grpc_status;
-}
-
-void StreamTranscribeCall::RunPendingOps() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (running_ops_)
-      return;  // the thread already running them takes these too
-    running_ops_ = true;
-  }
-  while (true) {
-    bool read, write;
-    std::optional<grpc::Status> finish;
-    {
-      absl::MutexLock lock(&mu_);
-      read = std::exchange(pending_read_, false);
-      write = std::exchange(pending_write_, false);
-      finish.swap(pending_finish_);
-      if (!read && !write && !finish) {
-        running_ops_ = false;
-        return;
-      }
-    }
-    // Outside the lock: gRPC may run the reaction (OnReadDone, ...) inline.
-    if (read) StartRead(&request_);
-    if (write) StartWrite(&writing_);
-    if (finish) {
-      Finish(*finish);
-      return;  // the call may be gone now
-    }
-  }
+  AfterUnlock([this, grpc_status] { Finish(grpc_status); });
 }
 
 }  // namespace voxgate::server

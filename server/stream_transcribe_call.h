@@ -20,6 +20,7 @@
 #include "server/admission.h"
 #include "server/call_context.h"
 #include "server/call_metrics.h"
+#include "server/guarded_reactor.h"
 #include "server/config/config.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/stream.pb.h"
@@ -35,8 +36,8 @@ namespace voxgate::server {
 // stream-timeline offsets. Half-close flushes the last utterance and finishes
 // OK.
 class StreamTranscribeCall final
-    : public grpc::ServerBidiReactor<v1::StreamTranscribeRequest,
-                                     v1::StreamTranscribeResponse> {
+    : public GuardedReactor<grpc::ServerBidiReactor<
+          v1::StreamTranscribeRequest, v1::StreamTranscribeResponse>> {
  public:
   StreamTranscribeCall(grpc::CallbackServerContext* context,
                        const Config& config, upstream::Upstreams& upstreams,
@@ -47,30 +48,10 @@ class StreamTranscribeCall final
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
-  void OnDone() override { delete this; }
 
   static constexpr int kMaxPending = 4;
 
  private:
-  // Holds mu_; when released, runs the gRPC operations decided under it. Never
-  // call StartRead/StartWrite/Finish under mu_: gRPC may run the reaction
-  // inline, on this thread, and the reaction takes mu_.
-  class OpsLock {
-   public:
-    explicit OpsLock(StreamTranscribeCall* call)
-        ABSL_EXCLUSIVE_LOCK_FUNCTION(call->mu_)
-        : call_(call) {
-      call_->mu_.Lock();
-    }
-    ~OpsLock() ABSL_UNLOCK_FUNCTION() {
-      call_->mu_.Unlock();
-      call_->RunPendingOps();
-    }
-
-   private:
-    StreamTranscribeCall* call_;
-  };
-  void RunPendingOps();
   absl::Status Configure(const v1::StreamTranscribeConfig& config)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On a worker: resample and endpoint `bytes` (or flush at end of input).
@@ -110,7 +91,9 @@ class StreamTranscribeCall final
   std::optional<Admission::Ticket> ticket_;
   v1::StreamTranscribeRequest request_;  // the read in flight
 
-  absl::Mutex mu_;
+  std::atomic<uint64_t> admission_wait_{0};
+
+  bool waiting_admission_ ABSL_GUARDED_BY(mu_) = true;
   bool configured_ ABSL_GUARDED_BY(mu_) = false;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool processing_ ABSL_GUARDED_BY(mu_) = false;
@@ -134,10 +117,6 @@ class StreamTranscribeCall final
   v1::StreamTranscribeResponse writing_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool first_response_ ABSL_GUARDED_BY(mu_) = true;
-  bool pending_read_ ABSL_GUARDED_BY(mu_) = false;
-  bool pending_write_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
-  bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
   bool interim_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   int64_t last_interim_frames_ ABSL_GUARDED_BY(mu_) = 0;

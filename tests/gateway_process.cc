@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -31,8 +32,18 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
   GatewayProcess* raw = gateway.get();
   gateway->drainer_ = std::thread([raw] {
     while (!raw->stop_draining_.load()) {
-      (void)raw->process_->WaitForLine("\x01never\x01",
-                                       absl::Milliseconds(100));
+      const auto line = raw->process_->WaitForLine("\x01never\x01",
+                                                   absl::Milliseconds(100));
+      if (absl::IsNotFound(line.status())) {
+        // Stderr closed while the test still runs: the gateway died. Its last
+        // words (a sanitizer report, a fatal log line) explain the failures
+        // that follow.
+        const std::string all = raw->process_->Stderr();
+        std::cerr << "voxgate exited unexpectedly; the end of its stderr:\n"
+                  << all.substr(all.size() > 20000 ? all.size() - 20000 : 0)
+                  << std::endl;
+        return;
+      }
     }
   });
   grpc::ChannelArguments arguments;

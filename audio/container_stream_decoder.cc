@@ -1,0 +1,256 @@
+#include "audio/container_stream_decoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "audio/ffmpeg_handles.h"
+#include "audio/ffmpeg_policy.h"
+#include "audio/frame_resampler.h"
+
+namespace voxgate::audio {
+namespace {
+
+using internal::AvError;
+
+absl::Status Invalid(absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat("audio: ", message));
+}
+
+// The demuxer each declared container needs (nullptr: sniff).
+const char* DemuxerFor(StreamContainer container) {
+  switch (container) {
+    case StreamContainer::kOggOpus:
+    case StreamContainer::kOggVorbis:
+      return "ogg";
+    case StreamContainer::kWebmOpus:
+      return "matroska";
+    case StreamContainer::kMp3:
+      return "mp3";
+    case StreamContainer::kFlac:
+      return "flac";
+    case StreamContainer::kAny:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// The codec each declared container must carry (NONE: any allowed one).
+AVCodecID CodecFor(StreamContainer container) {
+  switch (container) {
+    case StreamContainer::kOggOpus:
+    case StreamContainer::kWebmOpus:
+      return AV_CODEC_ID_OPUS;
+    case StreamContainer::kOggVorbis:
+      return AV_CODEC_ID_VORBIS;
+    case StreamContainer::kMp3:
+      return AV_CODEC_ID_MP3;
+    case StreamContainer::kFlac:
+      return AV_CODEC_ID_FLAC;
+    case StreamContainer::kAny:
+      return AV_CODEC_ID_NONE;
+  }
+  return AV_CODEC_ID_NONE;
+}
+
+}  // namespace
+
+ContainerStreamDecoder::ContainerStreamDecoder(StreamContainer container,
+                                               int target_rate)
+    : container_(container), target_rate_(target_rate) {}
+
+ContainerStreamDecoder::~ContainerStreamDecoder() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status ContainerStreamDecoder::Push(absl::string_view bytes,
+                                          std::vector<float>& out) {
+  if (bytes.empty()) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    if (done_) return status_.ok() ? Invalid("the stream has ended") : status_;
+    input_.append(bytes.data(), bytes.size());
+    starved_ = false;
+  }
+  // Started by the first bytes: the demuxer's first act is to read.
+  if (!thread_.joinable())
+    thread_ = std::thread(&ContainerStreamDecoder::Run, this);
+  return WaitUntilStarvedOrDone(out);
+}
+
+absl::Status ContainerStreamDecoder::Finish(std::vector<float>& out) {
+  if (!thread_.joinable()) return absl::OkStatus();  // nothing ever came
+  {
+    absl::MutexLock lock(&mu_);
+    input_ended_ = true;
+    mu_.Await(absl::Condition(&done_));
+  }
+  thread_.join();
+  return WaitUntilStarvedOrDone(out);
+}
+
+absl::Status ContainerStreamDecoder::WaitUntilStarvedOrDone(
+    std::vector<float>& out) {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &ContainerStreamDecoder::StarvedOrDone));
+  out.insert(out.end(), output_.begin(), output_.end());
+  output_.clear();
+  return done_ ? status_ : absl::OkStatus();
+}
+
+void ContainerStreamDecoder::Run() {
+  absl::Status status = Decode();
+  absl::MutexLock lock(&mu_);
+  status_ = std::move(status);
+  done_ = true;
+}
+
+int ContainerStreamDecoder::ReadThunk(void* opaque, uint8_t* buffer, int size) {
+  return static_cast<ContainerStreamDecoder*>(opaque)->Read(buffer, size);
+}
+
+int ContainerStreamDecoder::InterruptThunk(void* opaque) {
+  auto* self = static_cast<ContainerStreamDecoder*>(opaque);
+  absl::MutexLock lock(&self->mu_);
+  return self->stopping_ ? 1 : 0;
+}
+
+int ContainerStreamDecoder::Read(uint8_t* buffer, int size) {
+  absl::MutexLock lock(&mu_);
+  if (!Readable()) {
+    starved_ = true;  // everything pushed so far is decoded: Push may return
+    mu_.Await(absl::Condition(this, &ContainerStreamDecoder::Readable));
+  }
+  if (stopping_) return AVERROR_EXIT;
+  if (consumed_ == input_.size()) return AVERROR_EOF;  // input ended
+  const std::size_t n =
+      std::min(static_cast<std::size_t>(size), input_.size() - consumed_);
+  std::memcpy(buffer, input_.data() + consumed_, n);
+  consumed_ += n;
+  if (consumed_ == input_.size()) {
+    input_.clear();
+    consumed_ = 0;
+  }
+  return static_cast<int>(n);
+}
+
+void ContainerStreamDecoder::Emit(std::vector<float> samples) {
+  if (samples.empty()) return;
+  absl::MutexLock lock(&mu_);
+  output_.insert(output_.end(), samples.begin(), samples.end());
+}
+
+absl::Status ContainerStreamDecoder::Decode() {
+  constexpr int kIoBufferSize = 16384;
+  auto* io_buffer = static_cast<unsigned char*>(av_malloc(kIoBufferSize));
+  internal::IoContextPtr io(avio_alloc_context(
+      io_buffer, kIoBufferSize, 0, this, &ReadThunk, nullptr, nullptr));
+  if (io == nullptr) {
+    av_free(io_buffer);
+    return absl::ResourceExhaustedError(
+        "audio: out of memory for the I/O context");
+  }
+  AVFormatContext* format = avformat_alloc_context();
+  format->pb = io.get();
+  format->flags |= AVFMT_FLAG_CUSTOM_IO;
+  format->interrupt_callback = {&InterruptThunk, this};
+  format->io_open = &internal::RefuseNestedOpen;
+  format->format_whitelist = av_strdup(internal::kFormatWhitelist);
+  format->probesize = 64 << 10;
+  format->max_streams = 4;
+  const char* demuxer = DemuxerFor(container_);
+  const int opened = avformat_open_input(
+      &format, nullptr,
+      demuxer != nullptr ? av_find_input_format(demuxer) : nullptr, nullptr);
+  if (opened == AVERROR_EXIT) return absl::CancelledError("stream stopped");
+  if (opened < 0) {  // avformat_open_input freed the context
+    return Invalid(absl::StrCat(
+        demuxer != nullptr ? absl::StrCat("not a ", demuxer, " stream")
+                           : std::string("not a supported container stream"),
+        " (", AvError(opened), ")"));
+  }
+  internal::FormatContextPtr format_owner(format);
+  const bool described =
+      format->nb_streams == 1 &&
+      format->streams[0]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
+      format->streams[0]->codecpar->sample_rate > 0 &&
+      format->streams[0]->codecpar->ch_layout.nb_channels > 0;
+  if (!described) {
+    if (const int found = avformat_find_stream_info(format, nullptr);
+        found < 0) {
+      return Invalid(
+          absl::StrCat("cannot read stream information: ", AvError(found)));
+    }
+  }
+  const AVCodec* codec = nullptr;
+  const int stream_index =
+      av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+  if (stream_index < 0 || codec == nullptr)
+    return Invalid("no decodable audio stream");
+  const AVCodecID codec_id = format->streams[stream_index]->codecpar->codec_id;
+  const AVCodecID wanted = CodecFor(container_);
+  if (!internal::IsAllowedCodec(codec_id) ||
+      (wanted != AV_CODEC_ID_NONE && codec_id != wanted)) {
+    return Invalid(absl::StrCat(
+        "the stream carries ", avcodec_get_name(codec_id),
+        wanted != AV_CODEC_ID_NONE
+            ? absl::StrCat(", not the declared ", avcodec_get_name(wanted))
+            : std::string(", which is not supported")));
+  }
+  internal::CodecContextPtr decoder(avcodec_alloc_context3(codec));
+  if (decoder == nullptr ||
+      avcodec_parameters_to_context(
+          decoder.get(), format->streams[stream_index]->codecpar) < 0) {
+    return absl::ResourceExhaustedError("audio: cannot allocate a decoder");
+  }
+  decoder->pkt_timebase = format->streams[stream_index]->time_base;
+  decoder->thread_count = 1;
+  if (const int error = avcodec_open2(decoder.get(), codec, nullptr);
+      error < 0) {
+    return Invalid(absl::StrCat("cannot open the ", codec->name,
+                                " decoder: ", AvError(error)));
+  }
+
+  internal::PacketPtr packet(av_packet_alloc());
+  internal::FramePtr frame(av_frame_alloc());
+  internal::FrameResampler resampler;
+  auto drain = [&]() -> absl::Status {
+    std::vector<float> samples;
+    while (avcodec_receive_frame(decoder.get(), frame.get()) >= 0) {
+      absl::Status converted =
+          resampler.Convert(frame.get(), target_rate_, 1, samples);
+      av_frame_unref(frame.get());
+      if (!converted.ok()) return converted;
+    }
+    Emit(std::move(samples));
+    return absl::OkStatus();
+  };
+  while (true) {
+    const int read = av_read_frame(format, packet.get());
+    if (read == AVERROR_EXIT) return absl::CancelledError("stream stopped");
+    if (read == AVERROR_EOF) break;
+    if (read < 0) {
+      return Invalid(
+          absl::StrCat("the container stream is damaged: ", AvError(read)));
+    }
+    if (packet->stream_index == stream_index) {
+      // A damaged packet is skipped, as the ffmpeg CLI does.
+      avcodec_send_packet(decoder.get(), packet.get());
+      if (absl::Status status = drain(); !status.ok()) return status;
+    }
+    av_packet_unref(packet.get());
+  }
+  avcodec_send_packet(decoder.get(), nullptr);
+  if (absl::Status status = drain(); !status.ok()) return status;
+  std::vector<float> tail;
+  if (absl::Status status = resampler.Flush(1, tail); !status.ok())
+    return status;
+  Emit(std::move(tail));
+  return absl::OkStatus();
+}
+
+}  // namespace voxgate::audio
