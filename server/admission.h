@@ -1,6 +1,7 @@
 #ifndef VOXGATE_SERVER_ADMISSION_H_
 #define VOXGATE_SERVER_ADMISSION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -77,6 +78,26 @@ class Admission {
   int active_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::list<Waiter> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
+// Counts StreamTranscribe calls against limits.max_streams: a stream holds its
+// slot for its whole life, which can be an hour, so streams have a cap of
+// their own besides max_concurrent_calls. Thread-safe.
+class StreamSlots {
+ public:
+  explicit StreamSlots(int max_streams) : max_streams_(max_streams) {}
+  bool TryAcquire() {
+    if (active_.fetch_add(1) < max_streams_) return true;
+    active_.fetch_sub(1);
+    return false;
+  }
+  void Release() { active_.fetch_sub(1); }
+  int active() const { return active_.load(); }
+  int max_streams() const { return max_streams_; }
+
+ private:
+  const int max_streams_;
+  std::atomic<int> active_{0};
 };
 
 }  // namespace voxgate::server

@@ -12,8 +12,8 @@
 #include "server/admission.h"
 #include "server/call_context.h"
 #include "server/call_metrics.h"
-#include "server/guarded_reactor.h"
 #include "server/config/config.h"
+#include "server/guarded_reactor.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/chat.pb.h"
 

@@ -65,7 +65,8 @@ GatewayServer::GatewayServer(const Config& config, const Logger& logger)
       admission_({static_cast<int>(config.limits().max_concurrent_calls()),
                   static_cast<int>(config.limits().max_waiting_calls()),
                   ToAbsl(config.limits().admission_wait())},
-                 timers_) {}
+                 timers_),
+      stream_slots_(static_cast<int>(config.limits().max_streams())) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config, const Logger& logger, Options options) {
@@ -99,7 +100,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   gateway->upstreams_ = std::move(*upstreams);
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
       gateway->config_, *gateway->upstreams_, workers, gateway->admission_,
-      logger, gateway->metrics_);
+      logger, gateway->metrics_, gateway->timers_, gateway->stream_slots_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(),
                            grpc::InsecureServerCredentials(), &gateway->port_);

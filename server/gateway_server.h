@@ -57,8 +57,9 @@ class GatewayServer {
 
   const Config config_;
   const Logger& logger_;
-  upstream::TimerQueue timers_;  // admission waits
+  upstream::TimerQueue timers_;  // admission waits, stream idle timeouts
   Admission admission_;
+  StreamSlots stream_slots_;
   CallMetrics metrics_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.

@@ -23,7 +23,8 @@ google::protobuf::Duration Offset(int64_t frames) {
 StreamTranscribeCall::StreamTranscribeCall(
     grpc::CallbackServerContext* context, const Config& config,
     upstream::Upstreams& upstreams, audio::WorkerPool& workers,
-    const Logger& logger, Admission& admission, CallMetrics& metrics)
+    const Logger& logger, Admission& admission, CallMetrics& metrics,
+    upstream::TimerQueue& timers, StreamSlots& stream_slots)
     : context_(context),
       call_(StartCall(*context)),
       config_(config),
@@ -31,12 +32,28 @@ StreamTranscribeCall::StreamTranscribeCall(
       workers_(workers),
       logger_(logger),
       admission_(admission),
-      metrics_(metrics) {
+      metrics_(metrics),
+      timers_(timers),
+      stream_slots_(stream_slots) {
   metrics_.Started("StreamTranscribe");
+  absl::MutexLock lock(&mu_);
+  idle_timeout_ = ToAbsl(config_.limits().stream_idle_timeout());
+}
+
+StreamTranscribeCall::~StreamTranscribeCall() {
+  if (holds_stream_slot_) stream_slots_.Release();
 }
 
 void StreamTranscribeCall::Begin() {
   Pin pin(this);  // the callback may run here and end the call
+  if (!stream_slots_.TryAcquire()) {
+    Lock lock(this);
+    waiting_admission_ = false;
+    return FailLocked(absl::ResourceExhaustedError(
+        absl::StrCat("limits.max_streams: ", stream_slots_.max_streams(),
+                     " streams are open; retry later or on another replica")));
+  }
+  holds_stream_slot_ = true;
   const uint64_t wait =
       admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
         admission_wait_.store(0);
@@ -54,7 +71,31 @@ void StreamTranscribeCall::MaybeReadLocked() {
     return;
   if (next_utterance_ - next_to_emit_ >= kMaxPending) return;  // backpressure
   reading_ = true;
+  read_started_ = absl::Now();
+  if (idle_timer_ == 0 && idle_timeout_ > absl::ZeroDuration())
+    ArmIdleTimerLocked(read_started_ + idle_timeout_);
   AfterUnlock([this] { StartRead(&request_); });
+}
+
+void StreamTranscribeCall::ArmIdleTimerLocked(absl::Time when) {
+  idle_timer_ = timers_.Schedule(when, [this] { OnIdleTimer(); });
+}
+
+void StreamTranscribeCall::OnIdleTimer() {
+  Lock lock(this);
+  idle_timer_ = 0;
+  if (finished_ || !failure_.ok() || input_done_) return MaybeFinishLocked();
+  // Only a read waiting on the client counts: while the gateway itself holds
+  // back (a worker job, backpressure) the client is not idle.
+  const absl::Time now = absl::Now();
+  if (reading_ && now - read_started_ >= idle_timeout_) {
+    return FailLocked(absl::DeadlineExceededError(absl::StrCat(
+        "no message from the client for ", absl::FormatDuration(idle_timeout_),
+        " (limits.stream_idle_timeout); send audio, or half-close to end "
+        "the stream")));
+  }
+  ArmIdleTimerLocked(reading_ ? read_started_ + idle_timeout_
+                              : now + idle_timeout_);
 }
 
 absl::Status StreamTranscribeCall::Configure(
@@ -74,14 +115,39 @@ absl::Status StreamTranscribeCall::Configure(
     case v1::AUDIO_ENCODING_WAV:
       wav_header_pending_ = true;  // the resampler waits for the header
       break;
+    case v1::AUDIO_ENCODING_UNSPECIFIED:
+    case v1::AUDIO_ENCODING_AUTO:
+      container_ = std::make_unique<audio::ContainerStreamDecoder>(
+          audio::StreamContainer::kAny);
+      break;
+    case v1::AUDIO_ENCODING_OGG_OPUS:
+      container_ = std::make_unique<audio::ContainerStreamDecoder>(
+          audio::StreamContainer::kOggOpus);
+      break;
+    case v1::AUDIO_ENCODING_WEBM_OPUS:
+      container_ = std::make_unique<audio::ContainerStreamDecoder>(
+          audio::StreamContainer::kWebmOpus);
+      break;
+    case v1::AUDIO_ENCODING_OGG_VORBIS:
+      container_ = std::make_unique<audio::ContainerStreamDecoder>(
+          audio::StreamContainer::kOggVorbis);
+      break;
+    case v1::AUDIO_ENCODING_MP3:
+      container_ = std::make_unique<audio::ContainerStreamDecoder>(
+          audio::StreamContainer::kMp3);
+      break;
+    case v1::AUDIO_ENCODING_FLAC:
+      container_ = std::make_unique<audio::ContainerStreamDecoder>(
+          audio::StreamContainer::kFlac);
+      break;
     default:
+      // M4A keeps its index at the end: it cannot be decoded as it arrives.
       return absl::InvalidArgumentError(absl::StrCat(
           "config.format.encoding: ", v1::AudioEncoding_Name(format.encoding()),
-          " is not supported for streams in this build; send LINEAR16, MULAW, "
-          "ALAW "
-          "or WAV"));
+          " cannot be streamed; send LINEAR16, MULAW, ALAW, WAV, OGG_OPUS, "
+          "WEBM_OPUS, OGG_VORBIS, MP3 or FLAC"));
   }
-  if (!wav_header_pending_) {
+  if (!wav_header_pending_ && container_ == nullptr) {
     auto resampler = audio::StreamResampler::Create(
         encoding, format.sample_rate_hertz(), format.channel_count());
     if (!resampler.ok()) return resampler.status();
@@ -196,12 +262,24 @@ void StreamTranscribeCall::OnReadDone(bool ok) {
 
 void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
                                    bool finalize) {
+  std::vector<float> pcm;
+  absl::Status decoded;
+  if (container_ != nullptr) {
+    // Outside mu_: this waits for the stream's demuxer thread.
+    decoded = container_->Push(bytes, pcm);
+    if (decoded.ok() && end_of_input) decoded = container_->Finish(pcm);
+    bytes.clear();
+  }
   Lock lock(this);
   if (finished_ || !failure_.ok()) {
     processing_ = false;
     return MaybeFinishLocked();
   }
-  ProcessLocked(std::move(bytes), end_of_input, finalize);
+  if (!decoded.ok()) {
+    processing_ = false;
+    return FailLocked(decoded);
+  }
+  ProcessLocked(std::move(bytes), std::move(pcm), end_of_input, finalize);
   // Only now: until this job is over the call must not finish (the job uses
   // it).
   processing_ = false;
@@ -209,9 +287,9 @@ void StreamTranscribeCall::Process(std::string bytes, bool end_of_input,
   MaybeFinishLocked();
 }
 
-void StreamTranscribeCall::ProcessLocked(std::string bytes, bool end_of_input,
-                                         bool finalize) {
-  std::vector<float> pcm;
+void StreamTranscribeCall::ProcessLocked(std::string bytes,
+                                         std::vector<float> pcm,
+                                         bool end_of_input, bool finalize) {
   if (wav_header_pending_) {
     wav_header_.append(bytes);
     bytes.clear();
@@ -469,6 +547,12 @@ void StreamTranscribeCall::MaybeFinishLocked() {
       !failure_.ok() ||
       (input_done_ && next_to_emit_ == next_utterance_ && queue_.empty());
   if (!done) return;
+  if (idle_timer_ != 0) {
+    // A timer that already fired is about to call back into this call; wait
+    // for it (it comes back here).
+    if (!timers_.Cancel(idle_timer_)) return;
+    idle_timer_ = 0;
+  }
   finished_ = true;
   const grpc::Status grpc_status = EndCall(*context_, call_, "StreamTranscribe",
                                            "", failure_, logger_, metrics_);

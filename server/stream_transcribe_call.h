@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "audio/container_stream_decoder.h"
 #include "audio/endpointer.h"
 #include "audio/stream_resampler.h"
 #include "audio/worker_pool.h"
@@ -20,8 +21,9 @@
 #include "server/admission.h"
 #include "server/call_context.h"
 #include "server/call_metrics.h"
-#include "server/guarded_reactor.h"
 #include "server/config/config.h"
+#include "server/guarded_reactor.h"
+#include "upstream/timer_queue.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/stream.pb.h"
 
@@ -42,7 +44,9 @@ class StreamTranscribeCall final
   StreamTranscribeCall(grpc::CallbackServerContext* context,
                        const Config& config, upstream::Upstreams& upstreams,
                        audio::WorkerPool& workers, const Logger& logger,
-                       Admission& admission, CallMetrics& metrics);
+                       Admission& admission, CallMetrics& metrics,
+                       upstream::TimerQueue& timers, StreamSlots& stream_slots);
+  ~StreamTranscribeCall() override;
   void Begin();
 
   void OnReadDone(bool ok) override;
@@ -56,8 +60,13 @@ class StreamTranscribeCall final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On a worker: resample and endpoint `bytes` (or flush at end of input).
   void Process(std::string bytes, bool end_of_input, bool finalize);
-  void ProcessLocked(std::string bytes, bool end_of_input, bool finalize)
+  void ProcessLocked(std::string bytes, std::vector<float> pcm,
+                     bool end_of_input, bool finalize)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the stream with DEADLINE_EXCEEDED when a read has waited on the
+  // client for limits.stream_idle_timeout; re-arms itself otherwise.
+  void OnIdleTimer();
+  void ArmIdleTimerLocked(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleEventsLocked(std::vector<audio::EndpointEvent> events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnUtterance(int index, absl::StatusOr<upstream::Transcription> result);
@@ -88,6 +97,9 @@ class StreamTranscribeCall final
   const Logger& logger_;
   Admission& admission_;
   CallMetrics& metrics_;
+  upstream::TimerQueue& timers_;
+  StreamSlots& stream_slots_;
+  bool holds_stream_slot_ = false;
   std::optional<Admission::Ticket> ticket_;
   v1::StreamTranscribeRequest request_;  // the read in flight
 
@@ -104,6 +116,9 @@ class StreamTranscribeCall final
   upstream::TranscriptionBackend* backend_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::string upstream_model_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<audio::StreamResampler> resampler_ ABSL_GUARDED_BY(mu_);
+  // For encoded container streams. Used only by the stream's one worker job at
+  // a time (processing_), outside mu_: decoding waits for the demuxer thread.
+  std::unique_ptr<audio::ContainerStreamDecoder> container_;
   std::unique_ptr<audio::Endpointer> endpointer_ ABSL_GUARDED_BY(mu_);
   bool wav_header_pending_ ABSL_GUARDED_BY(mu_) = false;
   std::string wav_header_ ABSL_GUARDED_BY(mu_);
@@ -122,6 +137,11 @@ class StreamTranscribeCall final
   int64_t last_interim_frames_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t interim_interval_frames_ ABSL_GUARDED_BY(mu_) = 16000;
   int64_t max_stream_frames_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration idle_timeout_ ABSL_GUARDED_BY(mu_);
+  absl::Time read_started_ ABSL_GUARDED_BY(mu_);
+  // Pending idle timer (0: none). The call does not finish while its callback
+  // may still run.
+  upstream::TimerQueue::TimerId idle_timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace voxgate::server

@@ -19,18 +19,19 @@ using StreamTranscribeReactor =
 
 }  // namespace
 
-VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
-                                       upstream::Upstreams& upstreams,
-                                       audio::WorkerPool& workers,
-                                       Admission& admission,
-                                       const Logger& logger,
-                                       CallMetrics& metrics)
+VoxgateServiceImpl::VoxgateServiceImpl(
+    const Config& config, upstream::Upstreams& upstreams,
+    audio::WorkerPool& workers, Admission& admission, const Logger& logger,
+    CallMetrics& metrics, upstream::TimerQueue& timers,
+    StreamSlots& stream_slots)
     : config_(config),
       upstreams_(upstreams),
       workers_(workers),
       admission_(admission),
       logger_(logger),
       metrics_(metrics),
+      timers_(timers),
+      stream_slots_(stream_slots),
       catalog_(BuildModelCatalog(config)) {}
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
@@ -71,8 +72,9 @@ grpc::ServerWriteReactor<v1::ChatChunk>* VoxgateServiceImpl::ChatStream(
 
 StreamTranscribeReactor* VoxgateServiceImpl::StreamTranscribe(
     grpc::CallbackServerContext* context) {
-  auto* call = new StreamTranscribeCall(context, config_, upstreams_, workers_,
-                                        logger_, admission_, metrics_);
+  auto* call =
+      new StreamTranscribeCall(context, config_, upstreams_, workers_, logger_,
+                               admission_, metrics_, timers_, stream_slots_);
   call->Begin();
   return call;
 }

@@ -7,6 +7,7 @@
 #include "server/admission.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
+#include "upstream/timer_queue.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
@@ -19,7 +20,8 @@ class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
  public:
   VoxgateServiceImpl(const Config& config, upstream::Upstreams& upstreams,
                      audio::WorkerPool& workers, Admission& admission,
-                     const Logger& logger, CallMetrics& metrics);
+                     const Logger& logger, CallMetrics& metrics,
+                     upstream::TimerQueue& timers, StreamSlots& stream_slots);
 
   grpc::ServerUnaryReactor* Transcribe(
       grpc::CallbackServerContext* context,
@@ -49,6 +51,8 @@ class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
   Admission& admission_;
   const Logger& logger_;
   CallMetrics& metrics_;
+  upstream::TimerQueue& timers_;
+  StreamSlots& stream_slots_;
   const v1::ListModelsResponse catalog_;
 };
 

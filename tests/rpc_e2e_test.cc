@@ -43,6 +43,9 @@ pools:
 routing:
   audio_pool: whisper
   text_pool: llm
+limits:
+  max_streams: 6
+  stream_idle_timeout: 2s
 )";
 
 class RpcTest : public ::testing::Test {
@@ -454,6 +457,7 @@ TEST_F(RpcTest, ListModelsShowsEveryPoolWithItsCapabilities) {
 
 // Three sentences with 1.2 s pauses as 16 kHz mono PCM, and where speech is.
 struct SpokenStream {
+  std::string wav;
   std::string pcm;  // s16le
   std::vector<std::pair<double, double>> speech;
 };
@@ -465,6 +469,7 @@ SpokenStream ThreeSentences() {
                  pause, SpeechWav("Ask her to bring these things."), pause,
                  SpeechWav("We also need a snake."), pause});
   SpokenStream stream;
+  stream.wav = wav;
   stream.pcm = wav.substr(44);
   // Loud 10 ms frames grouped with gaps under 400 ms.
   int64_t last_loud = -1000;
@@ -653,9 +658,109 @@ TEST_F(RpcTest, StreamTranscribeProtocolErrorsHaveTheirCodes) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("sample_rate_hertz"));
 
-  status = run({StreamConfig(v1::AUDIO_ENCODING_WEBM_OPUS, 48000)});
+  status = run({StreamConfig(v1::AUDIO_ENCODING_M4A_AAC, 48000)});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("config.format.encoding"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("config.format.encoding: AUDIO_ENCODING_M4A_AAC "
+                        "cannot be streamed"));
+
+  // Undecodable audio: not the container the config declared.
+  v1::StreamTranscribeRequest garbage;
+  garbage.set_audio(std::string(6000, 'x'));
+  status = run({StreamConfig(v1::AUDIO_ENCODING_WEBM_OPUS, 0), garbage});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("not a matroska stream"));
+
+  // A wrong sample format: 8-bit samples in a WAV stream.
+  v1::StreamTranscribeRequest eight_bit;
+  eight_bit.set_audio(Transcode(SilenceWav(0.5, 16000), "-c:a pcm_u8", "wav"));
+  status = run({StreamConfig(v1::AUDIO_ENCODING_WAV, 0), eight_bit});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("16-bit PCM"));
+}
+
+TEST_F(RpcTest, StreamTranscribeTakesWebmOpusAsMediaRecorderSendsIt) {
+  const SpokenStream spoken = ThreeSentences();
+  // What Chrome's MediaRecorder produces: Opus at 48 kHz in WebM, clusters
+  // every 100 ms, sent in pieces that cut through clusters.
+  const std::string webm =
+      Transcode(spoken.wav,
+                "-ar 48000 -ac 2 -c:a libopus -cluster_time_limit 100", "webm");
+  grpc::ClientContext context;
+  auto stream = stub_->StreamTranscribe(&context);
+  ASSERT_TRUE(stream->Write(StreamConfig(v1::AUDIO_ENCODING_WEBM_OPUS, 0)));
+  for (std::size_t at = 0; at < webm.size(); at += 1000) {
+    v1::StreamTranscribeRequest audio;
+    audio.set_audio(webm.substr(at, 1000));
+    ASSERT_TRUE(stream->Write(audio));
+  }
+  stream->WritesDone();
+  std::vector<v1::StreamResult> results;
+  v1::StreamTranscribeResponse response;
+  while (stream->Read(&response)) {
+    if (response.result().is_final()) results.push_back(response.result());
+  }
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(results.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const double start = results[i].start_offset().seconds() +
+                         results[i].start_offset().nanos() / 1e9;
+    const double end = results[i].end_offset().seconds() +
+                       results[i].end_offset().nanos() / 1e9;
+    EXPECT_NEAR(start, spoken.speech[i].first - 0.2, 0.1) << i;
+    EXPECT_NEAR(end, spoken.speech[i].second + 0.3, 0.1) << i;
+  }
+}
+
+TEST_F(RpcTest, AnIdleStreamEndsWithDeadlineExceeded) {
+  grpc::ClientContext context;
+  auto stream = stub_->StreamTranscribe(&context);
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(stream->Write(StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000)));
+  v1::StreamTranscribeRequest audio;
+  audio.set_audio(std::string(3200, '\0'));
+  ASSERT_TRUE(stream->Write(audio));
+  // Then nothing: the client neither sends nor half-closes.
+  v1::StreamTranscribeResponse response;
+  while (stream->Read(&response)) {
+  }
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(), HasSubstr("limits.stream_idle_timeout"));
+  EXPECT_GE(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST_F(RpcTest, StreamsBeyondMaxStreamsAreRefusedAndTheOthersGoOn) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<
+      v1::StreamTranscribeRequest, v1::StreamTranscribeResponse>>>
+      streams;
+  for (int i = 0; i < 6; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(stub_->StreamTranscribe(contexts.back().get()));
+    ASSERT_TRUE(streams.back()->Write(
+        StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000)));
+  }
+  // The six are open (each has been read from); the seventh is refused.
+  absl::SleepFor(absl::Milliseconds(200));
+  grpc::ClientContext context;
+  auto seventh = stub_->StreamTranscribe(&context);
+  seventh->Write(StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000));
+  seventh->WritesDone();
+  v1::StreamTranscribeResponse response;
+  while (seventh->Read(&response)) {
+  }
+  const grpc::Status refused = seventh->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("limits.max_streams: 6"));
+  // The six finish normally.
+  for (auto& stream : streams) {
+    stream->WritesDone();
+    while (stream->Read(&response)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+  }
 }
 
 TEST_F(RpcTest, CancellingAStreamCancelsItsUpstreamRequestsAndOthersGoOn) {
