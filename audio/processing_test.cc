@@ -353,5 +353,31 @@ TEST(WorkerPoolTest, RunsJobsAndRefusesBeyondTheQueue) {
   done.Wait();
 }
 
+TEST(WorkerPoolTest, RealTimeJobsSkipTheQueueAndItsLimit) {
+  WorkerPool pool(1, 1);
+  absl::Notification release;
+  absl::BlockingCounter ran(3);
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  auto record = [&](std::string name) {
+    absl::MutexLock lock(&mu);
+    order.push_back(std::move(name));
+    ran.DecrementCount();
+  };
+  ASSERT_THAT(pool.TrySubmit([&] { release.WaitForNotification(); }), IsOk());
+  while (pool.queued() > 0) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_THAT(pool.TrySubmit([&] { record("batch"); }), IsOk());
+  // The queue is full for batch jobs, not for real-time ones, which go first.
+  ASSERT_THAT(pool.TrySubmit([] {}),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("")));
+  ASSERT_THAT(pool.SubmitRealTime([&] { record("stream 1"); }), IsOk());
+  ASSERT_THAT(pool.SubmitRealTime([&] { record("stream 2"); }), IsOk());
+  EXPECT_EQ(pool.queued(), 3);
+  release.Notify();
+  ran.Wait();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"stream 1", "stream 2", "batch"}));
+}
+
 }  // namespace
 }  // namespace voxgate::audio

@@ -29,9 +29,17 @@ absl::Status WorkerPool::TrySubmit(std::function<void()> job) {
   return absl::OkStatus();
 }
 
+absl::Status WorkerPool::SubmitRealTime(std::function<void()> job) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_)
+    return absl::UnavailableError("audio workers are shutting down");
+  real_time_jobs_.push_back(std::move(job));
+  return absl::OkStatus();
+}
+
 int WorkerPool::queued() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int>(jobs_.size());
+  return static_cast<int>(jobs_.size() + real_time_jobs_.size());
 }
 
 void WorkerPool::Run() {
@@ -41,12 +49,15 @@ void WorkerPool::Run() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](WorkerPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
-            return pool->stopping_ || !pool->jobs_.empty();
+            return pool->stopping_ || !pool->jobs_.empty() ||
+                   !pool->real_time_jobs_.empty();
           },
           this));
-      if (jobs_.empty()) return;  // stopping and drained
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      std::deque<std::function<void()>>& queue =
+          real_time_jobs_.empty() ? jobs_ : real_time_jobs_;
+      if (queue.empty()) return;  // stopping and drained
+      job = std::move(queue.front());
+      queue.pop_front();
     }
     job();
   }

@@ -21,6 +21,12 @@ class WorkerPool {
 
   // Queues `job`; RESOURCE_EXHAUSTED naming the limit when the queue is full.
   absl::Status TrySubmit(std::function<void()> job);
+  // Queues `job` ahead of the TrySubmit jobs and regardless of the queue
+  // limit: for real-time streams, which bound their own jobs (one at a time
+  // per stream, streams capped by limits.max_streams) and would lose audio if
+  // refused, and which wait on it while a Transcribe decode can take
+  // seconds. UNAVAILABLE only when shutting down.
+  absl::Status SubmitRealTime(std::function<void()> job);
 
   int queued() const;
   int threads() const { return static_cast<int>(threads_.size()); }
@@ -31,6 +37,7 @@ class WorkerPool {
   const int max_queue_;
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> real_time_jobs_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

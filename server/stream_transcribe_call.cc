@@ -207,7 +207,7 @@ void StreamTranscribeCall::OnReadDone(bool ok) {
     }
     processing_ = true;
     absl::Status queued =
-        workers_.TrySubmit([this] { Process("", true, false); });
+        workers_.SubmitRealTime([this] { Process("", true, false); });
     if (!queued.ok()) {
       processing_ = false;
       FailLocked(queued);
@@ -244,7 +244,7 @@ void StreamTranscribeCall::OnReadDone(bool ok) {
       }
       processing_ = true;
       absl::Status queued =
-          workers_.TrySubmit([this, bytes = request_.audio(), finalize] {
+          workers_.SubmitRealTime([this, bytes = request_.audio(), finalize] {
             Process(bytes, false, finalize);
           });
       if (!queued.ok()) {

@@ -33,6 +33,7 @@ class Subprocess {
                                           absl::Duration timeout);
 
   void Signal(int signal_number);
+  pid_t pid() const { return pid_; }
 
   // Waits for the exit and returns the exit code (128 + n if killed by signal
   // n); DEADLINE_EXCEEDED after `timeout`.
