@@ -21,6 +21,7 @@ absl::Status WorkerPool::TrySubmit(std::function<void()> job) {
   if (stopping_)
     return absl::UnavailableError("audio workers are shutting down");
   if (static_cast<int>(jobs_.size()) >= max_queue_) {
+    refused_.fetch_add(1);
     return absl::ResourceExhaustedError(
         absl::StrCat("audio worker queue is full (", max_queue_,
                      " jobs waiting, audio.worker_queue); retry later"));

@@ -1,6 +1,8 @@
 #ifndef VOXGATE_AUDIO_WORKER_POOL_H_
 #define VOXGATE_AUDIO_WORKER_POOL_H_
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -29,12 +31,15 @@ class WorkerPool {
   absl::Status SubmitRealTime(std::function<void()> job);
 
   int queued() const;
+  // Jobs refused by TrySubmit because the queue was full.
+  int64_t refused() const { return refused_.load(); }
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
   void Run();
 
   const int max_queue_;
+  std::atomic<int64_t> refused_{0};
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<std::function<void()>> real_time_jobs_ ABSL_GUARDED_BY(mu_);

@@ -34,6 +34,7 @@
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "tests/fake_upstream/fake_upstream.h"
+#include "tests/free_port.h"
 #include "tests/subprocess.h"
 #include "upstream/http_client.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -75,17 +76,6 @@ class Latencies {
 };
 
 // A loopback port free a moment ago.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 // Sends `send(scheduled, done)` at `rate` per second for `duration`; waits for
 // all.
@@ -159,7 +149,7 @@ int Main(int argc, char** argv) {
   if (!fake.ok()) return 1;
   // Default log level (info: one JSON line per call, as deployed) unless
   // --log_level says otherwise; the port is chosen here so any level works.
-  const int port = FreePort();
+  const int port = testing::FreePort();
   auto gateway = testing::Subprocess::Start(
       {"server/voxgate", absl::StrCat("--listen=127.0.0.1:", port),
        "--admin_listen=127.0.0.1:0", "--log_level=" + log_level,

@@ -18,6 +18,7 @@ void Admission::StartDraining() {
     absl::MutexLock lock(&mu_);
     draining_ = true;
     waiting.swap(waiting_);
+    rejections_.draining += static_cast<int64_t>(waiting.size());
   }
   for (Waiter& waiter : waiting) {
     timers_.Cancel(waiter.timer);
@@ -35,16 +36,23 @@ int Admission::active() const {
   return active_;
 }
 
+Admission::Rejections Admission::rejections() const {
+  absl::MutexLock lock(&mu_);
+  return rejections_;
+}
+
 uint64_t Admission::Admit(Admitted admitted) {
   absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
     if (draining_) {
       refused = Draining();
+      ++rejections_.draining;
     } else if (active_ < limits_.max_calls) {
       ++active_;
     } else if (static_cast<int>(waiting_.size()) >= limits_.max_waiting ||
                limits_.max_wait <= absl::ZeroDuration()) {
+      ++rejections_.too_many_waiting;
       refused = absl::ResourceExhaustedError(absl::StrCat(
           "voxgate is at its limit of ", limits_.max_calls,
           " concurrent calls (limits.max_concurrent_calls) with ",
@@ -92,6 +100,7 @@ void Admission::Expire(uint64_t id) {
     if (it == waiting_.end()) return;
     admitted = std::move(it->admitted);
     waiting_.erase(it);
+    ++rejections_.wait_timeout;
   }
   admitted(absl::ResourceExhaustedError(absl::StrCat(
       "no call slot freed within ", absl::FormatDuration(limits_.max_wait),

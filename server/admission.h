@@ -53,6 +53,14 @@ class Admission {
   bool draining() const;
   int active() const;
 
+  // Calls refused so far, by reason.
+  struct Rejections {
+    int64_t draining = 0;
+    int64_t too_many_waiting = 0;  // limits.max_waiting_calls
+    int64_t wait_timeout = 0;      // limits.admission_wait
+  };
+  Rejections rejections() const;
+
   using Admitted = std::function<void(absl::StatusOr<Ticket>)>;
   // Runs `admitted` exactly once: with a ticket (at once, or when a slot
   // frees), UNAVAILABLE while draining, RESOURCE_EXHAUSTED when too many wait
@@ -76,6 +84,7 @@ class Admission {
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
+  Rejections rejections_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::list<Waiter> waiting_ ABSL_GUARDED_BY(mu_);
 };
@@ -89,15 +98,18 @@ class StreamSlots {
   bool TryAcquire() {
     if (active_.fetch_add(1) < max_streams_) return true;
     active_.fetch_sub(1);
+    refused_.fetch_add(1);
     return false;
   }
   void Release() { active_.fetch_sub(1); }
   int active() const { return active_.load(); }
+  int64_t refused() const { return refused_.load(); }
   int max_streams() const { return max_streams_; }
 
  private:
   const int max_streams_;
   std::atomic<int> active_{0};
+  std::atomic<int64_t> refused_{0};
 };
 
 }  // namespace voxgate::server

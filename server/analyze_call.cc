@@ -125,6 +125,8 @@ void AnalyzeCall::AfterTranscript(
   call_.queue_time += outcome->queue_time;
   call_.preprocess_time += outcome->preprocess_time;
   call_.upstream_time += outcome->upstream_time;
+  call_.audio_seconds = outcome->audio_seconds;
+  call_.chunks = outcome->chunks;
   AddUsage(outcome->usage, usage_);
   response_->set_transcript(outcome->transcript.text);
   if (Cancelled()) {
@@ -166,6 +168,7 @@ void AnalyzeCall::AskDirect() {
           return;
         }
         call_.preprocess_time += absl::Now() - started;
+        call_.audio_seconds = wav->second;
         if (Cancelled()) {
           Complete(absl::CancelledError("the caller cancelled the call"));
           return;

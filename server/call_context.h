@@ -17,6 +17,9 @@ struct CallContext {
   absl::Duration queue_time;
   absl::Duration preprocess_time;
   absl::Duration upstream_time;
+  // Audio the call decoded (seconds) and the chunks it was cut into.
+  double audio_seconds = 0;
+  int chunks = 0;
 
   upstream::CallOptions upstream_options() const {
     return {deadline, request_id};

@@ -20,9 +20,16 @@ grpc::Status EndCall(grpc::CallbackServerContext& context,
        {"total_ms", absl::ToDoubleMilliseconds(total)},
        {"upstream_ms", absl::ToDoubleMilliseconds(call.upstream_time)},
        {"preprocess_ms", absl::ToDoubleMilliseconds(call.preprocess_time)},
+       {"queue_ms", absl::ToDoubleMilliseconds(call.queue_time)},
+       {"audio_seconds", call.audio_seconds},
+       {"chunks", call.chunks},
        {"pool", pool},
        {"error", status.ok() ? "" : grpc_status.error_message()}});
   metrics.Handled(method, status.code(), total, call.upstream_time);
+  if (call.audio_seconds > 0) {
+    metrics.AudioProcessed(method, call.preprocess_time, call.audio_seconds,
+                           call.chunks);
+  }
   return grpc_status;
 }
 

@@ -48,6 +48,12 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
+prometheus::Labels MethodLabels(const std::string& method) {
+  return {{"grpc_service", kService},
+          {"grpc_method", method},
+          {"grpc_type", MethodTypes().at(method)}};
+}
+
 }  // namespace
 
 CallMetrics::CallMetrics()
@@ -69,7 +75,42 @@ CallMetrics::CallMetrics()
           prometheus::BuildHistogram()
               .Name("voxgate_gateway_overhead_seconds")
               .Help("Time an RPC spent outside upstream requests, seconds.")
-              .Register(*registry_)) {
+              .Register(*registry_)),
+      received_(prometheus::BuildCounter()
+                    .Name("grpc_server_msg_received_total")
+                    .Help("RPC messages received on the server.")
+                    .Register(*registry_)),
+      sent_(prometheus::BuildCounter()
+                .Name("grpc_server_msg_sent_total")
+                .Help("RPC messages sent by the server.")
+                .Register(*registry_)),
+      preprocess_(prometheus::BuildHistogram()
+                      .Name("voxgate_audio_preprocess_seconds")
+                      .Help("Decoding, resampling, normalising and cutting "
+                            "one call's audio, seconds.")
+                      .Register(*registry_)),
+      audio_seconds_(prometheus::BuildCounter()
+                         .Name("voxgate_audio_seconds_total")
+                         .Help("Seconds of audio processed.")
+                         .Register(*registry_)),
+      chunks_(prometheus::BuildHistogram()
+                  .Name("voxgate_transcribe_chunks")
+                  .Help("Chunks one call's audio was cut into.")
+                  .Register(*registry_)
+                  .Add({},
+                       prometheus::Histogram::BucketBoundaries{
+                           1, 2, 4, 8, 16, 32, 64, 128, 256, 512})),
+      utterances_(prometheus::BuildCounter()
+                      .Name("voxgate_stream_utterances_total")
+                      .Help("Utterances StreamTranscribe found and sent "
+                            "upstream.")
+                      .Register(*registry_)
+                      .Add({})),
+      interims_(prometheus::BuildCounter()
+                    .Name("voxgate_stream_interim_results_total")
+                    .Help("Interim results StreamTranscribe sent.")
+                    .Register(*registry_)
+                    .Add({})) {
   for (const auto& [method, type] : MethodTypes()) {
     started_.Add({{"grpc_service", kService},
                   {"grpc_method", method},
@@ -86,10 +127,37 @@ CallMetrics::CallMetrics()
                    {"grpc_type", type}},
                   LatencyBuckets());
     overhead_.Add({{"grpc_method", method}}, LatencyBuckets());
+    received_.Add(MethodLabels(method));
+    sent_.Add(MethodLabels(method));
+    if (method != "Chat" && method != "ListModels") {
+      preprocess_.Add({{"grpc_method", method}}, LatencyBuckets());
+      audio_seconds_.Add({{"grpc_method", method}});
+    }
   }
 }
 
+void CallMetrics::MessageReceived(const std::string& method) {
+  received_.Add(MethodLabels(method)).Increment();
+}
+
+void CallMetrics::MessageSent(const std::string& method) {
+  sent_.Add(MethodLabels(method)).Increment();
+}
+
+void CallMetrics::AudioProcessed(const std::string& method,
+                                 absl::Duration preprocess,
+                                 double audio_seconds, int chunks) {
+  if (preprocess > absl::ZeroDuration()) {  // streams process as they go
+    preprocess_.Add({{"grpc_method", method}}, LatencyBuckets())
+        .Observe(absl::ToDoubleSeconds(preprocess));
+  }
+  audio_seconds_.Add({{"grpc_method", method}}).Increment(audio_seconds);
+  if (chunks > 0) chunks_.Observe(chunks);
+}
+
 void CallMetrics::Started(const std::string& method) {
+  // A unary or server-streaming call's one request message.
+  if (MethodTypes().at(method) != "bidi_stream") MessageReceived(method);
   started_
       .Add({{"grpc_service", kService},
             {"grpc_method", method},
@@ -114,6 +182,7 @@ void CallMetrics::Handled(const std::string& method, absl::StatusCode code,
       .Observe(absl::ToDoubleSeconds(total));
   overhead_.Add({{"grpc_method", method}}, LatencyBuckets())
       .Observe(absl::ToDoubleSeconds(total - upstream));
+  if (type == "unary" && code == absl::StatusCode::kOk) MessageSent(method);
 }
 
 }  // namespace voxgate::server

@@ -14,9 +14,13 @@
 namespace voxgate::server {
 
 // Per-RPC metrics with the go-grpc-prometheus names: grpc_server_started_total,
-// grpc_server_handled_total (by code), grpc_server_handling_seconds, and
-// voxgate_gateway_overhead_seconds (total minus upstream time). Every method
-// and code series exists from the start (at 0). Thread-safe.
+// grpc_server_handled_total (by code), grpc_server_handling_seconds,
+// grpc_server_msg_received_total and grpc_server_msg_sent_total; and
+// voxgate_gateway_overhead_seconds (total minus upstream time), audio
+// (voxgate_audio_preprocess_seconds, voxgate_audio_seconds_total,
+// voxgate_transcribe_chunks) and stream results
+// (voxgate_stream_utterances_total, voxgate_stream_interim_results_total).
+// Every series exists from the start (at 0). Thread-safe.
 class CallMetrics {
  public:
   CallMetrics();
@@ -28,6 +32,15 @@ class CallMetrics {
   void Started(const std::string& method);
   void Handled(const std::string& method, absl::StatusCode code,
                absl::Duration total, absl::Duration upstream);
+  // Stream messages; Started and Handled count the unary ones.
+  void MessageReceived(const std::string& method);
+  void MessageSent(const std::string& method);
+  // A call that decoded audio: its preprocessing time, the audio's length and
+  // the chunks it was cut into (0: not cut, e.g. a stream).
+  void AudioProcessed(const std::string& method, absl::Duration preprocess,
+                      double audio_seconds, int chunks);
+  void StreamUtterance() { utterances_.Increment(); }
+  void StreamInterimResult() { interims_.Increment(); }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -35,6 +48,13 @@ class CallMetrics {
   prometheus::Family<prometheus::Counter>& handled_;
   prometheus::Family<prometheus::Histogram>& handling_;
   prometheus::Family<prometheus::Histogram>& overhead_;
+  prometheus::Family<prometheus::Counter>& received_;
+  prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Histogram>& preprocess_;
+  prometheus::Family<prometheus::Counter>& audio_seconds_;
+  prometheus::Histogram& chunks_;
+  prometheus::Counter& utterances_;
+  prometheus::Counter& interims_;
 };
 
 }  // namespace voxgate::server

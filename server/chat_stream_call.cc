@@ -158,6 +158,7 @@ void ChatStreamCall::OnWriteDone(bool ok) {
       FinishLocked(absl::CancelledError("the client went away"));
     return;
   }
+  metrics_.MessageSent("ChatStream");
   PumpLocked();
 }
 

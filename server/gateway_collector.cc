@@ -7,19 +7,33 @@
 namespace voxgate::server {
 namespace {
 
-prometheus::MetricFamily Gauge(const char* name, const char* help) {
+prometheus::MetricFamily Family(
+    const char* name, const char* help,
+    prometheus::MetricType type = prometheus::MetricType::Gauge) {
   prometheus::MetricFamily family;
   family.name = name;
   family.help = help;
-  family.type = prometheus::MetricType::Gauge;
+  family.type = type;
   return family;
+}
+
+prometheus::MetricFamily Gauge(const char* name, const char* help) {
+  return Family(name, help);
+}
+
+prometheus::MetricFamily Counter(const char* name, const char* help) {
+  return Family(name, help, prometheus::MetricType::Counter);
 }
 
 void Add(prometheus::MetricFamily& family, double value,
          std::vector<prometheus::ClientMetric::Label> labels = {}) {
   prometheus::ClientMetric metric;
   metric.label = std::move(labels);
-  metric.gauge.value = value;
+  if (family.type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
   family.metric.push_back(std::move(metric));
 }
 
@@ -42,6 +56,45 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
   for (const auto& [pool, available] : upstreams_.PoolAvailability()) {
     Add(families.back(), available ? 1 : 0, {{"pool", pool}});
   }
+
+  families.push_back(
+      Counter("voxgate_admission_rejections_total",
+              "Calls refused before they started, by reason (the limit)."));
+  const Admission::Rejections rejections = admission_.rejections();
+  Add(families.back(), rejections.draining, {{"reason", "draining"}});
+  Add(families.back(), rejections.too_many_waiting,
+      {{"reason", "max_waiting_calls"}});
+  Add(families.back(), rejections.wait_timeout, {{"reason", "admission_wait"}});
+  Add(families.back(), streams_.refused(), {{"reason", "max_streams"}});
+  Add(families.back(), workers_.refused(), {{"reason", "worker_queue"}});
+  families.push_back(
+      Gauge("voxgate_streams_active", "StreamTranscribe calls open."));
+  Add(families.back(), streams_.active());
+
+  const auto snapshots = upstreams_.EndpointSnapshots();
+  auto per_endpoint = [&](prometheus::MetricFamily family, auto value) {
+    for (const auto& [pool, endpoints] : snapshots) {
+      for (const upstream::EndpointSnapshot& endpoint : endpoints) {
+        Add(family, value(endpoint),
+            {{"pool", pool}, {"endpoint", endpoint.url}});
+      }
+    }
+    families.push_back(std::move(family));
+  };
+  per_endpoint(Gauge("voxgate_upstream_in_flight",
+                     "Requests in flight to the endpoint."),
+               [](const auto& e) { return e.outstanding; });
+  per_endpoint(Gauge("voxgate_upstream_endpoint_healthy",
+                     "1 when the endpoint passed its last health check and "
+                     "is not ejected."),
+               [](const auto& e) { return e.healthy && !e.ejected ? 1 : 0; });
+  per_endpoint(Gauge("voxgate_upstream_endpoint_ejected",
+                     "1 while the endpoint is ejected after consecutive "
+                     "failures."),
+               [](const auto& e) { return e.ejected ? 1 : 0; });
+  per_endpoint(Counter("voxgate_upstream_ejections_total",
+                       "Times the endpoint was ejected."),
+               [](const auto& e) { return static_cast<double>(e.ejections); });
   return families;
 }
 

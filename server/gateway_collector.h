@@ -10,19 +10,26 @@
 
 namespace voxgate::server {
 
-// Gauges read at scrape time from the live objects: calls in flight, whether
-// the gateway drains, audio jobs waiting, and per pool whether an endpoint is
-// available. Thread-safe; the referenced objects must outlive it.
+// Metrics read at scrape time from the live objects, so they cost nothing
+// between scrapes: calls in flight and draining, admission rejections by
+// reason, open streams, audio jobs waiting, and per pool and endpoint
+// availability, health, ejections and requests in flight. Thread-safe; the
+// referenced objects must outlive it.
 class GatewayCollector final : public prometheus::Collectable {
  public:
-  GatewayCollector(const Admission& admission, const audio::WorkerPool& workers,
+  GatewayCollector(const Admission& admission, const StreamSlots& streams,
+                   const audio::WorkerPool& workers,
                    const upstream::Upstreams& upstreams)
-      : admission_(admission), workers_(workers), upstreams_(upstreams) {}
+      : admission_(admission),
+        streams_(streams),
+        workers_(workers),
+        upstreams_(upstreams) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   const Admission& admission_;
+  const StreamSlots& streams_;
   const audio::WorkerPool& workers_;
   const upstream::Upstreams& upstreams_;
 };

@@ -85,6 +85,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   audio::WorkerPool& workers = *gateway->workers_;
   upstream::Upstreams::Options upstream_options;
   upstream_options.env = ProcessEnv;
+  upstream_options.registry = gateway->metrics_.registry().get();
   upstream_options.embedded_factory = [&workers,
                                        threads](const config::v1::PoolConfig&)
       -> absl::StatusOr<std::unique_ptr<upstream::TranscriptionBackend>> {
@@ -120,7 +121,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       config.server().admin_listen(),
       {gateway->metrics_.registry(),
        std::make_shared<GatewayCollector>(
-           gateway->admission_, *gateway->workers_, *gateway->upstreams_)},
+           gateway->admission_, gateway->stream_slots_, *gateway->workers_,
+           *gateway->upstreams_)},
       [raw]() -> std::string {
         if (raw->admission_.draining()) return "draining";
         for (const auto& [pool, available] :

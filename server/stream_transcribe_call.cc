@@ -214,6 +214,7 @@ void StreamTranscribeCall::OnReadDone(bool ok) {
     }
     return;
   }
+  metrics_.MessageReceived("StreamTranscribe");
   switch (request_.request_case()) {
     case v1::StreamTranscribeRequest::kConfig: {
       if (configured_) {
@@ -361,6 +362,7 @@ void StreamTranscribeCall::HandleEventsLocked(
     if (event.type != audio::EndpointEvent::Type::kUtteranceEnd) continue;
     // The utterance goes upstream now; its result is emitted in order.
     const int index = next_utterance_++;
+    metrics_.StreamUtterance();
     v1::StreamTranscribeResponse pending;
     v1::StreamResult* result = pending.mutable_result();
     result->set_is_final(true);
@@ -440,6 +442,7 @@ void StreamTranscribeCall::OnInterim(
     *response.mutable_audio_processed() =
         Offset(endpointer_->processed_frames());
     EnqueueLocked(std::move(response));
+    metrics_.StreamInterimResult();
   }
   MaybeFinishLocked();
 }
@@ -516,6 +519,7 @@ void StreamTranscribeCall::OnWriteDone(bool ok) {
   Lock lock(this);
   write_in_flight_ = false;
   if (!ok) return FailLocked(absl::CancelledError("the client went away"));
+  metrics_.MessageSent("StreamTranscribe");
   PumpLocked();
   MaybeFinishLocked();
 }
@@ -554,6 +558,10 @@ void StreamTranscribeCall::MaybeFinishLocked() {
     idle_timer_ = 0;
   }
   finished_ = true;
+  if (endpointer_ != nullptr) {
+    call_.audio_seconds =
+        static_cast<double>(endpointer_->processed_frames()) / kRate;
+  }
   const grpc::Status grpc_status = EndCall(*context_, call_, "StreamTranscribe",
                                            "", failure_, logger_, metrics_);
   ticket_.reset();

@@ -62,6 +62,8 @@ void TranscribeCall::OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome) {
   call_.queue_time += outcome->queue_time;
   call_.preprocess_time = outcome->preprocess_time;
   call_.upstream_time = outcome->upstream_time;
+  call_.audio_seconds = outcome->audio_seconds;
+  call_.chunks = outcome->chunks;
   FillTranscribeResponse(*outcome, request_->config(), *response_);
   response_->set_backend(pool_);
   response_->set_request_id(call_.request_id);

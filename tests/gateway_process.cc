@@ -28,12 +28,14 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
   gateway->process_ = std::make_unique<Subprocess>(std::move(*process));
   auto line = gateway->process_->WaitForLine("\"serving\"", absl::Seconds(30));
   if (!line.ok()) return line.status();
-  gateway->port_ = nlohmann::json::parse(*line).at("grpc_port").get<int>();
+  const nlohmann::json serving = nlohmann::json::parse(*line);
+  gateway->port_ = serving.at("grpc_port").get<int>();
+  gateway->admin_port_ = serving.at("admin_port").get<int>();
   GatewayProcess* raw = gateway.get();
   gateway->drainer_ = std::thread([raw] {
     while (!raw->stop_draining_.load()) {
-      const auto line = raw->process_->WaitForLine("\x01never\x01",
-                                                   absl::Milliseconds(100));
+      const auto line =
+          raw->process_->WaitForLine("\x01never\x01", absl::Milliseconds(100));
       if (absl::IsNotFound(line.status())) {
         // Stderr closed while the test still runs: the gateway died. Its last
         // words (a sanitizer report, a fatal log line) explain the failures

@@ -23,6 +23,7 @@ class GatewayProcess {
   ~GatewayProcess();
 
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
@@ -32,6 +33,7 @@ class GatewayProcess {
   std::thread drainer_;
   std::atomic<bool> stop_draining_{false};
   int port_ = 0;
+  int admin_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

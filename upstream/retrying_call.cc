@@ -43,6 +43,11 @@ class RetryingCall final : public Transfer,
   // budget.
   bool MaybeRetry(absl::Duration retry_after, bool spends_budget = true);
   void Finish(absl::Status status);
+  void CountAttempt(const std::optional<Lease>& lease, AttemptOutcome outcome) {
+    if (context_.metrics == nullptr || !lease.has_value()) return;
+    context_.metrics->Attempt(lease->endpoint_index(), outcome,
+                              absl::Now() - attempt_started_);
+  }
   absl::Status Annotate(const absl::Status& status) const {
     if (status.ok() || status.code() == absl::StatusCode::kCancelled)
       return status;
@@ -73,6 +78,9 @@ class RetryingCall final : public Transfer,
   int error_status_ = 0;
   HttpHeaders error_headers_;
   std::string error_body_;
+  // Set before the wait or the attempt they time begins.
+  absl::Time wait_started_;
+  absl::Time attempt_started_;
 };
 
 // Forwards one attempt's events to its call.
@@ -103,6 +111,7 @@ void RetryingCall::NextAttempt() {
     avoid = last_endpoint_;
   }
   std::shared_ptr<RetryingCall> self = shared_from_this();
+  wait_started_ = absl::Now();
   const uint64_t id = context_.pool.Acquire(
       options_.deadline, avoid, [self](absl::StatusOr<Lease> lease) {
         self->OnGranted(std::move(lease));
@@ -117,6 +126,9 @@ void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
     return;
   }
   Lease lease = std::move(*granted);
+  attempt_started_ = absl::Now();
+  if (context_.metrics != nullptr)
+    context_.metrics->QueueWait(attempt_started_ - wait_started_);
   absl::StatusOr<HttpRequest> request = build_(lease.url());
   if (!request.ok()) {
     lease.Release(Outcome::kNeutral);
@@ -165,6 +177,8 @@ void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
 
 void RetryingCall::OnAttemptHeaders(int status_code,
                                     const HttpHeaders& headers) {
+  if (context_.metrics != nullptr)
+    context_.metrics->FirstByte(absl::Now() - attempt_started_);
   if (status_code >= 200 && status_code < 300) {
     committed_ = true;
     observer_->OnHeaders(status_code, headers);
@@ -195,6 +209,7 @@ bool RetryingCall::MaybeRetry(absl::Duration retry_after, bool spends_budget) {
   delay = std::max(delay, retry_after);
   if (absl::Now() + delay >= options_.deadline) return false;
   if (spends_budget && !context_.budget.TryRetry()) return false;
+  if (context_.metrics != nullptr) context_.metrics->Retry();
   backoff_timer_ = context_.timers.ScheduleAfter(
       delay, [self = shared_from_this()] { self->NextAttempt(); });
   return true;
@@ -214,11 +229,16 @@ void RetryingCall::OnAttemptDone(absl::Status status) {
   };
 
   if (cancelled) {
+    CountAttempt(lease, AttemptOutcome::kCancelled);
     release(Outcome::kNeutral);
     Finish(absl::CancelledError("upstream request cancelled by the caller"));
     return;
   }
   if (committed_) {
+    CountAttempt(lease, status.ok() ? AttemptOutcome::kSuccess
+                        : status.code() == absl::StatusCode::kDeadlineExceeded
+                            ? AttemptOutcome::kTimeout
+                            : AttemptOutcome::kError);
     release(status.ok() || status.code() == absl::StatusCode::kDeadlineExceeded
                 ? Outcome::kSuccess
                 : Outcome::kFailure);
@@ -227,6 +247,8 @@ void RetryingCall::OnAttemptDone(absl::Status status) {
   }
   if (status.ok()) {
     // A complete answer with a non-2xx status.
+    CountAttempt(lease, error_status_ >= 500 ? AttemptOutcome::kHttp5xx
+                                             : AttemptOutcome::kHttp4xx);
     release(error_status_ >= 500 ? Outcome::kFailure : Outcome::kNeutral);
     if (IsRetryableHttpStatus(error_status_)) {
       absl::Duration retry_after = absl::ZeroDuration();
@@ -246,6 +268,11 @@ void RetryingCall::OnAttemptDone(absl::Status status) {
   }
   // A transport failure before any 2xx status line.
   const bool before_any_byte = error_status_ == 0;
+  CountAttempt(lease, status.code() == absl::StatusCode::kDeadlineExceeded
+                          ? AttemptOutcome::kTimeout
+                      : status.code() == absl::StatusCode::kCancelled
+                          ? AttemptOutcome::kCancelled
+                          : AttemptOutcome::kError);
   release(status.code() == absl::StatusCode::kUnavailable ? Outcome::kFailure
                                                           : Outcome::kNeutral);
   if (status.code() == absl::StatusCode::kUnavailable && before_any_byte &&

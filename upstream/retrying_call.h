@@ -12,6 +12,7 @@
 #include "upstream/retry_budget.h"
 #include "upstream/timer_queue.h"
 #include "upstream/types.h"
+#include "upstream/upstream_metrics.h"
 
 namespace voxgate::upstream {
 
@@ -33,6 +34,8 @@ struct PoolContext {
   RetryPolicy policy;
   // Added to every request: Authorization, configured extra headers.
   HttpHeaders headers;
+  // Where attempts, retries and waits are counted; none when null.
+  PoolMetrics* metrics = nullptr;
 };
 
 // Builds the request for one attempt against an endpoint's base URL.

@@ -66,6 +66,7 @@ struct Upstreams::PoolEntry {
   PoolConfig config;
   std::unique_ptr<Pool> pool;
   std::unique_ptr<RetryBudget> budget;
+  std::unique_ptr<PoolMetrics> metrics;
   std::unique_ptr<OpenAiBackend> openai;
   std::unique_ptr<TranscriptionBackend> embedded;
 
@@ -142,9 +143,16 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
         headers.emplace_back(name, value);
       RetryPolicy policy;
       policy.max_attempts = static_cast<int>(pool_config.max_attempts());
+      if (options.registry != nullptr) {
+        std::vector<std::string> urls;
+        for (const auto& endpoint : pool_config.endpoints())
+          urls.push_back(endpoint.url());
+        entry->metrics = std::make_unique<PoolMetrics>(
+            *options.registry, pool_config.name(), urls);
+      }
       PoolContext context{
-          *entry->pool, *upstreams->http_, *upstreams->timers_, *entry->budget,
-          policy,       std::move(headers)};
+          *entry->pool, *upstreams->http_,  *upstreams->timers_, *entry->budget,
+          policy,       std::move(headers), entry->metrics.get()};
       OpenAiBackend::Options backend_options;
       backend_options.protocol = ToOpenAi(pool_config.protocol());
       backend_options.default_model =
@@ -343,6 +351,16 @@ std::map<std::string, bool> Upstreams::PoolAvailability() const {
   for (const auto& entry : pools_)
     availability[entry->config.name()] = entry->available();
   return availability;
+}
+
+std::map<std::string, std::vector<EndpointSnapshot>>
+Upstreams::EndpointSnapshots() const {
+  std::map<std::string, std::vector<EndpointSnapshot>> snapshots;
+  for (const auto& entry : pools_) {
+    if (entry->pool != nullptr)
+      snapshots[entry->config.name()] = entry->pool->Snapshot();
+  }
+  return snapshots;
 }
 
 }  // namespace voxgate::upstream

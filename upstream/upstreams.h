@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "prometheus/registry.h"
 #include "upstream/backend.h"
+#include "upstream/pool.h"
 #include "voxgate/config/v1/config.pb.h"
 
 namespace voxgate::upstream {
@@ -41,6 +43,8 @@ class Upstreams {
   struct Options {
     EmbeddedFactory embedded_factory;
     EnvLookup env;
+    // Where per-pool request metrics go; none when null. Must outlive this.
+    prometheus::Registry* registry = nullptr;
   };
 
   // Builds pools and backends and starts health checks. INVALID_ARGUMENT naming
@@ -74,6 +78,9 @@ class Upstreams {
 
   // Per pool: whether at least one endpoint is available.
   std::map<std::string, bool> PoolAvailability() const;
+  // Per pool with endpoints (not the embedded engine): each endpoint's state.
+  std::map<std::string, std::vector<EndpointSnapshot>> EndpointSnapshots()
+      const;
 
  private:
   struct PoolEntry;
