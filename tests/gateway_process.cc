@@ -34,12 +34,17 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
   GatewayProcess* raw = gateway.get();
   gateway->drainer_ = std::thread([raw] {
     while (!raw->stop_draining_.load()) {
-      const auto line =
-          raw->process_->WaitForLine("\x01never\x01", absl::Milliseconds(100));
+      absl::StatusOr<std::string> line;
+      {
+        absl::MutexLock lock(&raw->log_mu_);
+        line = raw->process_->WaitForLine("\x01never\x01",
+                                          absl::Milliseconds(100));
+      }
       if (absl::IsNotFound(line.status())) {
         // Stderr closed while the test still runs: the gateway died. Its last
         // words (a sanitizer report, a fatal log line) explain the failures
         // that follow.
+        absl::MutexLock lock(&raw->log_mu_);
         const std::string all = raw->process_->Stderr();
         std::cerr << "voxgate exited unexpectedly; the end of its stderr:\n"
                   << all.substr(all.size() > 20000 ? all.size() - 20000 : 0)
@@ -54,6 +59,11 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
       grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", gateway->port_),
                                 grpc::InsecureChannelCredentials(), arguments);
   return gateway;
+}
+
+std::string GatewayProcess::Log() {
+  absl::MutexLock lock(&log_mu_);
+  return process_->Stderr();
 }
 
 GatewayProcess::~GatewayProcess() {

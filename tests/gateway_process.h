@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/subprocess.h"
 
@@ -25,6 +26,8 @@ class GatewayProcess {
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // Everything the gateway has logged so far (its stderr).
+  std::string Log();
 
  private:
   GatewayProcess() = default;
@@ -32,6 +35,7 @@ class GatewayProcess {
   // Reads the gateway's log as it comes: a full pipe would block its logging.
   std::thread drainer_;
   std::atomic<bool> stop_draining_{false};
+  absl::Mutex log_mu_;  // the drainer reads process_'s stderr under it
   int port_ = 0;
   int admin_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;

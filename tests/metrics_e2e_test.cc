@@ -5,8 +5,11 @@
 #include <signal.h>
 
 #include <cctype>
+#include <cstring>
 #include <fstream>
+#include <regex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
@@ -141,6 +144,23 @@ class MetricsTest : public ::testing::Test {
     return request;
   }
 
+  // Prometheus's answer to an instant query, parsed; {} when unreachable.
+  nlohmann::json Query(int port, const std::string& promql) {
+    std::string encoded;
+    for (char c : promql) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+        encoded += c;
+      } else {
+        encoded += absl::StrCat(
+            "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+      }
+    }
+    auto response = Get(*http_, absl::StrCat("http://127.0.0.1:", port,
+                                             "/api/v1/query?query=", encoded));
+    if (!response.ok()) return nlohmann::json::object();
+    return nlohmann::json::parse(response->body, nullptr, false);
+  }
+
   std::string Metrics() {
     auto response = Get(
         *http_,
@@ -183,20 +203,10 @@ TEST_F(MetricsTest, PrometheusScrapesTheGatewayAndPromqlGivesExactCounts) {
   ASSERT_TRUE(
       prometheus->WaitForLine("Server is ready", absl::Seconds(60)).ok())
       << prometheus->Stderr();
+  // The query's first value; -1 when there is none or the query fails.
   auto query = [&](const std::string& promql) -> double {
-    std::string encoded;
-    for (char c : promql) {
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
-        encoded += c;
-      } else {
-        encoded += absl::StrCat(
-            "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-      }
-    }
-    auto response = Get(*http_, absl::StrCat("http://127.0.0.1:", port,
-                                             "/api/v1/query?query=", encoded));
-    if (!response.ok() || response->status_code != 200) return -1;
-    const nlohmann::json answer = nlohmann::json::parse(response->body);
+    const nlohmann::json answer = Query(port, promql);
+    if (answer.value("status", "") != "success") return -1;
     const auto& result = answer.at("data").at("result");
     if (result.empty()) return -1;
     return std::stod(result[0].at("value")[1].get<std::string>());
@@ -261,6 +271,35 @@ TEST_F(MetricsTest, PrometheusScrapesTheGatewayAndPromqlGivesExactCounts) {
   EXPECT_EQ(query("voxgate_gateway_overhead_seconds_count{grpc_method="
                   "\"Chat\"}"),
             4);
+
+  // Every panel of the Grafana dashboard is valid PromQL over metrics the
+  // gateway exports.
+  const nlohmann::json dashboard = nlohmann::json::parse(
+      ReadBytes("k8s/grafana/voxgate-dashboard.json"), nullptr, false);
+  ASSERT_TRUE(dashboard.contains("panels"));
+  const std::string exposition = Metrics();
+  int exprs = 0;
+  for (const auto& panel : dashboard.at("panels")) {
+    for (const auto& target : panel.at("targets")) {
+      const std::string expr =
+          absl::StrReplaceAll(target.at("expr").get<std::string>(),
+                              {{"$__rate_interval", "1m"}, {"$job", ".*"}});
+      ++exprs;
+      EXPECT_EQ(Query(port, expr).value("status", ""), "success") << expr;
+      static const std::regex kName("(grpc_server|voxgate)_[a-z_]+");
+      for (std::sregex_iterator it(expr.begin(), expr.end(), kName), end;
+           it != end; ++it) {
+        std::string name = it->str();
+        for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+          if (absl::EndsWith(name, suffix))
+            name.resize(name.size() - std::strlen(suffix));
+        }
+        EXPECT_THAT(exposition, HasSubstr("# TYPE " + name + " "))
+            << panel.at("title");
+      }
+    }
+  }
+  EXPECT_GE(exprs, 10);
 
   prometheus->Signal(SIGTERM);
   (void)prometheus->Wait(absl::Seconds(20));
