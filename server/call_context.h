@@ -1,6 +1,7 @@
 #ifndef VOXGATE_SERVER_CALL_CONTEXT_H_
 #define VOXGATE_SERVER_CALL_CONTEXT_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
@@ -21,8 +22,11 @@ struct CallContext {
   double audio_seconds = 0;
   int chunks = 0;
 
+  std::shared_ptr<upstream::EndpointTrace> endpoints =
+      std::make_shared<upstream::EndpointTrace>();
+
   upstream::CallOptions upstream_options() const {
-    return {deadline, request_id};
+    return {deadline, request_id, endpoints};
   }
 };
 

@@ -1,5 +1,6 @@
 #include "server/call_end.h"
 
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/grpc_status.h"
 
@@ -24,6 +25,7 @@ grpc::Status EndCall(grpc::CallbackServerContext& context,
        {"audio_seconds", call.audio_seconds},
        {"chunks", call.chunks},
        {"pool", pool},
+       {"endpoint", absl::StrJoin(call.endpoints->urls(), ",")},
        {"error", status.ok() ? "" : grpc_status.error_message()}});
   metrics.Handled(method, status.code(), total, call.upstream_time);
   if (call.audio_seconds > 0) {

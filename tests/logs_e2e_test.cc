@@ -97,6 +97,8 @@ TEST(LogsTest, OneLinePerCallWithItsFactsAndNoSecretsPromptsOrAudio) {
   EXPECT_EQ(chat.value("method", ""), "Chat");
   EXPECT_EQ(chat.value("code", ""), "OK");
   EXPECT_EQ(chat.value("pool", ""), "llm");
+  EXPECT_EQ(chat.value("endpoint", ""),
+            absl::StrCat("http://127.0.0.1:", (*fake)->port(), "/v1"));
   EXPECT_TRUE(chat.contains("total_ms"));
   EXPECT_TRUE(chat.contains("upstream_ms"));
   const nlohmann::json transcribe = CallLine(log, "transcribe-1");

@@ -4,12 +4,15 @@
 // What the upstream layer takes and returns, independent of the public API and
 // of any one model server's wire format.
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace voxgate::upstream {
@@ -144,10 +147,33 @@ struct ChatDelta {
 };
 
 // Per-call context every upstream request carries.
+// The endpoints a call's upstream requests went to, for its log line.
+// Thread-safe: a call's chunks run side by side.
+class EndpointTrace {
+ public:
+  void Add(const std::string& url) {
+    absl::MutexLock lock(&mu_);
+    if (urls_.size() < 8 &&
+        std::find(urls_.begin(), urls_.end(), url) == urls_.end()) {
+      urls_.push_back(url);
+    }
+  }
+  std::vector<std::string> urls() const {
+    absl::MutexLock lock(&mu_);
+    return urls_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> urls_ ABSL_GUARDED_BY(mu_);  // at most 8, distinct
+};
+
 struct CallOptions {
   absl::Time deadline = absl::InfiniteFuture();
   // Sent upstream as x-request-id.
   std::string request_id;
+  // Where each attempt's endpoint is noted; none when null.
+  std::shared_ptr<EndpointTrace> endpoints;
 };
 
 }  // namespace voxgate::upstream
