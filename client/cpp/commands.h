@@ -1,0 +1,37 @@
+#ifndef VOXGATE_CLIENT_CPP_COMMANDS_H_
+#define VOXGATE_CLIENT_CPP_COMMANDS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "client/cpp/cli_args.h"
+#include "voxgate/v1/service.grpc.pb.h"
+
+namespace voxgate::cli {
+
+// Exit codes: 0 OK; a gRPC failure exits with its status code (1 CANCELLED to
+// 16 UNAUTHENTICATED), so scripts can tell INVALID_ARGUMENT (3) from
+// UNAVAILABLE (14); 64 for a usage error; 66 for an input file that cannot be
+// read.
+inline constexpr int kExitUsage = 64;
+inline constexpr int kExitNoInput = 66;
+
+// What every command shares: the stub, the per-call timeout and the output
+// style.
+struct Session {
+  std::unique_ptr<v1::VoxgateService::Stub> stub;
+  absl::Duration timeout = absl::Seconds(300);
+  bool json = false;  // machine-readable output, one JSON document per result
+  bool tty = false;   // stdout is a terminal: progress and in-place updates
+};
+
+int Transcribe(Session& session, const Args& args);
+int Stream(Session& session, const Args& args);
+int Chat(Session& session, const Args& args);
+int Analyze(Session& session, const Args& args);
+int Models(Session& session, const Args& args);
+
+}  // namespace voxgate::cli
+
+#endif  // VOXGATE_CLIENT_CPP_COMMANDS_H_

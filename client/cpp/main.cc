@@ -1,0 +1,169 @@
+// voxgate-cli: the Voxgate API from the command line.
+
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "client/cpp/cli_args.h"
+#include "client/cpp/commands.h"
+#include "grpcpp/grpcpp.h"
+
+namespace voxgate::cli {
+namespace {
+
+constexpr char kUsage[] =
+    R"(Usage: voxgate-cli [--address=HOST:PORT] [--timeout=DURATION] [--json] COMMAND [ARGS]
+
+Commands:
+  transcribe FILE      Transcribe an audio file (any format the gateway decodes).
+  stream FILE|-        Stream audio at real-time pace; interim results update in
+                       place, final results stay one per line.
+  chat MESSAGE...      Ask the text model; the answer streams as it is generated.
+  analyze FILE "INSTRUCTION"
+                       Ask about an audio file (summarise, classify, answer).
+  models               List the models, their pools and capabilities.
+
+Global flags:
+  --address  The gateway, HOST:PORT. Default $VOXGATE_ADDRESS or localhost:50051.
+  --timeout  Deadline of each call, e.g. 30s or 5m. Default 5m.
+  --json     Print results as JSON (one document per result) for scripts.
+
+Exit codes: 0 on success; a gRPC failure exits with its code (3
+INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 9
+FAILED_PRECONDITION, 14 UNAVAILABLE, ...); 64 usage error; 66 unreadable input.
+Run "voxgate-cli COMMAND --help" for a command's flags.
+)";
+
+struct Command {
+  int (*run)(Session&, const Args&);
+  std::set<std::string> flags;
+  std::set<std::string> booleans;
+  const char* help;
+};
+
+const std::map<std::string, Command>& Commands() {
+  static const auto* commands = new std::map<std::string, Command>{
+      {"transcribe",
+       {&Transcribe,
+        {"format", "model", "language"},
+        {},
+        R"(Usage: voxgate-cli transcribe FILE [--format=text|srt|vtt|json] [--model=M] [--language=L]
+
+Transcribes FILE (WAV, MP3, FLAC, Ogg, WebM, M4A, ...). Long files are cut at
+silences and their chunks transcribed side by side by the gateway.
+  --format    text (default), srt or vtt subtitles, or json (the full response).
+  --model     A model from "voxgate-cli models"; default the gateway's audio pool.
+  --language  BCP-47 language hint, e.g. en or fr-FR.
+)"}},
+      {"stream",
+       {&Stream,
+        {"speed", "rate", "model", "language"},
+        {"no-interim"},
+        R"(Usage: voxgate-cli stream FILE|- [--speed=1] [--rate=16000] [--no-interim] [--model=M] [--language=L]
+
+Streams audio through StreamTranscribe. A FILE is decoded here and sent at
+real-time pace; "-" reads raw 16-bit mono PCM from stdin as it comes (e.g. from
+arecord -f S16_LE -r 16000). Final results print as "[start - end] text".
+  --speed       Pace as a factor of real time (2 = twice as fast); 0 = no pacing.
+  --rate        Sample rate of raw stdin audio. Default 16000.
+  --no-interim  Do not ask for interim results.
+)"}},
+      {"chat",
+       {&Chat,
+        {"system", "model", "max-tokens", "temperature"},
+        {"no-stream"},
+        R"(Usage: voxgate-cli chat MESSAGE... [--system=S] [--model=M] [--max-tokens=N] [--temperature=T] [--no-stream]
+
+Sends MESSAGE (the words joined; "-" reads it from stdin) to the text model and
+prints the answer as it streams.
+  --system       A system prompt.
+  --no-stream    One unary Chat call instead of ChatStream.
+)"}},
+      {"analyze",
+       {&Analyze,
+        {"mode", "model", "max-tokens", "temperature"},
+        {},
+        R"(Usage: voxgate-cli analyze FILE "INSTRUCTION" [--mode=direct|cascade] [--model=M]
+
+Asks INSTRUCTION about FILE.
+  --mode  direct (default): the audio goes to a multimodal model; cascade: it is
+          transcribed first and the transcript goes to the text model (the
+          transcript is printed on stderr).
+)"}},
+      {"models", {&Models, {}, {}, R"(Usage: voxgate-cli models
+
+Lists the configured models with their pool, availability and capabilities.
+)"}},
+  };
+  return *commands;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> global;
+  int i = 1;
+  // Global flags come before the command.
+  for (; i < argc && std::string(argv[i]).rfind("--", 0) == 0; ++i) {
+    global.push_back(argv[i]);
+    const std::string arg = argv[i];
+    if (arg.find('=') == std::string::npos && arg != "--json" &&
+        arg != "--help" && i + 1 < argc) {
+      global.push_back(argv[++i]);
+    }
+  }
+  auto globals = ParseArgs(global, {"address", "timeout"}, {"json", "help"});
+  if (!globals.ok()) {
+    std::cerr << "usage error: " << globals.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (globals->Has("help") || i >= argc) {
+    std::cout << kUsage;
+    return globals->Has("help") ? 0 : kExitUsage;
+  }
+  const std::string name = argv[i++];
+  if (name == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  auto command = Commands().find(name);
+  if (command == Commands().end()) {
+    std::cerr << "usage error: unknown command \"" << name << "\"\n" << kUsage;
+    return kExitUsage;
+  }
+  std::set<std::string> booleans = command->second.booleans;
+  booleans.insert("help");
+  booleans.insert("json");
+  auto args = ParseArgs(std::vector<std::string>(argv + i, argv + argc),
+                        command->second.flags, booleans);
+  if (!args.ok()) {
+    std::cerr << "usage error: " << args.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (args->Has("help")) {
+    std::cout << command->second.help;
+    return 0;
+  }
+  Session session;
+  const char* env_address = std::getenv("VOXGATE_ADDRESS");
+  const std::string address = globals->Get(
+      "address", env_address != nullptr ? env_address : "localhost:50051");
+  if (globals->Has("timeout") &&
+      !absl::ParseDuration(globals->Get("timeout"), &session.timeout)) {
+    std::cerr << "usage error: --timeout is a duration such as 30s or 5m\n";
+    return kExitUsage;
+  }
+  session.json = globals->Get("json") == "true" || args->Get("json") == "true";
+  session.tty = isatty(STDOUT_FILENO);
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxSendMessageSize(64 << 20);
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  session.stub = v1::VoxgateService::NewStub(grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), channel_args));
+  return command->second.run(session, *args);
+}
+
+}  // namespace
+}  // namespace voxgate::cli
+
+int main(int argc, char** argv) { return voxgate::cli::Main(argc, argv); }
