@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -51,9 +52,9 @@ class RetryingCall final : public Transfer,
   absl::Status Annotate(const absl::Status& status) const {
     if (status.ok() || status.code() == absl::StatusCode::kCancelled)
       return status;
-    return absl::Status(
-        status.code(),
-        absl::StrCat("pool ", context_.pool.name(), ": ", status.message()));
+    const std::string prefix = absl::StrCat("pool ", context_.pool.name(), ": ");
+    if (absl::StartsWith(status.message(), prefix)) return status;  // the pool's
+    return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
   }
 
   const PoolContext context_;

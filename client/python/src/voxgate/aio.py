@@ -1,0 +1,192 @@
+"""The asyncio client: the same calls as :class:`voxgate.Client`, awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any, AsyncIterator, Dict, Iterable, List, Mapping, Optional, Sequence
+
+import grpc
+import grpc.aio
+
+from voxgate import _convert
+from voxgate._convert import AudioSource
+from voxgate._retry import RetryPolicy, retryable, time_left
+from voxgate.errors import from_rpc_error
+from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
+
+_MAX_MESSAGE = 64 << 20
+
+
+async def _request_id_of(error: grpc.RpcError, sent: str) -> str:
+    try:
+        metadata = error.initial_metadata()
+        if asyncio.iscoroutine(metadata):
+            metadata = await metadata
+        for key, value in metadata or ():
+            if key == "x-request-id":
+                return value
+    except Exception:
+        pass
+    return sent
+
+
+class AsyncClient:
+    """An asyncio connection to a Voxgate gateway; use one per event loop.
+
+    ``async with AsyncClient(address) as client: ...``
+    """
+
+    def __init__(self, address: str = "localhost:50051", *, timeout_s: float = 300.0,
+                 retry: RetryPolicy = RetryPolicy(),
+                 credentials: Optional[grpc.ChannelCredentials] = None) -> None:
+        options = [("grpc.max_send_message_length", _MAX_MESSAGE),
+                   ("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        self._channel = (grpc.aio.secure_channel(address, credentials, options)
+                         if credentials else grpc.aio.insecure_channel(address, options))
+        self._stub = service_pb2_grpc.VoxgateServiceStub(self._channel)
+        self._timeout_s = timeout_s
+        self._retry = retry
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def _unary(self, method: Any, request: Any, timeout_s: Optional[float]) -> Any:
+        deadline = time.monotonic() + (timeout_s or self._timeout_s)
+        request_id = uuid.uuid4().hex
+        attempt = 1
+        while True:
+            try:
+                return await method(request, timeout=max(0.001, time_left(deadline)),
+                                    metadata=(("x-request-id", request_id),))
+            except grpc.RpcError as error:
+                delay = self._retry.delay(attempt)
+                if (not retryable(error) or attempt >= self._retry.attempts
+                        or time_left(deadline) <= delay):
+                    raise from_rpc_error(error, await _request_id_of(error, request_id)) from None
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def transcribe_audio(self, audio_bytes: AudioSource, *, model: Optional[str] = None,
+                               language: Optional[str] = None, prompt: Optional[str] = None,
+                               temperature: Optional[float] = None,
+                               response_format: str = "verbose_json",
+                               word_timestamps: bool = False,
+                               timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """See :meth:`voxgate.Client.transcribe_audio`."""
+        request = transcribe_pb2.TranscribeRequest(
+            audio=audio_pb2.AudioInput(content=_convert.read_audio(audio_bytes)),
+            config=_convert.recognition_config(model, language, prompt, temperature,
+                                               response_format, word_timestamps))
+        return _convert.transcription_dict(
+            await self._unary(self._stub.Transcribe, request, timeout_s))
+
+    async def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
+                               **kwargs: Any) -> List[Dict[str, Any]]:
+        """Transcribes many files, ``concurrency`` at a time; results in input order."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(item: AudioSource) -> Dict[str, Any]:
+            async with gate:
+                return await self.transcribe_audio(item, **kwargs)
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    async def analyze_audio(self, audio_bytes: AudioSource, instruction: str, *,
+                            mode: str = "direct", model: Optional[str] = None,
+                            system_prompt: Optional[str] = None,
+                            timeout_s: Optional[float] = None, **params: Any) -> Dict[str, Any]:
+        """See :meth:`voxgate.Client.analyze_audio`."""
+        request = _convert.analyze_request(_convert.read_audio(audio_bytes), instruction,
+                                           mode, model, system_prompt, params)
+        return _convert.analysis_dict(await self._unary(self._stub.Analyze, request, timeout_s))
+
+    async def chat_completion(self, messages: Iterable[Mapping[str, Any]], *,
+                              timeout_s: Optional[float] = None, **params: Any) -> Dict[str, Any]:
+        """See :meth:`voxgate.Client.chat_completion`."""
+        request = _convert.chat_request(messages, params)
+        return _convert.chat_completion_dict(
+            await self._unary(self._stub.Chat, request, timeout_s))
+
+    async def chat_stream(self, messages: Iterable[Mapping[str, Any]], *,
+                          timeout_s: Optional[float] = None,
+                          **params: Any) -> AsyncIterator[str]:
+        """Async iterator of the answer's text deltas, as they are produced.
+        Leaving the loop early cancels the call, and the gateway aborts the
+        upstream request."""
+        request = _convert.chat_request(messages, params)
+        call = self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s)
+        try:
+            async for chunk in call:
+                if chunk.delta:
+                    yield chunk.delta
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, await _request_id_of(error, "")) from None
+        finally:
+            call.cancel()
+
+    async def stream_transcribe(self, source: Any, *, sample_rate: int = 16000,
+                                realtime: bool = True, interim_results: bool = True,
+                                model: Optional[str] = None, language: Optional[str] = None,
+                                chunk_ms: int = 100,
+                                timeout_s: Optional[float] = None
+                                ) -> AsyncIterator[Dict[str, Any]]:
+        """See :meth:`voxgate.Client.stream_transcribe`; ``source`` may also be
+        an async iterable of PCM chunks."""
+        if isinstance(source, (bytes, bytearray, str)) or hasattr(source, "__fspath__"):
+            rate, pcm = _convert.wav_pcm(_convert.read_audio(source))
+            chunks = _paced_chunks(pcm, rate, chunk_ms, realtime)
+        else:
+            rate, chunks = sample_rate, _as_async(source)
+        config = _convert.stream_config(rate, interim_results, model, language)
+        call = self._stub.StreamTranscribe(_stream_requests(config, chunks),
+                                           timeout=timeout_s or self._timeout_s)
+        try:
+            async for response in call:
+                result = _convert.stream_result_dict(response)
+                if result is not None:
+                    yield result
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, await _request_id_of(error, "")) from None
+        finally:
+            call.cancel()
+
+    async def list_models(self, *, timeout_s: Optional[float] = None) -> List[Dict[str, Any]]:
+        """See :meth:`voxgate.Client.list_models`."""
+        return _convert.model_dicts(
+            await self._unary(self._stub.ListModels, models_pb2.ListModelsRequest(), timeout_s))
+
+
+async def _as_async(chunks: Any) -> AsyncIterator[bytes]:
+    if hasattr(chunks, "__aiter__"):
+        async for chunk in chunks:
+            yield chunk
+    else:
+        for chunk in chunks:
+            yield chunk
+
+
+async def _paced_chunks(pcm: bytes, rate: int, chunk_ms: int,
+                        realtime: bool) -> AsyncIterator[bytes]:
+    size = rate * 2 * chunk_ms // 1000
+    start = time.monotonic()
+    for offset in range(0, len(pcm), size):
+        if realtime:
+            await asyncio.sleep(max(0.0, start + offset / (rate * 2) - time.monotonic()))
+        yield pcm[offset:offset + size]
+
+
+async def _stream_requests(config: stream_pb2.StreamTranscribeRequest,
+                           chunks: AsyncIterator[bytes]
+                           ) -> AsyncIterator[stream_pb2.StreamTranscribeRequest]:
+    yield config
+    async for chunk in chunks:
+        for offset in range(0, len(chunk), 65536):
+            yield stream_pb2.StreamTranscribeRequest(audio=bytes(chunk[offset:offset + 65536]))

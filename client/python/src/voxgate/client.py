@@ -1,0 +1,187 @@
+"""The synchronous client."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+import uuid
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, TypeVar
+
+import grpc
+
+from voxgate import _convert
+from voxgate._convert import AudioSource
+from voxgate._retry import RetryPolicy, retryable, time_left
+from voxgate.errors import from_rpc_error
+from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
+
+T = TypeVar("T")
+_MAX_MESSAGE = 64 << 20
+
+
+def _request_id_of(error: grpc.RpcError, sent: str) -> str:
+    try:
+        for key, value in error.initial_metadata() or ():
+            if key == "x-request-id":
+                return value
+    except Exception:  # not every RpcError is a Call
+        pass
+    return sent
+
+
+class Client:
+    """A connection to a Voxgate gateway. Thread-safe; reuse one per process.
+
+    ``timeout_s`` is each call's deadline (overridable per call); UNAVAILABLE
+    is retried per ``retry`` within it. Failures raise the typed exceptions of
+    :mod:`voxgate.errors`.
+    """
+
+    def __init__(self, address: str = "localhost:50051", *, timeout_s: float = 300.0,
+                 retry: RetryPolicy = RetryPolicy(),
+                 credentials: Optional[grpc.ChannelCredentials] = None,
+                 channel: Optional[grpc.Channel] = None) -> None:
+        options = [("grpc.max_send_message_length", _MAX_MESSAGE),
+                   ("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        if channel is None:
+            channel = (grpc.secure_channel(address, credentials, options)
+                       if credentials else grpc.insecure_channel(address, options))
+        self._channel = channel
+        self._stub = service_pb2_grpc.VoxgateServiceStub(channel)
+        self._timeout_s = timeout_s
+        self._retry = retry
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _unary(self, method: Callable[..., T], request: Any, timeout_s: Optional[float]) -> T:
+        deadline = time.monotonic() + (timeout_s or self._timeout_s)
+        request_id = uuid.uuid4().hex
+        attempt = 1
+        while True:
+            try:
+                return method(request, timeout=max(0.001, time_left(deadline)),
+                              metadata=[("x-request-id", request_id)])
+            except grpc.RpcError as error:
+                delay = self._retry.delay(attempt)
+                if (not retryable(error) or attempt >= self._retry.attempts
+                        or time_left(deadline) <= delay):
+                    raise from_rpc_error(error, _request_id_of(error, request_id)) from None
+                time.sleep(delay)
+                attempt += 1
+
+    def transcribe_audio(self, audio_bytes: AudioSource, *, model: Optional[str] = None,
+                         language: Optional[str] = None, prompt: Optional[str] = None,
+                         temperature: Optional[float] = None,
+                         response_format: str = "verbose_json",
+                         word_timestamps: bool = False,
+                         timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """Transcribes audio (bytes or a path, any common format). Returns an
+        OpenAI verbose_json-shaped dict: text, language, duration, segments
+        (plus srt/vtt when asked by response_format)."""
+        request = transcribe_pb2.TranscribeRequest(
+            audio=audio_pb2.AudioInput(content=_convert.read_audio(audio_bytes)),
+            config=_convert.recognition_config(model, language, prompt, temperature,
+                                               response_format, word_timestamps))
+        return _convert.transcription_dict(
+            self._unary(self._stub.Transcribe, request, timeout_s))
+
+    def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
+                         **kwargs: Any) -> List[Dict[str, Any]]:
+        """Transcribes many files, ``concurrency`` at a time; results in input
+        order. The first failure raises once the others are done."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = [pool.submit(self.transcribe_audio, item, **kwargs) for item in items]
+            return [future.result() for future in futures]
+
+    def analyze_audio(self, audio_bytes: AudioSource, instruction: str, *,
+                      mode: str = "direct", model: Optional[str] = None,
+                      system_prompt: Optional[str] = None,
+                      timeout_s: Optional[float] = None, **params: Any) -> Dict[str, Any]:
+        """Asks ``instruction`` about the audio: ``mode="direct"`` sends the
+        audio to a multimodal model, ``"cascade"`` transcribes it and asks the
+        text model. Returns answer, transcript, finish_reason, usage."""
+        request = _convert.analyze_request(_convert.read_audio(audio_bytes), instruction,
+                                           mode, model, system_prompt, params)
+        return _convert.analysis_dict(self._unary(self._stub.Analyze, request, timeout_s))
+
+    def chat_completion(self, messages: Iterable[Mapping[str, Any]], *,
+                        timeout_s: Optional[float] = None, **params: Any) -> Dict[str, Any]:
+        """OpenAI chat.completions: messages and parameters as OpenAI takes
+        them; returns a chat.completion dict."""
+        request = _convert.chat_request(messages, params)
+        return _convert.chat_completion_dict(self._unary(self._stub.Chat, request, timeout_s))
+
+    def chat_stream(self, messages: Iterable[Mapping[str, Any]], *,
+                    timeout_s: Optional[float] = None, **params: Any) -> Iterator[str]:
+        """Yields the answer's text deltas as the model produces them. Not
+        retried once started (part of the answer may have been seen)."""
+        request = _convert.chat_request(messages, params)
+        call = self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s)
+        try:
+            for chunk in call:
+                if chunk.delta:
+                    yield chunk.delta
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, _request_id_of(error, "")) from None
+        finally:
+            call.cancel()  # the consumer stopped early: abort upstream
+
+    def stream_transcribe(self, source: Any, *, sample_rate: int = 16000,
+                          realtime: bool = True, interim_results: bool = True,
+                          model: Optional[str] = None, language: Optional[str] = None,
+                          chunk_ms: int = 100,
+                          timeout_s: Optional[float] = None) -> Iterator[Dict[str, Any]]:
+        """Streams audio and yields results as they come: dicts with text,
+        is_final, utterance_index, start, end (seconds in the stream).
+
+        ``source`` is a 16-bit WAV (bytes or path; sent at real-time pace when
+        ``realtime``) or an iterable of raw 16-bit mono PCM chunks at
+        ``sample_rate`` (sent as they come)."""
+        if isinstance(source, (bytes, bytearray, str)) or hasattr(source, "__fspath__"):
+            rate, pcm = _convert.wav_pcm(_convert.read_audio(source))
+            chunks = _paced_chunks(pcm, rate, chunk_ms, realtime)
+        else:
+            rate, chunks = sample_rate, iter(source)
+        requests = _stream_requests(_convert.stream_config(rate, interim_results, model, language),
+                                    chunks)
+        call = self._stub.StreamTranscribe(requests, timeout=timeout_s or self._timeout_s)
+        try:
+            for response in call:
+                result = _convert.stream_result_dict(response)
+                if result is not None:
+                    yield result
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, _request_id_of(error, "")) from None
+        finally:
+            call.cancel()
+
+    def list_models(self, *, timeout_s: Optional[float] = None) -> List[Dict[str, Any]]:
+        """The configured models with pool, capabilities and availability."""
+        return _convert.model_dicts(
+            self._unary(self._stub.ListModels, models_pb2.ListModelsRequest(), timeout_s))
+
+
+def _paced_chunks(pcm: bytes, rate: int, chunk_ms: int, realtime: bool) -> Iterator[bytes]:
+    size = rate * 2 * chunk_ms // 1000
+    start = time.monotonic()
+    for offset in range(0, len(pcm), size):
+        if realtime:
+            due = start + offset / (rate * 2)
+            time.sleep(max(0.0, due - time.monotonic()))
+        yield pcm[offset:offset + size]
+
+
+def _stream_requests(config: stream_pb2.StreamTranscribeRequest,
+                     chunks: Iterator[bytes]) -> Iterator[stream_pb2.StreamTranscribeRequest]:
+    yield config
+    for chunk in chunks:
+        # The gateway takes at most 64 KiB per message.
+        for offset in range(0, len(chunk), 65536):
+            yield stream_pb2.StreamTranscribeRequest(audio=bytes(chunk[offset:offset + 65536]))

@@ -1,0 +1,96 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from voxgate.v1 import audio_pb2 as _audio_pb2
+from voxgate.v1 import chat_pb2 as _chat_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AnalyzeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANALYZE_MODE_UNSPECIFIED: _ClassVar[AnalyzeMode]
+    ANALYZE_MODE_DIRECT: _ClassVar[AnalyzeMode]
+    ANALYZE_MODE_CASCADE: _ClassVar[AnalyzeMode]
+ANALYZE_MODE_UNSPECIFIED: AnalyzeMode
+ANALYZE_MODE_DIRECT: AnalyzeMode
+ANALYZE_MODE_CASCADE: AnalyzeMode
+
+class TranscribeRequest(_message.Message):
+    __slots__ = ("audio", "config")
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    audio: _audio_pb2.AudioInput
+    config: _audio_pb2.RecognitionConfig
+    def __init__(self, audio: _Optional[_Union[_audio_pb2.AudioInput, _Mapping]] = ..., config: _Optional[_Union[_audio_pb2.RecognitionConfig, _Mapping]] = ...) -> None: ...
+
+class TranscribeResponse(_message.Message):
+    __slots__ = ("text", "segments", "language_code", "audio_duration", "srt", "vtt", "usage", "model", "backend", "request_id", "warnings")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_CODE_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_DURATION_FIELD_NUMBER: _ClassVar[int]
+    SRT_FIELD_NUMBER: _ClassVar[int]
+    VTT_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    segments: _containers.RepeatedCompositeFieldContainer[_audio_pb2.Segment]
+    language_code: str
+    audio_duration: _duration_pb2.Duration
+    srt: str
+    vtt: str
+    usage: _audio_pb2.Usage
+    model: str
+    backend: str
+    request_id: str
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[_audio_pb2.Segment, _Mapping]]] = ..., language_code: _Optional[str] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., srt: _Optional[str] = ..., vtt: _Optional[str] = ..., usage: _Optional[_Union[_audio_pb2.Usage, _Mapping]] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., request_id: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AnalyzeRequest(_message.Message):
+    __slots__ = ("audio", "instruction", "system_prompt", "mode", "model", "recognition", "generation", "include_transcript")
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    RECOGNITION_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    audio: _audio_pb2.AudioInput
+    instruction: str
+    system_prompt: str
+    mode: AnalyzeMode
+    model: str
+    recognition: _audio_pb2.RecognitionConfig
+    generation: _chat_pb2.GenerationConfig
+    include_transcript: bool
+    def __init__(self, audio: _Optional[_Union[_audio_pb2.AudioInput, _Mapping]] = ..., instruction: _Optional[str] = ..., system_prompt: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., model: _Optional[str] = ..., recognition: _Optional[_Union[_audio_pb2.RecognitionConfig, _Mapping]] = ..., generation: _Optional[_Union[_chat_pb2.GenerationConfig, _Mapping]] = ..., include_transcript: _Optional[bool] = ...) -> None: ...
+
+class AnalyzeResponse(_message.Message):
+    __slots__ = ("answer", "transcript", "finish_reason", "usage", "model", "request_id", "mode", "warnings")
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    answer: str
+    transcript: str
+    finish_reason: _chat_pb2.FinishReason
+    usage: _audio_pb2.Usage
+    model: str
+    request_id: str
+    mode: AnalyzeMode
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, answer: _Optional[str] = ..., transcript: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_audio_pb2.Usage, _Mapping]] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
