@@ -322,6 +322,21 @@ TEST(EndpointerTest, FinalizeEndsTheUtteranceAtOnce) {
   EXPECT_FALSE(endpointer.in_utterance());
 }
 
+TEST(EndpointerTest, SpeechFromTheVeryFirstFrameIsFound) {
+  // A caller who talks at once: the tone starts at frame 0, then silence.
+  PcmAudio speech = Decode(voxgate::testing::ConcatWav(
+      {voxgate::testing::ToneWav(440, 1.0, 16000, 1),
+       voxgate::testing::SilenceWav(1.0, 16000)}));
+  Endpointer endpointer(EndpointerOptions{});
+  std::vector<EndpointEvent> ends;
+  for (EndpointEvent& event : FeedInRandomPieces(endpointer, speech.samples)) {
+    if (event.type == EndpointEvent::Type::kUtteranceEnd) ends.push_back(event);
+  }
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].start_frame, 0);
+  EXPECT_NEAR(ends[0].end_frame, 16000 + 4800, 320);  // + trailing silence / 2
+}
+
 TEST(WavTest, RoundTripsThroughTheDecoder) {
   PcmAudio audio = Decode(voxgate::testing::ToneWav(440, 0.5, 16000, 1));
   const std::string wav = EncodeWav(audio, 1000, 5000);

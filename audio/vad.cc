@@ -25,8 +25,12 @@ bool EnergyVad::Process(absl::Span<const float> frame) {
   last_energy_dbfs_ = energy;
   ++frames_seen_;
   // The floor falls at once to quieter frames and rises slowly, so speech does
-  // not drag it up but a noisier room is learnt within a few seconds.
-  if (frames_seen_ == 1 || energy < noise_floor_dbfs_) {
+  // not drag it up but a noisier room is learnt within a few seconds. A quiet
+  // first frame sets it; a loud one does not, or speech from the very first
+  // frame (a caller who talks at once) would become the floor and be missed.
+  const bool quiet_start =
+      frames_seen_ == 1 && energy < options_.min_speech_dbfs;
+  if (quiet_start || energy < noise_floor_dbfs_) {
     noise_floor_dbfs_ = energy;
   } else {
     noise_floor_dbfs_ += 0.005 * (energy - noise_floor_dbfs_);

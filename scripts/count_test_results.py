@@ -6,11 +6,17 @@ in 1.2s") and each target's JUnit XML under DIR; prints "passed failed". A targe
 that failed without a failing case in its XML (crash, timeout, build failure)
 counts as one failure.
 
+--junit XML [--exit N]: counts the cases of a JUnit report (pytest's); a run
+that failed (N != 0) without a failing case counts as one failure.
+
+--go-json LOG [--exit N]: counts the tests of `go test -json` output likewise.
+
 --sum FILE...: adds "passed failed" lines, prints "N passed, N failed", and exits 1
 if anything failed.
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -57,13 +63,45 @@ def count_bazel(log_path, testlogs):
     return passed, failed
 
 
+def count_go(path):
+    """Passed and failed tests (subtests included) in `go test -json` output."""
+    passed = failed = 0
+    with open(path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if not event.get("Test"):
+                continue
+            if event.get("Action") == "pass":
+                passed += 1
+            elif event.get("Action") == "fail":
+                failed += 1
+    return passed, failed
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bazel-log")
     parser.add_argument("--testlogs")
     parser.add_argument("--bazel-exit", type=int, default=0)
     parser.add_argument("--sum", nargs="*")
+    parser.add_argument("--junit")
+    parser.add_argument("--go-json")
+    parser.add_argument("--exit", type=int, default=0)
     args = parser.parse_args()
+    if args.junit is not None or args.go_json is not None:
+        try:
+            passed, failed = (count_xml(args.junit) if args.junit is not None
+                              else count_go(args.go_json))
+        except (OSError, ET.ParseError):
+            passed, failed = 0, 0
+        if args.exit != 0 and failed == 0:
+            print(f"failed: the suite exited with {args.exit}", file=sys.stderr)
+            failed = 1
+        print(passed, failed)
+        return 0
     if args.sum is not None:
         passed = failed = 0
         for path in args.sum:

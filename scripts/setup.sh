@@ -38,9 +38,37 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# grpcurl (a Go module) for the grpcurl test suite: into a tools folder of our own.
+# Test and client tooling (scripts/test.sh passes --tests): Go tools into a folder
+# of our own, and a Python virtualenv for the Python client's suite. Versions are
+# pinned; a stamp per tool makes a version change reinstall it.
+[[ ${1:-} == --tests ]] || exit 0
 readonly TOOLS="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
-if [[ ! -x $TOOLS/bin/grpcurl ]] && command -v go >/dev/null; then
-  echo "setup: installing grpcurl into $TOOLS/bin" >&2
-  GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.8.9
+mkdir -p "$TOOLS/bin"
+go_tool() {  # binary module@version
+  local name=$1 module=$2
+  local stamp="$TOOLS/bin/.$name.version"
+  if [[ -x $TOOLS/bin/$name && $(cat "$stamp" 2>/dev/null) == "$module" ]]; then
+    return
+  fi
+  echo "setup: installing $module into $TOOLS/bin" >&2
+  GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "$module"
+  echo "$module" >"$stamp"
+}
+go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.8.9
+go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+go_tool protoc-gen-doc github.com/pseudomuto/protoc-gen-doc/cmd/protoc-gen-doc@v1.5.1
+go_tool buf github.com/bufbuild/buf/cmd/buf@v1.75.0
+
+readonly REQUIREMENTS=client/python/requirements-dev.txt
+if [[ ! -x $TOOLS/venv/bin/python ]]; then
+  python3 -m venv "$TOOLS/venv"
 fi
+if ! cmp -s "$REQUIREMENTS" "$TOOLS/venv/.requirements"; then
+  echo "setup: installing $REQUIREMENTS into $TOOLS/venv" >&2
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check --no-deps -e client/python
+  cp "$REQUIREMENTS" "$TOOLS/venv/.requirements"
+fi
+# The Go client's modules (go.sum pins them), fetched once.
+(cd client/go && go mod download)

@@ -1,0 +1,79 @@
+package voxgate
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Kinds of failure, for errors.Is: each Error matches the one of its code.
+var (
+	ErrInvalidRequest      = errors.New("invalid request")      // INVALID_ARGUMENT, OUT_OF_RANGE
+	ErrNotConfigured       = errors.New("not configured")       // FAILED_PRECONDITION
+	ErrModelNotFound       = errors.New("model not found")      // NOT_FOUND
+	ErrOverloaded          = errors.New("overloaded")           // RESOURCE_EXHAUSTED
+	ErrUpstreamUnavailable = errors.New("upstream unavailable") // UNAVAILABLE
+	ErrUpstreamTimeout     = errors.New("upstream timeout")     // DEADLINE_EXCEEDED
+	ErrUnauthenticated     = errors.New("unauthenticated")      // UNAUTHENTICATED, PERMISSION_DENIED
+	ErrCancelled           = errors.New("cancelled")            // CANCELLED
+)
+
+// Error is a failed call: the gRPC code, the gateway's message (naming the
+// field or limit at fault) and the request id to quote.
+type Error struct {
+	Code      codes.Code
+	Message   string
+	RequestID string
+}
+
+func (e *Error) Error() string {
+	if e.RequestID != "" {
+		return fmt.Sprintf("voxgate: %s: %s [request %s]", e.Code, e.Message, e.RequestID)
+	}
+	return fmt.Sprintf("voxgate: %s: %s", e.Code, e.Message)
+}
+
+// Is matches the kind of the error's code.
+func (e *Error) Is(target error) bool {
+	switch e.Code {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return target == ErrInvalidRequest
+	case codes.FailedPrecondition:
+		return target == ErrNotConfigured
+	case codes.NotFound:
+		return target == ErrModelNotFound
+	case codes.ResourceExhausted:
+		return target == ErrOverloaded
+	case codes.Unavailable:
+		return target == ErrUpstreamUnavailable
+	case codes.DeadlineExceeded:
+		return target == ErrUpstreamTimeout
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return target == ErrUnauthenticated
+	case codes.Canceled:
+		return target == ErrCancelled
+	}
+	return false
+}
+
+func wrap(err error, requestID string) error {
+	s, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	return &Error{Code: s.Code(), Message: s.Message(), RequestID: requestID}
+}
+
+// grpcMetadata collects a call's response headers (the gateway returns
+// x-request-id there).
+type grpcMetadata struct{ md metadata.MD }
+
+func (m *grpcMetadata) requestID() string {
+	if ids := m.md.Get("x-request-id"); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
+}

@@ -1,0 +1,250 @@
+package voxgate_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	voxgate "github.com/voxgate/voxgate/client/go"
+	"github.com/voxgate/voxgate/client/go/voxgatev1"
+)
+
+// The real gateway and fake upstream, built by Bazel (VOXGATE_BIN and
+// FAKE_UPSTREAM_BIN override the paths), started once for the package.
+var (
+	gatewayAddress string
+	fakeURL        string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func binaryPath(env, relative string) string {
+	if path := os.Getenv(env); path != "" {
+		return path
+	}
+	return filepath.Join("..", "..", "bazel-bin", relative)
+}
+
+func run(m *testing.M) int {
+	fake := exec.Command(binaryPath("FAKE_UPSTREAM_BIN", "tests/fake_upstream/fake_upstream_server"))
+	fakeOut, _ := fake.StdoutPipe()
+	if err := fake.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "fake upstream:", err)
+		return 1
+	}
+	defer fake.Process.Kill()
+	var port struct{ Port int }
+	line, _ := bufio.NewReader(fakeOut).ReadString('\n')
+	if err := json.Unmarshal([]byte(line), &port); err != nil {
+		fmt.Fprintln(os.Stderr, "fake upstream did not report its port:", line)
+		return 1
+	}
+	fakeURL = fmt.Sprintf("http://127.0.0.1:%d", port.Port)
+
+	config := filepath.Join(os.TempDir(), fmt.Sprintf("voxgate-go-test-%d.yaml", os.Getpid()))
+	yaml := strings.ReplaceAll(`
+pools:
+  - name: whisper
+    protocol: openai_transcriptions
+    endpoints: [{url: "FAKE/v1", max_concurrency: 16}]
+    models: [whisper-1]
+    health_check: {path: ""}
+  - name: llm
+    protocol: openai_chat
+    endpoints: [{url: "FAKE/v1"}]
+    models: [llama3]
+    health_check: {path: ""}
+routing:
+  audio_pool: whisper
+  text_pool: llm
+`, "FAKE", fakeURL)
+	os.WriteFile(config, []byte(yaml), 0o644)
+	defer os.Remove(config)
+	gateway := exec.Command(binaryPath("VOXGATE_BIN", "server/voxgate"), "--config="+config,
+		"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0")
+	logs, _ := gateway.StderrPipe()
+	if err := gateway.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "voxgate:", err)
+		return 1
+	}
+	defer gateway.Process.Kill()
+	scanner := bufio.NewScanner(logs)
+	serving := regexp.MustCompile(`"grpc_port":(\d+)`)
+	for scanner.Scan() {
+		if match := serving.FindStringSubmatch(scanner.Text()); match != nil {
+			gatewayAddress = "127.0.0.1:" + match[1]
+			break
+		}
+	}
+	if gatewayAddress == "" {
+		fmt.Fprintln(os.Stderr, "voxgate did not start")
+		return 1
+	}
+	go func() { // keep its log pipe drained
+		for scanner.Scan() {
+		}
+	}()
+	return m.Run()
+}
+
+// fakeControl posts to the fake's control endpoints.
+func fakeControl(t *testing.T, path string, body any) {
+	t.Helper()
+	data, _ := json.Marshal(body)
+	response, err := http.Post(fakeURL+path, "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	response.Body.Close()
+}
+
+func newClient(t *testing.T, opts ...voxgate.Option) *voxgate.Client {
+	t.Helper()
+	fakeControl(t, "/_fake/reset", map[string]any{})
+	client, err := voxgate.New(gatewayAddress, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// tonePCM is half a second of silence (the VAD learns the noise floor), a
+// 440 Hz tone (speech to the VAD), then silence, as 16 kHz s16le.
+func tonePCM(seconds, silence float64) []byte {
+	var pcm bytes.Buffer
+	pcm.Write(make([]byte, 16000))
+	for i := 0; i < int(seconds*16000); i++ {
+		binary.Write(&pcm, binary.LittleEndian, int16(12000*math.Sin(2*math.Pi*440*float64(i)/16000)))
+	}
+	pcm.Write(make([]byte, 2*int(silence*16000)))
+	return pcm.Bytes()
+}
+
+func wav(pcm []byte) []byte {
+	var out bytes.Buffer
+	out.WriteString("RIFF")
+	binary.Write(&out, binary.LittleEndian, uint32(36+len(pcm)))
+	out.WriteString("WAVEfmt ")
+	for _, field := range []any{uint32(16), uint16(1), uint16(1), uint32(16000), uint32(32000), uint16(2), uint16(16)} {
+		binary.Write(&out, binary.LittleEndian, field)
+	}
+	out.WriteString("data")
+	binary.Write(&out, binary.LittleEndian, uint32(len(pcm)))
+	out.Write(pcm)
+	return out.Bytes()
+}
+
+func TestTranscribe(t *testing.T) {
+	client := newClient(t)
+	response, err := client.Transcribe(context.Background(), wav(tonePCM(2, 0)),
+		voxgate.WithOutputFormats(voxgatev1.OutputFormat_OUTPUT_FORMAT_SRT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(response.Text, "at 16000 Hz 1 ch") {
+		t.Errorf("text %q does not describe 16 kHz mono audio", response.Text)
+	}
+	if !strings.Contains(response.Srt, " --> ") {
+		t.Errorf("no SRT: %q", response.Srt)
+	}
+}
+
+func TestChatAndChatStream(t *testing.T) {
+	client := newClient(t)
+	fakeControl(t, "/_fake/default", map[string]any{"text": "one two three"})
+	messages := []*voxgatev1.ChatMessage{voxgate.System("Be brief."), voxgate.User("Count.")}
+	response, err := client.Chat(context.Background(), messages, voxgate.WithMaxTokens(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if response.Content != "one two three" {
+		t.Errorf("content %q", response.Content)
+	}
+	var deltas []string
+	for delta, err := range client.ChatStream(context.Background(), messages) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		deltas = append(deltas, delta)
+	}
+	if strings.Join(deltas, "") != "one two three" || len(deltas) < 2 {
+		t.Errorf("deltas %q", deltas)
+	}
+}
+
+func TestStreamTranscribeYieldsFinalResultsInOrder(t *testing.T) {
+	client := newClient(t)
+	pcm := append(tonePCM(1, 1), tonePCM(1, 1)...)
+	var finals []*voxgatev1.StreamResult
+	for result, err := range client.StreamTranscribe(context.Background(), bytes.NewReader(pcm), 16000) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if result.IsFinal {
+			finals = append(finals, result)
+		}
+	}
+	if len(finals) != 2 || finals[0].UtteranceIndex != 0 || finals[1].UtteranceIndex != 1 {
+		t.Fatalf("finals %v", finals)
+	}
+}
+
+func TestStreamTranscribeAtRealTimePaceSendsInterims(t *testing.T) {
+	client := newClient(t)
+	pcm := tonePCM(2.5, 1)
+	interims := 0
+	for result, err := range client.StreamTranscribe(context.Background(),
+		voxgate.Paced(bytes.NewReader(pcm), 16000), 16000, voxgate.WithInterimResults()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !result.IsFinal {
+			interims++
+		}
+	}
+	if interims == 0 {
+		t.Error("no interim result at real-time pace")
+	}
+}
+
+func TestListModels(t *testing.T) {
+	models, err := newClient(t).ListModels(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(models) != 2 {
+		t.Errorf("models %v", models)
+	}
+}
+
+func TestErrorsAreTyped(t *testing.T) {
+	client := newClient(t, voxgate.WithRetries(0))
+	_, err := client.Transcribe(context.Background(), []byte("not audio at all"))
+	var failure *voxgate.Error
+	if !errors.Is(err, voxgate.ErrInvalidRequest) || !errors.As(err, &failure) || failure.RequestID == "" {
+		t.Errorf("bad audio: %v", err)
+	}
+	fakeControl(t, "/_fake/default", map[string]any{"latency_ms": 3000})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = client.Chat(ctx, []*voxgatev1.ChatMessage{voxgate.User("hi")})
+	if !errors.Is(err, voxgate.ErrUpstreamTimeout) {
+		t.Errorf("slow upstream: %v", err)
+	}
+}
