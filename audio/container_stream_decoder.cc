@@ -174,46 +174,21 @@ absl::Status ContainerStreamDecoder::Decode() {
         " (", AvError(opened), ")"));
   }
   internal::FormatContextPtr format_owner(format);
-  const bool described =
-      format->nb_streams == 1 &&
-      format->streams[0]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
-      format->streams[0]->codecpar->sample_rate > 0 &&
-      format->streams[0]->codecpar->ch_layout.nb_channels > 0;
-  if (!described) {
-    if (const int found = avformat_find_stream_info(format, nullptr);
-        found < 0) {
-      return Invalid(
-          absl::StrCat("cannot read stream information: ", AvError(found)));
-    }
-  }
-  const AVCodec* codec = nullptr;
-  const int stream_index =
-      av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-  if (stream_index < 0 || codec == nullptr)
-    return Invalid("no decodable audio stream");
+  absl::StatusOr<internal::AudioStream> found =
+      internal::FindAudioStream(format);
+  if (!found.ok()) return found.status();
+  const int stream_index = found->index;
   const AVCodecID codec_id = format->streams[stream_index]->codecpar->codec_id;
   const AVCodecID wanted = CodecFor(container_);
-  if (!internal::IsAllowedCodec(codec_id) ||
-      (wanted != AV_CODEC_ID_NONE && codec_id != wanted)) {
-    return Invalid(absl::StrCat(
-        "the stream carries ", avcodec_get_name(codec_id),
-        wanted != AV_CODEC_ID_NONE
-            ? absl::StrCat(", not the declared ", avcodec_get_name(wanted))
-            : std::string(", which is not supported")));
+  if (wanted != AV_CODEC_ID_NONE && codec_id != wanted) {
+    return Invalid(
+        absl::StrCat("the stream carries ", avcodec_get_name(codec_id),
+                     ", not the declared ", avcodec_get_name(wanted)));
   }
-  internal::CodecContextPtr decoder(avcodec_alloc_context3(codec));
-  if (decoder == nullptr ||
-      avcodec_parameters_to_context(
-          decoder.get(), format->streams[stream_index]->codecpar) < 0) {
-    return absl::ResourceExhaustedError("audio: cannot allocate a decoder");
-  }
-  decoder->pkt_timebase = format->streams[stream_index]->time_base;
-  decoder->thread_count = 1;
-  if (const int error = avcodec_open2(decoder.get(), codec, nullptr);
-      error < 0) {
-    return Invalid(absl::StrCat("cannot open the ", codec->name,
-                                " decoder: ", AvError(error)));
-  }
+  absl::StatusOr<internal::CodecContextPtr> opened_decoder =
+      internal::OpenDecoder(format, *found);
+  if (!opened_decoder.ok()) return opened_decoder.status();
+  internal::CodecContextPtr decoder = *std::move(opened_decoder);
 
   internal::PacketPtr packet(av_packet_alloc());
   internal::FramePtr frame(av_frame_alloc());

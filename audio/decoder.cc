@@ -22,7 +22,6 @@ namespace {
 
 using internal::AvError;
 using internal::FrameResampler;
-using internal::IsAllowedCodec;
 using internal::kFormatWhitelist;
 using internal::RefuseNestedOpen;
 
@@ -186,45 +185,15 @@ absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
                      AvError(opened)));
   }
   internal::FormatContextPtr format_owner(format);
-  // Probing decodes packets ahead; skip it when the container's headers already
-  // describe one audio stream fully (WAV, Ogg, WebM, FLAC, MP4 usually do).
-  const bool described =
-      format->nb_streams == 1 &&
-      format->streams[0]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
-      format->streams[0]->codecpar->sample_rate > 0 &&
-      format->streams[0]->codecpar->ch_layout.nb_channels > 0;
-  if (!described) {
-    if (const int found = avformat_find_stream_info(format, nullptr);
-        found < 0) {
-      return Invalid(
-          absl::StrCat("cannot read stream information: ", AvError(found)));
-    }
-  }
-  const AVCodec* codec = nullptr;
-  const int stream_index =
-      av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-  if (stream_index < 0 || codec == nullptr)
-    return Invalid("no decodable audio stream");
-  AVStream* stream = format->streams[stream_index];
-  if (!IsAllowedCodec(stream->codecpar->codec_id)) {
-    return Invalid(absl::StrCat("codec ",
-                                avcodec_get_name(stream->codecpar->codec_id),
-                                " is not supported"));
-  }
-
-  internal::CodecContextPtr decoder(avcodec_alloc_context3(codec));
-  if (decoder == nullptr ||
-      avcodec_parameters_to_context(decoder.get(), stream->codecpar) < 0) {
-    return absl::ResourceExhaustedError("audio: cannot allocate a decoder");
-  }
-  decoder->pkt_timebase = stream->time_base;
-  decoder->thread_count =
-      1;  // parallelism comes from decoding requests side by side
-  if (const int error = avcodec_open2(decoder.get(), codec, nullptr);
-      error < 0) {
-    return Invalid(absl::StrCat("cannot open the ", codec->name,
-                                " decoder: ", AvError(error)));
-  }
+  absl::StatusOr<internal::AudioStream> found =
+      internal::FindAudioStream(format);
+  if (!found.ok()) return found.status();
+  const int stream_index = found->index;
+  const AVCodec* codec = found->codec;
+  absl::StatusOr<internal::CodecContextPtr> opened_decoder =
+      internal::OpenDecoder(format, *found);
+  if (!opened_decoder.ok()) return opened_decoder.status();
+  internal::CodecContextPtr decoder = *std::move(opened_decoder);
 
   DecodedAudio result;
   result.source.container = format->iformat->name;

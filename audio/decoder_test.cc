@@ -119,7 +119,8 @@ TEST(DecoderTest, ResamplingKeepsTheToneAndItsLevel) {
 }
 
 TEST(DecoderTest, ContentAboveTheNewNyquistDoesNotAlias) {
-  // 12 kHz at 48 kHz would fold to 4 kHz at 16 kHz without the anti-alias filter.
+  // 12 kHz at 48 kHz would fold to 4 kHz at 16 kHz without the anti-alias
+  // filter.
   auto decoded = DecodeAudio(ToneWav(12000, 1.0, 48000, 1), DecodeOptions());
   ASSERT_THAT(decoded, IsOk());
   const double alias = ToneAmplitude(decoded->pcm.samples, 16000, 4000);

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
+
 namespace voxgate::audio::internal {
 
 bool IsAllowedCodec(AVCodecID id) {
@@ -14,6 +16,51 @@ bool IsAllowedCodec(AVCodecID id) {
       AV_CODEC_ID_OPUS,      AV_CODEC_ID_AAC,           AV_CODEC_ID_ALAC,
   };
   return kAllowed.count(id) > 0;
+}
+
+absl::StatusOr<AudioStream> FindAudioStream(AVFormatContext* format) {
+  const bool described =
+      format->nb_streams == 1 &&
+      format->streams[0]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
+      format->streams[0]->codecpar->sample_rate > 0 &&
+      format->streams[0]->codecpar->ch_layout.nb_channels > 0;
+  if (!described) {
+    if (const int found = avformat_find_stream_info(format, nullptr);
+        found < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "audio: cannot read stream information: ", AvError(found)));
+    }
+  }
+  AudioStream stream;
+  stream.index =
+      av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, &stream.codec, 0);
+  if (stream.index < 0 || stream.codec == nullptr)
+    return absl::InvalidArgumentError("audio: no decodable audio stream");
+  const AVCodecID id = format->streams[stream.index]->codecpar->codec_id;
+  if (!IsAllowedCodec(id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "audio: codec ", avcodec_get_name(id), " is not supported"));
+  }
+  return stream;
+}
+
+absl::StatusOr<CodecContextPtr> OpenDecoder(AVFormatContext* format,
+                                            const AudioStream& stream) {
+  const AVStream* av_stream = format->streams[stream.index];
+  CodecContextPtr decoder(avcodec_alloc_context3(stream.codec));
+  if (decoder == nullptr ||
+      avcodec_parameters_to_context(decoder.get(), av_stream->codecpar) < 0) {
+    return absl::ResourceExhaustedError("audio: cannot allocate a decoder");
+  }
+  decoder->pkt_timebase = av_stream->time_base;
+  decoder->thread_count = 1;
+  if (const int error = avcodec_open2(decoder.get(), stream.codec, nullptr);
+      error < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audio: cannot open the ", stream.codec->name,
+                     " decoder: ", AvError(error)));
+  }
+  return decoder;
 }
 
 int RefuseNestedOpen(AVFormatContext*, AVIOContext**, const char*, int,

@@ -3,6 +3,7 @@
 
 // What FFmpeg may open on our behalf. Private to audio/.
 
+#include "absl/status/statusor.h"
 #include "audio/ffmpeg_handles.h"
 
 namespace voxgate::audio::internal {
@@ -19,6 +20,21 @@ bool IsAllowedCodec(AVCodecID id);
 // files) are refused outright.
 int RefuseNestedOpen(AVFormatContext*, AVIOContext**, const char*, int,
                      AVDictionary**);
+
+// The input's audio stream to decode, once its headers are read: probes for
+// stream information only when the headers do not describe one audio stream
+// fully (probing decodes ahead). INVALID_ARGUMENT when there is none or its
+// codec is not allowed.
+struct AudioStream {
+  int index = -1;
+  const AVCodec* codec = nullptr;
+};
+absl::StatusOr<AudioStream> FindAudioStream(AVFormatContext* format);
+
+// An opened single-threaded decoder for `stream` (parallelism comes from
+// decoding requests side by side).
+absl::StatusOr<CodecContextPtr> OpenDecoder(AVFormatContext* format,
+                                            const AudioStream& stream);
 
 }  // namespace voxgate::audio::internal
 

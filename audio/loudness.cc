@@ -65,8 +65,8 @@ absl::StatusOr<LoudnessMeasurement> MeasureLoudness(const PcmAudio& audio) {
 
 absl::StatusOr<NormalizeResult> NormalizeLoudness(
     PcmAudio& audio, const NormalizeOptions& options) {
-  // libebur128's own sample-peak mode costs twice its loudness measurement; a plain
-  // scan costs almost nothing.
+  // libebur128's own sample-peak mode costs twice its loudness measurement; a
+  // plain scan costs almost nothing.
   auto state = Analyse(audio, EBUR128_MODE_I);
   if (!state.ok()) return state.status();
   NormalizeResult result;

@@ -12,6 +12,7 @@
 //        [--rates=500,1000,2000] [--log_level=info]
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,12 +130,17 @@ int Main(int argc, char** argv) {
   absl::Duration duration = absl::Seconds(5);
   std::vector<double> rates = {500, 1000, 2000};
   std::string log_level = "info";
+  // >= 0: the gateway runs on that CPU alone and this process (load generator
+  // and fake) on the other, so the two do not take each other's core.
+  int gateway_cpu = -1;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     int seconds;
     if (absl::ConsumePrefix(&arg, "--seconds=") &&
         absl::SimpleAtoi(arg, &seconds)) {
       duration = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--gateway_cpu=")) {
+      (void)absl::SimpleAtoi(arg, &gateway_cpu);
     } else if (absl::ConsumePrefix(&arg, "--log_level=")) {
       log_level = std::string(arg);
     } else if (absl::ConsumePrefix(&arg, "--rates=")) {
@@ -145,15 +151,29 @@ int Main(int argc, char** argv) {
       }
     }
   }
+  if (gateway_cpu >= 0) {
+    // Before any thread starts: threads inherit the affinity.
+    cpu_set_t others;
+    CPU_ZERO(&others);
+    CPU_SET(gateway_cpu == 0 ? 1 : 0, &others);
+    sched_setaffinity(0, sizeof(others), &others);
+  }
   auto fake = testing::FakeUpstream::Start();
   if (!fake.ok()) return 1;
   // Default log level (info: one JSON line per call, as deployed) unless
   // --log_level says otherwise; the port is chosen here so any level works.
   const int port = testing::FreePort();
-  auto gateway = testing::Subprocess::Start(
-      {"server/voxgate", absl::StrCat("--listen=127.0.0.1:", port),
-       "--admin_listen=127.0.0.1:0", "--log_level=" + log_level,
-       "--text_base_url=" + (*fake)->base_url(), "--text_model=fake-model"});
+  std::vector<std::string> command = {"server/voxgate",
+                                      absl::StrCat("--listen=127.0.0.1:", port),
+                                      "--admin_listen=127.0.0.1:0",
+                                      "--log_level=" + log_level,
+                                      "--text_base_url=" + (*fake)->base_url(),
+                                      "--text_model=fake-model"};
+  if (gateway_cpu >= 0) {
+    command.insert(command.begin(),
+                   {"/usr/bin/taskset", "-c", absl::StrCat(gateway_cpu)});
+  }
+  auto gateway = testing::Subprocess::Start(command);
   if (!gateway.ok()) return 1;
   // Keep reading the gateway's log so its pipe never fills.
   std::atomic<bool> stop_draining{false};

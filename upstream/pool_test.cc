@@ -3,9 +3,6 @@
 
 #include "upstream/pool.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 
@@ -16,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fake_upstream/fake_upstream.h"
+#include "tests/free_port.h"
 #include "upstream/retrying_call.h"
 
 namespace voxgate::upstream {
@@ -33,15 +31,7 @@ using ::voxgate::testing::StatusIs;
 
 // A loopback URL nobody listens on.
 std::string DeadUrl() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/v1");
+  return absl::StrCat("http://127.0.0.1:", voxgate::testing::FreePort(), "/v1");
 }
 
 class PoolTest : public ::testing::Test {
