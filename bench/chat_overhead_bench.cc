@@ -210,6 +210,23 @@ int Main(int argc, char** argv) {
                           delete call;
                         });
   };
+  // The gRPC hop alone: ListModels is answered by the gateway itself, no
+  // upstream, no worker; it tells the gRPC stack's share of the added time.
+  auto grpc_only = [&](absl::Time, std::function<void(bool)> done) {
+    struct Call {
+      grpc::ClientContext context;
+      v1::ListModelsRequest request;
+      v1::ListModelsResponse response;
+    };
+    auto* call = new Call();
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(10));
+    stub->async()->ListModels(&call->context, &call->request, &call->response,
+                              [call, done](grpc::Status status) {
+                                done(status.ok());
+                                delete call;
+                              });
+  };
   auto http = upstream::HttpClient::Create();
   const std::string body =
       R"({"model":"fake-model","messages":[{"role":"user","content":"hi"}]})";
@@ -231,15 +248,20 @@ int Main(int argc, char** argv) {
   std::printf(
       "| rate req/s | direct p50 µs | direct p99 µs | gateway p50 µs | gateway "
       "p99 µs | "
-      "added p50 µs | added p99 µs | errors |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+      "added p50 µs | added p99 µs | gRPC hop alone (ListModels) p50 µs | "
+      "p99 µs | errors |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (double rate : rates) {
     const Stats base = OpenLoop(rate, duration, direct);
     const Stats through = OpenLoop(rate, duration, via_gateway);
-    std::printf("| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %lld |\n",
-                rate, base.p50_us, base.p99_us, through.p50_us, through.p99_us,
-                through.p50_us - base.p50_us, through.p99_us - base.p99_us,
-                static_cast<long long>(base.errors + through.errors));
+    const Stats hop = OpenLoop(rate, duration, grpc_only);
+    std::printf(
+        "| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %.0f | %.0f | "
+        "%lld |\n",
+        rate, base.p50_us, base.p99_us, through.p50_us, through.p99_us,
+        through.p50_us - base.p50_us, through.p99_us - base.p99_us, hop.p50_us,
+        hop.p99_us,
+        static_cast<long long>(base.errors + through.errors + hop.errors));
     std::fflush(stdout);
   }
   const double gateway_max = ClosedLoop(64, duration, via_gateway);
