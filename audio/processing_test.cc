@@ -394,5 +394,30 @@ TEST(WorkerPoolTest, RealTimeJobsSkipTheQueueAndItsLimit) {
   EXPECT_EQ(order, (std::vector<std::string>{"stream 1", "stream 2", "batch"}));
 }
 
+TEST(WorkerPoolTest, ABusyRealTimeLaneStillLetsBatchJobsThrough) {
+  WorkerPool pool(1, 1);
+  absl::Notification release;
+  absl::BlockingCounter ran(9);
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  auto record = [&](std::string name) {
+    absl::MutexLock lock(&mu);
+    order.push_back(std::move(name));
+    ran.DecrementCount();
+  };
+  ASSERT_THAT(pool.TrySubmit([&] { release.WaitForNotification(); }), IsOk());
+  while (pool.queued() > 0) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_THAT(pool.TrySubmit([&] { record("batch"); }), IsOk());
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_THAT(pool.SubmitRealTime([&] { record("stream"); }), IsOk());
+  }
+  release.Notify();
+  ran.Wait();
+  absl::MutexLock lock(&mu);
+  // Not after all eight real-time jobs: within the first four taken.
+  const auto batch = std::find(order.begin(), order.end(), "batch");
+  EXPECT_LT(batch - order.begin(), 4);
+}
+
 }  // namespace
 }  // namespace voxgate::audio

@@ -54,8 +54,9 @@ void WorkerPool::Run() {
                    !pool->real_time_jobs_.empty();
           },
           this));
+      const bool batch_turn = ++taken_ % kBatchTurn == 0 && !jobs_.empty();
       std::deque<std::function<void()>>& queue =
-          real_time_jobs_.empty() ? jobs_ : real_time_jobs_;
+          real_time_jobs_.empty() || batch_turn ? jobs_ : real_time_jobs_;
       if (queue.empty()) return;  // stopping and drained
       job = std::move(queue.front());
       queue.pop_front();

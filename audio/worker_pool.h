@@ -27,7 +27,10 @@ class WorkerPool {
   // limit: for real-time streams, which bound their own jobs (one at a time
   // per stream, streams capped by limits.max_streams) and would lose audio if
   // refused, and which wait on it while a Transcribe decode can take
-  // seconds. UNAVAILABLE only when shutting down.
+  // seconds. Not strictly ahead: every kBatchTurn-th job a worker takes is a
+  // TrySubmit one when any waits, so a busy real-time lane cannot starve the
+  // other (which holds, among others, the final decodes streams wait for).
+  // UNAVAILABLE only when shutting down.
   absl::Status SubmitRealTime(std::function<void()> job);
 
   int queued() const;
@@ -43,6 +46,8 @@ class WorkerPool {
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<std::function<void()>> real_time_jobs_ ABSL_GUARDED_BY(mu_);
+  static constexpr int kBatchTurn = 4;
+  int taken_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

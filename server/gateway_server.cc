@@ -90,7 +90,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                                        threads](const config::v1::PoolConfig&)
       -> absl::StatusOr<std::unique_ptr<upstream::TranscriptionBackend>> {
     upstream::EmbeddedEngineOptions options;
+    // One decoder per worker for whole decodes, and as many for streams'
+    // incremental interims: a decoder holds its own model copy (about 100 MB
+    // RSS for en-us), so streams beyond them get final results only.
     options.max_decoders = threads;
+    options.max_stream_decoders = threads;
     auto engine = upstream::EmbeddedEngine::Create(options, workers);
     if (!engine.ok()) return engine.status();
     return std::unique_ptr<upstream::TranscriptionBackend>(std::move(*engine));

@@ -157,6 +157,7 @@ absl::Status StreamTranscribeCall::Configure(
       upstreams_.ForTranscription(config.recognition().model());
   if (!backend.ok()) return backend.status();
   backend_ = *backend;
+  if (config.interim_results()) incremental_ = backend_->StartIncremental();
   upstream_model_ = upstreams_.UpstreamModelName(config.recognition().model());
   if (config.has_interim_interval()) {
     const absl::Duration interval = ToAbsl(config.interim_interval());
@@ -393,11 +394,19 @@ void StreamTranscribeCall::SendLocked(
     request.language = recognition.language_codes(0);
   request.prompt = recognition.prompt();
   request.want_words = recognition.enable_word_timestamps();
+  StartTrackedLocked(key, [this, &request, &done] {
+    return backend_->Transcribe(std::move(request), call_.upstream_options(),
+                                std::move(done));
+  });
+}
+
+void StreamTranscribeCall::StartTrackedLocked(
+    int key,
+    const std::function<std::shared_ptr<upstream::Transfer>()>& start) {
   in_flight_[key] = nullptr;
   // Not under mu_: the backend may answer on this thread.
   mu_.Unlock();
-  std::shared_ptr<upstream::Transfer> transfer = backend_->Transcribe(
-      std::move(request), call_.upstream_options(), std::move(done));
+  std::shared_ptr<upstream::Transfer> transfer = start();
   mu_.Lock();
   if (auto it = in_flight_.find(key); it != in_flight_.end())
     it->second = transfer;
@@ -415,11 +424,20 @@ void StreamTranscribeCall::MaybeInterimLocked() {
   interim_in_flight_ = true;
   const int index = next_utterance_;  // the utterance in progress
   const int64_t start = endpointer_->utterance_start_frame();
-  SendLocked(-1 - index, endpointer_->utterance_audio(),
-             [this, index, start,
-              processed](absl::StatusOr<upstream::Transcription> result) {
-               OnInterim(index, start, processed, std::move(result));
-             });
+  auto done = [this, index, start,
+               processed](absl::StatusOr<upstream::Transcription> result) {
+    OnInterim(index, start, processed, std::move(result));
+  };
+  if (incremental_ != nullptr) {
+    // The engine decodes only the audio added since the last interim.
+    StartTrackedLocked(-1 - index, [this, index,
+                                    audio = endpointer_->utterance_audio(),
+                                    &done]() mutable {
+      return incremental_->Partial(index, std::move(audio), std::move(done));
+    });
+    return;
+  }
+  SendLocked(-1 - index, endpointer_->utterance_audio(), std::move(done));
 }
 
 void StreamTranscribeCall::OnInterim(

@@ -81,6 +81,12 @@ class StreamTranscribeCall final
       int key, std::vector<float> samples,
       std::function<void(absl::StatusOr<upstream::Transcription>)> done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `start` with mu_ released, tracking its transfer under `key` in
+  // in_flight_ (cancelled at once if the call failed meanwhile).
+  void StartTrackedLocked(
+      int key,
+      const std::function<std::shared_ptr<upstream::Transfer>()>& start)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EmitReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueLocked(v1::StreamTranscribeResponse response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -114,6 +120,10 @@ class StreamTranscribeCall final
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   v1::StreamTranscribeConfig stream_config_ ABSL_GUARDED_BY(mu_);
   upstream::TranscriptionBackend* backend_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Interim results from an engine that decodes incrementally; null for
+  // model servers.
+  std::unique_ptr<upstream::IncrementalTranscriber> incremental_
+      ABSL_GUARDED_BY(mu_);
   std::string upstream_model_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<audio::StreamResampler> resampler_ ABSL_GUARDED_BY(mu_);
   // For encoded container streams. Used only by the stream's one worker job at

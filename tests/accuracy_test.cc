@@ -3,12 +3,16 @@
 // formats, against the fair baseline: the same encoded files turned into 16 kHz
 // mono WAV by the ffmpeg CLI and given to the engine directly.
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "audio/wav.h"
 #include "audio/worker_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -132,8 +136,10 @@ TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
   auto gateway = GatewayProcess::Start("");
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
-  // The five clips stream side by side, each at real-time pace.
+  // The five clips stream side by side, each at real-time pace, with interim
+  // results (the engine decodes them incrementally).
   std::vector<std::string> hypotheses(clips.size());
+  std::vector<int> interims(clips.size(), 0);
   std::vector<std::thread> streams;
   for (std::size_t c = 0; c < clips.size(); ++c) {
     streams.emplace_back([&, c] {
@@ -143,6 +149,7 @@ TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
       v1::StreamTranscribeRequest config;
       config.mutable_config()->mutable_format()->set_encoding(
           v1::AUDIO_ENCODING_WAV);
+      config.mutable_config()->set_interim_results(true);
       stream->Write(config);
       const std::string wav = ReadBytes(clips[c].wav_path);
       const absl::Time start = absl::Now();
@@ -156,6 +163,8 @@ TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
       stream->WritesDone();
       v1::StreamTranscribeResponse response;
       while (stream->Read(&response)) {
+        interims[c] += response.has_result() && !response.result().is_final() &&
+                       !response.result().text().empty();
         if (response.result().is_final()) {
           absl::StrAppend(&hypotheses[c], hypotheses[c].empty() ? "" : " ",
                           response.result().text());
@@ -184,6 +193,63 @@ TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
       "\n| StreamTranscribe, WAV at real-time pace | %.1f%% | %.1f%% |\n",
       Percent(baseline), Percent(streamed));
   EXPECT_LE(Percent(streamed), Percent(baseline) + 2.0);
+  // Interims come from the engine's stream decoders, one per worker thread
+  // (audio.worker_threads defaults to the cores): that many streams get them.
+  const int with_interims = static_cast<int>(std::count_if(
+      interims.begin(), interims.end(), [](int n) { return n > 0; }));
+  EXPECT_GE(with_interims,
+            std::min<int>(clips.size(), std::thread::hardware_concurrency()));
+}
+
+TEST(AccuracyTest, InterimResultsDecodeEachSampleOnce) {
+  const std::vector<Clip> clips = LibrivoxClips();
+  ASSERT_FALSE(clips.empty());
+  audio::WorkerPool workers(1, 4);
+  auto engine = upstream::EmbeddedEngine::Create({}, workers);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const std::optional<audio::Pcm16> pcm =
+      audio::ParseWavPcm16(ReadBytes(clips[0].wav_path));
+  ASSERT_TRUE(pcm.has_value());
+  std::vector<float> samples;
+  for (int16_t sample : pcm->samples) samples.push_back(sample / 32768.0f);
+
+  auto partial = [&](upstream::IncrementalTranscriber& session, int utterance,
+                     std::size_t length) {
+    absl::Notification done;
+    absl::StatusOr<upstream::Transcription> result;
+    session.Partial(
+        utterance,
+        std::vector<float>(samples.begin(), samples.begin() + length),
+        [&](absl::StatusOr<upstream::Transcription> r) {
+          result = std::move(r);
+          done.Notify();
+        });
+    done.WaitForNotification();
+    return result;
+  };
+  std::unique_ptr<upstream::IncrementalTranscriber> session =
+      (*engine)->StartIncremental();
+  ASSERT_NE(session, nullptr);
+  // An interim every second of audio, as StreamTranscribe asks them.
+  double decoded_seconds = 0;
+  std::string last;
+  for (std::size_t length = 16000;; length += 16000) {
+    length = std::min(length, samples.size());
+    auto result = partial(*session, 0, length);
+    ASSERT_TRUE(result.ok()) << result.status();
+    decoded_seconds += result->duration_seconds;
+    last = result->text;
+    if (length == samples.size()) break;
+  }
+  // Each sample was decoded once in all, not once per interim.
+  EXPECT_NEAR(decoded_seconds, samples.size() / 16000.0, 0.001);
+  // The last interim is a real hypothesis of the whole clip.
+  const WordErrors errors = CountWordErrors(clips[0].reference, last);
+  EXPECT_LT(Percent(errors), 60.0) << last;
+  // A new utterance starts afresh.
+  auto next = partial(*session, 1, 32000);
+  ASSERT_TRUE(next.ok());
+  EXPECT_NEAR(next->duration_seconds, 2.0, 0.001);
 }
 
 }  // namespace

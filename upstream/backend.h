@@ -15,10 +15,33 @@
 namespace voxgate::upstream {
 
 // Turns audio into text.
+// Interim hypotheses of one stream's utterance in progress, from an engine
+// that decodes audio as it arrives. Each call gets the utterance's audio so far
+// (16 kHz mono) and decodes only what was added since the previous call of the
+// same utterance; a new utterance index starts afresh. One stream's calls come
+// one at a time.
+class IncrementalTranscriber {
+ public:
+  virtual ~IncrementalTranscriber() = default;
+  using Done = std::function<void(absl::StatusOr<Transcription>)>;
+  // `done` runs exactly once on a worker thread; the handle cancels a call not
+  // yet started.
+  virtual std::shared_ptr<Transfer> Partial(int utterance,
+                                            std::vector<float> audio,
+                                            Done done) = 0;
+};
+
 class TranscriptionBackend {
  public:
   virtual ~TranscriptionBackend() = default;
   using Done = std::function<void(absl::StatusOr<Transcription>)>;
+
+  // For engines that decode incrementally (the embedded one): a transcriber
+  // for one stream's interim results. Null when the backend takes whole
+  // files only (model servers): interims then re-send the utterance so far.
+  virtual std::unique_ptr<IncrementalTranscriber> StartIncremental() {
+    return nullptr;
+  }
 
   // Starts a transcription; `done` runs exactly once on an upstream thread and
   // must return quickly. The handle cancels it (done then gets CANCELLED).

@@ -2,6 +2,7 @@
 
 #include <pocketsphinx.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
@@ -69,22 +70,16 @@ void EmbeddedEngine::DecoderDeleter::operator()(Decoder* decoder) const {
 
 EmbeddedEngine::~EmbeddedEngine() = default;
 
-absl::StatusOr<EmbeddedEngine::Decoder*> EmbeddedEngine::TakeDecoder() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
-      Decoder* decoder = idle_.back();
-      idle_.pop_back();
-      return decoder;
-    }
-    if (static_cast<int>(decoders_.size()) >= options_.max_decoders) {
-      return absl::ResourceExhaustedError(absl::StrCat("embedded engine: all ",
-                                                       options_.max_decoders,
-                                                       " decoders are busy"));
-    }
-  }
-  // Loading a model takes a while; it happens once per decoder, outside the
-  // lock.
+EmbeddedEngine::EmbeddedEngine(EmbeddedEngineOptions options,
+                               audio::WorkerPool& workers)
+    : options_(std::move(options)), workers_(workers) {
+  pool_.max = options_.max_decoders;
+  stream_pool_.max = options_.max_stream_decoders;
+}
+
+absl::StatusOr<
+    std::unique_ptr<EmbeddedEngine::Decoder, EmbeddedEngine::DecoderDeleter>>
+EmbeddedEngine::LoadDecoder() const {
   std::unique_ptr<Decoder, DecoderDeleter> decoder(new Decoder());
   const std::string hmm = options_.model_dir + "/en-us";
   const std::string lm = options_.model_dir + "/en-us.lm.bin";
@@ -99,14 +94,45 @@ absl::StatusOr<EmbeddedEngine::Decoder*> EmbeddedEngine::TakeDecoder() {
     return absl::InternalError(
         "embedded engine: pocketsphinx could not load its model");
   }
-  absl::MutexLock lock(&mu_);
-  decoders_.push_back(std::move(decoder));
-  return decoders_.back().get();
+  return decoder;
 }
 
-void EmbeddedEngine::ReturnDecoder(Decoder* decoder) {
+absl::StatusOr<EmbeddedEngine::Decoder*> EmbeddedEngine::TakeDecoder(
+    bool for_stream) {
+  {
+    absl::MutexLock lock(&mu_);
+    DecoderPool& pool = for_stream ? stream_pool_ : pool_;
+    if (!pool.idle.empty()) {
+      Decoder* decoder = pool.idle.back();
+      pool.idle.pop_back();
+      return decoder;
+    }
+    if (static_cast<int>(pool.owned.size()) >= pool.max) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "embedded engine: all ", pool.max,
+          for_stream ? " stream decoders" : " decoders", " are busy"));
+    }
+    // Held by this caller while it loads, so the cap holds meanwhile.
+    pool.owned.emplace_back(nullptr);
+  }
+  // Loading a model takes a while; it happens once per decoder, outside the
+  // lock.
+  absl::StatusOr<std::unique_ptr<Decoder, DecoderDeleter>> loaded =
+      LoadDecoder();
   absl::MutexLock lock(&mu_);
-  idle_.push_back(decoder);
+  DecoderPool& pool = for_stream ? stream_pool_ : pool_;
+  auto slot = std::find(pool.owned.begin(), pool.owned.end(), nullptr);
+  if (!loaded.ok()) {
+    pool.owned.erase(slot);
+    return loaded.status();
+  }
+  *slot = *std::move(loaded);
+  return slot->get();
+}
+
+void EmbeddedEngine::ReturnDecoder(Decoder* decoder, bool for_stream) {
+  absl::MutexLock lock(&mu_);
+  (for_stream ? stream_pool_ : pool_).idle.push_back(decoder);
 }
 
 absl::StatusOr<Transcription> EmbeddedEngine::TranscribeNow(
@@ -184,6 +210,122 @@ std::shared_ptr<Transfer> EmbeddedEngine::Transcribe(
       });
   if (!queued.ok()) (*shared_done)(queued);
   return handle;
+}
+
+// One stream's interim decoding. It holds a stream decoder from its first
+// partial until it is destroyed, in an utterance started for the utterance in
+// progress, and feeds it only the audio added since the last partial, so a
+// long utterance costs one decode in all rather than one per interim. With no
+// stream decoder free it re-decodes the audio so far (what model servers get).
+// The state lives in a shared block: a job may still run when the stream ends.
+class EmbeddedEngine::Incremental final : public IncrementalTranscriber {
+ public:
+  explicit Incremental(EmbeddedEngine* engine)
+      : state_(std::make_shared<State>(engine)) {}
+  ~Incremental() override {
+    absl::MutexLock lock(&state_->mu);
+    state_->closed = true;
+    if (!state_->busy) state_->Release();
+  }
+
+  std::shared_ptr<Transfer> Partial(int utterance, std::vector<float> audio,
+                                    Done done) override {
+    auto handle = std::make_shared<CancelHandle>();
+    auto shared_done = std::make_shared<Done>(std::move(done));
+    // Real-time work: a full batch queue must not starve a stream's interims.
+    absl::Status queued = state_->engine->workers_.SubmitRealTime(
+        [state = state_, handle, shared_done, utterance,
+         audio = std::move(audio)] {
+          if (handle->cancelled.load()) {
+            (*shared_done)(absl::CancelledError("interim result cancelled"));
+            return;
+          }
+          (*shared_done)(state->Decode(utterance, audio));
+        });
+    if (!queued.ok()) (*shared_done)(queued);
+    return handle;
+  }
+
+ private:
+  struct State {
+    explicit State(EmbeddedEngine* engine) : engine(engine) {}
+
+    absl::StatusOr<Transcription> Decode(int utterance,
+                                         const std::vector<float>& audio) {
+      absl::MutexLock lock(&mu);
+      busy = true;
+      absl::StatusOr<Transcription> result = DecodeLocked(utterance, audio);
+      busy = false;
+      if (closed) Release();
+      return result;
+    }
+
+    absl::StatusOr<Transcription> DecodeLocked(int utterance,
+                                               const std::vector<float>& audio)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (decoder == nullptr) {
+        // No stream decoder free: this interim is skipped (interims are best
+        // effort). Re-decoding the utterance so far here instead would run
+        // whole decodes in the real-time lane and hold back final results.
+        absl::StatusOr<Decoder*> taken =
+            engine->TakeDecoder(/*for_stream=*/true);
+        if (!taken.ok()) return taken.status();
+        decoder = *taken;
+      }
+      ps_decoder_t* ps = decoder->decoder.get();
+      if (utterance != current || !in_utterance) {
+        if (in_utterance) ps_end_utt(ps);
+        ps_start_utt(ps);
+        in_utterance = true;
+        current = utterance;
+        fed = 0;
+      }
+      const std::size_t from = std::min(fed, audio.size());
+      std::vector<int16_t> samples(audio.size() - from);
+      for (std::size_t i = from; i < audio.size(); ++i) {
+        samples[i - from] =
+            static_cast<int16_t>(std::clamp(audio[i], -1.0f, 1.0f) * 32767.0f);
+      }
+      if (!samples.empty() &&
+          ps_process_raw(ps, samples.data(), samples.size(), FALSE,
+                         /*full_utt=*/FALSE) < 0) {
+        return absl::InternalError(
+            "embedded engine: pocketsphinx failed to decode");
+      }
+      fed = audio.size();
+      int32 score = 0;
+      const char* hypothesis = ps_get_hyp(ps, &score);
+      Transcription result;
+      result.text = hypothesis != nullptr ? hypothesis : "";
+      result.language = "en-US";
+      // The audio this call decoded: the new part only.
+      result.duration_seconds = static_cast<double>(samples.size()) / 16000;
+      result.model = "pocketsphinx-en-us";
+      return result;
+    }
+
+    void Release() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (decoder == nullptr) return;
+      if (in_utterance) ps_end_utt(decoder->decoder.get());
+      in_utterance = false;
+      engine->ReturnDecoder(decoder, /*for_stream=*/true);
+      decoder = nullptr;
+    }
+
+    EmbeddedEngine* const engine;
+    absl::Mutex mu;
+    Decoder* decoder ABSL_GUARDED_BY(mu) = nullptr;
+    bool in_utterance ABSL_GUARDED_BY(mu) = false;
+    int current ABSL_GUARDED_BY(mu) = -1;
+    std::size_t fed ABSL_GUARDED_BY(mu) = 0;
+    bool busy ABSL_GUARDED_BY(mu) = false;
+    bool closed ABSL_GUARDED_BY(mu) = false;
+  };
+  std::shared_ptr<State> state_;
+};
+
+std::unique_ptr<IncrementalTranscriber> EmbeddedEngine::StartIncremental() {
+  return std::make_unique<Incremental>(this);
 }
 
 }  // namespace voxgate::upstream

@@ -17,6 +17,10 @@ struct EmbeddedEngineOptions {
   std::string model_dir = "/usr/share/pocketsphinx/model/en-us";
   // Decoders at most (one per worker thread; each holds its own model copy).
   int max_decoders = 2;
+  // Decoders for streams' interim results at most, apart from the above: a
+  // stream with interim results holds one from its first interim to its end.
+  // Streams beyond it get final results only.
+  int max_stream_decoders = 2;
 };
 
 // The offline recogniser: pocketsphinx 0.8 with its US English model, in
@@ -39,6 +43,9 @@ class EmbeddedEngine final : public TranscriptionBackend {
   bool available() const override { return true; }
   bool returns_segments() const override { return false; }
   bool returns_words() const override { return true; }
+  // Interim results decoded as the audio arrives (see IncrementalTranscriber);
+  // final results are still decoded whole, for accuracy.
+  std::unique_ptr<IncrementalTranscriber> StartIncremental() override;
 
   // Transcribes on the calling thread (tests, benchmarks).
   absl::StatusOr<Transcription> TranscribeNow(
@@ -52,17 +59,24 @@ class EmbeddedEngine final : public TranscriptionBackend {
   };
 
  private:
-  EmbeddedEngine(EmbeddedEngineOptions options, audio::WorkerPool& workers)
-      : options_(std::move(options)), workers_(workers) {}
-  absl::StatusOr<Decoder*> TakeDecoder();
-  void ReturnDecoder(Decoder* decoder);
+  EmbeddedEngine(EmbeddedEngineOptions options, audio::WorkerPool& workers);
+  class Incremental;
+  // Decoders made on demand up to a cap, reused, never used by two threads at
+  // once.
+  struct DecoderPool {
+    int max = 0;
+    std::vector<std::unique_ptr<Decoder, DecoderDeleter>> owned;
+    std::vector<Decoder*> idle;
+  };
+  absl::StatusOr<Decoder*> TakeDecoder(bool for_stream = false);
+  void ReturnDecoder(Decoder* decoder, bool for_stream = false);
+  absl::StatusOr<std::unique_ptr<Decoder, DecoderDeleter>> LoadDecoder() const;
 
   const EmbeddedEngineOptions options_;
   audio::WorkerPool& workers_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<Decoder, DecoderDeleter>> decoders_
-      ABSL_GUARDED_BY(mu_);
-  std::vector<Decoder*> idle_ ABSL_GUARDED_BY(mu_);
+  DecoderPool pool_ ABSL_GUARDED_BY(mu_);
+  DecoderPool stream_pool_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace voxgate::upstream
