@@ -1,18 +1,24 @@
 // embedded_bench: real-time factor of the embedded pocketsphinx engine per core
 // and its throughput (clips/s) with 1 and 2 decoding threads, on the LibriVox
-// clips of pocketsphinx-testdata.
+// clips of pocketsphinx-testdata; then the cost of a stream's interim results
+// (one a second over a long utterance) decoded incrementally versus by
+// re-decoding the utterance so far.
 //
 // Usage: bazel run -c opt //bench:embedded_bench -- [--rounds=3]
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "audio/wav.h"
 #include "audio/worker_pool.h"
 #include "upstream/embedded_engine.h"
 
@@ -77,6 +83,45 @@ int Main(int argc, char** argv) {
                 clips.size() * rounds / wall, audio / wall,
                 audio / wall / threads);
   }
+
+  // The five clips as one 24.7 s utterance, an interim every second of it.
+  std::vector<float> utterance;
+  for (const std::string& clip : clips) {
+    const std::optional<audio::Pcm16> pcm = audio::ParseWavPcm16(clip);
+    if (!pcm) return 1;
+    for (int16_t sample : pcm->samples) utterance.push_back(sample / 32768.0f);
+  }
+  std::unique_ptr<upstream::IncrementalTranscriber> session =
+      (*engine)->StartIncremental();
+  int interims = 0;
+  absl::Duration incremental, redecode, slowest_incremental, slowest_redecode;
+  for (std::size_t length = 16000; length <= utterance.size();
+       length += 16000, ++interims) {
+    std::vector<float> so_far(utterance.begin(), utterance.begin() + length);
+    absl::Time start = absl::Now();
+    absl::Notification done;
+    session->Partial(0, so_far, [&](auto) { done.Notify(); });
+    done.WaitForNotification();
+    const absl::Duration one_incremental = absl::Now() - start;
+    start = absl::Now();
+    audio::PcmAudio pcm;
+    pcm.samples = std::move(so_far);
+    (void)(*engine)->TranscribeNow(audio::EncodeWav(pcm), {});
+    const absl::Duration one_redecode = absl::Now() - start;
+    incremental += one_incremental;
+    redecode += one_redecode;
+    slowest_incremental = std::max(slowest_incremental, one_incremental);
+    slowest_redecode = std::max(slowest_redecode, one_redecode);
+  }
+  std::printf(
+      "\n| interims of a %.1f s utterance | total decode s | last interim ms "
+      "|\n"
+      "|---|---|---|\n| incremental (%d) | %.2f | %.0f |\n"
+      "| re-decode the utterance so far (%d) | %.2f | %.0f |\n",
+      utterance.size() / 16000.0, interims, absl::ToDoubleSeconds(incremental),
+      absl::ToDoubleMilliseconds(slowest_incremental), interims,
+      absl::ToDoubleSeconds(redecode),
+      absl::ToDoubleMilliseconds(slowest_redecode));
   return 0;
 }
 
