@@ -133,12 +133,16 @@ int Main(int argc, char** argv) {
   // >= 0: the gateway runs on that CPU alone and this process (load generator
   // and fake) on the other, so the two do not take each other's core.
   int gateway_cpu = -1;
+  // gRPC connections the load comes over (1: one client multiplexing all).
+  int channels = 1;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     int seconds;
     if (absl::ConsumePrefix(&arg, "--seconds=") &&
         absl::SimpleAtoi(arg, &seconds)) {
       duration = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--channels=")) {
+      (void)absl::SimpleAtoi(arg, &channels);
     } else if (absl::ConsumePrefix(&arg, "--gateway_cpu=")) {
       (void)absl::SimpleAtoi(arg, &gateway_cpu);
     } else if (absl::ConsumePrefix(&arg, "--log_level=")) {
@@ -183,14 +187,27 @@ int Main(int argc, char** argv) {
     }
   });
 
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 std::chrono::seconds(30))) {
-    std::fprintf(stderr, "gateway did not come up\n");
-    return 1;
+  // `channels` connections, as that many clients would open (a distinct
+  // channel argument keeps gRPC from sharing one connection); calls take
+  // them in turn.
+  std::vector<std::unique_ptr<v1::VoxgateService::Stub>> stubs;
+  for (int i = 0; i < channels; ++i) {
+    grpc::ChannelArguments arguments;
+    arguments.SetInt("voxgate.bench.client", i);
+    auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                             grpc::InsecureChannelCredentials(),
+                                             arguments);
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                   std::chrono::seconds(30))) {
+      std::fprintf(stderr, "gateway did not come up\n");
+      return 1;
+    }
+    stubs.push_back(v1::VoxgateService::NewStub(channel));
   }
-  auto stub = v1::VoxgateService::NewStub(channel);
+  std::atomic<uint64_t> next_stub{0};
+  auto stub_for_call = [&]() -> v1::VoxgateService::Stub& {
+    return *stubs[next_stub.fetch_add(1) % stubs.size()];
+  };
   v1::ChatRequest request;
   v1::ChatMessage* message = request.add_messages();
   message->set_role(v1::ROLE_USER);
@@ -204,11 +221,11 @@ int Main(int argc, char** argv) {
     auto* call = new Call();
     call->context.set_deadline(std::chrono::system_clock::now() +
                                std::chrono::seconds(10));
-    stub->async()->Chat(&call->context, &request, &call->response,
-                        [call, done](grpc::Status status) {
-                          done(status.ok());
-                          delete call;
-                        });
+    stub_for_call().async()->Chat(&call->context, &request, &call->response,
+                                  [call, done](grpc::Status status) {
+                                    done(status.ok());
+                                    delete call;
+                                  });
   };
   // The gRPC hop alone: ListModels is answered by the gateway itself, no
   // upstream, no worker; it tells the gRPC stack's share of the added time.
@@ -221,11 +238,12 @@ int Main(int argc, char** argv) {
     auto* call = new Call();
     call->context.set_deadline(std::chrono::system_clock::now() +
                                std::chrono::seconds(10));
-    stub->async()->ListModels(&call->context, &call->request, &call->response,
-                              [call, done](grpc::Status status) {
-                                done(status.ok());
-                                delete call;
-                              });
+    stub_for_call().async()->ListModels(&call->context, &call->request,
+                                        &call->response,
+                                        [call, done](grpc::Status status) {
+                                          done(status.ok());
+                                          delete call;
+                                        });
   };
   auto http = upstream::HttpClient::Create();
   const std::string body =
