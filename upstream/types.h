@@ -173,7 +173,7 @@ struct CallOptions {
   // Sent upstream as x-request-id.
   std::string request_id;
   // Where each attempt's endpoint is noted; none when null.
-  std::shared_ptr<EndpointTrace> endpoints;
+  std::shared_ptr<EndpointTrace> endpoints = nullptr;
 };
 
 }  // namespace voxgate::upstream
