@@ -145,23 +145,13 @@ void ContainerStreamDecoder::Emit(std::vector<float> samples) {
 }
 
 absl::Status ContainerStreamDecoder::Decode() {
-  constexpr int kIoBufferSize = 16384;
-  auto* io_buffer = static_cast<unsigned char*>(av_malloc(kIoBufferSize));
-  internal::IoContextPtr io(avio_alloc_context(
-      io_buffer, kIoBufferSize, 0, this, &ReadThunk, nullptr, nullptr));
-  if (io == nullptr) {
-    av_free(io_buffer);
-    return absl::ResourceExhaustedError(
-        "audio: out of memory for the I/O context");
-  }
-  AVFormatContext* format = avformat_alloc_context();
-  format->pb = io.get();
-  format->flags |= AVFMT_FLAG_CUSTOM_IO;
-  format->interrupt_callback = {&InterruptThunk, this};
-  format->io_open = &internal::RefuseNestedOpen;
-  format->format_whitelist = av_strdup(internal::kFormatWhitelist);
+  // Not seekable: a stream is read once, as it arrives.
+  absl::StatusOr<internal::IoContextPtr> io =
+      internal::MakeIoContext(16384, this, &ReadThunk, nullptr);
+  if (!io.ok()) return io.status();
+  AVFormatContext* format = internal::GuardedFormatContext(
+      io->get(), &InterruptThunk, this, /*max_streams=*/4);
   format->probesize = 64 << 10;
-  format->max_streams = 4;
   const char* demuxer = DemuxerFor(container_);
   const int opened = avformat_open_input(
       &format, nullptr,

@@ -22,8 +22,6 @@ namespace {
 
 using internal::AvError;
 using internal::FrameResampler;
-using internal::kFormatWhitelist;
-using internal::RefuseNestedOpen;
 
 absl::Status Invalid(absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("audio: ", message));
@@ -139,25 +137,13 @@ absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
   MemoryReader reader{reinterpret_cast<const uint8_t*>(bytes.data()),
                       static_cast<int64_t>(bytes.size()), 0,
                       absl::Now() + options.max_wall_time};
-  constexpr int kIoBufferSize = 32768;
-  auto* io_buffer = static_cast<unsigned char*>(av_malloc(kIoBufferSize));
-  internal::IoContextPtr io(avio_alloc_context(
-      io_buffer, kIoBufferSize, 0, &reader, &ReadPacket, nullptr, &Seek));
-  if (io == nullptr) {
-    av_free(io_buffer);
-    return absl::ResourceExhaustedError(
-        "audio: out of memory for the I/O context");
-  }
-
-  AVFormatContext* format = avformat_alloc_context();
-  format->pb = io.get();
-  format->flags |= AVFMT_FLAG_CUSTOM_IO;
-  format->interrupt_callback = {&Interrupted, &reader};
-  format->io_open = &RefuseNestedOpen;
-  format->format_whitelist = av_strdup(kFormatWhitelist);
+  absl::StatusOr<internal::IoContextPtr> io =
+      internal::MakeIoContext(32768, &reader, &ReadPacket, &Seek);
+  if (!io.ok()) return io.status();
+  AVFormatContext* format = internal::GuardedFormatContext(
+      io->get(), &Interrupted, &reader, options.max_streams);
   format->probesize = options.probe_bytes;
   format->max_analyze_duration = 5 * AV_TIME_BASE;
-  format->max_streams = options.max_streams;
 
   AVDictionary* demuxer_options = nullptr;
   if (raw != nullptr) {

@@ -18,6 +18,33 @@ bool IsAllowedCodec(AVCodecID id) {
   return kAllowed.count(id) > 0;
 }
 
+absl::StatusOr<IoContextPtr> MakeIoContext(int buffer_size, void* opaque,
+                                           int (*read)(void*, uint8_t*, int),
+                                           int64_t (*seek)(void*, int64_t,
+                                                           int)) {
+  auto* buffer = static_cast<unsigned char*>(av_malloc(buffer_size));
+  IoContextPtr io(
+      avio_alloc_context(buffer, buffer_size, 0, opaque, read, nullptr, seek));
+  if (io == nullptr) {
+    av_free(buffer);
+    return absl::ResourceExhaustedError(
+        "audio: out of memory for the I/O context");
+  }
+  return io;
+}
+
+AVFormatContext* GuardedFormatContext(AVIOContext* io, int (*interrupt)(void*),
+                                      void* opaque, int max_streams) {
+  AVFormatContext* format = avformat_alloc_context();
+  format->pb = io;
+  format->flags |= AVFMT_FLAG_CUSTOM_IO;
+  format->interrupt_callback = {interrupt, opaque};
+  format->io_open = &RefuseNestedOpen;
+  format->format_whitelist = av_strdup(kFormatWhitelist);
+  format->max_streams = max_streams;
+  return format;
+}
+
 absl::StatusOr<AudioStream> FindAudioStream(AVFormatContext* format) {
   const bool described =
       format->nb_streams == 1 &&

@@ -21,6 +21,20 @@ bool IsAllowedCodec(AVCodecID id);
 int RefuseNestedOpen(AVFormatContext*, AVIOContext**, const char*, int,
                      AVDictionary**);
 
+// An I/O context reading through `read` (and `seek`, may be null) with a
+// buffer of `buffer_size`; RESOURCE_EXHAUSTED when out of memory.
+absl::StatusOr<IoContextPtr> MakeIoContext(int buffer_size, void* opaque,
+                                           int (*read)(void*, uint8_t*, int),
+                                           int64_t (*seek)(void*, int64_t,
+                                                           int));
+
+// A format context on `io` that opens only what the policy above allows: the
+// container whitelist, no nested opens, at most `max_streams` streams, and
+// `interrupt(opaque)` checked during blocking work. Pass it to
+// avformat_open_input (which frees it on failure).
+AVFormatContext* GuardedFormatContext(AVIOContext* io, int (*interrupt)(void*),
+                                      void* opaque, int max_streams);
+
 // The input's audio stream to decode, once its headers are read: probes for
 // stream information only when the headers do not describe one audio stream
 // fully (probing decodes ahead). INVALID_ARGUMENT when there is none or its

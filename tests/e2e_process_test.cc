@@ -6,12 +6,12 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/grpc_probes.h"
+#include "tests/http_get.h"
 #include "tests/subprocess.h"
 #include "upstream/http_client.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -56,19 +56,7 @@ TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   auto http = upstream::HttpClient::Create();
   ASSERT_TRUE(http.ok());
   auto get = [&](const std::string& path) {
-    absl::StatusOr<upstream::HttpResponse> result =
-        absl::UnknownError("no answer");
-    absl::Notification done;
-    upstream::HttpRequest request;
-    request.method = "GET";
-    request.url = absl::StrCat("http://127.0.0.1:", admin_port, path);
-    (*http)->Fetch(request,
-                   [&](absl::StatusOr<upstream::HttpResponse> response) {
-                     result = std::move(response);
-                     done.Notify();
-                   });
-    done.WaitForNotification();
-    return result;
+    return HttpGet(**http, absl::StrCat("http://127.0.0.1:", admin_port, path));
   };
   auto healthz = get("/healthz");
   ASSERT_TRUE(healthz.ok()) << healthz.status();

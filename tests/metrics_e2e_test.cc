@@ -12,7 +12,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,6 +20,7 @@
 #include "tests/fake_upstream/fake_upstream.h"
 #include "tests/free_port.h"
 #include "tests/gateway_process.h"
+#include "tests/http_get.h"
 #include "tests/subprocess.h"
 #include "upstream/http_client.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -46,23 +46,6 @@ routing:
   audio_pool: whisper
   text_pool: llm
 )";
-
-absl::StatusOr<upstream::HttpResponse> Get(upstream::HttpClient& http,
-                                           const std::string& url) {
-  absl::StatusOr<upstream::HttpResponse> result =
-      absl::UnknownError("no answer");
-  absl::Notification done;
-  upstream::HttpRequest request;
-  request.method = "GET";
-  request.url = url;
-  request.deadline = absl::Now() + absl::Seconds(10);
-  http.Fetch(request, [&](absl::StatusOr<upstream::HttpResponse> response) {
-    result = std::move(response);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
-}
 
 class MetricsTest : public ::testing::Test {
  protected:
@@ -155,14 +138,15 @@ class MetricsTest : public ::testing::Test {
             "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
       }
     }
-    auto response = Get(*http_, absl::StrCat("http://127.0.0.1:", port,
-                                             "/api/v1/query?query=", encoded));
+    auto response =
+        HttpGet(*http_, absl::StrCat("http://127.0.0.1:", port,
+                                     "/api/v1/query?query=", encoded));
     if (!response.ok()) return nlohmann::json::object();
     return nlohmann::json::parse(response->body, nullptr, false);
   }
 
   std::string Metrics() {
-    auto response = Get(
+    auto response = HttpGet(
         *http_,
         absl::StrCat("http://127.0.0.1:", gateway_->admin_port(), "/metrics"));
     EXPECT_TRUE(response.ok()) << response.status();
