@@ -68,6 +68,10 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
   Add(families.back(), streams_.refused(), {{"reason", "max_streams"}});
   Add(families.back(), workers_.refused(), {{"reason", "worker_queue"}});
   families.push_back(
+      Counter("voxgate_log_lines_dropped_total",
+              "Log lines dropped because the log output fell behind."));
+  Add(families.back(), logger_.dropped_lines());
+  families.push_back(
       Gauge("voxgate_streams_active", "StreamTranscribe calls open."));
   Add(families.back(), streams_.active());
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "audio/worker_pool.h"
+#include "common/logging.h"
 #include "prometheus/collectable.h"
 #include "server/admission.h"
 #include "upstream/upstreams.h"
@@ -12,18 +13,20 @@ namespace voxgate::server {
 
 // Metrics read at scrape time from the live objects, so they cost nothing
 // between scrapes: calls in flight and draining, admission rejections by
-// reason, open streams, audio jobs waiting, and per pool and endpoint
-// availability, health, ejections and requests in flight. Thread-safe; the
+// reason, open streams, audio jobs waiting, log lines dropped, and per pool
+// and endpoint availability, health, ejections and requests in flight.
+// Thread-safe; the
 // referenced objects must outlive it.
 class GatewayCollector final : public prometheus::Collectable {
  public:
   GatewayCollector(const Admission& admission, const StreamSlots& streams,
                    const audio::WorkerPool& workers,
-                   const upstream::Upstreams& upstreams)
+                   const upstream::Upstreams& upstreams, const Logger& logger)
       : admission_(admission),
         streams_(streams),
         workers_(workers),
-        upstreams_(upstreams) {}
+        upstreams_(upstreams),
+        logger_(logger) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -32,6 +35,7 @@ class GatewayCollector final : public prometheus::Collectable {
   const StreamSlots& streams_;
   const audio::WorkerPool& workers_;
   const upstream::Upstreams& upstreams_;
+  const Logger& logger_;
 };
 
 }  // namespace voxgate::server

@@ -126,7 +126,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       {gateway->metrics_.registry(),
        std::make_shared<GatewayCollector>(
            gateway->admission_, gateway->stream_slots_, *gateway->workers_,
-           *gateway->upstreams_)},
+           *gateway->upstreams_, gateway->logger_)},
       [raw]() -> std::string {
         if (raw->admission_.draining()) return "draining";
         for (const auto& [pool, available] :

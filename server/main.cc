@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "audio/decoder.h"
 #include "common/logging.h"
 #include "server/config/command_line.h"
@@ -31,6 +32,13 @@ voxgate::LogLevel ToLogLevel(voxgate::config::v1::LogLevel level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // Debian builds Abseil with its lock-order (deadlock) detection on: every
+  // Mutex acquisition then updates a process-wide graph under a global lock,
+  // on every gRPC and upstream thread. Optimised builds turn it off; debug and
+  // test builds keep it to catch lock-order bugs.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   // Block the stop signals before any thread starts, so every thread inherits
   // the mask and sigwait() below is the one place they arrive.
   sigset_t stop_signals;

@@ -29,6 +29,12 @@ class UnaryCall : public grpc::ServerUnaryReactor {
   void Begin();
   void OnDone() override { delete this; }
   void OnCancel() override;
+  // Lets gRPC run OnDone and OnCancel on the thread that completes the call
+  // instead of handing each to its executor: one thread wake-up less per call
+  // (measured with bench/chat_overhead_bench). gRPC marks this hook internal,
+  // for reactors whose reactions are trivial; ours are: OnDone deletes, and
+  // OnCancel only flags the call and posts cancellations, never blocking.
+  bool InternalInlineable() override { return true; }
 
  protected:
   // Finishes the call; later calls do nothing. Thread-safe.

@@ -248,6 +248,7 @@ TEST_F(MetricsTest, PrometheusScrapesTheGatewayAndPromqlGivesExactCounts) {
                   "\"StreamTranscribe\"}"),
             stream_messages_out_);
   EXPECT_EQ(query("voxgate_streams_active"), 0);
+  EXPECT_EQ(query("voxgate_log_lines_dropped_total"), 0);
   EXPECT_EQ(query("voxgate_calls_in_flight"), 0);
   EXPECT_EQ(query("sum(voxgate_admission_rejections_total)"), 0);
   EXPECT_EQ(query("voxgate_upstream_endpoint_healthy{pool=\"llm\"}"), 1);
