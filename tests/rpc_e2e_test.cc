@@ -360,6 +360,39 @@ TEST_F(RpcTest, TranscribeErrorsCarryTheDocumentedCodes) {
       absl::Seconds(5)));
 }
 
+// A unary call's cancellation runs on gRPC's thread (the reactions are
+// inline): the upstream request closes, and the next call is served.
+TEST_F(RpcTest, CancellingAChatClosesItsUpstreamRequestAndTheNextCallIsServed) {
+  FakeBehavior slow;
+  slow.latency = absl::Seconds(20);
+  text_->SetDefault(slow);
+  grpc::ClientContext context;
+  v1::ChatResponse response;
+  std::thread canceller([&] {
+    for (int i = 0; i < 1000 && text_->in_flight() < 1; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    context.TryCancel();
+  });
+  grpc::Status status = stub_->Chat(&context, Hello(), &response);
+  canceller.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(text_->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        for (const FakeRequest& request : requests) {
+          if (request.client_closed_early) return true;
+        }
+        return false;
+      },
+      absl::Seconds(5)));
+
+  text_->SetDefault(FakeBehavior());
+  grpc::ClientContext next;
+  v1::ChatResponse answer;
+  ASSERT_TRUE(stub_->Chat(&next, Hello(), &answer).ok());
+  EXPECT_FALSE(answer.content().empty());
+}
+
 TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
   FakeBehavior slow;
   slow.latency = absl::Seconds(20);
