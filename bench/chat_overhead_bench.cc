@@ -84,8 +84,8 @@ class Latencies {
 // client adds no hand-offs of its own (the callback API and a separately
 // drained queue each added about a millisecond to the p99 here). gRPC's queue
 // wakes on millisecond ticks, so a send can leave up to 1 ms after its slot:
-// latency is measured from the actual send, and the achieved rate is
-// reported.
+// latency is measured from the actual send, and the table says when the sends
+// fell behind the rate.
 class QueueLoad {
  public:
   struct Call {
