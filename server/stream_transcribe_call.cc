@@ -53,7 +53,10 @@ void StreamTranscribeCall::Begin() {
         absl::StrCat("limits.max_streams: ", stream_slots_.max_streams(),
                      " streams are open; retry later or on another replica")));
   }
-  holds_stream_slot_ = true;
+  {
+    Lock lock(this);
+    holds_stream_slot_ = true;
+  }
   const uint64_t wait =
       admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
         admission_wait_.store(0);
@@ -583,6 +586,10 @@ void StreamTranscribeCall::MaybeFinishLocked() {
   const grpc::Status grpc_status = EndCall(*context_, call_, "StreamTranscribe",
                                            "", failure_, logger_, metrics_);
   ticket_.reset();
+  // The stream stops counting against limits.max_streams before its client
+  // can see the status: a client that reopens at once is not refused.
+  if (holds_stream_slot_) stream_slots_.Release();
+  holds_stream_slot_ = false;
   AfterUnlock([this, grpc_status] { Finish(grpc_status); });
 }
 

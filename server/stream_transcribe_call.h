@@ -105,7 +105,8 @@ class StreamTranscribeCall final
   CallMetrics& metrics_;
   upstream::TimerQueue& timers_;
   StreamSlots& stream_slots_;
-  bool holds_stream_slot_ = false;
+  // Released when the call finishes, or by the destructor.
+  bool holds_stream_slot_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Admission::Ticket> ticket_;
   v1::StreamTranscribeRequest request_;  // the read in flight
 

@@ -14,6 +14,7 @@
 #include "tests/audio_fixtures.h"
 #include "tests/fake_upstream/fake_upstream.h"
 #include "tests/gateway_process.h"
+#include "tests/http_get.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::testing {
@@ -88,6 +89,22 @@ class RpcTest : public ::testing::Test {
     return it == context.GetServerTrailingMetadata().end()
                ? ""
                : std::string(it->second.data(), it->second.size());
+  }
+
+  // Polls the gateway's voxgate_streams_active gauge for up to 10 s.
+  static bool StreamsActiveBecomes(int count) {
+    auto http = upstream::HttpClient::Create();
+    if (!http.ok()) return false;
+    const std::string url =
+        absl::StrCat("http://127.0.0.1:", gateway_->admin_port(), "/metrics");
+    const std::string line = absl::StrCat("\nvoxgate_streams_active ", count,
+                                          "\n");
+    for (int i = 0; i < 1000; ++i) {
+      auto response = HttpGet(**http, url);
+      if (response.ok() && absl::StrContains(response->body, line)) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
   }
 
   static FakeUpstream* audio_;
@@ -765,6 +782,9 @@ TEST_F(RpcTest, AnIdleStreamEndsWithDeadlineExceeded) {
 }
 
 TEST_F(RpcTest, StreamsBeyondMaxStreamsAreRefusedAndTheOthersGoOn) {
+  // Streams of earlier tests have told their clients how they ended, so they
+  // no longer hold a slot.
+  ASSERT_TRUE(StreamsActiveBecomes(0));
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReaderWriter<
       v1::StreamTranscribeRequest, v1::StreamTranscribeResponse>>>
@@ -775,8 +795,9 @@ TEST_F(RpcTest, StreamsBeyondMaxStreamsAreRefusedAndTheOthersGoOn) {
     ASSERT_TRUE(streams.back()->Write(
         StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000)));
   }
-  // The six are open (each has been read from); the seventh is refused.
-  absl::SleepFor(absl::Milliseconds(200));
+  // The six hold their slots (the gateway's gauge says so); the seventh is
+  // refused.
+  ASSERT_TRUE(StreamsActiveBecomes(6));
   grpc::ClientContext context;
   auto seventh = stub_->StreamTranscribe(&context);
   seventh->Write(StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000));
@@ -793,6 +814,23 @@ TEST_F(RpcTest, StreamsBeyondMaxStreamsAreRefusedAndTheOthersGoOn) {
     while (stream->Read(&response)) {
     }
     EXPECT_TRUE(stream->Finish().ok());
+  }
+  // A finished stream's slot is free before its client has the status: six
+  // clients that reopen at once are all served.
+  streams.clear();
+  contexts.clear();
+  for (int i = 0; i < 6; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(stub_->StreamTranscribe(contexts.back().get()));
+    ASSERT_TRUE(streams.back()->Write(
+        StreamConfig(v1::AUDIO_ENCODING_LINEAR16, 16000)));
+    streams.back()->WritesDone();
+  }
+  for (auto& stream : streams) {
+    while (stream->Read(&response)) {
+    }
+    const grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
   }
 }
 
