@@ -11,7 +11,11 @@
 //
 // Usage: bazel run -c opt //bench:chat_overhead_bench -- [--seconds=5]
 //        [--rates=500,1000,2000] [--log_level=info] [--client=cq|callback]
-//        [--channels=1] [--gateway_cpu=-1]
+//        [--channels=1] [--gateway_cpu=-1] [--repeat=1]
+//
+// --repeat=N runs every rate N times (the three paths in turn each time) and
+// prints the median of each column, with the spread of the added p99 across
+// the runs: on a shared VM one run's p99 is not a figure.
 
 #include <netinet/in.h>
 #include <sched.h>
@@ -22,6 +26,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -132,8 +137,8 @@ class QueueLoad {
     int64_t outstanding = 0;
     absl::Time last_send = first;
     while (sent < total || outstanding > 0) {
-      const absl::Time due =
-          sent < total ? first + interval * sent : absl::Now() + absl::Seconds(1);
+      const absl::Time due = sent < total ? first + interval * sent
+                                          : absl::Now() + absl::Seconds(1);
       if (sent < total && absl::Now() >= due) {
         start(&queue_);
         if (++sent == total) last_send = absl::Now();
@@ -183,6 +188,23 @@ Stats OpenLoop(
   return latencies.Summarise(last_send - start);
 }
 
+// The three paths measured at one rate, in one run.
+struct Row {
+  Stats direct;
+  Stats gateway;
+  Stats grpc_hop;
+  double added_p99() const { return gateway.p99_us - direct.p99_us; }
+};
+
+// The median over the runs of one figure of a row.
+double Median(const std::vector<Row>& runs,
+              const std::function<double(const Row&)>& figure) {
+  std::vector<double> values;
+  for (const Row& row : runs) values.push_back(figure(row));
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 // Keeps `concurrency` requests in flight for `duration`; returns requests/s.
 double ClosedLoop(
     int concurrency, absl::Duration duration,
@@ -218,12 +240,15 @@ int Main(int argc, char** argv) {
   // "cq": QueueLoad, one thread sending and reaping on a completion queue;
   // "callback": the callback API (gRPC's own threads run each completion).
   std::string client = "cq";
+  int repeat = 1;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     int seconds;
     if (absl::ConsumePrefix(&arg, "--seconds=") &&
         absl::SimpleAtoi(arg, &seconds)) {
       duration = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--repeat=")) {
+      if (!absl::SimpleAtoi(arg, &repeat) || repeat < 1) repeat = 1;
     } else if (absl::ConsumePrefix(&arg, "--channels=")) {
       (void)absl::SimpleAtoi(arg, &channels);
     } else if (absl::ConsumePrefix(&arg, "--client=")) {
@@ -362,31 +387,52 @@ int Main(int argc, char** argv) {
 
   std::printf(
       "| rate req/s | direct p50 µs | direct p99 µs | gateway p50 µs | gateway "
-      "p99 µs | "
-      "added p50 µs | added p99 µs | gRPC hop alone (ListModels) p50 µs | "
-      "p99 µs | errors |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+      "p99 µs | added p50 µs | added p99 µs | added p99 over %d runs, min to "
+      "max | gRPC hop alone (ListModels) p50 µs | p99 µs | errors |\n",
+      repeat);
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (double rate : rates) {
-    const Stats base = OpenLoop(rate, duration, direct);
-    const Stats through = use_queue
-                              ? queue_load.OpenLoop(rate, duration, chat_call)
+    std::vector<Row> runs;
+    int64_t errors = 0;
+    for (int run = 0; run < repeat; ++run) {
+      Row row;
+      row.direct = OpenLoop(rate, duration, direct);
+      row.gateway = use_queue ? queue_load.OpenLoop(rate, duration, chat_call)
                               : OpenLoop(rate, duration, via_gateway);
-    const Stats hop = use_queue
-                          ? queue_load.OpenLoop(rate, duration, list_call)
-                          : OpenLoop(rate, duration, grpc_only);
-    std::printf(
-        "| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %.0f | %.0f | "
-        "%lld |\n",
-        rate, base.p50_us, base.p99_us, through.p50_us, through.p99_us,
-        through.p50_us - base.p50_us, through.p99_us - base.p99_us, hop.p50_us,
-        hop.p99_us,
-        static_cast<long long>(base.errors + through.errors + hop.errors));
-    for (const Stats* stats : {&base, &through, &hop}) {
-      if (stats->achieved_rate < 0.97 * rate) {
-        std::printf("(the load generator fell behind: %.0f req/s sent)\n",
-                    stats->achieved_rate);
+      row.grpc_hop = use_queue ? queue_load.OpenLoop(rate, duration, list_call)
+                               : OpenLoop(rate, duration, grpc_only);
+      for (const Stats* stats : {&row.direct, &row.gateway, &row.grpc_hop}) {
+        errors += stats->errors;
+        if (stats->achieved_rate < 0.97 * rate) {
+          std::printf("(the load generator fell behind: %.0f req/s sent)\n",
+                      stats->achieved_rate);
+        }
       }
+      runs.push_back(row);
     }
+    auto median = [&runs](const std::function<double(const Row&)>& figure) {
+      return Median(runs, figure);
+    };
+    const double spread_min =
+        std::min_element(runs.begin(), runs.end(), [](auto& a, auto& b) {
+          return a.added_p99() < b.added_p99();
+        })->added_p99();
+    const double spread_max =
+        std::max_element(runs.begin(), runs.end(), [](auto& a, auto& b) {
+          return a.added_p99() < b.added_p99();
+        })->added_p99();
+    std::printf(
+        "| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %+.0f to %+.0f | "
+        "%.0f | %.0f | %lld |\n",
+        rate, median([](const Row& r) { return r.direct.p50_us; }),
+        median([](const Row& r) { return r.direct.p99_us; }),
+        median([](const Row& r) { return r.gateway.p50_us; }),
+        median([](const Row& r) { return r.gateway.p99_us; }),
+        median([](const Row& r) { return r.gateway.p50_us - r.direct.p50_us; }),
+        median([](const Row& r) { return r.added_p99(); }), spread_min,
+        spread_max, median([](const Row& r) { return r.grpc_hop.p50_us; }),
+        median([](const Row& r) { return r.grpc_hop.p99_us; }),
+        static_cast<long long>(errors));
     std::fflush(stdout);
   }
   const double gateway_max = ClosedLoop(64, duration, via_gateway);
