@@ -204,8 +204,8 @@ int Main(int argc, char** argv) {
   // Its log (a line per call, as deployed) must not fill the pipe.
   std::atomic<bool> stop_draining{false};
   std::thread drainer([&] {
-    while (!stop_draining.load()) {
-      (void)gateway->WaitForLine("\x01never\x01", absl::Milliseconds(200));
+    while (!stop_draining.load() &&
+           gateway->DiscardStderr(absl::Milliseconds(200))) {
     }
   });
   auto stub = v1::VoxgateService::NewStub(grpc::CreateChannel(

@@ -84,6 +84,30 @@ bool Subprocess::ReadSome(absl::Duration timeout) {
   return true;
 }
 
+namespace {
+
+// The end of a process's output for an error message: a message must not copy
+// a long-running process's whole log.
+std::string Tail(const std::string& output) {
+  constexpr std::size_t kMaxTail = 16 << 10;
+  if (output.size() <= kMaxTail) return output;
+  return absl::StrCat("[...]", output.substr(output.size() - kMaxTail));
+}
+
+}  // namespace
+
+bool Subprocess::DiscardStderr(absl::Duration timeout) {
+  pollfd fd{stderr_fd_, POLLIN, 0};
+  int millis = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  char chunk[64 << 10];
+  while (poll(&fd, 1, millis) > 0) {
+    if (read(stderr_fd_, chunk, sizeof(chunk)) <= 0) return false;
+    millis = 0;  // take what else is there, then return
+  }
+  return true;
+}
+
 absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& needle,
                                                     absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -97,11 +121,11 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& needle,
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "no line with \"", needle, "\"; stderr so far:\n", buffer_));
+          "no line with \"", needle, "\"; stderr so far:\n", Tail(buffer_)));
     }
     if (!ReadSome(std::min(left, absl::Milliseconds(100)))) {
-      return absl::NotFoundError(
-          absl::StrCat("stderr closed before \"", needle, "\":\n", buffer_));
+      return absl::NotFoundError(absl::StrCat("stderr closed before \"", needle,
+                                              "\":\n", Tail(buffer_)));
     }
   }
 }

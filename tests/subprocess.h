@@ -32,6 +32,11 @@ class Subprocess {
   absl::StatusOr<std::string> WaitForLine(const std::string& needle,
                                           absl::Duration timeout);
 
+  // Reads what stderr has within `timeout` and drops it: for a process whose
+  // output nobody reads but whose pipe must not fill (a benchmark's gateway,
+  // logging a line per call). False once stderr has closed.
+  bool DiscardStderr(absl::Duration timeout);
+
   void Signal(int signal_number);
   pid_t pid() const { return pid_; }
 
