@@ -88,14 +88,19 @@ int Main(int argc, char** argv) {
   }
   // Speech with pauses, repeated to the length: 16 kHz mono WAV.
   const std::string dir = "/tmp/voxgate-transcribe-bench";
-  std::system(("mkdir -p " + dir).c_str());
-  std::system(("flite -voice slt -t 'The quick brown fox jumps over the lazy "
-               "dog.' -o " +
-               dir + "/s.wav && sox " + dir + "/s.wav " + dir +
-               "/u.wav pad 0 1.5 && sox " + dir + "/u.wav " + dir +
-               "/long.wav repeat " + std::to_string(minutes * 60 / 3) +
-               " trim 0 " + std::to_string(minutes * 60))
-                  .c_str());
+  const std::string make_audio =
+      "mkdir -p " + dir +
+      " && flite -voice slt -t 'The quick brown fox jumps over the lazy "
+      "dog.' -o " +
+      dir + "/s.wav && sox " + dir + "/s.wav " + dir +
+      "/u.wav pad 0 1.5 && sox " + dir + "/u.wav " + dir + "/long.wav repeat " +
+      std::to_string(minutes * 60 / 3) + " trim 0 " +
+      std::to_string(minutes * 60);
+  if (std::system(make_audio.c_str()) != 0) {
+    std::fprintf(stderr, "could not make the recording: %s\n",
+                 make_audio.c_str());
+    return 1;
+  }
   const std::string audio = Read(dir + "/long.wav");
 
   auto fake = testing::FakeUpstream::Start();
