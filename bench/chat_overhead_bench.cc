@@ -14,8 +14,8 @@
 //        [--channels=1] [--gateway_cpu=-1] [--repeat=1]
 //
 // --repeat=N runs every rate N times (the three paths in turn each time) and
-// prints the median of each column, with the spread of the added p99 across
-// the runs: on a shared VM one run's p99 is not a figure.
+// prints the median of each column, and every run's added p99: on a shared VM
+// one run's p99 is not a figure.
 
 #include <netinet/in.h>
 #include <sched.h>
@@ -34,6 +34,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -388,8 +389,8 @@ int Main(int argc, char** argv) {
 
   std::printf(
       "| rate req/s | direct p50 µs | direct p99 µs | gateway p50 µs | gateway "
-      "p99 µs | added p50 µs | added p99 µs | added p99 over %d runs, min to "
-      "max | gRPC hop alone (ListModels) p50 µs | p99 µs | errors |\n",
+      "p99 µs | added p50 µs | added p99 µs | added p99 of each of %d runs "
+      "| gRPC hop alone (ListModels) p50 µs | p99 µs | errors |\n",
       repeat);
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (double rate : rates) {
@@ -414,24 +415,25 @@ int Main(int argc, char** argv) {
     auto median = [&runs](const std::function<double(const Row&)>& figure) {
       return Median(runs, figure);
     };
-    const double spread_min =
-        std::min_element(runs.begin(), runs.end(), [](auto& a, auto& b) {
-          return a.added_p99() < b.added_p99();
-        })->added_p99();
-    const double spread_max =
-        std::max_element(runs.begin(), runs.end(), [](auto& a, auto& b) {
-          return a.added_p99() < b.added_p99();
-        })->added_p99();
+    // Every run's added p99, lowest first: the spread is part of the figure.
+    std::vector<double> added_p99s;
+    for (const Row& row : runs) added_p99s.push_back(row.added_p99());
+    std::sort(added_p99s.begin(), added_p99s.end());
+    std::string each_run;
+    for (double added : added_p99s) {
+      absl::StrAppend(&each_run, each_run.empty() ? "" : " ",
+                      absl::StrFormat("%+.0f", added));
+    }
     std::printf(
-        "| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %+.0f to %+.0f | "
+        "| %.0f | %.0f | %.0f | %.0f | %.0f | %+.0f | %+.0f | %s | "
         "%.0f | %.0f | %lld |\n",
         rate, median([](const Row& r) { return r.direct.p50_us; }),
         median([](const Row& r) { return r.direct.p99_us; }),
         median([](const Row& r) { return r.gateway.p50_us; }),
         median([](const Row& r) { return r.gateway.p99_us; }),
         median([](const Row& r) { return r.gateway.p50_us - r.direct.p50_us; }),
-        median([](const Row& r) { return r.added_p99(); }), spread_min,
-        spread_max, median([](const Row& r) { return r.grpc_hop.p50_us; }),
+        median([](const Row& r) { return r.added_p99(); }), each_run.c_str(),
+        median([](const Row& r) { return r.grpc_hop.p50_us; }),
         median([](const Row& r) { return r.grpc_hop.p99_us; }),
         static_cast<long long>(errors));
     std::fflush(stdout);
