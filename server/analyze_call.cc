@@ -102,6 +102,7 @@ void AnalyzeCall::Transcribe() {
     response_->add_warnings(std::move(warning));
   options->request.model = upstreams_.UpstreamModelName(recognition.model());
   options->call = call_.upstream_options();
+  Pin pin(this);  // the job may end the call before job_ is stored
   auto job = TranscriptionJob::Start(
       request_->audio().content(), *std::move(options), **backend, workers_,
       [this](absl::StatusOr<TranscriptionOutcome> outcome) {
@@ -197,6 +198,7 @@ upstream::ChatRequest AnalyzeCall::Conversation(
 
 void AnalyzeCall::Ask(upstream::ChatBackend& backend,
                       upstream::ChatRequest request) {
+  Pin pin(this);  // the answer may end the call before transfer_ is stored
   const absl::Time sent = absl::Now();
   std::shared_ptr<upstream::Transfer> transfer = backend.Complete(
       std::move(request), call_.upstream_options(),

@@ -120,6 +120,7 @@ void ChatCall::Start() {
 }
 
 void ChatCall::SendUpstream(upstream::ChatRequest request) {
+  Pin pin(this);  // the answer may end the call before transfer_ is stored
   const absl::Time sent = absl::Now();
   std::shared_ptr<upstream::Transfer> transfer = backend_->Complete(
       std::move(request), call_.upstream_options(),

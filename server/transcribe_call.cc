@@ -43,15 +43,31 @@ void TranscribeCall::Start() {
     response_->add_warnings(std::move(warning));
   options->request.model = upstreams.UpstreamModelName(model);
   options->call = call_.upstream_options();
-  job_ = TranscriptionJob::Start(
+  Pin pin(this);  // the job may end the call before job_ is stored
+  auto job = TranscriptionJob::Start(
       request->audio().content(), *std::move(options), **backend, workers,
       [this](absl::StatusOr<TranscriptionOutcome> outcome) {
         OnOutcome(std::move(outcome));
       });
+  bool cancel_now;
+  {
+    absl::MutexLock lock(&mu_);
+    job_ = job;
+    cancel_now = cancelled_;
+  }
+  if (cancel_now) job->Cancel();
 }
 
 void TranscribeCall::CancelWork() {
-  if (job_ != nullptr) job_->Cancel();
+  std::shared_ptr<TranscriptionJob> job;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    job = job_;
+  }
+  // The job finishes the call with CANCELLED; before it exists, Start() sees
+  // the flag once it has made it.
+  if (job != nullptr) job->Cancel();
 }
 
 void TranscribeCall::OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome) {

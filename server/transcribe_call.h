@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "audio/worker_pool.h"
 #include "server/config/config.h"
 #include "server/transcription_job.h"
@@ -32,7 +33,10 @@ class TranscribeCall final : public UnaryCall {
   const Config& config_;
   upstream::Upstreams& upstreams_;
   audio::WorkerPool& workers_;
-  std::shared_ptr<TranscriptionJob> job_;
+  // OnCancel may come while Start() is still setting the job up.
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<TranscriptionJob> job_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace voxgate::server

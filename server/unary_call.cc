@@ -18,6 +18,7 @@ UnaryCall::UnaryCall(grpc::CallbackServerContext* context, const char* method,
 }
 
 void UnaryCall::Begin() {
+  Pin pin(this);  // admission may answer, and the call end, on another thread
   const uint64_t wait =
       admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
         admission_wait_.store(0);

@@ -17,7 +17,8 @@ namespace voxgate::server {
 
 // What every unary reactor shares: the call's context, admission, the one place
 // it finishes (timing trailers, the status conversion, the call's log line) and
-// deletion after OnDone. The service constructs the call and calls Begin();
+// deletion after OnDone (and after every Pin). The service constructs the call
+// and calls Begin();
 // once admitted, the subclass's Start() runs (nothing blocking) and it calls
 // Complete() exactly once from anywhere.
 class UnaryCall : public grpc::ServerUnaryReactor {
@@ -27,16 +28,34 @@ class UnaryCall : public grpc::ServerUnaryReactor {
 
   // Asks for admission; Start() runs when a slot is granted.
   void Begin();
-  void OnDone() override { delete this; }
+  void OnDone() override { Release(); }
   void OnCancel() override;
   // Lets gRPC run OnDone and OnCancel on the thread that completes the call
   // instead of handing each to its executor: one thread wake-up less per call
   // (measured with bench/chat_overhead_bench). gRPC marks this hook internal,
-  // for reactors whose reactions are trivial; ours are: OnDone deletes, and
+  // for reactors whose reactions are trivial; ours are: OnDone releases, and
   // OnCancel only flags the call and posts cancellations, never blocking.
   bool InternalInlineable() override { return true; }
 
  protected:
+  // Keeps the call alive to the end of a scope that starts work which may
+  // complete it and then goes on touching the call: an upstream can answer on
+  // its own thread, Complete() call Finish and gRPC run OnDone before the
+  // starting thread has stored its handle to the work. Take it while the call
+  // is known to be alive (before starting the work).
+  class Pin {
+   public:
+    explicit Pin(UnaryCall* call) : call_(call) {
+      call_->references_.fetch_add(1, std::memory_order_relaxed);
+    }
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+    ~Pin() { call_->Release(); }
+
+   private:
+    UnaryCall* const call_;
+  };
+
   // Finishes the call; later calls do nothing. Thread-safe.
   void Complete(absl::Status status);
   // Starts the call's work once admitted.
@@ -50,6 +69,13 @@ class UnaryCall : public grpc::ServerUnaryReactor {
   std::string pool_;  // for the log line
 
  private:
+  // Deletes the call with the last reference.
+  void Release() {
+    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // gRPC's, until OnDone, and one per live Pin.
+  std::atomic<int> references_{1};
   const char* const method_;
   const Logger& logger_;
   Admission& admission_;

@@ -97,8 +97,8 @@ class RpcTest : public ::testing::Test {
     if (!http.ok()) return false;
     const std::string url =
         absl::StrCat("http://127.0.0.1:", gateway_->admin_port(), "/metrics");
-    const std::string line = absl::StrCat("\nvoxgate_streams_active ", count,
-                                          "\n");
+    const std::string line =
+        absl::StrCat("\nvoxgate_streams_active ", count, "\n");
     for (int i = 0; i < 1000; ++i) {
       auto response = HttpGet(**http, url);
       if (response.ok() && absl::StrContains(response->body, line)) return true;
@@ -443,6 +443,74 @@ TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
         absl::Milliseconds(10));  // the fake notices closes within 5 ms
   }
   EXPECT_EQ(audio_->in_flight(), 0);
+}
+
+// Unary calls whose upstream answers at once, many in flight: the answer can
+// complete a call on the upstream loop's thread while the thread that started
+// the request is still inside the call. Each call must still be answered, and
+// the gateway must stay up (the ASan run turns any use after free into a
+// crash, and every later call into a failure).
+TEST_F(RpcTest, ManyConcurrentUnaryCallsWithInstantAnswersAllComplete) {
+  constexpr int kCalls = 3000;
+  constexpr int kAnalyzeEvery = 30;  // the others are Chats
+  constexpr int kInFlight = 32;
+  v1::AnalyzeRequest analyze;
+  analyze.mutable_audio()->set_content(SpeechWav("meeting at noon"));
+  analyze.set_instruction("Summarise this.");
+  analyze.set_mode(v1::ANALYZE_MODE_DIRECT);
+  analyze.set_model("voxtral");
+  // One thread starts calls and reaps them on a completion queue (the client's
+  // callback API would bring its own threads into the test).
+  struct Call {
+    int index = 0;
+    grpc::ClientContext context;
+    grpc::Status status;
+    v1::ChatResponse chat;
+    v1::AnalyzeResponse analyze;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ChatResponse>>
+        chat_reader;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::AnalyzeResponse>>
+        analyze_reader;
+  };
+  grpc::CompletionQueue queue;
+  auto start = [&](int index) {
+    auto* call = new Call();
+    call->index = index;
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(30));
+    if (index % kAnalyzeEvery == 0) {
+      call->analyze_reader =
+          stub_->AsyncAnalyze(&call->context, analyze, &queue);
+      call->analyze_reader->Finish(&call->analyze, &call->status, call);
+    } else {
+      call->chat_reader = stub_->AsyncChat(
+          &call->context, Hello(absl::StrCat("n", index)), &queue);
+      call->chat_reader->Finish(&call->chat, &call->status, call);
+    }
+  };
+  int started = 0;
+  while (started < kInFlight) start(started++);
+  int answered = 0;
+  int ok = 0;
+  std::string first_failure;
+  void* tag;
+  bool event_ok;
+  while (answered < kCalls && queue.Next(&tag, &event_ok)) {
+    std::unique_ptr<Call> call(static_cast<Call*>(tag));
+    ++answered;
+    const bool right =
+        call->index % kAnalyzeEvery == 0
+            ? absl::StrContains(call->analyze.answer(), "16000 Hz")
+            : call->chat.content() == absl::StrCat("echo: n", call->index);
+    if (call->status.ok() && right) {
+      ++ok;
+    } else if (first_failure.empty()) {
+      first_failure = absl::StrCat("call ", call->index, ": ",
+                                   call->status.error_message());
+    }
+    if (started < kCalls) start(started++);
+  }
+  EXPECT_EQ(ok, kCalls) << first_failure;
 }
 
 TEST_F(RpcTest, AnalyzeDirectSendsAudioAndInstructionToTheAudioChatModel) {
