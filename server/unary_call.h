@@ -18,9 +18,8 @@ namespace voxgate::server {
 // What every unary reactor shares: the call's context, admission, the one place
 // it finishes (timing trailers, the status conversion, the call's log line) and
 // deletion after OnDone (and after every Pin). The service constructs the call
-// and calls Begin();
-// once admitted, the subclass's Start() runs (nothing blocking) and it calls
-// Complete() exactly once from anywhere.
+// and calls Begin(); once admitted, the subclass's Start() runs (nothing
+// blocking) and it calls Complete() exactly once from anywhere.
 class UnaryCall : public grpc::ServerUnaryReactor {
  public:
   UnaryCall(grpc::CallbackServerContext* context, const char* method,
