@@ -8,7 +8,8 @@
 // after a hand-off to a second thread woken through an eventfd (as a Chat call
 // hands its request to the curl loop and answers from there). The client is
 // one thread sending at a fixed rate and reaping on a completion queue (no
-// coordinated omission), latency from each actual send.
+// coordinated omission), latency from each actual send: chat_overhead_bench's
+// QueueLoad.
 //
 // Usage: bazel run -c opt //bench:grpc_floor_bench -- [--rate=2000]
 //        [--seconds=10] [--repeat=2] [--server_cpu=1]
@@ -33,6 +34,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/queue_load.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -190,70 +192,6 @@ int Serve(const std::string& api, bool hand_off, int port) {
   return 0;
 }
 
-struct Percentiles {
-  double p50_us = 0;
-  double p99_us = 0;
-  double p999_us = 0;
-  int64_t errors = 0;
-};
-
-// Open loop at `rate` from one thread that sends and reaps.
-Percentiles OpenLoop(grpc::GenericStub& stub, double rate,
-                     absl::Duration duration) {
-  struct Call {
-    grpc::ClientContext context;
-    grpc::ByteBuffer response;
-    grpc::Status status;
-    absl::Time sent;
-    std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
-  };
-  grpc::CompletionQueue queue;
-  const grpc::ByteBuffer request = SmallMessage();
-  const absl::Duration interval = absl::Seconds(1) / rate;
-  const absl::Time first = absl::Now() + absl::Milliseconds(20);
-  const int64_t total =
-      static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
-  int64_t sent = 0;
-  int64_t outstanding = 0;
-  std::vector<double> latencies;
-  Percentiles result;
-  while (sent < total || outstanding > 0) {
-    const absl::Time due =
-        sent < total ? first + interval * sent : absl::Now() + absl::Seconds(1);
-    if (sent < total && absl::Now() >= due) {
-      auto* call = new Call();
-      call->sent = absl::Now();
-      call->reader =
-          stub.PrepareUnaryCall(&call->context, kMethod, request, &queue);
-      call->reader->StartCall();
-      call->reader->Finish(&call->response, &call->status, call);
-      ++sent;
-      ++outstanding;
-      continue;
-    }
-    void* tag;
-    bool ok;
-    if (queue.AsyncNext(&tag, &ok, absl::ToChronoTime(due)) ==
-        grpc::CompletionQueue::GOT_EVENT) {
-      std::unique_ptr<Call> call(static_cast<Call*>(tag));
-      latencies.push_back(absl::ToDoubleMicroseconds(absl::Now() - call->sent));
-      if (!call->status.ok()) ++result.errors;
-      --outstanding;
-    }
-  }
-  queue.Shutdown();
-  std::sort(latencies.begin(), latencies.end());
-  auto at = [&](double fraction) {
-    return latencies[std::min(
-        latencies.size() - 1,
-        static_cast<std::size_t>(latencies.size() * fraction))];
-  };
-  result.p50_us = at(0.5);
-  result.p99_us = at(0.99);
-  result.p999_us = at(0.999);
-  return result;
-}
-
 void PinTo(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -319,8 +257,15 @@ int Main(int argc, char** argv) {
             grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_port),
                                 grpc::InsecureChannelCredentials());
         grpc::GenericStub stub(channel);
-        OpenLoop(stub, rate, absl::Seconds(1));  // warm-up
-        const Percentiles result = OpenLoop(stub, rate, absl::Seconds(seconds));
+        const grpc::ByteBuffer request = SmallMessage();
+        const QueueLoad::Start call = QueueLoad::Unary<grpc::ByteBuffer>(
+            [&](grpc::ClientContext* context, grpc::CompletionQueue* queue) {
+              return stub.PrepareUnaryCall(context, kMethod, request, queue);
+            });
+        QueueLoad load;
+        load.OpenLoop(rate, absl::Seconds(1), call);  // warm-up
+        const LatencyStats result =
+            load.OpenLoop(rate, absl::Seconds(seconds), call);
         std::printf(
             "| %s | %s | %.0f | %.0f | %.0f | %lld |\n",
             api == "callback" ? "callback API" : "completion queue, one thread",
