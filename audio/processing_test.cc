@@ -1,4 +1,4 @@
-// Loudness, segmentation, endpointing, WAV encoding and the worker pool, on
+// Loudness, segmentation, endpointing and WAV encoding, on
 // audio made at test time and measured by independent tools where one exists
 // (the ffmpeg CLI's ebur128 filter for loudness).
 
@@ -6,8 +6,6 @@
 #include <random>
 #include <regex>
 
-#include "absl/synchronization/blocking_counter.h"
-#include "absl/synchronization/notification.h"
 #include "audio/decoder.h"
 #include "audio/endpointer.h"
 #include "audio/loudness.h"
@@ -16,7 +14,6 @@
 #include "audio/true_peak.h"
 #include "audio/vad.h"
 #include "audio/wav.h"
-#include "audio/worker_pool.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -346,77 +343,6 @@ TEST(WavTest, RoundTripsThroughTheDecoder) {
   for (int i = 0; i < 4000; ++i) {
     ASSERT_NEAR(again.samples[i], audio.samples[1000 + i], 1.0 / 32767) << i;
   }
-}
-
-TEST(WorkerPoolTest, RunsJobsAndRefusesBeyondTheQueue) {
-  WorkerPool pool(1, 2);
-  absl::Notification release;
-  absl::BlockingCounter done(3);
-  ASSERT_THAT(pool.TrySubmit([&] {
-    release.WaitForNotification();
-    done.DecrementCount();
-  }),
-              IsOk());
-  // The worker may not have taken the first job yet; fill the queue either way.
-  while (pool.queued() > 0) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_THAT(pool.TrySubmit([&] { done.DecrementCount(); }), IsOk());
-  ASSERT_THAT(pool.TrySubmit([&] { done.DecrementCount(); }), IsOk());
-  EXPECT_THAT(pool.TrySubmit([] {}),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("audio.worker_queue")));
-  release.Notify();
-  done.Wait();
-}
-
-TEST(WorkerPoolTest, RealTimeJobsSkipTheQueueAndItsLimit) {
-  WorkerPool pool(1, 1);
-  absl::Notification release;
-  absl::BlockingCounter ran(3);
-  absl::Mutex mu;
-  std::vector<std::string> order;
-  auto record = [&](std::string name) {
-    absl::MutexLock lock(&mu);
-    order.push_back(std::move(name));
-    ran.DecrementCount();
-  };
-  ASSERT_THAT(pool.TrySubmit([&] { release.WaitForNotification(); }), IsOk());
-  while (pool.queued() > 0) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_THAT(pool.TrySubmit([&] { record("batch"); }), IsOk());
-  // The queue is full for batch jobs, not for real-time ones, which go first.
-  ASSERT_THAT(pool.TrySubmit([] {}),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("")));
-  ASSERT_THAT(pool.SubmitRealTime([&] { record("stream 1"); }), IsOk());
-  ASSERT_THAT(pool.SubmitRealTime([&] { record("stream 2"); }), IsOk());
-  EXPECT_EQ(pool.queued(), 3);
-  release.Notify();
-  ran.Wait();
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(order, (std::vector<std::string>{"stream 1", "stream 2", "batch"}));
-}
-
-TEST(WorkerPoolTest, ABusyRealTimeLaneStillLetsBatchJobsThrough) {
-  WorkerPool pool(1, 1);
-  absl::Notification release;
-  absl::BlockingCounter ran(9);
-  absl::Mutex mu;
-  std::vector<std::string> order;
-  auto record = [&](std::string name) {
-    absl::MutexLock lock(&mu);
-    order.push_back(std::move(name));
-    ran.DecrementCount();
-  };
-  ASSERT_THAT(pool.TrySubmit([&] { release.WaitForNotification(); }), IsOk());
-  while (pool.queued() > 0) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_THAT(pool.TrySubmit([&] { record("batch"); }), IsOk());
-  for (int i = 0; i < 8; ++i) {
-    ASSERT_THAT(pool.SubmitRealTime([&] { record("stream"); }), IsOk());
-  }
-  release.Notify();
-  ran.Wait();
-  absl::MutexLock lock(&mu);
-  // Not after all eight real-time jobs: within the first four taken.
-  const auto batch = std::find(order.begin(), order.end(), "batch");
-  EXPECT_LT(batch - order.begin(), 4);
 }
 
 }  // namespace

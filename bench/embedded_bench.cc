@@ -19,7 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "audio/wav.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "upstream/embedded_engine.h"
 
 namespace voxgate::bench {
@@ -49,7 +49,7 @@ int Main(int argc, char** argv) {
              id + ".wav"));
     audio_seconds += (clips.back().size() - 44) / 32000.0;
   }
-  audio::WorkerPool workers(2, 16);
+  WorkerPool workers(2, 16);
   upstream::EmbeddedEngineOptions options;
   options.max_decoders = 2;
   auto engine = upstream::EmbeddedEngine::Create(options, workers);

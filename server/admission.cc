@@ -59,7 +59,7 @@ uint64_t Admission::Admit(Admitted admitted) {
           waiting_.size(), " waiting (limits.max_waiting_calls); retry later"));
     } else {
       const uint64_t id = next_id_++;
-      const upstream::TimerQueue::TimerId timer =
+      const TimerQueue::TimerId timer =
           timers_.ScheduleAfter(limits_.max_wait, [this, id] { Expire(id); });
       waiting_.push_back({id, std::move(admitted), timer});
       return id;

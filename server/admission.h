@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 
 namespace voxgate::server {
 
@@ -44,7 +44,7 @@ class Admission {
   };
 
   // `timers` runs the wait timeouts; it must outlive this object.
-  Admission(Limits limits, upstream::TimerQueue& timers)
+  Admission(Limits limits, TimerQueue& timers)
       : limits_(limits), timers_(timers) {}
 
   // From now on calls are refused with UNAVAILABLE, so callers retry elsewhere
@@ -74,13 +74,13 @@ class Admission {
   struct Waiter {
     uint64_t id;
     Admitted admitted;
-    upstream::TimerQueue::TimerId timer;
+    TimerQueue::TimerId timer;
   };
   void Release();
   void Expire(uint64_t id);
 
   const Limits limits_;
-  upstream::TimerQueue& timers_;
+  TimerQueue& timers_;
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;

@@ -27,7 +27,7 @@ class AdmissionTest : public ::testing::Test {
     if (id != nullptr) *id = wait;
     return result;
   }
-  upstream::TimerQueue timers_;
+  TimerQueue timers_;
 };
 
 TEST_F(AdmissionTest, AWaitingCallGetsTheNextFreeSlot) {

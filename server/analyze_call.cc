@@ -24,7 +24,7 @@ AnalyzeCall::AnalyzeCall(grpc::CallbackServerContext* context,
                          const v1::AnalyzeRequest* request,
                          v1::AnalyzeResponse* response, const Config& config,
                          upstream::Upstreams& upstreams,
-                         audio::WorkerPool& workers, const Logger& logger,
+                         WorkerPool& workers, const Logger& logger,
                          Admission& admission, CallMetrics& metrics)
     : UnaryCall(context, "Analyze", logger, admission, metrics),
       request_(request),

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "server/config/config.h"
 #include "server/transcription_job.h"
 #include "server/unary_call.h"
@@ -20,7 +20,7 @@ class AnalyzeCall final : public UnaryCall {
   AnalyzeCall(grpc::CallbackServerContext* context,
               const v1::AnalyzeRequest* request, v1::AnalyzeResponse* response,
               const Config& config, upstream::Upstreams& upstreams,
-              audio::WorkerPool& workers, const Logger& logger,
+              WorkerPool& workers, const Logger& logger,
               Admission& admission, CallMetrics& metrics);
 
  private:
@@ -38,7 +38,7 @@ class AnalyzeCall final : public UnaryCall {
   v1::AnalyzeResponse* response_;
   const Config& config_;
   upstream::Upstreams& upstreams_;
-  audio::WorkerPool& workers_;
+  WorkerPool& workers_;
   upstream::ChatParams params_;
   upstream::Usage usage_;
 

@@ -9,7 +9,7 @@ namespace voxgate::server {
 
 void ConvertAudioForChat(
     const v1::AudioInput& audio, const Config& config, absl::string_view field,
-    absl::Time deadline, audio::WorkerPool& workers,
+    absl::Time deadline, WorkerPool& workers,
     std::function<void(absl::StatusOr<std::pair<std::string, double>>)> done) {
   absl::StatusOr<audio::DecodeOptions> decode =
       DecodeOptionsFor(audio, config, field);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "server/config/config.h"
 #include "voxgate/v1/audio.pb.h"
 
@@ -18,7 +18,7 @@ namespace voxgate::server {
 // queue is full).
 void ConvertAudioForChat(
     const v1::AudioInput& audio, const Config& config, absl::string_view field,
-    absl::Time deadline, audio::WorkerPool& workers,
+    absl::Time deadline, WorkerPool& workers,
     std::function<void(absl::StatusOr<std::pair<std::string, double>>)> done);
 
 }  // namespace voxgate::server

@@ -25,7 +25,7 @@ absl::StatusOr<upstream::ChatBackend*> ChatBackendFor(
 ChatCall::ChatCall(grpc::CallbackServerContext* context,
                    const v1::ChatRequest* request, v1::ChatResponse* response,
                    const Config& config, upstream::Upstreams& upstreams,
-                   audio::WorkerPool& workers, const Logger& logger,
+                   WorkerPool& workers, const Logger& logger,
                    Admission& admission, CallMetrics& metrics)
     : UnaryCall(context, "Chat", logger, admission, metrics),
       request_(request),
@@ -69,7 +69,7 @@ void ChatCall::Start() {
   auto step = std::make_shared<std::function<void()>>();
   *step = [this, conversion, step, request] {
     const Config& config = config_;
-    audio::WorkerPool& workers = workers_;
+    WorkerPool& workers = workers_;
     bool cancelled;
     {
       absl::MutexLock lock(&mu_);

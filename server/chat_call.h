@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "server/config/config.h"
 #include "server/unary_call.h"
 #include "upstream/upstreams.h"
@@ -18,7 +18,7 @@ class ChatCall final : public UnaryCall {
  public:
   ChatCall(grpc::CallbackServerContext* context, const v1::ChatRequest* request,
            v1::ChatResponse* response, const Config& config,
-           upstream::Upstreams& upstreams, audio::WorkerPool& workers,
+           upstream::Upstreams& upstreams, WorkerPool& workers,
            const Logger& logger, Admission& admission, CallMetrics& metrics);
 
  private:
@@ -30,7 +30,7 @@ class ChatCall final : public UnaryCall {
   v1::ChatResponse* response_;
   const Config& config_;
   upstream::Upstreams& upstreams_;
-  audio::WorkerPool& workers_;
+  WorkerPool& workers_;
   upstream::ChatBackend* backend_ = nullptr;
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

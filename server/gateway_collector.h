@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "common/logging.h"
 #include "prometheus/collectable.h"
 #include "server/admission.h"
@@ -20,7 +20,7 @@ namespace voxgate::server {
 class GatewayCollector final : public prometheus::Collectable {
  public:
   GatewayCollector(const Admission& admission, const StreamSlots& streams,
-                   const audio::WorkerPool& workers,
+                   const WorkerPool& workers,
                    const upstream::Upstreams& upstreams, const Logger& logger)
       : admission_(admission),
         streams_(streams),
@@ -33,7 +33,7 @@ class GatewayCollector final : public prometheus::Collectable {
  private:
   const Admission& admission_;
   const StreamSlots& streams_;
-  const audio::WorkerPool& workers_;
+  const WorkerPool& workers_;
   const upstream::Upstreams& upstreams_;
   const Logger& logger_;
 };

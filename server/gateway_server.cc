@@ -80,9 +80,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
 
   std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
   const int threads = static_cast<int>(config.audio().worker_threads());
-  gateway->workers_ = std::make_unique<audio::WorkerPool>(
+  gateway->workers_ = std::make_unique<WorkerPool>(
       threads, static_cast<int>(config.audio().worker_queue()));
-  audio::WorkerPool& workers = *gateway->workers_;
+  WorkerPool& workers = *gateway->workers_;
   upstream::Upstreams::Options upstream_options;
   upstream_options.env = ProcessEnv;
   upstream_options.registry = gateway->metrics_.registry().get();

@@ -5,14 +5,14 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_server.h"
 #include "server/admission.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 #include "upstream/upstreams.h"
 
 namespace voxgate::server {
@@ -57,14 +57,14 @@ class GatewayServer {
 
   const Config config_;
   const Logger& logger_;
-  upstream::TimerQueue timers_;  // admission waits, stream idle timeouts
+  TimerQueue timers_;  // admission waits, stream idle timeouts
   Admission admission_;
   StreamSlots stream_slots_;
   CallMetrics metrics_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.
   std::unique_ptr<upstream::Upstreams> upstreams_;
-  std::unique_ptr<audio::WorkerPool> workers_;
+  std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   // Declared last, so it stops first: its metrics read everything above.

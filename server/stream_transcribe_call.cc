@@ -22,9 +22,9 @@ google::protobuf::Duration Offset(int64_t frames) {
 
 StreamTranscribeCall::StreamTranscribeCall(
     grpc::CallbackServerContext* context, const Config& config,
-    upstream::Upstreams& upstreams, audio::WorkerPool& workers,
+    upstream::Upstreams& upstreams, WorkerPool& workers,
     const Logger& logger, Admission& admission, CallMetrics& metrics,
-    upstream::TimerQueue& timers, StreamSlots& stream_slots)
+    TimerQueue& timers, StreamSlots& stream_slots)
     : context_(context),
       call_(StartCall(*context)),
       config_(config),

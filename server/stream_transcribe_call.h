@@ -15,7 +15,7 @@
 #include "audio/container_stream_decoder.h"
 #include "audio/endpointer.h"
 #include "audio/stream_resampler.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
@@ -23,7 +23,7 @@
 #include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "server/guarded_reactor.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/stream.pb.h"
 
@@ -43,9 +43,9 @@ class StreamTranscribeCall final
  public:
   StreamTranscribeCall(grpc::CallbackServerContext* context,
                        const Config& config, upstream::Upstreams& upstreams,
-                       audio::WorkerPool& workers, const Logger& logger,
+                       WorkerPool& workers, const Logger& logger,
                        Admission& admission, CallMetrics& metrics,
-                       upstream::TimerQueue& timers, StreamSlots& stream_slots);
+                       TimerQueue& timers, StreamSlots& stream_slots);
   ~StreamTranscribeCall() override;
   void Begin();
 
@@ -99,11 +99,11 @@ class StreamTranscribeCall final
   CallContext call_;
   const Config& config_;
   upstream::Upstreams& upstreams_;
-  audio::WorkerPool& workers_;
+  WorkerPool& workers_;
   const Logger& logger_;
   Admission& admission_;
   CallMetrics& metrics_;
-  upstream::TimerQueue& timers_;
+  TimerQueue& timers_;
   StreamSlots& stream_slots_;
   // Released when the call finishes, or by the destructor.
   bool holds_stream_slot_ ABSL_GUARDED_BY(mu_) = false;
@@ -152,7 +152,7 @@ class StreamTranscribeCall final
   absl::Time read_started_ ABSL_GUARDED_BY(mu_);
   // Pending idle timer (0: none). The call does not finish while its callback
   // may still run.
-  upstream::TimerQueue::TimerId idle_timer_ ABSL_GUARDED_BY(mu_) = 0;
+  TimerQueue::TimerId idle_timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace voxgate::server

@@ -9,7 +9,7 @@ TranscribeCall::TranscribeCall(grpc::CallbackServerContext* context,
                                v1::TranscribeResponse* response,
                                const Config& config,
                                upstream::Upstreams& upstreams,
-                               audio::WorkerPool& workers, const Logger& logger,
+                               WorkerPool& workers, const Logger& logger,
                                Admission& admission, CallMetrics& metrics)
     : UnaryCall(context, "Transcribe", logger, admission, metrics),
       request_(request),
@@ -22,7 +22,7 @@ void TranscribeCall::Start() {
   const v1::TranscribeRequest* request = request_;
   const Config& config = config_;
   upstream::Upstreams& upstreams = upstreams_;
-  audio::WorkerPool& workers = workers_;
+  WorkerPool& workers = workers_;
 
   const std::string& model = request->config().model();
   absl::StatusOr<upstream::TranscriptionBackend*> backend =

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "server/config/config.h"
 #include "server/transcription_job.h"
 #include "server/unary_call.h"
@@ -19,7 +19,7 @@ class TranscribeCall final : public UnaryCall {
   TranscribeCall(grpc::CallbackServerContext* context,
                  const v1::TranscribeRequest* request,
                  v1::TranscribeResponse* response, const Config& config,
-                 upstream::Upstreams& upstreams, audio::WorkerPool& workers,
+                 upstream::Upstreams& upstreams, WorkerPool& workers,
                  const Logger& logger, Admission& admission,
                  CallMetrics& metrics);
 
@@ -32,7 +32,7 @@ class TranscribeCall final : public UnaryCall {
   v1::TranscribeResponse* response_;
   const Config& config_;
   upstream::Upstreams& upstreams_;
-  audio::WorkerPool& workers_;
+  WorkerPool& workers_;
   // OnCancel may come while Start() is still setting the job up.
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

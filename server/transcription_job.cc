@@ -8,7 +8,7 @@ namespace voxgate::server {
 
 std::shared_ptr<TranscriptionJob> TranscriptionJob::Start(
     std::string audio, TranscriptionJobOptions options,
-    upstream::TranscriptionBackend& backend, audio::WorkerPool& workers,
+    upstream::TranscriptionBackend& backend, WorkerPool& workers,
     Done done) {
   auto job = std::make_shared<TranscriptionJob>(
       std::move(audio), std::move(options), backend, std::move(done));

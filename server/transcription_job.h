@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "audio/preprocess.h"
 #include "audio/segmenter.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "server/stitcher.h"
 #include "upstream/backend.h"
 
@@ -49,7 +49,7 @@ class TranscriptionJob : public std::enable_shared_from_this<TranscriptionJob> {
   // `backend` and `workers` must outlive the job.
   static std::shared_ptr<TranscriptionJob> Start(
       std::string audio, TranscriptionJobOptions options,
-      upstream::TranscriptionBackend& backend, audio::WorkerPool& workers,
+      upstream::TranscriptionBackend& backend, WorkerPool& workers,
       Done done);
 
   // Stops queued work and aborts every upstream request; `done` gets CANCELLED

@@ -21,8 +21,8 @@ using StreamTranscribeReactor =
 
 VoxgateServiceImpl::VoxgateServiceImpl(
     const Config& config, upstream::Upstreams& upstreams,
-    audio::WorkerPool& workers, Admission& admission, const Logger& logger,
-    CallMetrics& metrics, upstream::TimerQueue& timers,
+    WorkerPool& workers, Admission& admission, const Logger& logger,
+    CallMetrics& metrics, TimerQueue& timers,
     StreamSlots& stream_slots)
     : config_(config),
       upstreams_(upstreams),

@@ -1,13 +1,13 @@
 #ifndef VOXGATE_SERVER_VOXGATE_SERVICE_H_
 #define VOXGATE_SERVER_VOXGATE_SERVICE_H_
 
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 #include "upstream/upstreams.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
@@ -19,9 +19,9 @@ namespace voxgate::server {
 class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
  public:
   VoxgateServiceImpl(const Config& config, upstream::Upstreams& upstreams,
-                     audio::WorkerPool& workers, Admission& admission,
+                     WorkerPool& workers, Admission& admission,
                      const Logger& logger, CallMetrics& metrics,
-                     upstream::TimerQueue& timers, StreamSlots& stream_slots);
+                     TimerQueue& timers, StreamSlots& stream_slots);
 
   grpc::ServerUnaryReactor* Transcribe(
       grpc::CallbackServerContext* context,
@@ -47,11 +47,11 @@ class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
  private:
   const Config& config_;
   upstream::Upstreams& upstreams_;
-  audio::WorkerPool& workers_;
+  WorkerPool& workers_;
   Admission& admission_;
   const Logger& logger_;
   CallMetrics& metrics_;
-  upstream::TimerQueue& timers_;
+  TimerQueue& timers_;
   StreamSlots& stream_slots_;
   const v1::ListModelsResponse catalog_;
 };

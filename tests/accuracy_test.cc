@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "audio/wav.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/audio_fixtures.h"
@@ -71,7 +71,7 @@ double Percent(const WordErrors& errors) {
 TEST(AccuracyTest, TheGatewaysAudioPathCostsNoAccuracy) {
   const std::vector<Clip> clips = LibrivoxClips();
   ASSERT_EQ(clips.size(), 5u);
-  audio::WorkerPool workers(1, 4);
+  WorkerPool workers(1, 4);
   auto engine = upstream::EmbeddedEngine::Create({}, workers);
   ASSERT_TRUE(engine.ok()) << engine.status();
   auto gateway = GatewayProcess::Start("");  // no pools: the embedded engine
@@ -130,7 +130,7 @@ TEST(AccuracyTest, TheGatewaysAudioPathCostsNoAccuracy) {
 TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
   const std::vector<Clip> clips = LibrivoxClips();
   ASSERT_EQ(clips.size(), 5u);
-  audio::WorkerPool workers(1, 4);
+  WorkerPool workers(1, 4);
   auto engine = upstream::EmbeddedEngine::Create({}, workers);
   ASSERT_TRUE(engine.ok()) << engine.status();
   auto gateway = GatewayProcess::Start("");
@@ -204,7 +204,7 @@ TEST(AccuracyTest, StreamingAtRealTimePaceKeepsTheAccuracy) {
 TEST(AccuracyTest, InterimResultsDecodeEachSampleOnce) {
   const std::vector<Clip> clips = LibrivoxClips();
   ASSERT_FALSE(clips.empty());
-  audio::WorkerPool workers(1, 4);
+  WorkerPool workers(1, 4);
   auto engine = upstream::EmbeddedEngine::Create({}, workers);
   ASSERT_TRUE(engine.ok()) << engine.status();
   const std::optional<audio::Pcm16> pcm =

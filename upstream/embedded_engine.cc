@@ -51,7 +51,7 @@ struct EmbeddedEngine::Decoder {
 };
 
 absl::StatusOr<std::unique_ptr<EmbeddedEngine>> EmbeddedEngine::Create(
-    EmbeddedEngineOptions options, audio::WorkerPool& workers) {
+    EmbeddedEngineOptions options, WorkerPool& workers) {
   for (const char* file : {"/en-us", "/en-us.lm.bin", "/cmudict-en-us.dict"}) {
     if (!std::filesystem::exists(options.model_dir + file)) {
       return absl::NotFoundError(
@@ -71,7 +71,7 @@ void EmbeddedEngine::DecoderDeleter::operator()(Decoder* decoder) const {
 EmbeddedEngine::~EmbeddedEngine() = default;
 
 EmbeddedEngine::EmbeddedEngine(EmbeddedEngineOptions options,
-                               audio::WorkerPool& workers)
+                               WorkerPool& workers)
     : options_(std::move(options)), workers_(workers) {
   pool_.max = options_.max_decoders;
   stream_pool_.max = options_.max_stream_decoders;

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 #include "upstream/backend.h"
 
 namespace voxgate::upstream {
@@ -34,7 +34,7 @@ class EmbeddedEngine final : public TranscriptionBackend {
  public:
   // NOT_FOUND naming the path when the model files are missing.
   static absl::StatusOr<std::unique_ptr<EmbeddedEngine>> Create(
-      EmbeddedEngineOptions options, audio::WorkerPool& workers);
+      EmbeddedEngineOptions options, WorkerPool& workers);
   ~EmbeddedEngine() override;
 
   std::shared_ptr<Transfer> Transcribe(TranscriptionRequest request,
@@ -59,7 +59,7 @@ class EmbeddedEngine final : public TranscriptionBackend {
   };
 
  private:
-  EmbeddedEngine(EmbeddedEngineOptions options, audio::WorkerPool& workers);
+  EmbeddedEngine(EmbeddedEngineOptions options, WorkerPool& workers);
   class Incremental;
   // Decoders made on demand up to a cap, reused, never used by two threads at
   // once.
@@ -73,7 +73,7 @@ class EmbeddedEngine final : public TranscriptionBackend {
   absl::StatusOr<std::unique_ptr<Decoder, DecoderDeleter>> LoadDecoder() const;
 
   const EmbeddedEngineOptions options_;
-  audio::WorkerPool& workers_;
+  WorkerPool& workers_;
   absl::Mutex mu_;
   DecoderPool pool_ ABSL_GUARDED_BY(mu_);
   DecoderPool stream_pool_ ABSL_GUARDED_BY(mu_);

@@ -64,16 +64,27 @@ class CurlTransfer final : public Transfer,
   absl::Status MapResult(CURLcode code) const;
   CURL* easy() const { return easy_.get(); }
   bool paused() const { return paused_; }
-  // True when no byte arrived for longer than the request's stall timeout (a
-  // paused transfer is waiting on us, not on the server, and never stalls).
-  bool Stalled(absl::Time now) const {
-    return request_.stall_timeout > absl::ZeroDuration() && !paused_ &&
-           now - last_activity_ > request_.stall_timeout;
-  }
-  absl::Status StallError() const {
+  // The transfer's timing error when it waited too long for its first byte
+  // or, after it, for the next (a paused transfer is waiting on us, not on the
+  // server, and never stalls); OK otherwise.
+  absl::Status Stalled(absl::Time now) const {
+    if (!received_bytes_) {
+      if (request_.first_byte_timeout <= absl::ZeroDuration() ||
+          now - last_activity_ <= request_.first_byte_timeout) {
+        return absl::OkStatus();
+      }
+      return absl::UnavailableError(absl::StrCat(
+          request_.method, " ", request_.url, ": no response byte within ",
+          absl::FormatDuration(request_.first_byte_timeout),
+          " (first_byte_timeout)"));
+    }
+    if (request_.stall_timeout <= absl::ZeroDuration() || paused_ ||
+        now - last_activity_ <= request_.stall_timeout) {
+      return absl::OkStatus();
+    }
     return absl::UnavailableError(absl::StrCat(
         request_.method, " ", request_.url, ": stalled, no data for ",
-        absl::FormatDuration(request_.stall_timeout)));
+        absl::FormatDuration(request_.stall_timeout), " (stall_timeout)"));
   }
   void Touch() { last_activity_ = absl::Now(); }
   void Unpause() {
@@ -98,6 +109,7 @@ class CurlTransfer final : public Transfer,
   bool paused_ = false;
   bool finished_ = false;
   bool received_bytes_ = false;
+  // When the transfer started, then when its last byte arrived.
   absl::Time last_activity_;
 };
 
@@ -203,12 +215,10 @@ absl::Status CurlTransfer::Configure(CURL* easy) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(std::max<int64_t>(1, left)));
   }
-  if (request_.stall_timeout > absl::ZeroDuration()) {
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                     static_cast<long>(absl::ToInt64Seconds(absl::Ceil(
-                         request_.stall_timeout, absl::Seconds(1)))));
-  }
+  // The first-byte and stall timeouts start now (LoopCore::FailStalled checks
+  // them; curl's low-speed limit would also count the wait for the first
+  // byte, which a model may spend thinking).
+  last_activity_ = absl::Now();
 
   curl_slist* list = nullptr;
   for (const auto& [name, value] : request_.headers) {
@@ -387,11 +397,12 @@ void LoopCore::Complete(CURL* easy, absl::Status status) {
 
 void LoopCore::FailStalled() {
   const absl::Time now = absl::Now();
-  std::vector<CURL*> stalled;
+  std::vector<std::pair<CURL*, absl::Status>> stalled;
   for (const auto& [easy, transfer] : running_) {
-    if (transfer->Stalled(now)) stalled.push_back(easy);
+    absl::Status status = transfer->Stalled(now);
+    if (!status.ok()) stalled.emplace_back(easy, std::move(status));
   }
-  for (CURL* easy : stalled) Complete(easy, running_[easy]->StallError());
+  for (auto& [easy, status] : stalled) Complete(easy, std::move(status));
 }
 
 void LoopCore::Run() {

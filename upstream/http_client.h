@@ -37,9 +37,14 @@ struct HttpRequest {
   // The whole attempt, from queueing to the last byte.
   absl::Time deadline = absl::InfiniteFuture();
   absl::Duration connect_timeout = absl::Seconds(2);
-  // Fails the transfer (UNAVAILABLE, "stalled") when no byte arrives for this
-  // long while it is not paused, checked every 100 ms (streams use it; zero:
-  // off).
+  // Fails the transfer (UNAVAILABLE, "no response byte") when the status line
+  // has not begun to arrive this long after the transfer started. For a
+  // non-streaming answer that is the whole generation. Zero: off.
+  absl::Duration first_byte_timeout = absl::ZeroDuration();
+  // Fails the transfer (UNAVAILABLE, "stalled") when, after the first byte, no
+  // byte arrives for this long while it is not paused (a paused transfer waits
+  // on our reader, not on the server). Zero: off. Both are checked every
+  // 100 ms.
   absl::Duration stall_timeout = absl::ZeroDuration();
 };
 

@@ -185,6 +185,40 @@ TEST_F(HttpClientTest, StalledStreamFailsAfterTheStallTimeout) {
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("stalled")));
 }
 
+TEST_F(HttpClientTest, ASlowFirstByteIsNotAStall) {
+  // A model thinking for a second before its first token: the stall timeout
+  // counts only between bytes (it used to count from the Unix epoch and fail
+  // any stream whose first byte took over 100 ms).
+  FakeBehavior thinking;
+  thinking.latency = absl::Seconds(1);
+  fake_->SetDefault(thinking);
+  HttpRequest request = PostChat(StreamingChat());
+  request.stall_timeout = absl::Milliseconds(300);
+  auto response = FetchAndWait(std::move(request));
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status_code, 200);
+  EXPECT_THAT(response->body, HasSubstr("[DONE]"));
+}
+
+TEST_F(HttpClientTest, NoFirstByteFailsAfterTheFirstByteTimeout) {
+  FakeBehavior hang;
+  hang.hang = true;
+  fake_->SetDefault(hang);
+  HttpRequest request = PostChat(StreamingChat());
+  request.first_byte_timeout = absl::Milliseconds(300);
+  request.stall_timeout = absl::Minutes(5);
+  EXPECT_THAT(FetchAndWait(std::move(request)),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("no response byte within 300ms "
+                                 "(first_byte_timeout)")));
+  // The fake saw the gateway give up.
+  EXPECT_TRUE(fake_->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        return requests.size() == 1 && requests[0].client_closed_early;
+      },
+      absl::Seconds(30)));
+}
+
 // Records what a streaming consumer sees; can pause after the first piece.
 class RecordingObserver final : public ResponseObserver {
  public:

@@ -149,11 +149,7 @@ std::shared_ptr<Transfer> OpenAiBackend::Stream(
   return StartWithRetries(
       context_, options,
       [shared, model = options_.default_model](const std::string& url) {
-        absl::StatusOr<HttpRequest> http =
-            ChatHttpRequest(url, *shared, model, true);
-        // Token streams may pause between tokens but not for this long.
-        if (http.ok()) http->stall_timeout = absl::Seconds(60);
-        return http;
+        return ChatHttpRequest(url, *shared, model, true);
       },
       std::make_shared<ChatStreamAdapter>(context_.pool.name(),
                                           std::move(observer)));

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/waiter_queue.h"
 
 namespace voxgate::upstream {
 namespace {
@@ -33,11 +34,9 @@ struct EndpointState {
 };
 
 struct Waiter {
-  uint64_t id;
   absl::Time deadline;
   int avoid;
   Pool::Grant granted;
-  TimerQueue::TimerId timer;
 };
 
 }  // namespace
@@ -45,7 +44,10 @@ struct Waiter {
 class PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
   PoolCore(PoolOptions options, HttpClient& http, TimerQueue& timers)
-      : options_(std::move(options)), http_(http), timers_(timers) {
+      : options_(std::move(options)),
+        http_(http),
+        timers_(timers),
+        waiters_(timers) {
     for (const EndpointOptions& endpoint : options_.endpoints) {
       EndpointState state;
       state.options = endpoint;
@@ -64,7 +66,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void Release(int endpoint, Outcome outcome);
   bool HasAvailableEndpoint() const {
     absl::MutexLock lock(&mu_);
-    return AnyAvailable(absl::Now());
+    return AnyAvailable(timers_.Now());
   }
   std::vector<EndpointSnapshot> Snapshot() const;
   void StartHealthChecks();
@@ -100,8 +102,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   TimerQueue& timers_;
   mutable absl::Mutex mu_;
   std::vector<EndpointState> endpoints_ ABSL_GUARDED_BY(mu_);
-  std::list<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_wait_id_ ABSL_GUARDED_BY(mu_) = 1;
+  WaiterQueue<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   TimerQueue::TimerId health_timer_ ABSL_GUARDED_BY(mu_) = 0;
@@ -175,7 +176,7 @@ uint64_t PoolCore::Acquire(absl::Time deadline, int avoid,
   absl::StatusOr<Lease> result = absl::UnknownError("unset");
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = timers_.Now();
     if (deadline <= now) {
       result = absl::DeadlineExceededError(absl::StrCat(
           "pool ", options_.name, ": deadline passed before a slot was free"));
@@ -185,20 +186,19 @@ uint64_t PoolCore::Acquire(absl::Time deadline, int avoid,
       result = Lease(shared_from_this(), index);
     } else if (!AnyAvailable(now)) {
       result = NoEndpointError(now);
-    } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
+    } else if (waiters_.size() >= options_.max_queue) {
       result = absl::ResourceExhaustedError(absl::StrCat(
           "pool ", options_.name, ": every slot is busy and ", waiters_.size(),
           " requests already wait (max_queue ", options_.max_queue, ")"));
     } else {
-      const uint64_t id = next_wait_id_++;
       const absl::Time give_up =
           std::min(deadline, now + options_.queue_timeout);
       std::weak_ptr<PoolCore> weak = weak_from_this();
-      const TimerQueue::TimerId timer = timers_.Schedule(give_up, [weak, id] {
-        if (auto core = weak.lock()) core->OnWaitTimeout(id);
-      });
-      waiters_.push_back({id, deadline, avoid, std::move(granted), timer});
-      return id;
+      return waiters_.Push({deadline, avoid, std::move(granted)}, give_up,
+                           [weak](uint64_t id) {
+                             if (auto core = weak.lock())
+                               core->OnWaitTimeout(id);
+                           });
     }
   }
   granted(std::move(result));
@@ -210,15 +210,12 @@ void PoolCore::OnWaitTimeout(uint64_t id) {
   absl::Time deadline;
   {
     absl::MutexLock lock(&mu_);
-    auto it =
-        std::find_if(waiters_.begin(), waiters_.end(),
-                     [id](const Waiter& waiter) { return waiter.id == id; });
-    if (it == waiters_.end()) return;
-    granted = std::move(it->granted);
-    deadline = it->deadline;
-    waiters_.erase(it);
+    std::optional<Waiter> waiter = waiters_.Take(id);
+    if (!waiter.has_value()) return;
+    granted = std::move(waiter->granted);
+    deadline = waiter->deadline;
   }
-  if (absl::Now() >= deadline) {
+  if (timers_.Now() >= deadline) {
     granted(absl::DeadlineExceededError(
         absl::StrCat("pool ", options_.name,
                      ": deadline passed while waiting for a free slot")));
@@ -233,15 +230,14 @@ void PoolCore::CancelWait(uint64_t id) {
   Pool::Grant granted;
   {
     absl::MutexLock lock(&mu_);
-    auto it =
-        std::find_if(waiters_.begin(), waiters_.end(),
-                     [id](const Waiter& waiter) { return waiter.id == id; });
-    if (it == waiters_.end()) return;
-    timers_.Cancel(it->timer);
-    granted = std::move(it->granted);
-    waiters_.erase(it);
+    std::optional<Waiter> waiter = waiters_.Take(id);
+    if (!waiter.has_value()) return;
+    granted = std::move(waiter->granted);
   }
-  granted(absl::CancelledError("request cancelled while waiting for a slot"));
+  // Never on the cancelling thread: it may hold locks the grant takes.
+  timers_.Post([granted = std::move(granted)] {
+    granted(absl::CancelledError("request cancelled while waiting for a slot"));
+  });
 }
 
 void PoolCore::RecordOutcome(EndpointState& endpoint, Outcome outcome,
@@ -276,23 +272,18 @@ GrantList PoolCore::ServeWaiters(absl::Time now) {
   GrantList grants;
   if (!AnyAvailable(now)) {
     // Nothing will free up soon: fail fast rather than let them time out.
-    for (Waiter& waiter : waiters_) {
-      timers_.Cancel(waiter.timer);
+    for (Waiter& waiter : waiters_.TakeAll()) {
       grants.emplace_back(std::move(waiter.granted), NoEndpointError(now));
     }
-    waiters_.clear();
     return grants;
   }
   while (!waiters_.empty()) {
-    Waiter& waiter = waiters_.front();
-    const int index = Pick(now, waiter.avoid);
+    const int index = Pick(now, waiters_.front().avoid);
     if (index < 0) break;
     endpoints_[index].outstanding++;
     endpoints_[index].requests++;
-    timers_.Cancel(waiter.timer);
-    grants.emplace_back(std::move(waiter.granted),
+    grants.emplace_back(waiters_.PopFront().granted,
                         Lease(shared_from_this(), index));
-    waiters_.pop_front();
   }
   return grants;
 }
@@ -301,7 +292,7 @@ void PoolCore::Release(int index, Outcome outcome) {
   GrantList grants;
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = timers_.Now();
     EndpointState& endpoint = endpoints_[index];
     endpoint.outstanding--;
     RecordOutcome(endpoint, outcome, now);
@@ -319,7 +310,7 @@ void PoolCore::WakeAt(absl::Time when) {
     GrantList grants;
     {
       absl::MutexLock lock(&core->mu_);
-      if (!core->waiters_.empty()) grants = core->ServeWaiters(absl::Now());
+      if (!core->waiters_.empty()) grants = core->ServeWaiters(core->timers_.Now());
     }
     RunGrants(std::move(grants));
   });
@@ -327,7 +318,7 @@ void PoolCore::WakeAt(absl::Time when) {
 
 std::vector<EndpointSnapshot> PoolCore::Snapshot() const {
   absl::MutexLock lock(&mu_);
-  const absl::Time now = absl::Now();
+  const absl::Time now = timers_.Now();
   std::vector<EndpointSnapshot> snapshot;
   for (const EndpointState& endpoint : endpoints_) {
     snapshot.push_back({endpoint.options.url, endpoint.outstanding,
@@ -359,7 +350,7 @@ void PoolCore::RunHealthChecks() {
     HttpRequest probe;
     probe.method = "GET";
     probe.url = origins[i] + options_.health_path;
-    probe.deadline = absl::Now() + options_.health_timeout;
+    probe.deadline = absl::Now() + options_.health_timeout;  // HTTP: real time
     probe.connect_timeout = options_.health_timeout;
     std::weak_ptr<PoolCore> weak = weak_from_this();
     http_.Fetch(std::move(probe), [weak,
@@ -386,21 +377,21 @@ void PoolCore::OnHealthResult(int index, bool healthy) {
       endpoint.streak = 0;
       endpoint.consecutive_failures = 0;
     }
-    grants = ServeWaiters(absl::Now());
+    grants = ServeWaiters(timers_.Now());
   }
   RunGrants(std::move(grants));
 }
 
 void PoolCore::Stop() {
-  std::list<Waiter> waiters;
+  std::vector<Waiter> waiters;
   {
     absl::MutexLock lock(&mu_);
+    if (stopping_) return;  // the timers may be gone by the second time
     stopping_ = true;
     timers_.Cancel(health_timer_);
-    waiters.swap(waiters_);
+    waiters = waiters_.TakeAll();
   }
   for (Waiter& waiter : waiters) {
-    timers_.Cancel(waiter.timer);
     waiter.granted(absl::CancelledError("pool shutting down"));
   }
 }
@@ -438,6 +429,8 @@ uint64_t Pool::Acquire(absl::Time deadline, int avoid, Grant granted) {
 }
 
 void Pool::CancelWait(uint64_t id) { core_->CancelWait(id); }
+
+void Pool::Shutdown() { core_->Stop(); }
 
 bool Pool::HasAvailableEndpoint() const {
   return core_->HasAvailableEndpoint();

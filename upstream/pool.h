@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "upstream/http_client.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 
 namespace voxgate::upstream {
 
@@ -104,9 +103,15 @@ class Pool {
   // healthy) or DEADLINE_EXCEEDED. Returns an id for CancelWait().
   using Grant = std::function<void(absl::StatusOr<Lease>)>;
   uint64_t Acquire(absl::Time deadline, int avoid, Grant granted);
-  // Withdraws a queued Acquire; its grant then runs with CANCELLED. No effect
-  // once granted.
+  // Withdraws a queued Acquire; its grant then runs with CANCELLED on the timer
+  // thread, never on the caller's (which may hold locks the grant takes). No
+  // effect once granted.
   void CancelWait(uint64_t id);
+
+  // Stops health checks and refuses the queued waits (CANCELLED); requests in
+  // flight keep their leases. The destructor does it too; Upstreams calls it
+  // first so that it can end the transfers while the pool still exists.
+  void Shutdown();
 
   // At least one endpoint is neither ejected nor failing health checks.
   bool HasAvailableEndpoint() const;

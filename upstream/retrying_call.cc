@@ -1,6 +1,7 @@
 #include "upstream/retrying_call.h"
 
 #include <optional>
+#include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -15,6 +16,23 @@ namespace {
 
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
 
+class RetryingCall;
+// The call whose Start() or Cancel() this thread is inside, if any: that call
+// must not report its end on this thread.
+thread_local const RetryingCall* t_starting_or_cancelling = nullptr;
+
+class NoEndOnThisThread {
+ public:
+  explicit NoEndOnThisThread(const RetryingCall* call)
+      : previous_(std::exchange(t_starting_or_cancelling, call)) {}
+  NoEndOnThisThread(const NoEndOnThisThread&) = delete;
+  NoEndOnThisThread& operator=(const NoEndOnThisThread&) = delete;
+  ~NoEndOnThisThread() { t_starting_or_cancelling = previous_; }
+
+ private:
+  const RetryingCall* const previous_;
+};
+
 class RetryingCall final : public Transfer,
                            public std::enable_shared_from_this<RetryingCall> {
  public:
@@ -26,6 +44,7 @@ class RetryingCall final : public Transfer,
         observer_(std::move(observer)) {}
 
   void Start() {
+    NoEndOnThisThread guard(this);
     context_.budget.OnRequest();
     NextAttempt();
   }
@@ -138,6 +157,11 @@ void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
     return;
   }
   request->deadline = options_.deadline;
+  request->connect_timeout = context_.connect_timeout;
+  if (request->first_byte_timeout == absl::ZeroDuration())
+    request->first_byte_timeout = context_.first_byte_timeout;
+  if (request->stall_timeout == absl::ZeroDuration())
+    request->stall_timeout = context_.stall_timeout;
   for (const auto& header : context_.headers)
     request->headers.push_back(header);
   if (!options_.request_id.empty()) {
@@ -290,10 +314,18 @@ void RetryingCall::Finish(absl::Status status) {
     if (finished_) return;
     finished_ = true;
   }
+  if (t_starting_or_cancelling == this) {
+    context_.timers.Post(
+        [self = shared_from_this(), status = std::move(status)]() mutable {
+          self->observer_->OnDone(std::move(status));
+        });
+    return;
+  }
   observer_->OnDone(std::move(status));
 }
 
 void RetryingCall::Cancel() {
+  NoEndOnThisThread guard(this);
   std::shared_ptr<Transfer> transfer;
   uint64_t wait_id;
   TimerQueue::TimerId timer;

@@ -10,7 +10,7 @@
 #include "upstream/http_client.h"
 #include "upstream/pool.h"
 #include "upstream/retry_budget.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 #include "upstream/types.h"
 #include "upstream/upstream_metrics.h"
 
@@ -36,6 +36,11 @@ struct PoolContext {
   HttpHeaders headers;
   // Where attempts, retries and waits are counted; none when null.
   PoolMetrics* metrics = nullptr;
+  // Every attempt's HttpRequest::first_byte_timeout and stall_timeout, unless
+  // the request builder set its own.
+  absl::Duration connect_timeout = absl::Seconds(2);
+  absl::Duration first_byte_timeout = absl::ZeroDuration();
+  absl::Duration stall_timeout = absl::ZeroDuration();
 };
 
 // Builds the request for one attempt against an endpoint's base URL.
@@ -53,6 +58,11 @@ using RequestBuilder =
 // transport failures end in OnDone with UNAVAILABLE or DEADLINE_EXCEEDED naming
 // the pool. The returned handle cancels (aborting the transfer, the queued wait
 // or the backoff) and resumes a paused transfer.
+//
+// The observer is never called on the thread inside StartWithRetries or
+// Transfer::Cancel: an end that happens there (a pool that refuses at once, a
+// cancel during backoff) is reported from the timer thread, so callers may
+// start and cancel while holding their own locks.
 std::shared_ptr<Transfer> StartWithRetries(
     const PoolContext& context, const CallOptions& options,
     RequestBuilder build, std::shared_ptr<ResponseObserver> observer);

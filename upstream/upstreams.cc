@@ -15,7 +15,7 @@
 #include "upstream/openai_protocol.h"
 #include "upstream/pool.h"
 #include "upstream/retry_budget.h"
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 
 namespace voxgate::upstream {
 namespace {
@@ -153,6 +153,9 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
       PoolContext context{
           *entry->pool, *upstreams->http_,  *upstreams->timers_, *entry->budget,
           policy,       std::move(headers), entry->metrics.get()};
+      context.connect_timeout = ToAbsl(pool_config.connect_timeout());
+      context.first_byte_timeout = ToAbsl(pool_config.first_byte_timeout());
+      context.stall_timeout = ToAbsl(pool_config.stall_timeout());
       OpenAiBackend::Options backend_options;
       backend_options.protocol = ToOpenAi(pool_config.protocol());
       backend_options.default_model =
@@ -170,7 +173,14 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
 }
 
 Upstreams::~Upstreams() {
-  // Backends and pools go before the timers and the HTTP loop they use.
+  // Calls still running reference the pools (their names, budgets, metrics):
+  // stop the pools' own work (health checks, queued waits), then end every
+  // transfer and timer while the pools still exist, and only then free them.
+  for (auto& entry : pools_) {
+    if (entry->pool != nullptr) entry->pool->Shutdown();
+  }
+  http_.reset();
+  timers_.reset();
   pools_.clear();
 }
 

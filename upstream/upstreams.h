@@ -20,7 +20,7 @@ class HttpClient;
 class OpenAiBackend;
 class Pool;
 class RetryBudget;
-class TimerQueue;
+
 
 // A model a pool serves, as GET /models or the configuration names it.
 struct ModelEntry {

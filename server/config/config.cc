@@ -48,6 +48,12 @@ void ApplyPoolDefaults(PoolConfig& pool) {
   VOXGATE_DEFAULT(pool, max_attempts, 3);
   DefaultDuration(pool.mutable_queue_timeout(), 10);
   DefaultDuration(pool.mutable_connect_timeout(), 2);
+  if (!pool.has_first_byte_timeout()) {
+    *pool.mutable_first_byte_timeout() = TimeUtil::SecondsToDuration(120);
+  }
+  if (!pool.has_stall_timeout()) {
+    *pool.mutable_stall_timeout() = TimeUtil::SecondsToDuration(60);
+  }
   auto& health = *pool.mutable_health_check();
   if (!health.has_path()) health.set_path("/health");
   DefaultDuration(health.mutable_interval(), 10);
@@ -136,6 +142,8 @@ void ApplyDefaults(Config& config) {
     *limits.mutable_admission_wait() = TimeUtil::SecondsToDuration(1);
   }
   VOXGATE_DEFAULT(limits, max_waiting_calls, 256);
+  DefaultDuration(limits.mutable_default_unary_deadline(), 5 * 60);
+  DefaultDuration(limits.mutable_default_stream_deadline(), 60 * 60);
 
   if (config.logging().level() == config::v1::LOG_LEVEL_UNSPECIFIED) {
     config.mutable_logging()->set_level(config::v1::LOG_LEVEL_INFO);
@@ -244,6 +252,11 @@ absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
   }
   RETURN_IF_ERROR(
       ValidateRange(path + ".max_attempts", pool.max_attempts(), 1u, 10u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(path + ".first_byte_timeout",
+                                         pool.first_byte_timeout().seconds(),
+                                         0, 24 * 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      path + ".stall_timeout", pool.stall_timeout().seconds(), 0, 24 * 3600));
   if (pool.health_check().has_path() && !pool.health_check().path().empty() &&
       pool.health_check().path()[0] != '/') {
     return KeyError(path + ".health_check.path", "must start with /");
@@ -329,6 +342,13 @@ absl::Status Validate(const Config& config) {
       ValidateRange("audio.worker_threads", audio.worker_threads(), 1u, 256u));
   RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_chunk",
                                          audio.max_chunk().seconds(), 1, 600));
+  const auto& limits = config.limits();
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "limits.default_unary_deadline",
+      limits.default_unary_deadline().seconds(), 1, 24 * 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "limits.default_stream_deadline",
+      limits.default_stream_deadline().seconds(), 1, 24 * 3600));
   return absl::OkStatus();
 }
 

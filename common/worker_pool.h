@@ -1,5 +1,5 @@
-#ifndef VOXGATE_AUDIO_WORKER_POOL_H_
-#define VOXGATE_AUDIO_WORKER_POOL_H_
+#ifndef VOXGATE_COMMON_WORKER_POOL_H_
+#define VOXGATE_COMMON_WORKER_POOL_H_
 
 #include <atomic>
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
-namespace voxgate::audio {
+namespace voxgate {
 
 // A fixed set of threads for CPU work (decoding, resampling, VAD, embedded ASR)
 // with a bounded queue, shared by the process. Thread-safe.
@@ -52,6 +52,6 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace voxgate::audio
+}  // namespace voxgate
 
-#endif  // VOXGATE_AUDIO_WORKER_POOL_H_
+#endif  // VOXGATE_COMMON_WORKER_POOL_H_

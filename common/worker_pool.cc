@@ -1,8 +1,8 @@
-#include "audio/worker_pool.h"
+#include "common/worker_pool.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace voxgate::audio {
+namespace voxgate {
 
 WorkerPool::WorkerPool(int threads, int max_queue) : max_queue_(max_queue) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
@@ -65,4 +65,4 @@ void WorkerPool::Run() {
   }
 }
 
-}  // namespace voxgate::audio
+}  // namespace voxgate

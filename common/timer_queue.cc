@@ -1,10 +1,9 @@
-#include "upstream/timer_queue.h"
+#include "common/timer_queue.h"
 
-#include "absl/time/clock.h"
+namespace voxgate {
 
-namespace voxgate::upstream {
-
-TimerQueue::TimerQueue() : thread_([this] { Run(); }) {}
+TimerQueue::TimerQueue(Clock& clock)
+    : clock_(clock), thread_([this] { Run(); }) {}
 
 TimerQueue::~TimerQueue() {
   {
@@ -25,7 +24,12 @@ TimerQueue::TimerId TimerQueue::Schedule(absl::Time when,
 
 TimerQueue::TimerId TimerQueue::ScheduleAfter(absl::Duration delay,
                                               std::function<void()> callback) {
-  return Schedule(absl::Now() + delay, std::move(callback));
+  return Schedule(clock_.Now() + delay, std::move(callback));
+}
+
+void TimerQueue::Post(std::function<void()> callback) {
+  // Ids grow, so posts at the same past instant run in the order posted.
+  Schedule(absl::InfinitePast(), std::move(callback));
 }
 
 bool TimerQueue::Cancel(TimerId id) {
@@ -42,15 +46,18 @@ void TimerQueue::Run() {
   while (!stopping_) {
     const absl::Time next =
         timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first.first;
-    if (next > absl::Now()) {
-      // Wakes for a new earlier timer or shutdown: both change what we wait on.
-      const std::size_t size = timers_.size();
+    if (next > clock_.Now()) {
+      // Wakes for a new earlier timer or shutdown only. A timer added after
+      // the first, or cancelled, costs no wake-up: most are cancelled before
+      // they are due (queue and admission timeouts), and a wake-up per
+      // Schedule and Cancel made every waiting call cost CPU. A cancelled first
+      // timer is noticed when it would have been due.
       const absl::Time first = next;
-      auto changed = [this, size, first]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || timers_.size() != size ||
+      auto changed = [this, first]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ ||
                (!timers_.empty() && timers_.begin()->first.first < first);
       };
-      mu_.AwaitWithDeadline(absl::Condition(&changed), next);
+      clock_.AwaitWithDeadline(mu_, absl::Condition(&changed), next);
       continue;
     }
     auto it = timers_.begin();
@@ -63,4 +70,4 @@ void TimerQueue::Run() {
   }
 }
 
-}  // namespace voxgate::upstream
+}  // namespace voxgate
