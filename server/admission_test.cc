@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/synchronization/notification.h"
+#include "common/manual_clock.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -14,85 +15,149 @@ using ::testing::HasSubstr;
 using ::voxgate::testing::IsOk;
 using ::voxgate::testing::StatusIs;
 
+// Collects the later answer of a waiting call.
+class LaterAnswer {
+ public:
+  Admission::Later Callback() {
+    return [this](absl::StatusOr<Admission::Ticket> ticket) {
+      EXPECT_FALSE(done_.HasBeenNotified()) << "answered twice";
+      thread_ = std::this_thread::get_id();
+      result_ = std::move(ticket);
+      done_.Notify();
+    };
+  }
+  absl::StatusOr<Admission::Ticket>& Wait() {
+    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return result_;
+  }
+  bool answered() const { return done_.HasBeenNotified(); }
+  std::thread::id thread() const { return thread_; }
+
+ private:
+  absl::Notification done_;
+  absl::StatusOr<Admission::Ticket> result_ = absl::UnknownError("unset");
+  std::thread::id thread_;
+};
+
 class AdmissionTest : public ::testing::Test {
  protected:
-  // Admits synchronously when it can; otherwise the result lands later.
-  std::optional<absl::StatusOr<Admission::Ticket>> TryAdmit(
-      Admission& admission, uint64_t* id = nullptr) {
-    std::optional<absl::StatusOr<Admission::Ticket>> result;
-    const uint64_t wait =
-        admission.Admit([&result](absl::StatusOr<Admission::Ticket> t) {
-          result = std::move(t);
-        });
-    if (id != nullptr) *id = wait;
-    return result;
+  static AdmissionRequest Call(bool stream = false) {
+    AdmissionRequest request;
+    request.method = stream ? "StreamTranscribe" : "Chat";
+    request.long_lived_stream = stream;
+    return request;
   }
-  TimerQueue timers_;
+  ManualClock clock_;
+  TimerQueue timers_{clock_};
 };
 
 TEST_F(AdmissionTest, AWaitingCallGetsTheNextFreeSlot) {
   Admission admission({1, 4, absl::Seconds(10)}, timers_);
-  auto first = TryAdmit(admission);
-  ASSERT_TRUE(first.has_value());
-  ASSERT_THAT(*first, IsOk());
-  absl::Notification admitted;
-  std::optional<absl::StatusOr<Admission::Ticket>> second;
-  admission.Admit([&](absl::StatusOr<Admission::Ticket> t) {
-    second = std::move(t);
-    admitted.Notify();
-  });
-  EXPECT_FALSE(admitted.HasBeenNotified());
-  first.reset();  // the first call ends
-  ASSERT_TRUE(admitted.WaitForNotificationWithTimeout(absl::Seconds(5)));
-  EXPECT_THAT(*second, IsOk());
+  LaterAnswer unused, second;
+  Admission::Decision first = admission.Admit(Call(), unused.Callback());
+  ASSERT_TRUE(first.ticket.has_value());
+  Admission::Decision waiting = admission.Admit(Call(), second.Callback());
+  ASSERT_TRUE(waiting.waiting());
+  EXPECT_FALSE(second.answered());
+  first.ticket.reset();  // the first call ends
+  EXPECT_THAT(second.Wait(), IsOk());
   EXPECT_EQ(admission.active(), 1);
+  EXPECT_FALSE(unused.answered());
 }
 
 TEST_F(AdmissionTest, TheWaitIsBoundedInTimeAndInNumber) {
-  Admission admission({1, 1, absl::Milliseconds(50)}, timers_);
-  auto held = TryAdmit(admission);
-  absl::Notification done;
-  absl::Status waited;
-  admission.Admit([&](absl::StatusOr<Admission::Ticket> t) {
-    waited = t.status();
-    done.Notify();
-  });
-  auto refused = TryAdmit(admission);  // one already waits
-  ASSERT_TRUE(refused.has_value());
-  EXPECT_THAT(*refused, StatusIs(absl::StatusCode::kResourceExhausted,
-                                 HasSubstr("limits.max_waiting_calls")));
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
-  EXPECT_THAT(waited, StatusIs(absl::StatusCode::kResourceExhausted,
-                               HasSubstr("limits.admission_wait")));
+  Admission admission({1, 1, absl::Seconds(1)}, timers_);
+  LaterAnswer none, waited;
+  Admission::Decision held = admission.Admit(Call(), none.Callback());
+  ASSERT_TRUE(admission.Admit(Call(), waited.Callback()).waiting());
+  Admission::Decision refused = admission.Admit(Call(), none.Callback());
+  EXPECT_THAT(refused.refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                        HasSubstr("limits.max_waiting_calls")));
+  EXPECT_FALSE(waited.answered());
+  clock_.Advance(absl::Seconds(1));  // the admission_wait passes
+  EXPECT_THAT(waited.Wait(), StatusIs(absl::StatusCode::kResourceExhausted,
+                                      HasSubstr("limits.admission_wait")));
+  EXPECT_EQ(admission.rejections().wait_timeout, 1);
+  EXPECT_EQ(admission.rejections().too_many_waiting, 1);
 }
 
 TEST_F(AdmissionTest, DrainingRefusesNewAndWaitingCalls) {
   Admission admission({1, 4, absl::Seconds(10)}, timers_);
-  auto held = TryAdmit(admission);
-  std::optional<absl::StatusOr<Admission::Ticket>> waiting;
-  admission.Admit(
-      [&](absl::StatusOr<Admission::Ticket> t) { waiting = std::move(t); });
+  LaterAnswer none, waiting;
+  Admission::Decision held = admission.Admit(Call(), none.Callback());
+  ASSERT_TRUE(admission.Admit(Call(), waiting.Callback()).waiting());
   admission.StartDraining();
-  ASSERT_TRUE(waiting.has_value());
-  EXPECT_THAT(*waiting,
+  EXPECT_THAT(waiting.Wait(),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("draining")));
-  auto late = TryAdmit(admission);
-  EXPECT_THAT(*late,
+  EXPECT_THAT(admission.Admit(Call(), none.Callback()).refused,
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("draining")));
 }
 
-TEST_F(AdmissionTest, CancelledWaitersLeaveTheQueue) {
+TEST_F(AdmissionTest, ACancelledWaitEndsOnAnotherThreadAndLeavesTheQueue) {
   Admission admission({1, 4, absl::Seconds(10)}, timers_);
-  auto held = TryAdmit(admission);
-  absl::Status waited = absl::UnknownError("not called");
-  const uint64_t id = admission.Admit(
-      [&waited](absl::StatusOr<Admission::Ticket> t) { waited = t.status(); });
-  ASSERT_NE(id, 0u);
-  admission.CancelWait(id);
-  EXPECT_THAT(waited,
+  LaterAnswer none, waited;
+  Admission::Decision held = admission.Admit(Call(), none.Callback());
+  Admission::Decision waiting = admission.Admit(Call(), waited.Callback());
+  ASSERT_TRUE(waiting.waiting());
+  admission.CancelWait(waiting.wait_id);
+  EXPECT_THAT(waited.Wait(),
               StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
-  held.reset();  // nobody waits any more: the slot is simply free
+  // Never inline on the cancelling thread, which may hold its call's lock.
+  EXPECT_NE(waited.thread(), std::this_thread::get_id());
+  held.ticket.reset();  // nobody waits any more: the slot is simply free
   EXPECT_EQ(admission.active(), 0);
+}
+
+TEST_F(AdmissionTest, StreamsBeyondMaxStreamsAreRefusedAndTheirSlotsReturn) {
+  Admission limits({100, 4, absl::Seconds(1), 2}, timers_);
+  LaterAnswer none;
+  Admission::Decision a = limits.Admit(Call(true), none.Callback());
+  Admission::Decision b = limits.Admit(Call(true), none.Callback());
+  EXPECT_THAT(limits.Admit(Call(true), none.Callback()).refused,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("limits.max_streams: 2")));
+  // Unary calls do not count against the stream limit.
+  EXPECT_TRUE(limits.Admit(Call(), none.Callback()).ticket.has_value());
+  EXPECT_EQ(limits.active_streams(), 2);
+  a.ticket.reset();
+  EXPECT_EQ(limits.active_streams(), 1);
+  EXPECT_TRUE(limits.Admit(Call(true), none.Callback()).ticket.has_value());
+  EXPECT_EQ(limits.rejections().max_streams, 1);
+}
+
+// A check that refuses calls to one method, as an authorization step would.
+class RefuseMethod final : public AdmissionCheck {
+ public:
+  explicit RefuseMethod(std::string method) : method_(std::move(method)) {}
+  absl::Status Check(const AdmissionRequest& request) override {
+    seen_peer_ = std::string(request.peer);
+    if (request.method != method_) return absl::OkStatus();
+    return absl::PermissionDeniedError(
+        absl::StrCat("method ", request.method, " is not allowed"));
+  }
+  absl::string_view name() const override { return "test_check"; }
+  std::string seen_peer_;
+
+ private:
+  std::string method_;
+};
+
+TEST_F(AdmissionTest, ChecksRunForEveryCallAndTheirRefusalsAreCounted) {
+  RefuseMethod check("ListModels");
+  Admission admission({10, 4, absl::Seconds(1)}, timers_, {&check});
+  LaterAnswer none;
+  AdmissionRequest request = Call();
+  request.peer = "ipv4:127.0.0.1:1234";
+  EXPECT_TRUE(admission.Admit(request, none.Callback()).ticket.has_value());
+  EXPECT_EQ(check.seen_peer_, "ipv4:127.0.0.1:1234");
+  request.method = "ListModels";
+  EXPECT_THAT(admission.Admit(request, none.Callback()).refused,
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("ListModels")));
+  const Admission::Rejections rejections = admission.rejections();
+  ASSERT_EQ(rejections.by_check.size(), 1u);
+  EXPECT_EQ(rejections.by_check[0].first, "test_check");
+  EXPECT_EQ(rejections.by_check[0].second, 1);
 }
 
 }  // namespace

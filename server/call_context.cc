@@ -30,10 +30,16 @@ std::string Millis(absl::Duration duration) {
 
 }  // namespace
 
-CallContext StartCall(grpc::CallbackServerContext& context) {
+CallContext StartCall(grpc::CallbackServerContext& context,
+                      absl::Duration default_deadline) {
   CallContext call;
   call.started = absl::Now();
   call.deadline = absl::FromChrono(context.deadline());
+  // No deadline arrives as the far future: without one a call against a hung
+  // upstream would never end.
+  if (call.deadline - call.started > absl::Hours(24 * 365)) {
+    call.deadline = call.started + default_deadline;
+  }
   auto it = context.client_metadata().find(kRequestIdKey);
   if (it != context.client_metadata().end()) {
     absl::string_view id(it->second.data(), it->second.size());
@@ -58,6 +64,18 @@ void AddTimingTrailers(grpc::CallbackServerContext& context,
   context.AddTrailingMetadata("voxgate-total-ms", Millis(total));
   context.AddTrailingMetadata("voxgate-overhead-ms",
                               Millis(total - call.upstream_time));
+}
+
+}  // namespace voxgate::server
+
+namespace voxgate::server {
+
+std::optional<absl::string_view> GrpcCallerMetadata::Find(
+    absl::string_view key) const {
+  const auto& metadata = context_.client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
 }
 
 }  // namespace voxgate::server

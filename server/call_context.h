@@ -2,10 +2,12 @@
 #define VOXGATE_SERVER_CALL_CONTEXT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "server/admission.h"
 #include "upstream/types.h"
 
 namespace voxgate::server {
@@ -30,10 +32,22 @@ struct CallContext {
   }
 };
 
-// Reads the caller's x-request-id (or makes one: 32 hex digits) and deadline,
-// and returns the id in initial metadata. Call from the reaction that starts
-// the call.
-CallContext StartCall(grpc::CallbackServerContext& context);
+// Reads the caller's x-request-id (or makes one: 32 hex digits) and deadline
+// (`default_deadline` from now when the caller set none), and returns the id in
+// initial metadata. Call from the reaction that starts the call.
+CallContext StartCall(grpc::CallbackServerContext& context,
+                      absl::Duration default_deadline);
+
+// The caller's gRPC metadata, for admission checks. Borrows the context.
+class GrpcCallerMetadata final : public CallerMetadata {
+ public:
+  explicit GrpcCallerMetadata(const grpc::CallbackServerContext& context)
+      : context_(context) {}
+  std::optional<absl::string_view> Find(absl::string_view key) const override;
+
+ private:
+  const grpc::CallbackServerContext& context_;
+};
 
 // Adds voxgate-{queue,preprocess,upstream,total,overhead}-ms trailing metadata;
 // overhead is total minus upstream time. Call once, before Finish.

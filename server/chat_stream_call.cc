@@ -2,8 +2,8 @@
 
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
-#include "server/call_end.h"
 #include "server/chat_call.h"
+#include "server/wire_messages.h"
 
 namespace voxgate::server {
 
@@ -25,72 +25,54 @@ class ChatStreamCall::UpstreamObserver final
 };
 
 ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
-                               const v1::ChatRequest* request,
-                               upstream::Upstreams& upstreams,
-                               const Logger& logger, Admission& admission,
-                               CallMetrics& metrics)
-    : context_(context),
-      call_(StartCall(*context)),
-      request_(request),
-      upstreams_(upstreams),
-      logger_(logger),
-      admission_(admission),
-      metrics_(metrics) {
-  metrics_.Started("ChatStream");
-}
+                               const grpc::ByteBuffer* request,
+                               const CallServices& services,
+                               upstream::Routing& routing)
+    : CallReactor(context, {"ChatStream", MethodClass::kGeneral}, services),
+      request_bytes_(request),
+      routing_(routing) {}
 
 void ChatStreamCall::Begin() {
-  Pin pin(this);  // the callback may run here and end the call
-  const uint64_t wait =
-      admission_.Admit([this](absl::StatusOr<Admission::Ticket> ticket) {
-        admission_wait_.store(0);
-        if (!ticket.ok()) {
-          Lock lock(this);
-          FinishLocked(ticket.status());
-          return;
-        }
-        Start(*std::move(ticket));
-      });
-  if (wait != 0) admission_wait_.store(wait);
+  if (absl::Status parsed = ParseMessage(*request_bytes_, request_);
+      !parsed.ok()) {
+    return Refused(parsed);
+  }
+  Admit(static_cast<int64_t>(request_bytes_->Length()));
 }
 
-void ChatStreamCall::Start(Admission::Ticket ticket) {
-  Pin pin(this);  // the upstream may end (and the call with it) on this thread
-  auto fail = [this](absl::Status status) {
-    Lock lock(this);
-    FinishLocked(std::move(status));
-  };
-  ticket_.emplace(std::move(ticket));
-  call_.queue_time = absl::Now() - call_.started;
+void ChatStreamCall::Refused(absl::Status status) {
+  Lock lock(this);
+  busy_ = false;
+  FinishLocked(std::move(status));
+}
+
+void ChatStreamCall::Start() {
   std::vector<std::pair<int, int>> to_convert;
   absl::StatusOr<upstream::ChatRequest> chat =
-      ChatRequestFor(*request_, to_convert);
-  if (!chat.ok()) {
-    fail(chat.status());
-    return;
-  }
+      ChatRequestFor(request_, to_convert);
+  if (!chat.ok()) return Refused(chat.status());
   if (!to_convert.empty()) {
-    {
-      fail(absl::InvalidArgumentError(
-          "ChatStream takes audio parts as WAV or MP3 "
-          "only; use Chat for other encodings"));
-      return;
-    }
+    return Refused(absl::InvalidArgumentError(
+        "ChatStream takes audio parts as WAV or MP3 only; use Chat for other "
+        "encodings"));
   }
   absl::StatusOr<upstream::ChatBackend*> backend =
-      ChatBackendFor(*chat, request_->model(), upstreams_, pool_);
-  if (!backend.ok()) {
-    fail(backend.status());
-    return;
-  }
-  chat->model = upstreams_.UpstreamModelName(request_->model());
+      ChatBackendFor(*chat, request_.model(), routing_, pool_);
+  if (!backend.ok()) return Refused(backend.status());
+  chat->model = routing_.UpstreamModelName(request_.model());
   upstream_started_ = absl::Now();
-  // Not under mu_: a request that fails at once reports its end on this thread.
+  Pin pin(this);  // the upstream may end, and the call with it, before Attach
+  upstream_key_ = work_.Reserve();
+  // Not under mu_: a request that fails at once may report its end here.
   std::shared_ptr<upstream::Transfer> transfer =
       (*backend)->Stream(*std::move(chat), call_.upstream_options(),
                          std::make_shared<UpstreamObserver>(this));
-  Lock lock(this);
-  if (!upstream_done_) transfer_ = std::move(transfer);
+  {
+    Lock lock(this);
+    if (busy_) transfer_ = transfer;
+  }
+  // A cancel that came first (while admitted, in Start) stops it now.
+  work_.Attach(upstream_key_, std::move(transfer));
 }
 
 bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
@@ -108,12 +90,12 @@ bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
 }
 
 void ChatStreamCall::OnUpstreamDone(absl::Status status) {
+  work_.Done(upstream_key_);
   Lock lock(this);
   call_.upstream_time = absl::Now() - upstream_started_;
-  upstream_done_ = true;
+  busy_ = false;
   transfer_.reset();
-  final_status_ = status;
-  if (status.ok()) {
+  if (status.ok() && !finished_) {
     // The last chunk carries why generation stopped and what it cost.
     v1::ChatChunk last;
     last.set_finish_reason(
@@ -123,27 +105,31 @@ void ChatStreamCall::OnUpstreamDone(absl::Status status) {
   } else {
     queue_.clear();  // an error ends the stream now
   }
+  if (!final_status_.has_value()) final_status_ = std::move(status);
   PumpLocked();
 }
 
 void ChatStreamCall::PumpLocked() {
   if (write_in_flight_ || finished_) return;
   if (queue_.empty()) {
-    if (upstream_done_) FinishLocked(final_status_);
+    if (!busy_ && final_status_.has_value())
+      FinishLocked(*final_status_);
     return;
   }
-  writing_ = std::move(queue_.front());
+  v1::ChatChunk chunk = std::move(queue_.front());
   queue_.pop_front();
   if (!first_sent_) {
     first_sent_ = true;
-    writing_.set_model(model_);
-    writing_.set_request_id(call_.request_id);
+    chunk.set_model(model_);
+    chunk.set_request_id(call_.request_id);
   }
+  writing_ = SerializeMessage(chunk);
   write_in_flight_ = true;
   AfterUnlock([this] { StartWrite(&writing_); });
   if (paused_ && queue_.size() < kResumeBelow && transfer_ != nullptr) {
     paused_ = false;
-    transfer_->Resume();
+    std::shared_ptr<upstream::Transfer> transfer = transfer_;
+    AfterUnlock([transfer] { transfer->Resume(); });
   }
 }
 
@@ -153,35 +139,31 @@ void ChatStreamCall::OnWriteDone(bool ok) {
   if (!ok) {
     // The client went away: stop the upstream; its end finishes the call.
     queue_.clear();
-    if (transfer_ != nullptr) transfer_->Cancel();
-    if (upstream_done_)
-      FinishLocked(absl::CancelledError("the client went away"));
+    if (!final_status_.has_value())
+      final_status_ = absl::CancelledError("the client went away");
+    AfterUnlock([this] { work_.Cancel(); });
+    PumpLocked();
     return;
   }
   metrics_.MessageSent("ChatStream");
   PumpLocked();
 }
 
-void ChatStreamCall::OnCancel() {
-  if (const uint64_t wait = admission_wait_.exchange(0); wait != 0) {
-    admission_.CancelWait(wait);  // its callback finishes the call
-    return;
-  }
-  std::shared_ptr<upstream::Transfer> transfer;
-  {
-    Lock lock(this);
-    queue_.clear();
-    transfer = transfer_;
-  }
-  if (transfer != nullptr) transfer->Cancel();
+void ChatStreamCall::OnCallerCancelled() {
+  // Admission or the upstream (cancelled already) ends a busy call; a call
+  // waiting only on its writes ends here.
+  Lock lock(this);
+  queue_.clear();
+  if (!final_status_.has_value())
+    final_status_ = absl::CancelledError("the caller cancelled the call");
+  PumpLocked();
 }
 
 void ChatStreamCall::FinishLocked(absl::Status status) {
   if (finished_) return;
   finished_ = true;
-  const grpc::Status grpc_status =
-      EndCall(*context_, call_, "ChatStream", pool_, status, logger_, metrics_);
-  ticket_.reset();
+  queue_.clear();
+  const grpc::Status grpc_status = Conclude(status);
   AfterUnlock([this, grpc_status] { Finish(grpc_status); });
 }
 

@@ -65,7 +65,9 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
   Add(families.back(), rejections.too_many_waiting,
       {{"reason", "max_waiting_calls"}});
   Add(families.back(), rejections.wait_timeout, {{"reason", "admission_wait"}});
-  Add(families.back(), streams_.refused(), {{"reason", "max_streams"}});
+  Add(families.back(), rejections.max_streams, {{"reason", "max_streams"}});
+  for (const auto& [check, count] : rejections.by_check)
+    Add(families.back(), count, {{"reason", check}});
   Add(families.back(), workers_.refused(), {{"reason", "worker_queue"}});
   families.push_back(
       Counter("voxgate_log_lines_dropped_total",
@@ -73,7 +75,7 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
   Add(families.back(), logger_.dropped_lines());
   families.push_back(
       Gauge("voxgate_streams_active", "StreamTranscribe calls open."));
-  Add(families.back(), streams_.active());
+  Add(families.back(), admission_.active_streams());
 
   const auto snapshots = upstreams_.EndpointSnapshots();
   auto per_endpoint = [&](prometheus::MetricFamily family, auto value) {

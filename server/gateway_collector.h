@@ -19,11 +19,9 @@ namespace voxgate::server {
 // referenced objects must outlive it.
 class GatewayCollector final : public prometheus::Collectable {
  public:
-  GatewayCollector(const Admission& admission, const StreamSlots& streams,
-                   const WorkerPool& workers,
+  GatewayCollector(const Admission& admission, const WorkerPool& workers,
                    const upstream::Upstreams& upstreams, const Logger& logger)
       : admission_(admission),
-        streams_(streams),
         workers_(workers),
         upstreams_(upstreams),
         logger_(logger) {}
@@ -32,7 +30,6 @@ class GatewayCollector final : public prometheus::Collectable {
 
  private:
   const Admission& admission_;
-  const StreamSlots& streams_;
   const WorkerPool& workers_;
   const upstream::Upstreams& upstreams_;
   const Logger& logger_;

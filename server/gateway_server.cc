@@ -12,6 +12,7 @@
 #include "server/config/command_line.h"
 #include "server/gateway_collector.h"
 #include "server/voxgate_service.h"
+#include "server/wire_messages.h"
 #include "upstream/embedded_engine.h"
 
 namespace voxgate::server {
@@ -64,9 +65,9 @@ GatewayServer::GatewayServer(const Config& config, const Logger& logger)
       logger_(logger),
       admission_({static_cast<int>(config.limits().max_concurrent_calls()),
                   static_cast<int>(config.limits().max_waiting_calls()),
-                  ToAbsl(config.limits().admission_wait())},
-                 timers_),
-      stream_slots_(static_cast<int>(config.limits().max_streams())) {}
+                  ToAbsl(config.limits().admission_wait()),
+                  static_cast<int>(config.limits().max_streams())},
+                 timers_) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config, const Logger& logger, Options options) {
@@ -76,6 +77,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   std::call_once(once, [] {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    CaptureProtobufDiagnostics();
   });
 
   std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
@@ -103,9 +105,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       upstream::Upstreams::Create(gateway->config_, upstream_options);
   if (!upstreams.ok()) return upstreams.status();
   gateway->upstreams_ = std::move(*upstreams);
+  gateway->routing_ = options.routing != nullptr ? options.routing
+                                                 : gateway->upstreams_.get();
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
-      gateway->config_, *gateway->upstreams_, workers, gateway->admission_,
-      logger, gateway->metrics_, gateway->timers_, gateway->stream_slots_);
+      gateway->config_,
+      CallServices{gateway->admission_, logger, gateway->metrics_,
+                   absl::ZeroDuration()},
+      *gateway->routing_, workers, gateway->timers_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(),
                            grpc::InsecureServerCredentials(), &gateway->port_);
@@ -125,12 +131,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       config.server().admin_listen(),
       {gateway->metrics_.registry(),
        std::make_shared<GatewayCollector>(
-           gateway->admission_, gateway->stream_slots_, *gateway->workers_,
-           *gateway->upstreams_, gateway->logger_)},
+           gateway->admission_, *gateway->workers_, *gateway->upstreams_,
+           gateway->logger_)},
       [raw]() -> std::string {
         if (raw->admission_.draining()) return "draining";
         for (const auto& [pool, available] :
-             raw->upstreams_->PoolAvailability()) {
+             raw->routing_->PoolAvailability()) {
           if (!available)
             return absl::StrCat("pool ", pool, " has no available endpoint");
         }

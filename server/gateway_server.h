@@ -26,6 +26,9 @@ class GatewayServer {
   struct Options {
     // Runs on the builder before the server starts; tests add services with it.
     std::function<void(grpc::ServerBuilder&)> customize;
+    // Serves from these backends instead of the configured pools (tests of
+    // the calls' lifecycle with fake backends). Must outlive the server.
+    upstream::Routing* routing = nullptr;
   };
 
   // The health service names reported SERVING, then NOT_SERVING while draining.
@@ -36,7 +39,11 @@ class GatewayServer {
   // upstream layer's error (e.g. an API key variable unset) when it cannot
   // start.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
-      const Config& config, const Logger& logger, Options options = {});
+      const Config& config, const Logger& logger, Options options);
+  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
+      const Config& config, const Logger& logger) {
+    return Start(config, logger, Options());
+  }
 
   // Shuts down at once (cancelling calls) unless Drain() already ran.
   ~GatewayServer();
@@ -59,11 +66,11 @@ class GatewayServer {
   const Logger& logger_;
   TimerQueue timers_;  // admission waits, stream idle timeouts
   Admission admission_;
-  StreamSlots stream_slots_;
   CallMetrics metrics_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.
   std::unique_ptr<upstream::Upstreams> upstreams_;
+  upstream::Routing* routing_ = nullptr;  // upstreams_, or the test's
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -9,11 +9,13 @@ namespace voxgate::server {
 std::shared_ptr<TranscriptionJob> TranscriptionJob::Start(
     std::string audio, TranscriptionJobOptions options,
     upstream::TranscriptionBackend& backend, WorkerPool& workers,
-    Done done) {
+    TimerQueue& timers, Done done) {
   auto job = std::make_shared<TranscriptionJob>(
-      std::move(audio), std::move(options), backend, std::move(done));
+      std::move(audio), std::move(options), backend, timers, std::move(done));
   absl::Status queued = workers.TrySubmit([job] { job->Preprocess(); });
-  if (!queued.ok()) job->Finish(queued);
+  if (!queued.ok()) {
+    timers.Post([job, queued] { job->Finish(queued); });
+  }
   return job;
 }
 
@@ -156,12 +158,21 @@ void TranscriptionJob::Finish(absl::StatusOr<TranscriptionOutcome> outcome) {
 }
 
 void TranscriptionJob::Cancel() {
+  std::vector<std::shared_ptr<upstream::Transfer>> transfers;
   {
     absl::MutexLock lock(&mu_);
-    if (finished_) return;
+    if (finished_ || cancelled_) return;
     cancelled_ = true;
+    transfers = in_flight_;
   }
-  Finish(absl::CancelledError("the caller cancelled the call"));
+  for (auto& transfer : transfers) {
+    if (transfer != nullptr) transfer->Cancel();
+  }
+  // Whatever the job is doing (queued, decoding, waiting on chunks), it ends
+  // now, reported from the timer thread; the chunks' own ends find it over.
+  timers_.Post([job = shared_from_this()] {
+    job->Finish(absl::CancelledError("the caller cancelled the call"));
+  });
 }
 
 }  // namespace voxgate::server

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "audio/preprocess.h"
 #include "audio/segmenter.h"
+#include "common/timer_queue.h"
 #include "common/worker_pool.h"
 #include "server/stitcher.h"
 #include "upstream/backend.h"
@@ -45,22 +46,25 @@ class TranscriptionJob : public std::enable_shared_from_this<TranscriptionJob> {
  public:
   using Done = std::function<void(absl::StatusOr<TranscriptionOutcome>)>;
 
-  // Starts the job; `done` runs exactly once, on a worker or upstream thread.
-  // `backend` and `workers` must outlive the job.
+  // Starts the job; `done` runs exactly once, on a worker, upstream or timer
+  // thread, never on this one. `backend`, `workers` and `timers` must outlive
+  // the job.
   static std::shared_ptr<TranscriptionJob> Start(
       std::string audio, TranscriptionJobOptions options,
       upstream::TranscriptionBackend& backend, WorkerPool& workers,
-      Done done);
+      TimerQueue& timers, Done done);
 
   // Stops queued work and aborts every upstream request; `done` gets CANCELLED
-  // unless it already ran.
+  // (from the timer thread, never this one) unless it already ran.
   void Cancel();
 
   TranscriptionJob(std::string audio, TranscriptionJobOptions options,
-                   upstream::TranscriptionBackend& backend, Done done)
+                   upstream::TranscriptionBackend& backend, TimerQueue& timers,
+                   Done done)
       : audio_(std::move(audio)),
         options_(std::move(options)),
         backend_(backend),
+        timers_(timers),
         done_(std::move(done)),
         created_(absl::Now()) {}
 
@@ -74,6 +78,7 @@ class TranscriptionJob : public std::enable_shared_from_this<TranscriptionJob> {
   std::string audio_;
   const TranscriptionJobOptions options_;
   upstream::TranscriptionBackend& backend_;
+  TimerQueue& timers_;
   Done done_;
   const absl::Time created_;
 

@@ -2,87 +2,79 @@
 #define VOXGATE_SERVER_UNARY_CALL_H_
 
 #include <atomic>
-#include <optional>
-#include <string>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "common/logging.h"
+#include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
-#include "server/admission.h"
-#include "server/call_context.h"
-#include "server/call_metrics.h"
+#include "server/call_reactor.h"
+#include "server/wire_messages.h"
 
 namespace voxgate::server {
 
-// What every unary reactor shares: the call's context, admission, the one place
-// it finishes (timing trailers, the status conversion, the call's log line) and
-// deletion after OnDone (and after every Pin). The service constructs the call
-// and calls Begin(); once admitted, the subclass's Start() runs (nothing
-// blocking) and it calls Complete() exactly once from anywhere.
-class UnaryCall : public grpc::ServerUnaryReactor {
+// What every unary reactor shares: it parses its request from the wire (a bad
+// message is INVALID_ARGUMENT naming the field), goes through admission, and
+// finishes in one place. The service constructs the call and calls Begin();
+// once admitted, the subclass's Start() runs (nothing blocking) and it calls
+// Complete() exactly once from anywhere, as the last thing it does.
+class UnaryCall : public CallReactor<grpc::ServerUnaryReactor> {
  public:
-  UnaryCall(grpc::CallbackServerContext* context, const char* method,
-            const Logger& logger, Admission& admission, CallMetrics& metrics);
+  UnaryCall(grpc::CallbackServerContext* context,
+            const grpc::ByteBuffer* request_bytes,
+            grpc::ByteBuffer* response_bytes, const MethodInfo& method,
+            const CallServices& services)
+      : CallReactor(context, method, services),
+        request_bytes_(request_bytes),
+        response_bytes_(response_bytes) {}
 
-  // Asks for admission; Start() runs when a slot is granted.
-  void Begin();
-  void OnDone() override { Release(); }
-  void OnCancel() override;
+  // Parses the request and asks for admission.
+  void Begin() {
+    if (absl::Status parsed = ParseMessage(*request_bytes_, request());
+        !parsed.ok()) {
+      Complete(parsed);
+      return;
+    }
+    Admit(static_cast<int64_t>(request_bytes_->Length()));
+  }
   // Lets gRPC run OnDone and OnCancel on the thread that completes the call
   // instead of handing each to its executor: one thread wake-up less per call
   // (measured with bench/chat_overhead_bench). gRPC marks this hook internal,
   // for reactors whose reactions are trivial; ours are: OnDone releases, and
-  // OnCancel only flags the call and posts cancellations, never blocking.
+  // OnCancel only cancels the call's work, which never ends on that thread.
   bool InternalInlineable() override { return true; }
 
  protected:
-  // Keeps the call alive to the end of a scope that starts work which may
-  // complete it and then goes on touching the call: an upstream can answer on
-  // its own thread, Complete() call Finish and gRPC run OnDone before the
-  // starting thread has stored its handle to the work. Take it while the call
-  // is known to be alive (before starting the work).
-  class Pin {
-   public:
-    explicit Pin(UnaryCall* call) : call_(call) {
-      call_->references_.fetch_add(1, std::memory_order_relaxed);
-    }
-    Pin(const Pin&) = delete;
-    Pin& operator=(const Pin&) = delete;
-    ~Pin() { call_->Release(); }
+  // Finishes the call (the response is sent when `status` is OK); later calls
+  // do nothing. Thread-safe.
+  void Complete(absl::Status status) {
+    if (completed_.exchange(true)) return;
+    const grpc::Status grpc_status = Conclude(status);
+    if (status.ok()) *response_bytes_ = SerializeMessage(response());
+    Finish(grpc_status);
+  }
+  void Refused(absl::Status status) override { Complete(std::move(status)); }
 
-   private:
-    UnaryCall* const call_;
-  };
-
-  // Finishes the call; later calls do nothing. Thread-safe.
-  void Complete(absl::Status status);
-  // Starts the call's work once admitted.
-  virtual void Start() = 0;
-  // Aborts whatever the call waits for; Complete(CANCELLED) must follow from
-  // it.
-  virtual void CancelWork() = 0;
-
-  grpc::CallbackServerContext* const context_;
-  CallContext call_;
-  std::string pool_;  // for the log line
+  virtual google::protobuf::Message& request() = 0;
+  virtual const google::protobuf::Message& response() const = 0;
 
  private:
-  // Deletes the call with the last reference.
-  void Release() {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-
-  // gRPC's, until OnDone, and one per live Pin.
-  std::atomic<int> references_{1};
-  const char* const method_;
-  const Logger& logger_;
-  Admission& admission_;
-  CallMetrics& metrics_;
-  std::optional<Admission::Ticket> ticket_;
-  std::atomic<uint64_t> admission_wait_{0};
-  std::atomic<bool> started_{false};
+  const grpc::ByteBuffer* const request_bytes_;
+  grpc::ByteBuffer* const response_bytes_;
   std::atomic<bool> completed_{false};
+};
+
+// A unary call with its typed request and response.
+template <typename Request, typename Response>
+class TypedUnaryCall : public UnaryCall {
+ public:
+  using UnaryCall::UnaryCall;
+
+ protected:
+  google::protobuf::Message& request() override { return request_; }
+  const google::protobuf::Message& response() const override {
+    return response_;
+  }
+  Request request_;
+  Response response_;
 };
 
 }  // namespace voxgate::server

@@ -1,58 +1,63 @@
 #ifndef VOXGATE_SERVER_VOXGATE_SERVICE_H_
 #define VOXGATE_SERVER_VOXGATE_SERVICE_H_
 
-#include "common/worker_pool.h"
-#include "common/logging.h"
-#include "grpcpp/grpcpp.h"
-#include "server/admission.h"
-#include "server/call_metrics.h"
-#include "server/config/config.h"
 #include "common/timer_queue.h"
-#include "upstream/upstreams.h"
+#include "common/worker_pool.h"
+#include "grpcpp/grpcpp.h"
+#include "server/call_reactor.h"
+#include "server/config/config.h"
+#include "upstream/routing.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::server {
 
-// The voxgate.v1.VoxgateService handlers. Each RPC is a reactor that starts its
-// work and returns at once; CPU work goes to the audio workers, HTTP to the
-// upstream loop. Thread-safe. Every reference must outlive the server.
-class VoxgateServiceImpl final : public v1::VoxgateService::CallbackService {
- public:
-  VoxgateServiceImpl(const Config& config, upstream::Upstreams& upstreams,
-                     WorkerPool& workers, Admission& admission,
-                     const Logger& logger, CallMetrics& metrics,
-                     TimerQueue& timers, StreamSlots& stream_slots);
+// Every method takes its messages as bytes (see wire_messages.h): the calls
+// parse them, so an unparsable request is a clear INVALID_ARGUMENT.
+using RawVoxgateService = v1::VoxgateService::WithRawCallbackMethod_Transcribe<
+    v1::VoxgateService::WithRawCallbackMethod_Analyze<
+        v1::VoxgateService::WithRawCallbackMethod_Chat<
+            v1::VoxgateService::WithRawCallbackMethod_ChatStream<
+                v1::VoxgateService::WithRawCallbackMethod_StreamTranscribe<
+                    v1::VoxgateService::WithRawCallbackMethod_ListModels<
+                        v1::VoxgateService::Service>>>>>>;
 
-  grpc::ServerUnaryReactor* Transcribe(
-      grpc::CallbackServerContext* context,
-      const v1::TranscribeRequest* request,
-      v1::TranscribeResponse* response) override;
+// The voxgate.v1.VoxgateService handlers. Each RPC is a reactor that goes
+// through admission, starts its work and returns at once; CPU work goes to the
+// audio workers, HTTP to the upstream loop. Thread-safe. Every reference must
+// outlive the server.
+class VoxgateServiceImpl final : public RawVoxgateService {
+ public:
+  // `services.default_deadline` is ignored: each method class has its own in
+  // the config (limits.default_unary_deadline, default_stream_deadline).
+  VoxgateServiceImpl(const Config& config, const CallServices& services,
+                     upstream::Routing& routing, WorkerPool& workers,
+                     TimerQueue& timers);
+
+  grpc::ServerUnaryReactor* Transcribe(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,
-                                    const v1::AnalyzeRequest* request,
-                                    v1::AnalyzeResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Chat(grpc::CallbackServerContext* context,
-                                 const v1::ChatRequest* request,
-                                 v1::ChatResponse* response) override;
-  grpc::ServerWriteReactor<v1::ChatChunk>* ChatStream(
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ChatStream(
       grpc::CallbackServerContext* context,
-      const v1::ChatRequest* request) override;
-  grpc::ServerBidiReactor<v1::StreamTranscribeRequest,
-                          v1::StreamTranscribeResponse>*
+      const grpc::ByteBuffer* request) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
   StreamTranscribe(grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* ListModels(
-      grpc::CallbackServerContext* context,
-      const v1::ListModelsRequest* request,
-      v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
 
  private:
   const Config& config_;
-  upstream::Upstreams& upstreams_;
+  const CallServices unary_;
+  const CallServices streams_;
+  upstream::Routing& routing_;
   WorkerPool& workers_;
-  Admission& admission_;
-  const Logger& logger_;
-  CallMetrics& metrics_;
   TimerQueue& timers_;
-  StreamSlots& stream_slots_;
   const v1::ListModelsResponse catalog_;
 };
 

@@ -12,6 +12,7 @@
 #include "prometheus/registry.h"
 #include "upstream/backend.h"
 #include "upstream/pool.h"
+#include "upstream/routing.h"
 #include "voxgate/config/v1/config.pb.h"
 
 namespace voxgate::upstream {
@@ -30,7 +31,7 @@ struct ModelEntry {
 
 // Every configured pool and the routing between them: the upstream layer's one
 // entry point. Owns the HTTP client, timers, pools and backends. Thread-safe.
-class Upstreams {
+class Upstreams final : public Routing {
  public:
   // Makes the backend of an embedded pool (the in-process engine).
   using EmbeddedFactory =
@@ -51,33 +52,23 @@ class Upstreams {
   // the key when an API key's variable is unset or its file unreadable.
   static absl::StatusOr<std::unique_ptr<Upstreams>> Create(
       const config::v1::Config& config, Options options);
-  ~Upstreams();
+  ~Upstreams() override;
 
-  // The backend for a transcription with `model` ("" = the default audio pool).
-  // NOT_FOUND for an unknown model; FAILED_PRECONDITION when no pool
-  // transcribes. An unavailable pool gives way to its fallback pool.
+  // Routing.
   absl::StatusOr<TranscriptionBackend*> ForTranscription(
-      const std::string& model) const;
-  // The text chat backend for `model`; FAILED_PRECONDITION naming how to
-  // configure one when there is none.
-  absl::StatusOr<ChatBackend*> ForChat(const std::string& model) const;
-  // A chat backend that accepts audio parts (openai_chat_audio).
-  absl::StatusOr<ChatBackend*> ForAudioChat(const std::string& model) const;
-
-  // The name of the pool behind a backend this object returned.
-  std::string PoolNameFor(const TranscriptionBackend& backend) const;
-  std::string PoolNameFor(const ChatBackend& backend) const;
-
-  // The model name to send upstream for a requested one: "" when the request
-  // named a pool rather than a model (the pool's default applies).
-  std::string UpstreamModelName(const std::string& model) const;
+      const std::string& model) const override;
+  absl::StatusOr<ChatBackend*> ForChat(const std::string& model) const override;
+  absl::StatusOr<ChatBackend*> ForAudioChat(
+      const std::string& model) const override;
+  std::string PoolNameFor(const TranscriptionBackend& backend) const override;
+  std::string PoolNameFor(const ChatBackend& backend) const override;
+  std::string UpstreamModelName(const std::string& model) const override;
+  std::map<std::string, bool> PoolAvailability() const override;
 
   // GET /models of every OpenAI pool, merged in configuration order without
   // duplicates; configured model ids of pools that fail to answer are kept.
   void ListModels(std::function<void(std::vector<ModelEntry>)> done) const;
 
-  // Per pool: whether at least one endpoint is available.
-  std::map<std::string, bool> PoolAvailability() const;
   // Per pool with endpoints (not the embedded engine): each endpoint's state.
   std::map<std::string, std::vector<EndpointSnapshot>> EndpointSnapshots()
       const;

@@ -1,0 +1,30 @@
+#ifndef VOXGATE_SERVER_WIRE_MESSAGES_H_
+#define VOXGATE_SERVER_WIRE_MESSAGES_H_
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/support/byte_buffer.h"
+
+namespace voxgate::server {
+
+// The service takes its messages as bytes and parses them itself, so that a
+// message gRPC cannot parse (a string field that is not UTF-8, a truncated
+// message) gets INVALID_ARGUMENT naming the field, a log line and metrics,
+// like any other bad request. gRPC's own parsing answers UNIMPLEMENTED with no
+// message and never reaches the handler.
+
+// Parses `bytes` into `message`; INVALID_ARGUMENT naming the message type and,
+// for invalid UTF-8, the field.
+absl::Status ParseMessage(const grpc::ByteBuffer& bytes,
+                          google::protobuf::Message& message);
+
+// `message` serialized for gRPC.
+grpc::ByteBuffer SerializeMessage(const google::protobuf::Message& message);
+
+// Sends protobuf's own diagnostics to ParseMessage's error instead of stderr
+// (where plain lines would break the JSON log). Call once, before serving.
+void CaptureProtobufDiagnostics();
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_WIRE_MESSAGES_H_
