@@ -225,6 +225,28 @@ TEST(DecoderHostileTest, HugeDeclaredSizeDecodesOnlyWhatIsThere) {
   EXPECT_NEAR(decoded->pcm.duration_seconds(), 0.5, 0.001);
 }
 
+TEST(DecoderHostileTest, ALongDeclaredDurationIsRefusedBeforeDecoding) {
+  // A decompression bomb in miniature: ten minutes of Opus silence in a few
+  // hundred kilobytes. The Ogg container states its length; the decoder
+  // refuses from that, before decoding anything (the message says
+  // "declares", not "decoded audio is longer").
+  const std::string opus = voxgate::testing::Transcode(
+      voxgate::testing::SilenceWav(600, 16000), "-c:a libopus -b:a 6k",
+      "opus");
+  ASSERT_LT(opus.size(), 2u * 1024 * 1024);
+  DecodeOptions options;
+  options.max_duration = absl::Minutes(2);
+  EXPECT_THAT(DecodeAudio(opus, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("the file declares 10m of audio, over "
+                                 "max_audio_duration 2m")));
+  // Within the limit it decodes.
+  options.max_duration = absl::Minutes(15);
+  auto decoded = DecodeAudio(opus, options);
+  ASSERT_THAT(decoded, IsOk());
+  EXPECT_NEAR(decoded->pcm.duration_seconds(), 600, 0.1);
+}
+
 TEST(DecoderHostileTest, LimitsAreNamed) {
   const std::string wav = ToneWav(440, 2.0, 16000, 1);
   DecodeOptions small_input;

@@ -1,10 +1,12 @@
 #include "server/api_mapping.h"
 
 #include <cmath>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json_limits.h"
 #include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -24,9 +26,61 @@ google::protobuf::Duration ToProto(double seconds) {
 
 template <typename T>
 absl::Status CheckRange(absl::string_view field, T value, T low, T high) {
-  if (value < low || value > high) {
+  // Written so that NaN, which compares false with everything, is refused.
+  if (!(value >= low && value <= high)) {
     return FieldError(field, absl::StrCat("must be between ", low, " and ",
                                           high, ", got ", value));
+  }
+  return absl::OkStatus();
+}
+
+// Levels of nesting allowed in caller-supplied JSON: deeper documents are
+// refused before anything builds or serializes them (both recurse per level).
+constexpr int kMaxOptionDepth = 32;
+constexpr int kMaxSchemaDepth = 64;
+
+// Top-level fields of the upstream requests that typed fields of the API set
+// (or the gateway itself): backend_options may not replace them.
+const std::set<absl::string_view>& ChatOwnedKeys() {
+  static const auto* keys = new std::set<absl::string_view>{
+      "model",          "messages",         "stream",
+      "stream_options", "temperature",      "top_p",
+      "max_tokens",     "max_completion_tokens", "stop",
+      "seed",           "presence_penalty", "frequency_penalty",
+      "response_format"};
+  return *keys;
+}
+const std::set<absl::string_view>& TranscriptionOwnedKeys() {
+  static const auto* keys = new std::set<absl::string_view>{
+      "file",   "model",           "language",
+      "prompt", "temperature",     "response_format",
+      "stream", "timestamp_granularities", "timestamp_granularities[]",
+      "messages"};
+  return *keys;
+}
+
+// backend_options: at most 32 entries, sizes bounded, no key the gateway owns,
+// and values that are JSON nested at most kMaxOptionDepth deep.
+absl::Status CheckBackendOptions(
+    const google::protobuf::Map<std::string, std::string>& options,
+    absl::string_view field, const std::set<absl::string_view>& owned,
+    std::size_t max_value) {
+  if (options.size() > 32) return FieldError(field, "at most 32 entries");
+  for (const auto& [key, value] : options) {
+    const std::string entry = absl::StrCat(field, ".", key);
+    if (key.empty() || key.size() > 64 || value.size() > max_value) {
+      return FieldError(entry, absl::StrCat("keys 1 to 64 characters, values up to ",
+                                            max_value, " bytes"));
+    }
+    if (owned.count(key)) {
+      return FieldError(entry,
+                        "is set by the gateway from the request's own fields; "
+                        "use those (backend_options may only add fields)");
+    }
+    if (InspectJson(value, kMaxOptionDepth) == JsonShape::kTooDeep) {
+      return FieldError(entry, absl::StrCat("JSON nested deeper than ",
+                                            kMaxOptionDepth, " levels"));
+    }
   }
   return absl::OkStatus();
 }
@@ -259,16 +313,15 @@ absl::StatusOr<TranscriptionJobOptions> TranscriptionOptionsFor(
     warnings.push_back(absl::StrCat("config.enable_word_confidence: pool ",
                                     pool_name, " returns no word confidences"));
   }
-  if (recognition.backend_options_size() > 32) {
-    return FieldError("config.backend_options", "at most 32 entries");
+  if (absl::Status options_ok =
+          CheckBackendOptions(recognition.backend_options(),
+                              "config.backend_options",
+                              TranscriptionOwnedKeys(), 1024);
+      !options_ok.ok()) {
+    return options_ok;
   }
-  for (const auto& [key, value] : recognition.backend_options()) {
-    if (key.empty() || key.size() > 64 || value.size() > 1024) {
-      return FieldError(absl::StrCat("config.backend_options.", key),
-                        "keys 1 to 64 characters, values up to 1024");
-    }
+  for (const auto& [key, value] : recognition.backend_options())
     request.extra_fields.emplace_back(key, value);
-  }
   return options;
 }
 
@@ -380,6 +433,17 @@ absl::StatusOr<upstream::ChatParams> ChatParamsFor(
         return FieldError(absl::StrCat(field, ".response_format.json_schema"),
                           "required for JSON_SCHEMA, up to 64 KiB");
       }
+      switch (InspectJson(format.json_schema(), kMaxSchemaDepth)) {
+        case JsonShape::kValid:
+          break;
+        case JsonShape::kTooDeep:
+          return FieldError(
+              absl::StrCat(field, ".response_format.json_schema"),
+              absl::StrCat("nested deeper than ", kMaxSchemaDepth, " levels"));
+        case JsonShape::kNotJson:
+          return FieldError(absl::StrCat(field, ".response_format.json_schema"),
+                            "not a JSON document");
+      }
       params.response_format = "json_schema";
       params.json_schema = format.json_schema();
       params.json_schema_name = format.schema_name();
@@ -452,8 +516,11 @@ absl::StatusOr<upstream::ChatRequest> ChatRequestFor(
       ChatParamsFor(request.generation(), "generation");
   if (!params.ok()) return params.status();
   chat.params = *std::move(params);
-  if (request.backend_options_size() > 32) {
-    return FieldError("backend_options", "at most 32 entries");
+  if (absl::Status options_ok =
+          CheckBackendOptions(request.backend_options(), "backend_options",
+                              ChatOwnedKeys(), 16 * 1024);
+      !options_ok.ok()) {
+    return options_ok;
   }
   for (const auto& [key, value] : request.backend_options()) {
     chat.params.extra.emplace_back(key, value);

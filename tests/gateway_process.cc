@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -64,6 +65,35 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
 std::string GatewayProcess::Log() {
   absl::MutexLock lock(&log_mu_);
   return process_->Stderr();
+}
+
+absl::StatusOr<std::string> GatewayProcess::LogWith(const std::string& needle,
+                                                    absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::MutexLock lock(&log_mu_);
+    std::string log = process_->Stderr();
+    if (log.find(needle) != std::string::npos) return log;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the gateway logged no \"", needle, "\" within ",
+          absl::FormatDuration(timeout)));
+    }
+    // Reads (and keeps) the lines that come meanwhile.
+    if (process_->WaitForLine(needle, std::min(left, absl::Milliseconds(100)))
+            .ok()) {
+      return process_->Stderr();
+    }
+  }
+}
+
+absl::StatusOr<int> GatewayProcess::Terminate(absl::Duration timeout) {
+  channel_.reset();
+  stop_draining_.store(true);
+  if (drainer_.joinable()) drainer_.join();
+  process_->Signal(SIGTERM);
+  return process_->Wait(timeout);  // reads the log meanwhile
 }
 
 GatewayProcess::~GatewayProcess() {

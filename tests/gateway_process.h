@@ -26,8 +26,15 @@ class GatewayProcess {
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // SIGTERM, as Kubernetes stops a pod; the exit code once the gateway has
+  // drained and exited, DEADLINE_EXCEEDED if it has not within `timeout`.
+  absl::StatusOr<int> Terminate(absl::Duration timeout);
   // Everything the gateway has logged so far (its stderr).
   std::string Log();
+  // The log once it holds `needle` (the logger writes on a thread of its own,
+  // after the call has answered); DEADLINE_EXCEEDED after `timeout`.
+  absl::StatusOr<std::string> LogWith(const std::string& needle,
+                                      absl::Duration timeout);
 
  private:
   GatewayProcess() = default;

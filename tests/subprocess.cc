@@ -130,7 +130,9 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& needle,
   }
 }
 
-void Subprocess::Signal(int signal_number) { kill(pid_, signal_number); }
+void Subprocess::Signal(int signal_number) {
+  if (!exit_code_) kill(pid_, signal_number);  // never a reaped (reused) pid
+}
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;

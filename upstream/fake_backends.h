@@ -126,21 +126,20 @@ class FakeChatBackend final : public ChatBackend {
   std::shared_ptr<Transfer> Complete(ChatRequest request, const CallOptions&,
                                      Done done) override {
     auto shared = std::make_shared<Done>(std::move(done));
-    auto call = completions.Add(std::move(request), delivery_,
-                                [shared](absl::Status s) { (*shared)(s); });
+    // One lock over both: the index of the call is the index of its answer.
     std::lock_guard<std::mutex> lock(mu_);
     complete_done_.push_back(shared);
-    return call;
+    return completions.Add(std::move(request), delivery_,
+                           [shared](absl::Status s) { (*shared)(s); });
   }
   std::shared_ptr<Transfer> Stream(
       ChatRequest request, const CallOptions&,
       std::shared_ptr<ChatStreamObserver> observer) override {
-    auto call = streams.Add(
-        std::move(request), delivery_,
-        [observer](absl::Status s) { observer->OnDone(std::move(s)); });
     std::lock_guard<std::mutex> lock(mu_);
     stream_observers_.push_back(observer);
-    return call;
+    return streams.Add(
+        std::move(request), delivery_,
+        [observer](absl::Status s) { observer->OnDone(std::move(s)); });
   }
   bool available() const override { return true; }
 
@@ -187,11 +186,10 @@ class FakeTranscriptionBackend final : public TranscriptionBackend {
   std::shared_ptr<Transfer> Transcribe(TranscriptionRequest request,
                                        const CallOptions&, Done done) override {
     auto shared = std::make_shared<Done>(std::move(done));
-    auto call = requests.Add(std::move(request), delivery_,
-                             [shared](absl::Status s) { (*shared)(s); });
     std::lock_guard<std::mutex> lock(mu_);
     done_.push_back(shared);
-    return call;
+    return requests.Add(std::move(request), delivery_,
+                        [shared](absl::Status s) { (*shared)(s); });
   }
   bool available() const override { return true; }
   bool returns_segments() const override { return false; }
