@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/audio_fixtures.h"
+#include "tests/call_mix.h"
 #include "tests/fake_upstream/fake_upstream.h"
 #include "tests/gateway_process.h"
 #include "tests/http_get.h"
@@ -235,33 +236,44 @@ TEST_F(FaultsTest, ChatStreamWaitsForASlowFirstByte) {
 
 TEST_F(FaultsTest, StreamTranscribeWaitsForASlowFirstByte) {
   StartGateway();
-  FakeBehavior thinking;
-  thinking.latency = absl::Seconds(2);
-  thinking.text = "slowly transcribed";
-  audio_->SetDefault(thinking);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(90)));
-  auto stream = stub_->StreamTranscribe(&context);
-  v1::StreamTranscribeRequest config;
-  config.mutable_config()->mutable_format()->set_encoding(
-      v1::AUDIO_ENCODING_WAV);
-  ASSERT_TRUE(stream->Write(config));
+  // Three streams at once, one utterance each; their requests get the three
+  // delays in the order they arrive.
+  for (absl::Duration first_byte :
+       {absl::Milliseconds(100), absl::Seconds(1), absl::Seconds(10)}) {
+    FakeBehavior thinking;
+    thinking.latency = first_byte;
+    thinking.text = "slowly transcribed";
+    audio_->Script("/v1/audio/transcriptions", thinking, 1);
+  }
   const std::string wav = ConcatWav(
       {SpeechWav("Please call Stella."), SilenceWav(1.5, 16000)});
-  for (std::size_t at = 0; at < wav.size(); at += 8000) {
-    v1::StreamTranscribeRequest audio;
-    audio.set_audio(wav.substr(at, 8000));
-    ASSERT_TRUE(stream->Write(audio));
+  std::vector<std::string> texts(3);
+  std::vector<grpc::Status> statuses(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(90)));
+      auto stream = stub_->StreamTranscribe(&context);
+      v1::StreamTranscribeRequest config;
+      config.mutable_config()->mutable_format()->set_encoding(
+          v1::AUDIO_ENCODING_WAV);
+      if (stream->Write(config)) WriteAudio(*stream, wav, 8000);
+      stream->WritesDone();
+      v1::StreamTranscribeResponse response;
+      while (stream->Read(&response)) {
+        if (response.result().is_final()) texts[i] += response.result().text();
+      }
+      statuses[i] = stream->Finish();
+    });
   }
-  stream->WritesDone();
-  std::string text;
-  v1::StreamTranscribeResponse response;
-  while (stream->Read(&response)) {
-    if (response.result().is_final()) text += response.result().text();
+  for (std::thread& thread : threads) thread.join();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(texts[i], "slowly transcribed");
   }
-  grpc::Status status = stream->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(text, "slowly transcribed");
+  // All three delays were served.
+  EXPECT_EQ(audio_->Requests("/v1/audio/transcriptions").size(), 3u);
 }
 
 // Defect 2: the transcoding step freed the closure that was running.
@@ -485,11 +497,7 @@ TEST_P(StreamEndWhileWaitingTest, EndsTheStreamAndTheGatewayGoesOn) {
   const std::string wav =
       ConcatWav({SpeechWav("Please call Stella."), pause,
                  SpeechWav("Ask her to bring these things."), pause});
-  for (std::size_t at = 0; at < wav.size(); at += 8000) {
-    v1::StreamTranscribeRequest audio;
-    audio.set_audio(wav.substr(at, 8000));
-    ASSERT_TRUE(stream->Write(audio));
-  }
+  ASSERT_TRUE(WriteAudio(*stream, wav, 8000));
   // Two utterances ended: the first holds the slot, the second waits for it.
   int ends = 0;
   v1::StreamTranscribeResponse response;
@@ -505,12 +513,7 @@ TEST_P(StreamEndWhileWaitingTest, EndsTheStreamAndTheGatewayGoesOn) {
     expected = grpc::StatusCode::DEADLINE_EXCEEDED;  // the client says no more
   } else {
     // Silence past max_stream_duration.
-    const std::string silence = SilenceWav(6.0, 16000).substr(44);
-    for (std::size_t at = 0; at < silence.size(); at += 8000) {
-      v1::StreamTranscribeRequest audio;
-      audio.set_audio(silence.substr(at, 8000));
-      if (!stream->Write(audio)) break;
-    }
+    WriteAudio(*stream, SilenceWav(6.0, 16000).substr(44), 8000);
     expected = grpc::StatusCode::OUT_OF_RANGE;
   }
   while (stream->Read(&response)) {
@@ -546,11 +549,7 @@ TEST_F(FaultsTest, SingleUtteranceEndsOkAfterItsFirstResult) {
       {SpeechWav("Please call Stella."), pause,
        SpeechWav("Ask her to bring these things."), pause,
        SpeechWav("We also need a snake."), pause});
-  for (std::size_t at = 0; at < wav.size(); at += 8000) {
-    v1::StreamTranscribeRequest audio;
-    audio.set_audio(wav.substr(at, 8000));
-    if (!stream->Write(audio)) break;  // the gateway stops listening
-  }
+  WriteAudio(*stream, wav, 8000);  // the gateway stops listening after one
   stream->WritesDone();
   int finals = 0;
   v1::StreamTranscribeResponse response;
@@ -606,48 +605,8 @@ TEST_F(FaultsTest, ACancelStormLeavesNothingBehind) {
             std::uniform_int_distribution<>(0, 60000)(random));
         const TimerQueue::TimerId id =
             cancels.ScheduleAfter(after, [context] { context->TryCancel(); });
-        grpc::Status status;
-        switch ((t + i) % 4) {
-          case 0: {
-            v1::ChatResponse response;
-            status = stub_->Chat(context.get(), Hello(), &response);
-            break;
-          }
-          case 1: {
-            auto reader = stub_->ChatStream(context.get(), Hello());
-            v1::ChatChunk chunk;
-            while (reader->Read(&chunk)) {
-            }
-            status = reader->Finish();
-            break;
-          }
-          case 2: {
-            v1::TranscribeRequest request;
-            request.mutable_audio()->set_content(wav);
-            v1::TranscribeResponse response;
-            status = stub_->Transcribe(context.get(), request, &response);
-            break;
-          }
-          case 3: {
-            auto stream = stub_->StreamTranscribe(context.get());
-            v1::StreamTranscribeRequest config;
-            config.mutable_config()->mutable_format()->set_encoding(
-                v1::AUDIO_ENCODING_WAV);
-            stream->Write(config);
-            v1::StreamTranscribeRequest audio;
-            audio.set_audio(wav);
-            for (std::size_t at = 0; at < wav.size(); at += 16000) {
-              audio.set_audio(wav.substr(at, 16000));
-              if (!stream->Write(audio)) break;
-            }
-            stream->WritesDone();
-            v1::StreamTranscribeResponse response;
-            while (stream->Read(&response)) {
-            }
-            status = stream->Finish();
-            break;
-          }
-        }
+        const CallKind kind = static_cast<CallKind>((t + i) % kCallKinds);
+        const grpc::Status status = RunCall(*stub_, kind, context.get(), wav);
         cancels.Cancel(id);
         // Every documented outcome of a call under these faults; never
         // UNKNOWN, INTERNAL or a hang.
@@ -659,7 +618,7 @@ TEST_F(FaultsTest, ACancelStormLeavesNothingBehind) {
           case grpc::StatusCode::DEADLINE_EXCEEDED:
             break;
           default:
-            ADD_FAILURE() << "call " << (t + i) % 4 << ": "
+            ADD_FAILURE() << "call kind " << static_cast<int>(kind) << ": "
                           << status.error_code() << " "
                           << status.error_message();
             unexpected.fetch_add(1);

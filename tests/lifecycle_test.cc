@@ -14,6 +14,7 @@
 #include "server/config/config.h"
 #include "server/gateway_server.h"
 #include "tests/audio_fixtures.h"
+#include "tests/call_mix.h"
 #include "tests/http_get.h"
 #include "upstream/fake_backends.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -174,11 +175,7 @@ TEST_F(LifecycleTest, StreamResultsKeepUtteranceOrderAndCancelsReachEach) {
       {voxgate::testing::SpeechWav("Please call Stella."), pause,
        voxgate::testing::SpeechWav("Ask her to bring these things."), pause,
        voxgate::testing::SpeechWav("We also need a snake."), pause});
-  for (std::size_t at = 0; at < wav.size(); at += 8000) {
-    v1::StreamTranscribeRequest audio;
-    audio.set_audio(wav.substr(at, 8000));
-    ASSERT_TRUE(stream->Write(audio));
-  }
+  ASSERT_TRUE(voxgate::testing::WriteAudio(*stream, wav, 8000));
   ASSERT_TRUE(backend.requests.WaitFor(3));
   upstream::Transcription second, first;
   second.text = "second";

@@ -3,6 +3,12 @@
 
 // What the rest of the gateway sees of a model server pool or the embedded
 // engine. Consumers depend on these interfaces only; tests hand them fakes.
+//
+// The contract every backend keeps, so that calls may start and cancel work
+// while holding their own locks: a `done` or observer never runs on the
+// thread inside the call that started the work, nor inside Transfer::Cancel.
+// Ends that happen there (a refusal at once, a cancelled wait) are reported
+// from another thread (the timer thread, a worker, the HTTP loop).
 
 #include <functional>
 #include <memory>

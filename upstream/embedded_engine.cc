@@ -208,7 +208,13 @@ std::shared_ptr<Transfer> EmbeddedEngine::Transcribe(
       [this, handle, shared_done, options, audio = std::move(request.audio)] {
         (*shared_done)(TranscribeNow(audio, options, &handle->cancelled));
       });
-  if (!queued.ok()) (*shared_done)(queued);
+  if (!queued.ok()) {
+    // Reported from a worker, as every answer is: never on the thread that
+    // asked (the real-time lane refuses only when shutting down).
+    absl::Status reported = workers_.SubmitRealTime(
+        [shared_done, queued] { (*shared_done)(queued); });
+    if (!reported.ok()) (*shared_done)(queued);
+  }
   return handle;
 }
 

@@ -5,10 +5,12 @@
 
 
 #include <atomic>
+#include <thread>
 
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/manual_clock.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -255,6 +257,91 @@ TEST_F(PoolTest, QueueTimeoutIsResourceExhausted) {
   EXPECT_THAT(Call(), StatusIs(absl::StatusCode::kResourceExhausted,
                                HasSubstr("queue_timeout")));
   first_done.WaitForNotification();
+}
+
+// The pool's own timing on a clock the test drives: no request is sent, so
+// slots are taken and given back by hand.
+class PoolClockTest : public ::testing::Test {
+ protected:
+  void SetUp() override { http_ = std::move(HttpClient::Create().value()); }
+  // Acquires and keeps the answer; `answered` tells when it came.
+  struct Waiting {
+    absl::Notification answered;
+    absl::StatusOr<Lease> lease = absl::UnknownError("unanswered");
+    std::thread::id thread;
+  };
+  uint64_t Acquire(Pool& pool, Waiting& waiting) {
+    return pool.Acquire(clock_.Now() + absl::Hours(1), -1,
+                        [&waiting](absl::StatusOr<Lease> lease) {
+                          waiting.lease = std::move(lease);
+                          waiting.thread = std::this_thread::get_id();
+                          waiting.answered.Notify();
+                        });
+  }
+  ManualClock clock_;
+  TimerQueue timers_{clock_};
+  std::unique_ptr<HttpClient> http_;
+};
+
+TEST_F(PoolClockTest, AQueuedRequestGivesUpAtTheQueueTimeout) {
+  PoolOptions options;
+  options.name = "p";
+  options.endpoints = {{"http://127.0.0.1:9/v1", 1, 1}};
+  options.queue_timeout = absl::Seconds(10);
+  auto pool = Pool::Create(options, *http_, timers_);
+  Waiting first, second;
+  Acquire(*pool, first);
+  ASSERT_TRUE(first.answered.HasBeenNotified());  // a free slot: at once
+  ASSERT_TRUE(first.lease.ok());
+  Acquire(*pool, second);
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_FALSE(second.answered.WaitForNotificationWithTimeout(
+      absl::Milliseconds(50)));
+  clock_.Advance(absl::Seconds(1));
+  second.answered.WaitForNotification();
+  EXPECT_THAT(second.lease, StatusIs(absl::StatusCode::kResourceExhausted,
+                                     HasSubstr("queue_timeout 10s")));
+}
+
+TEST_F(PoolClockTest, ACancelledWaitIsAnsweredOnAnotherThread) {
+  PoolOptions options;
+  options.name = "p";
+  options.endpoints = {{"http://127.0.0.1:9/v1", 1, 1}};
+  auto pool = Pool::Create(options, *http_, timers_);
+  Waiting held, waiting;
+  Acquire(*pool, held);
+  const uint64_t id = Acquire(*pool, waiting);
+  ASSERT_NE(id, 0u);
+  pool->CancelWait(id);
+  waiting.answered.WaitForNotification();
+  EXPECT_THAT(waiting.lease, StatusIs(absl::StatusCode::kCancelled, HasSubstr("")));
+  // Not on the cancelling thread, which may hold locks the grant takes.
+  EXPECT_NE(waiting.thread, std::this_thread::get_id());
+}
+
+TEST_F(PoolClockTest, AnEjectedEndpointReturnsWhenItsEjectionEnds) {
+  PoolOptions options;
+  options.name = "p";
+  options.endpoints = {{"http://127.0.0.1:9/v1", 1, 8}};
+  options.consecutive_failures_to_eject = 2;
+  options.base_ejection = absl::Seconds(30);
+  auto pool = Pool::Create(options, *http_, timers_);
+  for (int i = 0; i < 2; ++i) {
+    Waiting attempt;
+    Acquire(*pool, attempt);
+    ASSERT_TRUE(attempt.lease.ok());
+    attempt.lease->Release(Outcome::kFailure);
+  }
+  EXPECT_FALSE(pool->HasAvailableEndpoint());
+  Waiting refused;
+  Acquire(*pool, refused);
+  EXPECT_THAT(refused.lease, StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("1 ejected")));
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_TRUE(pool->HasAvailableEndpoint());
+  Waiting probe;
+  Acquire(*pool, probe);
+  EXPECT_TRUE(probe.lease.ok());
 }
 
 TEST_F(PoolTest, WeightsShareTheLoad) {

@@ -57,6 +57,7 @@ class UpstreamsTest : public ::testing::Test {
       return absl::InvalidArgumentError("bad test config");
     }
     Upstreams::Options options;
+    options.registry = &registry_;  // per-pool metrics, as deployed
     options.env = [](const std::string& name) -> std::optional<std::string> {
       if (name == "FAKE_KEY") return "sk-test-123";
       return std::nullopt;
@@ -66,6 +67,8 @@ class UpstreamsTest : public ::testing::Test {
     upstreams_ = std::move(*upstreams);
     return absl::OkStatus();
   }
+
+  prometheus::Registry registry_;
 
   absl::Status BuildAudioText(
       const std::string& audio_protocol = "PROTOCOL_OPENAI_CHAT_AUDIO") {
@@ -310,6 +313,40 @@ TEST_F(UpstreamsTest, UpstreamErrorsBecomeStatusesNamingThePool) {
   text_->SetDefault(broken);
   EXPECT_THAT(Chat("hi"), StatusIs(absl::StatusCode::kInternal,
                                    HasSubstr("not an OpenAI")));
+}
+
+TEST_F(UpstreamsTest, DestroyedWithRequestsInFlightEndsThemFirst) {
+  // The requests' ends still use their pools (names, budgets, metrics): the
+  // pools must outlive the transfers (ASan saw the opposite order).
+  FakeBehavior hang;
+  hang.hang = true;
+  text_->SetDefault(hang);
+  ASSERT_THAT(BuildAudioText(), IsOk());
+  ChatBackend* chat = *upstreams_->ForChat("llama3");
+  constexpr int kRequests = 4;
+  absl::Mutex mu;
+  std::vector<absl::Status> ends;
+  for (int i = 0; i < kRequests; ++i) {
+    ChatRequest request;
+    request.messages.push_back(
+        ChatMessage::Of("user", {ChatPart::Text("hello")}));
+    CallOptions options;
+    options.deadline = absl::Now() + absl::Seconds(60);
+    chat->Complete(std::move(request), options,
+                   [&](absl::StatusOr<ChatCompletion> completion) {
+                     absl::MutexLock lock(&mu);
+                     ends.push_back(completion.status());
+                   });
+  }
+  for (int i = 0; i < 3000 && text_->in_flight() < kRequests; ++i)
+    absl::SleepFor(absl::Milliseconds(10));  // polling a count
+  ASSERT_EQ(text_->in_flight(), kRequests);
+  upstreams_.reset();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(ends.size(), static_cast<std::size_t>(kRequests));
+  for (const absl::Status& end : ends) {
+    EXPECT_THAT(end, StatusIs(absl::StatusCode::kCancelled, HasSubstr("")));
+  }
 }
 
 }  // namespace

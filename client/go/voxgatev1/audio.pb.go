@@ -576,7 +576,10 @@ type RecognitionConfig struct {
 	OutputFormats []OutputFormat `protobuf:"varint,13,rep,packed,name=output_formats,json=outputFormats,proto3,enum=voxgate.v1.OutputFormat" json:"output_formats,omitempty"`
 	// Passed to the backend as extra request fields (e.g. vLLM "hotwords",
 	// whisper.cpp "no_speech_thold"). At most 32 entries, keys up to 64 characters,
-	// values up to 1024.
+	// values up to 1024 bytes and, when JSON, nested at most 32 levels. Fields the
+	// gateway sets itself (file, model, language, prompt, temperature,
+	// response_format, stream, timestamp_granularities[], messages) are refused
+	// with INVALID_ARGUMENT naming the key.
 	BackendOptions map[string]string `protobuf:"bytes,14,rep,name=backend_options,json=backendOptions,proto3" json:"backend_options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache

@@ -436,7 +436,8 @@ type ResponseFormat struct {
 	Type ResponseFormatType `protobuf:"varint,1,opt,name=type,proto3,enum=voxgate.v1.ResponseFormatType" json:"type,omitempty"`
 	// For JSON_SCHEMA: a name for the schema, [a-zA-Z0-9_-]{1,64}.
 	SchemaName string `protobuf:"bytes,2,opt,name=schema_name,json=schemaName,proto3" json:"schema_name,omitempty"`
-	// For JSON_SCHEMA: the JSON Schema, as a JSON document. Up to 64 KiB.
+	// For JSON_SCHEMA: the JSON Schema, as a JSON document. Up to 64 KiB, nested at
+	// most 64 levels.
 	JsonSchema string `protobuf:"bytes,3,opt,name=json_schema,json=jsonSchema,proto3" json:"json_schema,omitempty"`
 	// For JSON_SCHEMA: ask the backend to follow the schema exactly. Default false.
 	Strict        bool `protobuf:"varint,4,opt,name=strict,proto3" json:"strict,omitempty"`
@@ -622,7 +623,12 @@ type ChatRequest struct {
 	// Default: the backend's defaults.
 	Generation *GenerationConfig `protobuf:"bytes,3,opt,name=generation,proto3" json:"generation,omitempty"`
 	// Extra top-level fields for the upstream JSON body (e.g. "top_k": "40"); values
-	// are sent as JSON when they parse as JSON, else as strings. At most 32 entries.
+	// are sent as JSON when they parse as JSON, else as strings. At most 32 entries,
+	// keys up to 64 characters, values up to 16 KiB and nested at most 32 levels.
+	// Fields the gateway sets from this request (model, messages, stream,
+	// stream_options, temperature, top_p, max_tokens, max_completion_tokens, stop,
+	// seed, presence_penalty, frequency_penalty, response_format) are refused with
+	// INVALID_ARGUMENT naming the key: use the typed fields.
 	BackendOptions map[string]string `protobuf:"bytes,4,rep,name=backend_options,json=backendOptions,proto3" json:"backend_options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache

@@ -37,14 +37,23 @@ class VoxgateServiceStub:
     metadata keys "voxgate-queue-ms", "voxgate-preprocess-ms", "voxgate-upstream-ms",
     "voxgate-total-ms" and "voxgate-overhead-ms" report where the time went.
 
+    Every call goes through one admission step (draining, limits; later keys and
+    quotas), ListModels included, and gets a deadline: the caller's, or when it sets
+    none limits.default_unary_deadline (5 min) for unary calls and
+    limits.default_stream_deadline (60 min) for ChatStream and StreamTranscribe.
+    Every upstream attempt also has a first-byte timeout and a stall timeout
+    (pools[].first_byte_timeout, 2 min; pools[].stall_timeout, 1 min).
+
     Codes every RPC can return:
-    INVALID_ARGUMENT    a field is missing, out of range or undecodable; the message
+    INVALID_ARGUMENT    a field is missing, out of range (NaN included) or
+    undecodable, a string is not UTF-8, or backend_options sets
+    a field the gateway owns or nests JSON too deep; the message
     names the field or limit.
     RESOURCE_EXHAUSTED  the gateway is at its concurrency limit, its work queue is
     full, or a message exceeds the receive size limit.
     UNAVAILABLE         the gateway is draining, or every upstream of the pool failed
     after retries; safe to retry.
-    DEADLINE_EXCEEDED   the caller's deadline passed.
+    DEADLINE_EXCEEDED   the call's deadline passed (the caller's or the default).
     CANCELLED           the caller cancelled.
     NOT_FOUND           the model is not configured.
     FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
@@ -100,14 +109,23 @@ class VoxgateServiceServicer:
     metadata keys "voxgate-queue-ms", "voxgate-preprocess-ms", "voxgate-upstream-ms",
     "voxgate-total-ms" and "voxgate-overhead-ms" report where the time went.
 
+    Every call goes through one admission step (draining, limits; later keys and
+    quotas), ListModels included, and gets a deadline: the caller's, or when it sets
+    none limits.default_unary_deadline (5 min) for unary calls and
+    limits.default_stream_deadline (60 min) for ChatStream and StreamTranscribe.
+    Every upstream attempt also has a first-byte timeout and a stall timeout
+    (pools[].first_byte_timeout, 2 min; pools[].stall_timeout, 1 min).
+
     Codes every RPC can return:
-    INVALID_ARGUMENT    a field is missing, out of range or undecodable; the message
+    INVALID_ARGUMENT    a field is missing, out of range (NaN included) or
+    undecodable, a string is not UTF-8, or backend_options sets
+    a field the gateway owns or nests JSON too deep; the message
     names the field or limit.
     RESOURCE_EXHAUSTED  the gateway is at its concurrency limit, its work queue is
     full, or a message exceeds the receive size limit.
     UNAVAILABLE         the gateway is draining, or every upstream of the pool failed
     after retries; safe to retry.
-    DEADLINE_EXCEEDED   the caller's deadline passed.
+    DEADLINE_EXCEEDED   the call's deadline passed (the caller's or the default).
     CANCELLED           the caller cancelled.
     NOT_FOUND           the model is not configured.
     FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
@@ -159,8 +177,9 @@ class VoxgateServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListModels(self, request, context):
-        """Lists the configured models with their capabilities and limits. Returns only OK,
-        UNAVAILABLE (draining) or CANCELLED.
+        """Lists the configured models with their capabilities and limits. Returns OK,
+        or the admission step's refusals (UNAVAILABLE while draining,
+        RESOURCE_EXHAUSTED at the limits), or CANCELLED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,14 +235,23 @@ class VoxgateService:
     metadata keys "voxgate-queue-ms", "voxgate-preprocess-ms", "voxgate-upstream-ms",
     "voxgate-total-ms" and "voxgate-overhead-ms" report where the time went.
 
+    Every call goes through one admission step (draining, limits; later keys and
+    quotas), ListModels included, and gets a deadline: the caller's, or when it sets
+    none limits.default_unary_deadline (5 min) for unary calls and
+    limits.default_stream_deadline (60 min) for ChatStream and StreamTranscribe.
+    Every upstream attempt also has a first-byte timeout and a stall timeout
+    (pools[].first_byte_timeout, 2 min; pools[].stall_timeout, 1 min).
+
     Codes every RPC can return:
-    INVALID_ARGUMENT    a field is missing, out of range or undecodable; the message
+    INVALID_ARGUMENT    a field is missing, out of range (NaN included) or
+    undecodable, a string is not UTF-8, or backend_options sets
+    a field the gateway owns or nests JSON too deep; the message
     names the field or limit.
     RESOURCE_EXHAUSTED  the gateway is at its concurrency limit, its work queue is
     full, or a message exceeds the receive size limit.
     UNAVAILABLE         the gateway is draining, or every upstream of the pool failed
     after retries; safe to retry.
-    DEADLINE_EXCEEDED   the caller's deadline passed.
+    DEADLINE_EXCEEDED   the call's deadline passed (the caller's or the default).
     CANCELLED           the caller cancelled.
     NOT_FOUND           the model is not configured.
     FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
