@@ -129,7 +129,7 @@ absl::StatusOr<std::unique_ptr<FakeUpstream>> FakeUpstream::Start(int port) {
 }
 
 FakeUpstream::~FakeUpstream() {
-  std::vector<std::thread> workers;
+  std::map<int, std::thread> workers;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -142,7 +142,7 @@ FakeUpstream::~FakeUpstream() {
     absl::MutexLock lock(&mu_);
     workers.swap(workers_);
   }
-  for (std::thread& worker : workers) worker.join();
+  for (auto& [connection, worker] : workers) worker.join();
 }
 
 std::string FakeUpstream::base_url() const {
@@ -231,14 +231,30 @@ void FakeUpstream::AcceptLoop() {
     }
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      close(fd);
-      return;
+    // Connections that ended leave their threads to be joined here, so a
+    // long run (a soak, with a new connection per cancelled request) does
+    // not pile up finished threads until none can be made.
+    std::vector<std::thread> ended;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        close(fd);
+        return;
+      }
+      open_fds_.push_back(fd);
+      const int connection = ++connections_;
+      for (int id : ended_connections_) {
+        auto it = workers_.find(id);
+        if (it == workers_.end()) continue;
+        ended.push_back(std::move(it->second));
+        workers_.erase(it);
+      }
+      ended_connections_.clear();
+      workers_.emplace(connection, std::thread([this, fd, connection] {
+                         Serve(fd, connection);
+                       }));
     }
-    open_fds_.push_back(fd);
-    const int connection = ++connections_;
-    workers_.emplace_back([this, fd, connection] { Serve(fd, connection); });
+    for (std::thread& worker : ended) worker.join();  // they are returning
   }
 }
 
@@ -255,6 +271,7 @@ void FakeUpstream::Serve(int fd, int connection_id) {
   absl::MutexLock lock(&mu_);
   open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd),
                   open_fds_.end());
+  ended_connections_.push_back(connection_id);
 }
 
 FakeBehavior FakeUpstream::Choose(const WireRequest& request) {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -145,7 +146,9 @@ class FakeUpstream {
   std::vector<std::string> models_ ABSL_GUARDED_BY(mu_) = {"fake-model"};
   std::vector<FakeRequest> requests_ ABSL_GUARDED_BY(mu_);
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
+  // By connection; ended connections' threads are joined as new ones come.
+  std::map<int, std::thread> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> ended_connections_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int max_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
