@@ -43,17 +43,20 @@ class LifecycleTest : public ::testing::Test {
     http_ = std::move(*http);
   }
 
-  // The gateway's gauge `name`, read from /metrics.
-  std::string Gauge(const std::string& name) {
+  // The value of the first series in /metrics whose line starts with
+  // `series` (a bare name is matched whole).
+  std::string Gauge(const std::string& series) {
     auto response = voxgate::testing::HttpGet(
         *http_,
         absl::StrCat("http://127.0.0.1:", server_->admin_port(), "/metrics"));
     if (!response.ok()) return "unreadable";
-    const std::size_t at = response->body.find("\n" + name + " ");
+    const std::string start =
+        "\n" + series + (series.find('{') == std::string::npos ? " " : "");
+    const std::size_t at = response->body.find(start);
     if (at == std::string::npos) return "absent";
-    const std::size_t start = at + name.size() + 2;
-    return response->body.substr(start,
-                                 response->body.find('\n', start) - start);
+    const std::size_t end = response->body.find('\n', at + 1);
+    const std::size_t space = response->body.rfind(' ', end);
+    return response->body.substr(space + 1, end - space - 1);
   }
   // Waits for a gauge to read `value` (it is updated as calls end).
   bool GaugeBecomes(const std::string& name, const std::string& value) {
@@ -117,15 +120,21 @@ TEST_F(LifecycleTest, CancelsReachTheCallWhereverItWaits) {
   b.context.TryCancel();
   ASSERT_TRUE(b.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(b.status.error_code(), grpc::StatusCode::CANCELLED);
+  // The client knows at once; the gateway once it has ended the call.
+  const std::string cancelled_streams =
+      "grpc_server_handled_total{grpc_code=\"Canceled\",grpc_method="
+      "\"ChatStream\"";
+  ASSERT_TRUE(GaugeBecomes(cancelled_streams, "1"));
   EXPECT_EQ(chat.streams.size(), 1);
   // A, cancelled while its upstream works: the upstream is cancelled, once.
   a.context.TryCancel();
   ASSERT_TRUE(a.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(a.status.error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(GaugeBecomes(cancelled_streams, "2"));
+  ASSERT_TRUE(GaugeBecomes("voxgate_calls_in_flight", "0"));
   EXPECT_EQ(chat.streams.cancelled(), 1);
   EXPECT_FALSE(chat.EndStream(0, {}, absl::OkStatus()));  // already over
   // The slot is free again: C gets it and its answer.
-  ASSERT_TRUE(GaugeBecomes("voxgate_calls_in_flight", "0"));
   Streamed c;
   StartChatStream(c);
   ASSERT_TRUE(chat.streams.WaitFor(2));
