@@ -195,7 +195,8 @@ absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
   if (const absl::Duration declared = DeclaredDuration(*format, stream_index);
       declared > options.max_duration + absl::Seconds(1)) {
     return Invalid(absl::StrCat(
-        "the file declares ", absl::FormatDuration(absl::Trunc(declared, absl::Seconds(1))),
+        "the file declares ",
+        absl::FormatDuration(absl::Trunc(declared, absl::Seconds(1))),
         " of audio, over max_audio_duration ",
         absl::FormatDuration(options.max_duration)));
   }

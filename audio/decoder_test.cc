@@ -231,8 +231,7 @@ TEST(DecoderHostileTest, ALongDeclaredDurationIsRefusedBeforeDecoding) {
   // refuses from that, before decoding anything (the message says
   // "declares", not "decoded audio is longer").
   const std::string opus = voxgate::testing::Transcode(
-      voxgate::testing::SilenceWav(600, 16000), "-c:a libopus -b:a 6k",
-      "opus");
+      voxgate::testing::SilenceWav(600, 16000), "-c:a libopus -b:a 6k", "opus");
   ASSERT_LT(opus.size(), 2u * 1024 * 1024);
   DecodeOptions options;
   options.max_duration = absl::Minutes(2);

@@ -115,9 +115,9 @@ void RunMixedCall(v1::VoxgateService::Stub& stub, int kind,
         absl::Microseconds(std::uniform_int_distribution<>(0, 80000)(random));
     cancel = cancels.ScheduleAfter(after, [context] { context->TryCancel(); });
   }
-  const grpc::Status status =
-      testing::RunCall(stub, static_cast<testing::CallKind>(kind % testing::kCallKinds),
-                       context.get(), wav);
+  const grpc::Status status = testing::RunCall(
+      stub, static_cast<testing::CallKind>(kind % testing::kCallKinds),
+      context.get(), wav);
   if (cancel != 0) cancels.Cancel(cancel);
   counts.calls.fetch_add(1);
   if (status.error_code() == grpc::StatusCode::CANCELLED)
@@ -130,8 +130,10 @@ int Main(int argc, char** argv) {
   const double warmup_minutes =
       std::stod(Flag(argc, argv, "warmup_minutes", "5"));
   const int clients = std::stoi(Flag(argc, argv, "clients", "8"));
-  const int cancel_percent = std::stoi(Flag(argc, argv, "cancel_percent", "30"));
-  const int sample_seconds = std::stoi(Flag(argc, argv, "sample_seconds", "10"));
+  const int cancel_percent =
+      std::stoi(Flag(argc, argv, "cancel_percent", "30"));
+  const int sample_seconds =
+      std::stoi(Flag(argc, argv, "sample_seconds", "10"));
   const std::string csv_path = Flag(argc, argv, "csv", "/tmp/soak.csv");
 
   auto fake = testing::FakeUpstream::Start();
@@ -145,8 +147,8 @@ int Main(int argc, char** argv) {
   const std::string config_path = "/tmp/voxgate-soak.yaml";
   std::ofstream(config_path) << absl::StrReplaceAll(
       kConfig, {{"PORT", absl::StrCat(port)}, {"FAKE", (*fake)->base_url()}});
-  auto gateway = testing::Subprocess::Start(
-      {"server/voxgate", "--config=" + config_path});
+  auto gateway =
+      testing::Subprocess::Start({"server/voxgate", "--config=" + config_path});
   if (!gateway.ok()) {
     std::fprintf(stderr, "%s\n", gateway.status().ToString().c_str());
     return 1;
@@ -232,19 +234,19 @@ int Main(int argc, char** argv) {
     if (count.load() > 0)
       std::printf(" %d:%lld", code, static_cast<long long>(count.load()));
   }
-  std::printf("\nafter warm-up (%.0f min): RSS %lld..%lld KiB (first %lld, "
-              "spread %.1f%% of the first), fds %d..%d\n",
-              warmup_minutes, static_cast<long long>(warm_min),
-              static_cast<long long>(warm_max),
-              static_cast<long long>(warm_rss),
-              warm_rss > 0 ? 100.0 * (warm_max - warm_min) / warm_rss : 0.0,
-              warm_fds_min, warm_fds_max);
+  std::printf(
+      "\nafter warm-up (%.0f min): RSS %lld..%lld KiB (first %lld, "
+      "spread %.1f%% of the first), fds %d..%d\n",
+      warmup_minutes, static_cast<long long>(warm_min),
+      static_cast<long long>(warm_max), static_cast<long long>(warm_rss),
+      warm_rss > 0 ? 100.0 * (warm_max - warm_min) / warm_rss : 0.0,
+      warm_fds_min, warm_fds_max);
   drainer.join();  // Wait reads the log from here on
   gateway->Signal(SIGTERM);
   absl::StatusOr<int> exit_code = gateway->Wait(absl::Seconds(60));
-  std::printf("gateway exit after SIGTERM: %s\n",
-              exit_code.ok() ? absl::StrCat(*exit_code).c_str()
-                             : "none within 60 s");
+  std::printf(
+      "gateway exit after SIGTERM: %s\n",
+      exit_code.ok() ? absl::StrCat(*exit_code).c_str() : "none within 60 s");
   return exit_code.ok() && *exit_code == 0 ? 0 : 1;
 }
 

@@ -100,7 +100,8 @@ class CancelScope {
 
  private:
   using Entry = std::pair<Key, std::function<void()>>;
-  std::vector<Entry>::iterator Find(Key key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  std::vector<Entry>::iterator Find(Key key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (auto it = work_.begin(); it != work_.end(); ++it) {
       if (it->first == key) return it;
     }

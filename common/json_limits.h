@@ -9,9 +9,9 @@ namespace voxgate {
 // like serializing it, recurses once per level: 100,000 nested brackets in 200
 // KB overflow the stack).
 enum class JsonShape {
-  kValid,        // JSON, nested at most max_depth deep
-  kTooDeep,      // JSON-like, nested deeper than max_depth
-  kNotJson,      // not a JSON document
+  kValid,    // JSON, nested at most max_depth deep
+  kTooDeep,  // JSON-like, nested deeper than max_depth
+  kNotJson,  // not a JSON document
 };
 
 // Reads `text` with nlohmann's SAX parser, stopping at the first level beyond

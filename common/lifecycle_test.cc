@@ -71,7 +71,8 @@ TEST(TimerQueueTest, TimersRunWhenTheInjectedClockReachesThem) {
   timers.ScheduleAfter(absl::Seconds(10), [&] { early_ran.Notify(); });
   timers.ScheduleAfter(absl::Hours(1), [&] { late_ran.Notify(); });
   // Real time passes, the clock does not: nothing runs.
-  EXPECT_FALSE(early_ran.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  EXPECT_FALSE(
+      early_ran.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
   clock.Advance(absl::Seconds(10));
   early_ran.WaitForNotification();
   EXPECT_FALSE(late_ran.HasBeenNotified());

@@ -26,8 +26,7 @@ class WaiterQueue {
 
   // Adds a waiter. Unless it leaves the queue first, `on_timeout(id)` runs on
   // the timer thread at `give_up`; it should Take(id) under the owner's lock.
-  Id Push(Item item, absl::Time give_up,
-          std::function<void(Id)> on_timeout) {
+  Id Push(Item item, absl::Time give_up, std::function<void(Id)> on_timeout) {
     const Id id = next_id_++;
     const TimerQueue::TimerId timer = timers_.Schedule(
         give_up, [on_timeout = std::move(on_timeout), id] { on_timeout(id); });

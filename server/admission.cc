@@ -63,9 +63,8 @@ Admission::Decision Admission::Admit(const AdmissionRequest& request,
     if (absl::Status status = check->Check(request); !status.ok()) {
       absl::MutexLock lock(&mu_);
       auto& by_check = rejections_.by_check;
-      auto it = std::find_if(by_check.begin(), by_check.end(), [&](auto& e) {
-        return e.first == check->name();
-      });
+      auto it = std::find_if(by_check.begin(), by_check.end(),
+                             [&](auto& e) { return e.first == check->name(); });
       if (it == by_check.end()) {
         by_check.emplace_back(std::string(check->name()), 1);
       } else {

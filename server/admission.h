@@ -28,7 +28,8 @@ class CallerMetadata {
  public:
   virtual ~CallerMetadata() = default;
   // The first value of `key`, or nullopt.
-  virtual std::optional<absl::string_view> Find(absl::string_view key) const = 0;
+  virtual std::optional<absl::string_view> Find(
+      absl::string_view key) const = 0;
 };
 
 // What admission knows of a call before it starts. Borrowed views: valid for
@@ -99,7 +100,9 @@ class Admission {
   // in order after the draining test. Both must outlive this object.
   Admission(Limits limits, TimerQueue& timers,
             std::vector<AdmissionCheck*> checks = {})
-      : limits_(limits), timers_(timers), checks_(std::move(checks)),
+      : limits_(limits),
+        timers_(timers),
+        checks_(std::move(checks)),
         waiting_(timers) {}
 
   // From now on calls are refused with UNAVAILABLE, so callers retry elsewhere

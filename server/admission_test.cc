@@ -151,9 +151,9 @@ TEST_F(AdmissionTest, ChecksRunForEveryCallAndTheirRefusalsAreCounted) {
   EXPECT_TRUE(admission.Admit(request, none.Callback()).ticket.has_value());
   EXPECT_EQ(check.seen_peer_, "ipv4:127.0.0.1:1234");
   request.method = "ListModels";
-  EXPECT_THAT(admission.Admit(request, none.Callback()).refused,
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("ListModels")));
+  EXPECT_THAT(
+      admission.Admit(request, none.Callback()).refused,
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("ListModels")));
   const Admission::Rejections rejections = admission.rejections();
   ASSERT_EQ(rejections.by_check.size(), 1u);
   EXPECT_EQ(rejections.by_check[0].first, "test_check");

@@ -80,9 +80,9 @@ void AnalyzeCall::Transcribe() {
     return;
   }
   std::vector<std::string> warnings;
-  absl::StatusOr<TranscriptionJobOptions> options = TranscriptionOptionsFor(
-      recognition, request_.audio(), config_, **backend,
-      routing_.PoolNameFor(**backend), warnings);
+  absl::StatusOr<TranscriptionJobOptions> options =
+      TranscriptionOptionsFor(recognition, request_.audio(), config_, **backend,
+                              routing_.PoolNameFor(**backend), warnings);
   if (!options.ok()) {
     Complete(options.status());
     return;
@@ -93,13 +93,14 @@ void AnalyzeCall::Transcribe() {
   options->call = call_.upstream_options();
   Pin pin(this);  // the job may end the call before Attach below
   const CancelScope::Key key = work_.Reserve();
-  work_.Attach(key, TranscriptionJob::Start(
-                        request_.audio().content(), *std::move(options),
-                        **backend, workers_, timers_,
-                        [this, key](absl::StatusOr<TranscriptionOutcome> outcome) {
-                          work_.Done(key);
-                          AfterTranscript(std::move(outcome));
-                        }));
+  work_.Attach(
+      key,
+      TranscriptionJob::Start(
+          request_.audio().content(), *std::move(options), **backend, workers_,
+          timers_, [this, key](absl::StatusOr<TranscriptionOutcome> outcome) {
+            work_.Done(key);
+            AfterTranscript(std::move(outcome));
+          }));
 }
 
 void AnalyzeCall::AfterTranscript(
@@ -198,8 +199,7 @@ void AnalyzeCall::Ask(upstream::ChatBackend& backend,
         }
         AddUsage(completion->usage, usage_);
         response_.set_answer(completion->content);
-        response_.set_finish_reason(
-            FinishReasonFor(completion->finish_reason));
+        response_.set_finish_reason(FinishReasonFor(completion->finish_reason));
         response_.set_model(completion->model);
         FillUsage(usage_, *response_.mutable_usage());
         Complete(absl::OkStatus());

@@ -43,19 +43,24 @@ constexpr int kMaxSchemaDepth = 64;
 // (or the gateway itself): backend_options may not replace them.
 const std::set<absl::string_view>& ChatOwnedKeys() {
   static const auto* keys = new std::set<absl::string_view>{
-      "model",          "messages",         "stream",
-      "stream_options", "temperature",      "top_p",
-      "max_tokens",     "max_completion_tokens", "stop",
-      "seed",           "presence_penalty", "frequency_penalty",
+      "model",          "messages", "stream",           "stream_options",
+      "temperature",    "top_p",    "max_tokens",       "max_completion_tokens",
+      "stop",           "seed",     "presence_penalty", "frequency_penalty",
       "response_format"};
   return *keys;
 }
 const std::set<absl::string_view>& TranscriptionOwnedKeys() {
-  static const auto* keys = new std::set<absl::string_view>{
-      "file",   "model",           "language",
-      "prompt", "temperature",     "response_format",
-      "stream", "timestamp_granularities", "timestamp_granularities[]",
-      "messages"};
+  static const auto* keys =
+      new std::set<absl::string_view>{"file",
+                                      "model",
+                                      "language",
+                                      "prompt",
+                                      "temperature",
+                                      "response_format",
+                                      "stream",
+                                      "timestamp_granularities",
+                                      "timestamp_granularities[]",
+                                      "messages"};
   return *keys;
 }
 
@@ -69,8 +74,9 @@ absl::Status CheckBackendOptions(
   for (const auto& [key, value] : options) {
     const std::string entry = absl::StrCat(field, ".", key);
     if (key.empty() || key.size() > 64 || value.size() > max_value) {
-      return FieldError(entry, absl::StrCat("keys 1 to 64 characters, values up to ",
-                                            max_value, " bytes"));
+      return FieldError(entry,
+                        absl::StrCat("keys 1 to 64 characters, values up to ",
+                                     max_value, " bytes"));
     }
     if (owned.count(key)) {
       return FieldError(entry,
@@ -313,10 +319,9 @@ absl::StatusOr<TranscriptionJobOptions> TranscriptionOptionsFor(
     warnings.push_back(absl::StrCat("config.enable_word_confidence: pool ",
                                     pool_name, " returns no word confidences"));
   }
-  if (absl::Status options_ok =
-          CheckBackendOptions(recognition.backend_options(),
-                              "config.backend_options",
-                              TranscriptionOwnedKeys(), 1024);
+  if (absl::Status options_ok = CheckBackendOptions(
+          recognition.backend_options(), "config.backend_options",
+          TranscriptionOwnedKeys(), 1024);
       !options_ok.ok()) {
     return options_ok;
   }

@@ -69,10 +69,10 @@ class CallReactor : public GrpcReactor {
               const CallServices& services)
       : context_(context),
         call_(StartCall(*context, services.default_deadline)),
+        metrics_(services.metrics),
         method_(method),
         admission_(services.admission),
-        logger_(services.logger),
-        metrics_(services.metrics) {
+        logger_(services.logger) {
     metrics_.Started(method_.name);
   }
   virtual ~CallReactor() = default;
@@ -93,7 +93,8 @@ class CallReactor : public GrpcReactor {
   // Holds mu_ (and a pin); on release runs the operations queued under it.
   class Lock {
    public:
-    explicit Lock(CallReactor* reactor) ABSL_EXCLUSIVE_LOCK_FUNCTION(reactor->mu_)
+    explicit Lock(CallReactor* reactor)
+        ABSL_EXCLUSIVE_LOCK_FUNCTION(reactor->mu_)
         : reactor_(reactor) {
       reactor_->Ref();
       reactor_->mu_.Lock();
@@ -125,8 +126,8 @@ class CallReactor : public GrpcReactor {
     request.metadata = &metadata;
     request.request_bytes = request_bytes;
     const CancelScope::Key key = work_.Reserve();
-    Admission::Decision decision =
-        admission_.Admit(request, [this, key](absl::StatusOr<Admission::Ticket> ticket) {
+    Admission::Decision decision = admission_.Admit(
+        request, [this, key](absl::StatusOr<Admission::Ticket> ticket) {
           // The call cannot end while it waits: this is its only way on.
           work_.Done(key);
           Admitted(std::move(ticket));

@@ -78,22 +78,22 @@ void ChatCall::SendUpstream(upstream::ChatRequest request) {
   Pin pin(this);  // the answer may end the call before Attach below
   const absl::Time sent = absl::Now();
   const CancelScope::Key key = work_.Reserve();
-  work_.Attach(
-      key, backend_->Complete(
-               std::move(request), call_.upstream_options(),
-               [this, key,
-                sent](absl::StatusOr<upstream::ChatCompletion> completion) {
-                 work_.Done(key);
-                 call_.upstream_time = absl::Now() - sent;
-                 if (!completion.ok()) return Complete(completion.status());
-                 response_.set_content(completion->content);
-                 response_.set_finish_reason(
-                     FinishReasonFor(completion->finish_reason));
-                 FillUsage(completion->usage, *response_.mutable_usage());
-                 response_.set_model(completion->model);
-                 response_.set_request_id(call_.request_id);
-                 Complete(absl::OkStatus());
-               }));
+  work_.Attach(key,
+               backend_->Complete(
+                   std::move(request), call_.upstream_options(),
+                   [this, key,
+                    sent](absl::StatusOr<upstream::ChatCompletion> completion) {
+                     work_.Done(key);
+                     call_.upstream_time = absl::Now() - sent;
+                     if (!completion.ok()) return Complete(completion.status());
+                     response_.set_content(completion->content);
+                     response_.set_finish_reason(
+                         FinishReasonFor(completion->finish_reason));
+                     FillUsage(completion->usage, *response_.mutable_usage());
+                     response_.set_model(completion->model);
+                     response_.set_request_id(call_.request_id);
+                     Complete(absl::OkStatus());
+                   }));
 }
 
 }  // namespace voxgate::server

@@ -112,8 +112,7 @@ void ChatStreamCall::OnUpstreamDone(absl::Status status) {
 void ChatStreamCall::PumpLocked() {
   if (write_in_flight_ || finished_) return;
   if (queue_.empty()) {
-    if (!busy_ && final_status_.has_value())
-      FinishLocked(*final_status_);
+    if (!busy_ && final_status_.has_value()) FinishLocked(*final_status_);
     return;
   }
   v1::ChatChunk chunk = std::move(queue_.front());

@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "common/worker_pool.h"
 #include "common/logging.h"
+#include "common/worker_pool.h"
 #include "prometheus/collectable.h"
 #include "server/admission.h"
 #include "upstream/upstreams.h"

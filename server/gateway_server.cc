@@ -105,8 +105,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       upstream::Upstreams::Create(gateway->config_, upstream_options);
   if (!upstreams.ok()) return upstreams.status();
   gateway->upstreams_ = std::move(*upstreams);
-  gateway->routing_ = options.routing != nullptr ? options.routing
-                                                 : gateway->upstreams_.get();
+  gateway->routing_ =
+      options.routing != nullptr ? options.routing : gateway->upstreams_.get();
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
       gateway->config_,
       CallServices{gateway->admission_, logger, gateway->metrics_,

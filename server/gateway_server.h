@@ -5,14 +5,14 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/worker_pool.h"
 #include "common/logging.h"
+#include "common/timer_queue.h"
+#include "common/worker_pool.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_server.h"
 #include "server/admission.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
-#include "common/timer_queue.h"
 #include "upstream/upstreams.h"
 
 namespace voxgate::server {

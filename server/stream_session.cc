@@ -23,7 +23,8 @@ google::protobuf::Duration Offset(int64_t frames) {
 // session alive meanwhile.
 class StreamSession::Lock {
  public:
-  explicit Lock(StreamSession* session) ABSL_EXCLUSIVE_LOCK_FUNCTION(session->mu_)
+  explicit Lock(StreamSession* session)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION(session->mu_)
       : session_(session) {
     session_->mu_.Lock();
   }
@@ -271,16 +272,16 @@ void StreamSession::SendLocked(
   request.want_words = recognition.enable_word_timestamps();
   upstream::TranscriptionBackend* backend = backend_;
   const upstream::CallOptions options = call_.upstream_options();
-  StartTrackedLocked([backend, options, &request,
-                      &done](std::function<void()> finished) {
-    return backend->Transcribe(
-        std::move(request), options,
-        [finished = std::move(finished), done = std::move(done)](
-            absl::StatusOr<upstream::Transcription> result) {
-          finished();
-          done(std::move(result));
-        });
-  });
+  StartTrackedLocked(
+      [backend, options, &request, &done](std::function<void()> finished) {
+        return backend->Transcribe(
+            std::move(request), options,
+            [finished = std::move(finished), done = std::move(done)](
+                absl::StatusOr<upstream::Transcription> result) {
+              finished();
+              done(std::move(result));
+            });
+      });
 }
 
 void StreamSession::StartTrackedLocked(
@@ -299,8 +300,7 @@ void StreamSession::StartTrackedLocked(
 
 void StreamSession::MaybeInterimLocked() {
   if (!stream_config_.interim_results() || interim_in_flight_ ||
-      !endpointer_->in_utterance() || !failure_.ok() || ended_ ||
-      input_done_) {
+      !endpointer_->in_utterance() || !failure_.ok() || ended_ || input_done_) {
     return;
   }
   const int64_t processed = endpointer_->processed_frames();
@@ -333,8 +333,7 @@ void StreamSession::MaybeInterimLocked() {
   SendLocked(endpointer_->utterance_audio(), std::move(done));
 }
 
-void StreamSession::OnInterim(int index, int64_t start_frame,
-                              int64_t end_frame,
+void StreamSession::OnInterim(int index, int64_t start_frame, int64_t end_frame,
                               absl::StatusOr<upstream::Transcription> result) {
   Lock lock(this);
   --outstanding_;
@@ -428,7 +427,8 @@ void StreamSession::FailLocked(absl::Status status) {
     // Results not yet out are dropped: the error ends the stream now.
     std::deque<Event> kept;
     for (Event& event : outbox_) {
-      if (event.kind != Event::Kind::kResponse) kept.push_back(std::move(event));
+      if (event.kind != Event::Kind::kResponse)
+        kept.push_back(std::move(event));
     }
     outbox_.swap(kept);
     outbox_.push_back({Event::Kind::kCancelRequests, {}, {}});
@@ -437,8 +437,8 @@ void StreamSession::FailLocked(absl::Status status) {
 }
 
 void StreamSession::MaybeReadyLocked() {
-  if (!configured_ || processing_ || input_done_ || ended_ ||
-      !failure_.ok() || asked_for_input_) {
+  if (!configured_ || processing_ || input_done_ || ended_ || !failure_.ok() ||
+      asked_for_input_) {
     return;
   }
   if (next_utterance_ - next_to_emit_ >= kMaxPending) return;  // backpressure
@@ -450,8 +450,8 @@ void StreamSession::MaybeEndLocked() {
   // Worker jobs and backend callbacks refer to the session's state; the end
   // waits for them.
   if (ended_ || processing_ || outstanding_ > 0) return;
-  const bool done = !failure_.ok() ||
-                    (input_done_ && next_to_emit_ == next_utterance_);
+  const bool done =
+      !failure_.ok() || (input_done_ && next_to_emit_ == next_utterance_);
   if (!done) return;
   ended_ = true;
   if (endpointer_ != nullptr) {

@@ -7,10 +7,12 @@
 
 namespace voxgate::server {
 
-StreamTranscribeCall::StreamTranscribeCall(
-    grpc::CallbackServerContext* context, const CallServices& services,
-    const Config& config, upstream::Routing& routing, WorkerPool& workers,
-    TimerQueue& timers)
+StreamTranscribeCall::StreamTranscribeCall(grpc::CallbackServerContext* context,
+                                           const CallServices& services,
+                                           const Config& config,
+                                           upstream::Routing& routing,
+                                           WorkerPool& workers,
+                                           TimerQueue& timers)
     : CallReactor(context,
                   {"StreamTranscribe", MethodClass::kTranscription,
                    /*long_lived_stream=*/true},
@@ -38,8 +40,7 @@ void StreamTranscribeCall::Refused(absl::Status status) {
 }
 
 void StreamTranscribeCall::ReadLocked() {
-  if (reading_ || input_closed_ || finished_ || end_status_.has_value())
-    return;
+  if (reading_ || input_closed_ || finished_ || end_status_.has_value()) return;
   reading_ = true;
   read_started_ = absl::Now();
   if (timer_ == 0) ArmTimerLocked(read_started_);

@@ -33,13 +33,14 @@ void TranscribeCall::Start() {
   options->call = call_.upstream_options();
   Pin pin(this);  // the job may end the call before Attach below
   const CancelScope::Key key = work_.Reserve();
-  work_.Attach(key, TranscriptionJob::Start(
-                        std::move(*request_.mutable_audio()->mutable_content()),
-                        *std::move(options), **backend, workers_, timers_,
-                        [this, key](absl::StatusOr<TranscriptionOutcome> outcome) {
-                          work_.Done(key);
-                          OnOutcome(std::move(outcome));
-                        }));
+  work_.Attach(key,
+               TranscriptionJob::Start(
+                   std::move(*request_.mutable_audio()->mutable_content()),
+                   *std::move(options), **backend, workers_, timers_,
+                   [this, key](absl::StatusOr<TranscriptionOutcome> outcome) {
+                     work_.Done(key);
+                     OnOutcome(std::move(outcome));
+                   }));
 }
 
 void TranscribeCall::OnOutcome(absl::StatusOr<TranscriptionOutcome> outcome) {

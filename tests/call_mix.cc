@@ -2,10 +2,9 @@
 
 namespace voxgate::testing {
 
-bool WriteAudio(
-    grpc::ClientReaderWriter<v1::StreamTranscribeRequest,
-                             v1::StreamTranscribeResponse>& stream,
-    const std::string& audio, std::size_t piece) {
+bool WriteAudio(grpc::ClientReaderWriter<v1::StreamTranscribeRequest,
+                                         v1::StreamTranscribeResponse>& stream,
+                const std::string& audio, std::size_t piece) {
   for (std::size_t at = 0; at < audio.size(); at += piece) {
     v1::StreamTranscribeRequest message;
     message.set_audio(audio.substr(at, piece));

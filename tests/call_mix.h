@@ -22,10 +22,9 @@ grpc::Status RunCall(v1::VoxgateService::Stub& stub, CallKind kind,
 
 // Writes `wav` to a StreamTranscribe stream in pieces of `piece` bytes;
 // false when the gateway stopped reading.
-bool WriteAudio(
-    grpc::ClientReaderWriter<v1::StreamTranscribeRequest,
-                             v1::StreamTranscribeResponse>& stream,
-    const std::string& audio, std::size_t piece);
+bool WriteAudio(grpc::ClientReaderWriter<v1::StreamTranscribeRequest,
+                                         v1::StreamTranscribeResponse>& stream,
+                const std::string& audio, std::size_t piece);
 
 }  // namespace voxgate::testing
 

@@ -80,14 +80,13 @@ class FaultsTest : public ::testing::Test {
 
   void StartGateway(const GatewayOptions& options = {}) {
     const std::string yaml = absl::StrReplaceAll(
-        kConfig,
-        {{"AUDIO", absl::StrCat("http://127.0.0.1:", audio_->port())},
-         {"TEXT", absl::StrCat("http://127.0.0.1:", text_->port())},
-         {"AUDIO_SLOTS", absl::StrCat(options.audio_slots)},
-         {"TEXT_SLOTS", absl::StrCat(options.text_slots)},
-         {"LIMITS", options.limits},
-         {"EXTRA", options.extra},
-         {"HEALTH", options.health_check}});
+        kConfig, {{"AUDIO", absl::StrCat("http://127.0.0.1:", audio_->port())},
+                  {"TEXT", absl::StrCat("http://127.0.0.1:", text_->port())},
+                  {"AUDIO_SLOTS", absl::StrCat(options.audio_slots)},
+                  {"TEXT_SLOTS", absl::StrCat(options.text_slots)},
+                  {"LIMITS", options.limits},
+                  {"EXTRA", options.extra},
+                  {"HEALTH", options.health_check}});
     auto gateway = GatewayProcess::Start(yaml);
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = std::move(*gateway);
@@ -245,8 +244,8 @@ TEST_F(FaultsTest, StreamTranscribeWaitsForASlowFirstByte) {
     thinking.text = "slowly transcribed";
     audio_->Script("/v1/audio/transcriptions", thinking, 1);
   }
-  const std::string wav = ConcatWav(
-      {SpeechWav("Please call Stella."), SilenceWav(1.5, 16000)});
+  const std::string wav =
+      ConcatWav({SpeechWav("Please call Stella."), SilenceWav(1.5, 16000)});
   std::vector<std::string> texts(3);
   std::vector<grpc::Status> statuses(3);
   std::vector<std::thread> threads;
@@ -287,9 +286,9 @@ TEST_F(FaultsTest, ChatWithFlacAndOggOpusAudioPartsIsServed) {
     std::string args, extension;
     v1::AudioEncoding encoding;
   };
-  for (const Part& part : {Part{"-c:a flac", "flac", v1::AUDIO_ENCODING_FLAC},
-                           Part{"-c:a libopus", "ogg",
-                                v1::AUDIO_ENCODING_OGG_OPUS}}) {
+  for (const Part& part :
+       {Part{"-c:a flac", "flac", v1::AUDIO_ENCODING_FLAC},
+        Part{"-c:a libopus", "ogg", v1::AUDIO_ENCODING_OGG_OPUS}}) {
     v1::AudioInput* audio = message->add_content()->mutable_audio();
     audio->set_content(Transcode(speech, part.args, part.extension));
     audio->mutable_format()->set_encoding(part.encoding);
@@ -299,7 +298,8 @@ TEST_F(FaultsTest, ChatWithFlacAndOggOpusAudioPartsIsServed) {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   // Both parts arrived as 16 kHz WAV.
-  const std::vector<FakeRequest> sent = audio_->Requests("/v1/chat/completions");
+  const std::vector<FakeRequest> sent =
+      audio_->Requests("/v1/chat/completions");
   ASSERT_EQ(sent.size(), 3u);
   ASSERT_EQ(sent[0].audio.size(), 2u);
   for (const AudioProbe& probe : sent[0].audio) {
@@ -342,16 +342,17 @@ TEST_F(FaultsTest, HostileRequestsGetInvalidArgumentNamingTheField) {
   for (const std::string key : {"model", "messages", "max_tokens", "stream"}) {
     v1::ChatRequest owned = Hello();
     (*owned.mutable_backend_options())[key] = "[]";
-    cases.push_back({"owned key " + key, owned,
-                     absl::StrCat("backend_options.", key,
-                                  ": is set by the gateway")});
+    cases.push_back(
+        {"owned key " + key, owned,
+         absl::StrCat("backend_options.", key, ": is set by the gateway")});
   }
   {
     v1::ChatRequest nan = Hello();
     nan.mutable_generation()->set_temperature(
         std::numeric_limits<float>::quiet_NaN());
-    cases.push_back({"NaN temperature", nan,
-                     "generation.temperature: must be between 0 and 2, got nan"});
+    cases.push_back(
+        {"NaN temperature", nan,
+         "generation.temperature: must be between 0 and 2, got nan"});
     v1::ChatRequest utf8 = Hello("caf\xc3 au lait");
     cases.push_back({"invalid UTF-8", utf8,
                      "string field voxgate.v1.ContentPart.text of "
@@ -385,7 +386,9 @@ TEST_F(FaultsTest, HostileRequestsGetInvalidArgumentNamingTheField) {
 }
 
 TEST_F(FaultsTest, ADecompressionBombIsRefusedFromItsDeclaredLength) {
-  StartGateway({.extra = "audio:\n  max_audio_duration: 2m"});
+  GatewayOptions options;
+  options.extra = "audio:\n  max_audio_duration: 2m";
+  StartGateway(options);
   // Ten minutes of Opus silence: a few hundred KB.
   v1::TranscribeRequest request;
   request.mutable_audio()->set_content(
@@ -404,8 +407,11 @@ TEST_F(FaultsTest, ADecompressionBombIsRefusedFromItsDeclaredLength) {
 
 // Defect 6: a call with no deadline against a hung upstream never ended.
 TEST_F(FaultsTest, ACallWithoutADeadlineEndsAtTheDefaultDeadline) {
-  StartGateway({.limits = "  default_unary_deadline: 2s\n"
-                          "  default_stream_deadline: 3s"});
+  GatewayOptions options;
+  options.limits =
+      "  default_unary_deadline: 2s\n"
+      "  default_stream_deadline: 3s";
+  StartGateway(options);
   FakeBehavior hang;
   hang.hang = true;
   text_->SetDefault(hang);
@@ -439,8 +445,11 @@ TEST_F(FaultsTest, ACallWithoutADeadlineEndsAtTheDefaultDeadline) {
 // Defect 5: a ChatStream cancelled while it started kept its admission slot,
 // its upstream request and (with max_concurrent_calls 1) the gateway.
 TEST_F(FaultsTest, CancelledChatStreamsReleaseTheirSlots) {
-  StartGateway({.limits = "  max_concurrent_calls: 1\n"
-                          "  admission_wait: 30s"});
+  GatewayOptions options;
+  options.limits =
+      "  max_concurrent_calls: 1\n"
+      "  admission_wait: 30s";
+  StartGateway(options);
   FakeBehavior slow;
   slow.chunk_interval = absl::Milliseconds(20);
   slow.text = "a slow answer in many pieces";
@@ -479,9 +488,12 @@ class StreamEndWhileWaitingTest
 
 TEST_P(StreamEndWhileWaitingTest, EndsTheStreamAndTheGatewayGoesOn) {
   const std::string how = GetParam();
-  StartGateway({.audio_slots = 1,
-                .limits = "  stream_idle_timeout: 2s\n"
-                          "  max_stream_duration: 6s"});
+  GatewayOptions options;
+  options.audio_slots = 1;
+  options.limits =
+      "  stream_idle_timeout: 2s\n"
+      "  max_stream_duration: 6s";
+  StartGateway(options);
   FakeBehavior hang;
   hang.hang = true;
   audio_->Script("/v1/audio/transcriptions", hang, 1);  // holds the one slot
@@ -545,10 +557,10 @@ TEST_F(FaultsTest, SingleUtteranceEndsOkAfterItsFirstResult) {
   config.mutable_config()->set_single_utterance(true);
   ASSERT_TRUE(stream->Write(config));
   const std::string pause = SilenceWav(1.0, 16000);
-  const std::string wav = ConcatWav(
-      {SpeechWav("Please call Stella."), pause,
-       SpeechWav("Ask her to bring these things."), pause,
-       SpeechWav("We also need a snake."), pause});
+  const std::string wav =
+      ConcatWav({SpeechWav("Please call Stella."), pause,
+                 SpeechWav("Ask her to bring these things."), pause,
+                 SpeechWav("We also need a snake."), pause});
   WriteAudio(*stream, wav, 8000);  // the gateway stops listening after one
   stream->WritesDone();
   int finals = 0;
@@ -568,12 +580,15 @@ TEST_F(FaultsTest, SingleUtteranceEndsOkAfterItsFirstResult) {
 TEST_F(FaultsTest, ACancelStormLeavesNothingBehind) {
   // Active health checks end the ejections the storm causes as soon as the
   // upstream is well again.
-  StartGateway({.audio_slots = 1,
-                .text_slots = 1,
-                .limits = "  max_concurrent_calls: 8\n"
-                          "  admission_wait: 10s\n"
-                          "  max_waiting_calls: 64",
-                .health_check = "{path: /health, interval: 1s}"});
+  GatewayOptions options;
+  options.audio_slots = 1;
+  options.text_slots = 1;
+  options.limits =
+      "  max_concurrent_calls: 8\n"
+      "  admission_wait: 10s\n"
+      "  max_waiting_calls: 64";
+  options.health_check = "{path: /health, interval: 1s}";
+  StartGateway(options);
   // The upstream's mood changes under the storm.
   std::vector<FakeBehavior> moods(4);
   moods[0].latency = absl::Milliseconds(15);

@@ -76,9 +76,9 @@ absl::StatusOr<std::string> GatewayProcess::LogWith(const std::string& needle,
     if (log.find(needle) != std::string::npos) return log;
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "the gateway logged no \"", needle, "\" within ",
-          absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("the gateway logged no \"", needle, "\" within ",
+                       absl::FormatDuration(timeout)));
     }
     // Reads (and keeps) the lines that come meanwhile.
     if (process_->WaitForLine(needle, std::min(left, absl::Milliseconds(100)))

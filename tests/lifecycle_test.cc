@@ -194,7 +194,8 @@ TEST_F(LifecycleTest, StreamResultsKeepUtteranceOrderAndCancelsReachEach) {
   std::vector<std::string> finals;
   v1::StreamTranscribeResponse response;
   while (finals.size() < 2 && stream->Read(&response)) {
-    if (response.result().is_final()) finals.push_back(response.result().text());
+    if (response.result().is_final())
+      finals.push_back(response.result().text());
   }
   EXPECT_EQ(finals, (std::vector<std::string>{"first", "second"}));
   // The third is still with the backend: the cancel reaches it.

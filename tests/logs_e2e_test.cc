@@ -91,10 +91,10 @@ TEST(LogsTest, OneLinePerCallWithItsFactsAndNoSecretsPromptsOrAudio) {
   EXPECT_EQ(chats[0].wire.Header("x-request-id"), "chat-1");
 
   // Both lines, whenever the logger's thread writes them.
-  ASSERT_TRUE((*gateway)->LogWith("\"request_id\":\"chat-1\"",
-                                  absl::Seconds(30)).ok());
-  absl::StatusOr<std::string> logged = (*gateway)->LogWith(
-      "\"request_id\":\"transcribe-1\"", absl::Seconds(30));
+  ASSERT_TRUE(
+      (*gateway)->LogWith("\"request_id\":\"chat-1\"", absl::Seconds(30)).ok());
+  absl::StatusOr<std::string> logged =
+      (*gateway)->LogWith("\"request_id\":\"transcribe-1\"", absl::Seconds(30));
   ASSERT_TRUE(logged.ok()) << logged.status();
   const std::string log = *logged;
   const nlohmann::json chat = CallLine(log, "chat-1");

@@ -310,7 +310,8 @@ void PoolCore::WakeAt(absl::Time when) {
     GrantList grants;
     {
       absl::MutexLock lock(&core->mu_);
-      if (!core->waiters_.empty()) grants = core->ServeWaiters(core->timers_.Now());
+      if (!core->waiters_.empty())
+        grants = core->ServeWaiters(core->timers_.Now());
     }
     RunGrants(std::move(grants));
   });

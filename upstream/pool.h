@@ -11,8 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "upstream/http_client.h"
 #include "common/timer_queue.h"
+#include "upstream/http_client.h"
 
 namespace voxgate::upstream {
 

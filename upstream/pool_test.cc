@@ -3,7 +3,6 @@
 
 #include "upstream/pool.h"
 
-
 #include <atomic>
 #include <thread>
 
@@ -295,8 +294,8 @@ TEST_F(PoolClockTest, AQueuedRequestGivesUpAtTheQueueTimeout) {
   ASSERT_TRUE(first.lease.ok());
   Acquire(*pool, second);
   clock_.Advance(absl::Seconds(9));
-  EXPECT_FALSE(second.answered.WaitForNotificationWithTimeout(
-      absl::Milliseconds(50)));
+  EXPECT_FALSE(
+      second.answered.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
   clock_.Advance(absl::Seconds(1));
   second.answered.WaitForNotification();
   EXPECT_THAT(second.lease, StatusIs(absl::StatusCode::kResourceExhausted,
@@ -314,7 +313,8 @@ TEST_F(PoolClockTest, ACancelledWaitIsAnsweredOnAnotherThread) {
   ASSERT_NE(id, 0u);
   pool->CancelWait(id);
   waiting.answered.WaitForNotification();
-  EXPECT_THAT(waiting.lease, StatusIs(absl::StatusCode::kCancelled, HasSubstr("")));
+  EXPECT_THAT(waiting.lease,
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("")));
   // Not on the cancelling thread, which may hold locks the grant takes.
   EXPECT_NE(waiting.thread, std::this_thread::get_id());
 }
@@ -335,8 +335,8 @@ TEST_F(PoolClockTest, AnEjectedEndpointReturnsWhenItsEjectionEnds) {
   EXPECT_FALSE(pool->HasAvailableEndpoint());
   Waiting refused;
   Acquire(*pool, refused);
-  EXPECT_THAT(refused.lease, StatusIs(absl::StatusCode::kUnavailable,
-                                      HasSubstr("1 ejected")));
+  EXPECT_THAT(refused.lease,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("1 ejected")));
   clock_.Advance(absl::Seconds(30));
   EXPECT_TRUE(pool->HasAvailableEndpoint());
   Waiting probe;

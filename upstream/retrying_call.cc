@@ -71,8 +71,10 @@ class RetryingCall final : public Transfer,
   absl::Status Annotate(const absl::Status& status) const {
     if (status.ok() || status.code() == absl::StatusCode::kCancelled)
       return status;
-    const std::string prefix = absl::StrCat("pool ", context_.pool.name(), ": ");
-    if (absl::StartsWith(status.message(), prefix)) return status;  // the pool's
+    const std::string prefix =
+        absl::StrCat("pool ", context_.pool.name(), ": ");
+    if (absl::StartsWith(status.message(), prefix))
+      return status;  // the pool's
     return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
   }
 

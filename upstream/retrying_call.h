@@ -7,10 +7,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/timer_queue.h"
 #include "upstream/http_client.h"
 #include "upstream/pool.h"
 #include "upstream/retry_budget.h"
-#include "common/timer_queue.h"
 #include "upstream/types.h"
 #include "upstream/upstream_metrics.h"
 

@@ -30,7 +30,8 @@ class Routing {
       const std::string& model) const = 0;
 
   // The name of the pool behind a backend this object returned.
-  virtual std::string PoolNameFor(const TranscriptionBackend& backend) const = 0;
+  virtual std::string PoolNameFor(
+      const TranscriptionBackend& backend) const = 0;
   virtual std::string PoolNameFor(const ChatBackend& backend) const = 0;
 
   // The model name to send upstream for a requested one: "" when the request

@@ -9,13 +9,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/proto_duration.h"
+#include "common/timer_queue.h"
 #include "google/protobuf/util/time_util.h"
 #include "upstream/http_client.h"
 #include "upstream/openai_backend.h"
 #include "upstream/openai_protocol.h"
 #include "upstream/pool.h"
 #include "upstream/retry_budget.h"
-#include "common/timer_queue.h"
 
 namespace voxgate::upstream {
 namespace {

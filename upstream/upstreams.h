@@ -22,7 +22,6 @@ class OpenAiBackend;
 class Pool;
 class RetryBudget;
 
-
 // A model a pool serves, as GET /models or the configuration names it.
 struct ModelEntry {
   std::string id;

@@ -253,8 +253,8 @@ absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
   RETURN_IF_ERROR(
       ValidateRange(path + ".max_attempts", pool.max_attempts(), 1u, 10u));
   RETURN_IF_ERROR(ValidateRange<int64_t>(path + ".first_byte_timeout",
-                                         pool.first_byte_timeout().seconds(),
-                                         0, 24 * 3600));
+                                         pool.first_byte_timeout().seconds(), 0,
+                                         24 * 3600));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       path + ".stall_timeout", pool.stall_timeout().seconds(), 0, 24 * 3600));
   if (pool.health_check().has_path() && !pool.health_check().path().empty() &&
