@@ -116,6 +116,9 @@ TEST_F(LifecycleTest, CancelsReachTheCallWhereverItWaits) {
   // backend.
   Streamed b;
   StartChatStream(b);
+  // B has reached the gateway (counted as started) and waits for admission.
+  ASSERT_TRUE(GaugeBecomes(
+      "grpc_server_started_total{grpc_method=\"ChatStream\"", "2"));
   ASSERT_TRUE(GaugeBecomes("voxgate_calls_in_flight", "1"));
   b.context.TryCancel();
   ASSERT_TRUE(b.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
