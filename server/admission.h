@@ -109,6 +109,9 @@ class Admission {
   // while calls in flight finish; waiting calls are refused too.
   void StartDraining();
   bool draining() const;
+  // Whether any check is configured (callers may skip gathering what only
+  // checks read, such as the peer's address).
+  bool has_checks() const { return !checks_.empty(); }
   // Calls holding a slot, and long-lived streams among them.
   int active() const;
   int active_streams() const;

@@ -117,7 +117,8 @@ class CallReactor : public GrpcReactor {
   void Admit(int64_t request_bytes) {
     Pin pin(this);
     GrpcCallerMetadata metadata(*context_);
-    const std::string peer = context_->peer();
+    // The peer's address costs an allocation per call; only checks read it.
+    const std::string peer = admission_.has_checks() ? context_->peer() : "";
     AdmissionRequest request;
     request.method = method_.name;
     request.method_class = method_.method_class;

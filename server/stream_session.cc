@@ -49,11 +49,6 @@ StreamSession::StreamSession(const Config& config, upstream::Routing& routing,
       call_(call),
       output_(output) {}
 
-bool StreamSession::input_done() const {
-  absl::MutexLock lock(&mu_);
-  return input_done_;
-}
-
 void StreamSession::Configure(const v1::StreamTranscribeConfig& config) {
   Lock lock(this);
   if (ended_ || !failure_.ok()) return;

@@ -74,9 +74,6 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // to go out and cancels backend requests.
   void Fail(absl::Status status);
 
-  // Whether it has asked for the end of input (single_utterance streams do,
-  // after their first result).
-  bool input_done() const;
 
  private:
   class Lock;

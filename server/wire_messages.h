@@ -10,8 +10,8 @@ namespace voxgate::server {
 // The service takes its messages as bytes and parses them itself, so that a
 // message gRPC cannot parse (a string field that is not UTF-8, a truncated
 // message) gets INVALID_ARGUMENT naming the field, a log line and metrics,
-// like any other bad request. gRPC's own parsing answers UNIMPLEMENTED with no
-// message and never reaches the handler.
+// like any other bad request. gRPC's own parsing refuses such a message with
+// an empty status and never reaches the handler.
 
 // Parses `bytes` into `message`; INVALID_ARGUMENT naming the message type and,
 // for invalid UTF-8, the field.
