@@ -2,13 +2,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/proto_duration.h"
 #include "server/api_mapping.h"
+#include "server/chat_mapping.h"
 #include "server/audio_for_chat.h"
 
 namespace voxgate::server {
 namespace {
 
 constexpr std::size_t kMaxInstruction = 32768;
+constexpr int kMaxHistory = 1023;
 
 void AddUsage(const upstream::Usage& add, upstream::Usage& total) {
   total.audio_seconds += add.audio_seconds;
@@ -55,6 +58,9 @@ void AnalyzeCall::Start() {
     return;
   }
   params_ = *std::move(params);
+  if (absl::Status base = BuildConversationBase(); !base.ok()) {
+    return Complete(base);
+  }
   response_.set_request_id(call_.request_id);
 
   v1::AnalyzeMode mode = request->mode();
@@ -71,7 +77,35 @@ void AnalyzeCall::Start() {
   }
 }
 
+absl::Status AnalyzeCall::BuildConversationBase() {
+  if (request_.history_size() > kMaxHistory) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("history: at most ", kMaxHistory, " messages"));
+  }
+  base_.model = routing_.UpstreamModelName(request_.model());
+  if (!request_.system_prompt().empty()) {
+    base_.messages.push_back(upstream::ChatMessage::Of(
+        "system", {upstream::ChatPart::Text(request_.system_prompt())}));
+  }
+  std::vector<std::pair<int, int>> to_convert;
+  if (absl::Status history =
+          AppendMessages(request_.history(), "history", base_, to_convert);
+      !history.ok()) {
+    return history;
+  }
+  if (!to_convert.empty()) {
+    const auto [message, part] = to_convert.front();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "history: audio parts must be WAV or MP3 (message ", message,
+        ", part ", part, "); the audio field takes any format"));
+  }
+  base_.params = params_;
+  return SetTools(request_.tools(), request_.tool_choice(),
+                  request_.has_tool_choice(), std::nullopt, "", base_);
+}
+
 void AnalyzeCall::Transcribe() {
+  transcription_started_ = absl::Now();
   const v1::RecognitionConfig& recognition = request_.recognition();
   absl::StatusOr<upstream::TranscriptionBackend*> backend =
       routing_.ForTranscription(recognition.model());
@@ -109,6 +143,8 @@ void AnalyzeCall::AfterTranscript(
     Complete(outcome.status());
     return;
   }
+  *response_.mutable_transcription_time() =
+      ToProtoDuration(absl::Now() - transcription_started_);
   call_.queue_time += outcome->queue_time;
   call_.preprocess_time += outcome->preprocess_time;
   call_.upstream_time += outcome->upstream_time;
@@ -171,15 +207,9 @@ void AnalyzeCall::AskDirect() {
 
 upstream::ChatRequest AnalyzeCall::Conversation(
     std::vector<upstream::ChatPart> user_parts) const {
-  upstream::ChatRequest chat;
-  chat.model = routing_.UpstreamModelName(request_.model());
-  if (!request_.system_prompt().empty()) {
-    chat.messages.push_back(upstream::ChatMessage::Of(
-        "system", {upstream::ChatPart::Text(request_.system_prompt())}));
-  }
+  upstream::ChatRequest chat = base_;
   chat.messages.push_back(
       upstream::ChatMessage::Of("user", std::move(user_parts)));
-  chat.params = params_;
   return chat;
 }
 
@@ -193,12 +223,14 @@ void AnalyzeCall::Ask(upstream::ChatBackend& backend,
       [this, key, sent](absl::StatusOr<upstream::ChatCompletion> completion) {
         work_.Done(key);
         call_.upstream_time += absl::Now() - sent;
+        *response_.mutable_model_time() = ToProtoDuration(absl::Now() - sent);
         if (!completion.ok()) {
           Complete(completion.status());
           return;
         }
         AddUsage(completion->usage, usage_);
         response_.set_answer(completion->content);
+        FillToolCalls(completion->tool_calls, *response_.mutable_tool_calls());
         response_.set_finish_reason(FinishReasonFor(completion->finish_reason));
         response_.set_model(completion->model);
         FillUsage(usage_, *response_.mutable_usage());

@@ -27,6 +27,8 @@ class AnalyzeCall final
 
  private:
   void Start() override;
+  // The system prompt, history and tools every step's request starts from.
+  absl::Status BuildConversationBase();
   void Transcribe();
   void AfterTranscript(absl::StatusOr<TranscriptionOutcome> outcome);
   void AskDirect();
@@ -39,6 +41,8 @@ class AnalyzeCall final
   WorkerPool& workers_;
   TimerQueue& timers_;
   upstream::ChatParams params_;
+  upstream::ChatRequest base_;
+  absl::Time transcription_started_;
   upstream::Usage usage_;
 };
 

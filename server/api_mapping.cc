@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/json_limits.h"
+#include "server/field_checks.h"
 #include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -15,40 +16,11 @@ namespace {
 
 using ::google::protobuf::util::TimeUtil;
 
-absl::Status FieldError(absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
-
 google::protobuf::Duration ToProto(double seconds) {
   return TimeUtil::NanosecondsToDuration(
       static_cast<int64_t>(std::llround(seconds * 1e9)));
 }
 
-template <typename T>
-absl::Status CheckRange(absl::string_view field, T value, T low, T high) {
-  // Written so that NaN, which compares false with everything, is refused.
-  if (!(value >= low && value <= high)) {
-    return FieldError(field, absl::StrCat("must be between ", low, " and ",
-                                          high, ", got ", value));
-  }
-  return absl::OkStatus();
-}
-
-// Levels of nesting allowed in caller-supplied JSON: deeper documents are
-// refused before anything builds or serializes them (both recurse per level).
-constexpr int kMaxOptionDepth = 32;
-constexpr int kMaxSchemaDepth = 64;
-
-// Top-level fields of the upstream requests that typed fields of the API set
-// (or the gateway itself): backend_options may not replace them.
-const std::set<absl::string_view>& ChatOwnedKeys() {
-  static const auto* keys = new std::set<absl::string_view>{
-      "model",          "messages", "stream",           "stream_options",
-      "temperature",    "top_p",    "max_tokens",       "max_completion_tokens",
-      "stop",           "seed",     "presence_penalty", "frequency_penalty",
-      "response_format"};
-  return *keys;
-}
 const std::set<absl::string_view>& TranscriptionOwnedKeys() {
   static const auto* keys =
       new std::set<absl::string_view>{"file",
@@ -62,50 +34,6 @@ const std::set<absl::string_view>& TranscriptionOwnedKeys() {
                                       "timestamp_granularities[]",
                                       "messages"};
   return *keys;
-}
-
-// backend_options: at most 32 entries, sizes bounded, no key the gateway owns,
-// and values that are JSON nested at most kMaxOptionDepth deep.
-absl::Status CheckBackendOptions(
-    const google::protobuf::Map<std::string, std::string>& options,
-    absl::string_view field, const std::set<absl::string_view>& owned,
-    std::size_t max_value) {
-  if (options.size() > 32) return FieldError(field, "at most 32 entries");
-  for (const auto& [key, value] : options) {
-    const std::string entry = absl::StrCat(field, ".", key);
-    if (key.empty() || key.size() > 64 || value.size() > max_value) {
-      return FieldError(entry,
-                        absl::StrCat("keys 1 to 64 characters, values up to ",
-                                     max_value, " bytes"));
-    }
-    if (owned.count(key)) {
-      return FieldError(entry,
-                        "is set by the gateway from the request's own fields; "
-                        "use those (backend_options may only add fields)");
-    }
-    if (InspectJson(value, kMaxOptionDepth) == JsonShape::kTooDeep) {
-      return FieldError(entry, absl::StrCat("JSON nested deeper than ",
-                                            kMaxOptionDepth, " levels"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-const char* RoleName(v1::Role role) {
-  switch (role) {
-    case v1::ROLE_SYSTEM:
-      return "system";
-    case v1::ROLE_USER:
-      return "user";
-    case v1::ROLE_ASSISTANT:
-      return "assistant";
-    case v1::ROLE_TOOL:
-      return "tool";
-    case v1::ROLE_DEVELOPER:
-      return "developer";
-    default:
-      return nullptr;
-  }
 }
 
 }  // namespace
@@ -379,159 +307,6 @@ void FillTranscribeResponse(const TranscriptionOutcome& outcome,
   response.set_model(outcome.model);
 }
 
-absl::StatusOr<upstream::ChatParams> ChatParamsFor(
-    const v1::GenerationConfig& generation, absl::string_view field) {
-  upstream::ChatParams params;
-  if (generation.has_temperature()) {
-    if (absl::Status s = CheckRange<float>(absl::StrCat(field, ".temperature"),
-                                           generation.temperature(), 0, 2);
-        !s.ok()) {
-      return s;
-    }
-    params.temperature = generation.temperature();
-  }
-  if (generation.has_top_p()) {
-    if (absl::Status s = CheckRange<float>(absl::StrCat(field, ".top_p"),
-                                           generation.top_p(), 0, 1);
-        !s.ok()) {
-      return s;
-    }
-    params.top_p = generation.top_p();
-  }
-  if (generation.has_max_tokens()) {
-    if (absl::Status s = CheckRange(absl::StrCat(field, ".max_tokens"),
-                                    generation.max_tokens(), 1, 1048576);
-        !s.ok()) {
-      return s;
-    }
-    params.max_tokens = generation.max_tokens();
-  }
-  if (generation.stop_size() > 4)
-    return FieldError(absl::StrCat(field, ".stop"), "at most 4");
-  params.stop.assign(generation.stop().begin(), generation.stop().end());
-  if (generation.has_seed()) params.seed = generation.seed();
-  if (generation.has_presence_penalty()) {
-    if (absl::Status s =
-            CheckRange<float>(absl::StrCat(field, ".presence_penalty"),
-                              generation.presence_penalty(), -2, 2);
-        !s.ok()) {
-      return s;
-    }
-    params.presence_penalty = generation.presence_penalty();
-  }
-  if (generation.has_frequency_penalty()) {
-    if (absl::Status s =
-            CheckRange<float>(absl::StrCat(field, ".frequency_penalty"),
-                              generation.frequency_penalty(), -2, 2);
-        !s.ok()) {
-      return s;
-    }
-    params.frequency_penalty = generation.frequency_penalty();
-  }
-  const v1::ResponseFormat& format = generation.response_format();
-  switch (format.type()) {
-    case v1::RESPONSE_FORMAT_TYPE_JSON_OBJECT:
-      params.response_format = "json_object";
-      break;
-    case v1::RESPONSE_FORMAT_TYPE_JSON_SCHEMA:
-      if (format.json_schema().empty() || format.json_schema().size() > 65536) {
-        return FieldError(absl::StrCat(field, ".response_format.json_schema"),
-                          "required for JSON_SCHEMA, up to 64 KiB");
-      }
-      switch (InspectJson(format.json_schema(), kMaxSchemaDepth)) {
-        case JsonShape::kValid:
-          break;
-        case JsonShape::kTooDeep:
-          return FieldError(
-              absl::StrCat(field, ".response_format.json_schema"),
-              absl::StrCat("nested deeper than ", kMaxSchemaDepth, " levels"));
-        case JsonShape::kNotJson:
-          return FieldError(absl::StrCat(field, ".response_format.json_schema"),
-                            "not a JSON document");
-      }
-      params.response_format = "json_schema";
-      params.json_schema = format.json_schema();
-      params.json_schema_name = format.schema_name();
-      params.json_schema_strict = format.strict();
-      break;
-    default:
-      break;
-  }
-  return params;
-}
-
-absl::StatusOr<upstream::ChatRequest> ChatRequestFor(
-    const v1::ChatRequest& request,
-    std::vector<std::pair<int, int>>& to_convert) {
-  upstream::ChatRequest chat;
-  chat.model = request.model();
-  if (request.messages_size() == 0 || request.messages_size() > 1024) {
-    return FieldError("messages", "1 to 1024 messages are required");
-  }
-  for (int i = 0; i < request.messages_size(); ++i) {
-    const v1::ChatMessage& message = request.messages(i);
-    const std::string field = absl::StrCat("messages[", i, "]");
-    const char* role = RoleName(message.role());
-    if (role == nullptr) return FieldError(field + ".role", "is required");
-    if (message.content_size() == 0) {
-      return FieldError(field + ".content", "at least one part is required");
-    }
-    upstream::ChatMessage out;
-    out.role = role;
-    out.name = message.name();
-    out.tool_call_id = message.tool_call_id();
-    for (int j = 0; j < message.content_size(); ++j) {
-      const v1::ContentPart& part = message.content(j);
-      switch (part.part_case()) {
-        case v1::ContentPart::kText:
-          out.parts.push_back(upstream::ChatPart::Text(part.text()));
-          break;
-        case v1::ContentPart::kImageUrl: {
-          upstream::ChatPart image;
-          image.kind = upstream::ChatPart::Kind::kImageUrl;
-          image.url = part.image_url().url();
-          image.detail = part.image_url().detail();
-          out.parts.push_back(std::move(image));
-          break;
-        }
-        case v1::ContentPart::kAudio: {
-          const v1::AudioEncoding encoding = part.audio().format().encoding();
-          if (part.audio().content().empty()) {
-            return FieldError(
-                absl::StrCat(field, ".content[", j, "].audio.content"),
-                "is empty");
-          }
-          const bool passes = encoding == v1::AUDIO_ENCODING_WAV ||
-                              encoding == v1::AUDIO_ENCODING_MP3;
-          out.parts.push_back(upstream::ChatPart::Audio(
-              part.audio().content(),
-              encoding == v1::AUDIO_ENCODING_MP3 ? "mp3" : "wav"));
-          if (!passes)
-            to_convert.emplace_back(i, static_cast<int>(out.parts.size() - 1));
-          break;
-        }
-        default:
-          return FieldError(absl::StrCat(field, ".content[", j, "]"),
-                            "is empty");
-      }
-    }
-    chat.messages.push_back(std::move(out));
-  }
-  absl::StatusOr<upstream::ChatParams> params =
-      ChatParamsFor(request.generation(), "generation");
-  if (!params.ok()) return params.status();
-  chat.params = *std::move(params);
-  if (absl::Status options_ok =
-          CheckBackendOptions(request.backend_options(), "backend_options",
-                              ChatOwnedKeys(), 16 * 1024);
-      !options_ok.ok()) {
-    return options_ok;
-  }
-  for (const auto& [key, value] : request.backend_options()) {
-    chat.params.extra.emplace_back(key, value);
-  }
-  return chat;
-}
 
 absl::StatusOr<StreamSettings> StreamSettingsFor(
     const v1::StreamTranscribeConfig& stream, const Config& config) {
@@ -613,14 +388,6 @@ absl::StatusOr<StreamSettings> StreamSettingsFor(
   return settings;
 }
 
-v1::FinishReason FinishReasonFor(absl::string_view reason) {
-  if (reason == "stop") return v1::FINISH_REASON_STOP;
-  if (reason == "length") return v1::FINISH_REASON_LENGTH;
-  if (reason == "content_filter") return v1::FINISH_REASON_CONTENT_FILTER;
-  if (reason == "tool_calls" || reason == "function_call")
-    return v1::FINISH_REASON_TOOL_CALLS;
-  return v1::FINISH_REASON_UNSPECIFIED;
-}
 
 void FillUsage(const upstream::Usage& usage, v1::Usage& out) {
   out.set_audio_seconds(usage.audio_seconds);

@@ -38,17 +38,6 @@ void FillTranscribeResponse(const TranscriptionOutcome& outcome,
                             const v1::RecognitionConfig& recognition,
                             v1::TranscribeResponse& response);
 
-// The upstream form of a chat request. Audio parts in WAV or MP3 pass through;
-// others are listed in `to_convert` (message, part) for the caller to
-// transcode.
-absl::StatusOr<upstream::ChatRequest> ChatRequestFor(
-    const v1::ChatRequest& request,
-    std::vector<std::pair<int, int>>& to_convert);
-
-// Sampling parameters (shared by Chat and Analyze).
-absl::StatusOr<upstream::ChatParams> ChatParamsFor(
-    const v1::GenerationConfig& generation, absl::string_view field);
-
 // How a StreamTranscribe stream's audio arrives and is cut, from its config.
 struct StreamSettings {
   enum class Input { kRaw, kWav, kContainer };
@@ -70,7 +59,6 @@ struct StreamSettings {
 absl::StatusOr<StreamSettings> StreamSettingsFor(
     const v1::StreamTranscribeConfig& stream, const Config& config);
 
-v1::FinishReason FinishReasonFor(absl::string_view reason);
 void FillUsage(const upstream::Usage& usage, v1::Usage& out);
 
 }  // namespace voxgate::server

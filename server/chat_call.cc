@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
+#include "server/chat_mapping.h"
 #include "server/audio_for_chat.h"
 
 namespace voxgate::server {
@@ -90,6 +91,8 @@ void ChatCall::SendUpstream(upstream::ChatRequest request) {
                      response_.set_finish_reason(
                          FinishReasonFor(completion->finish_reason));
                      FillUsage(completion->usage, *response_.mutable_usage());
+                     FillToolCalls(completion->tool_calls,
+                                   *response_.mutable_tool_calls());
                      response_.set_model(completion->model);
                      response_.set_request_id(call_.request_id);
                      Complete(absl::OkStatus());

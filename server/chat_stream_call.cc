@@ -2,6 +2,7 @@
 
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
+#include "server/chat_mapping.h"
 #include "server/chat_call.h"
 #include "server/wire_messages.h"
 
@@ -80,9 +81,11 @@ bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
   if (!delta.model.empty()) model_ = delta.model;
   if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
   if (delta.usage) usage_ = delta.usage;
-  if (delta.content.empty() || finished_) return true;
+  if ((delta.content.empty() && delta.tool_calls.empty()) || finished_)
+    return true;
   v1::ChatChunk chunk;
   chunk.set_delta(delta.content);
+  FillToolCallDeltas(delta.tool_calls, *chunk.mutable_tool_calls());
   queue_.push_back(std::move(chunk));
   PumpLocked();
   if (queue_.size() >= kMaxQueued) paused_ = true;

@@ -90,6 +90,93 @@ Json MessageContent(const ChatMessage& message) {
   return parts;
 }
 
+Json ToolCallsJson(const std::vector<ToolCall>& calls) {
+  Json out = Json::array();
+  for (const ToolCall& call : calls) {
+    out.push_back({{"id", call.id},
+                   {"type", "function"},
+                   {"function",
+                    {{"name", call.name}, {"arguments", call.arguments}}}});
+  }
+  return out;
+}
+
+Json ToolsJson(const std::vector<ToolSpec>& tools) {
+  Json out = Json::array();
+  for (const ToolSpec& tool : tools) {
+    Json function = {{"name", tool.name}};
+    if (!tool.description.empty()) function["description"] = tool.description;
+    // Checked as JSON by the caller; a schema that somehow is not stays out.
+    Json parameters = tool.parameters_json.empty()
+                          ? Json{{"type", "object"}, {"properties", Json::object()}}
+                          : Json::parse(tool.parameters_json, nullptr, false);
+    if (!parameters.is_discarded()) function["parameters"] = std::move(parameters);
+    if (tool.strict) function["strict"] = true;
+    out.push_back({{"type", "function"}, {"function", std::move(function)}});
+  }
+  return out;
+}
+
+void AddTools(const ChatRequest& request, Json& body) {
+  if (request.tools.empty()) return;
+  body["tools"] = ToolsJson(request.tools);
+  if (!request.tool_choice_function.empty()) {
+    body["tool_choice"] = {
+        {"type", "function"},
+        {"function", {{"name", request.tool_choice_function}}}};
+  } else if (!request.tool_choice.empty()) {
+    body["tool_choice"] = request.tool_choice;
+  }
+  if (request.parallel_tool_calls) {
+    body["parallel_tool_calls"] = *request.parallel_tool_calls;
+  }
+}
+
+// OpenAI tool_calls[] of a message; entries that are not function calls are
+// skipped. Arguments some servers send as an object are kept as its JSON text.
+std::vector<ToolCall> ParseToolCalls(const Json& message) {
+  std::vector<ToolCall> calls;
+  auto list = message.find("tool_calls");
+  if (list == message.end() || !list->is_array()) return calls;
+  for (const Json& entry : *list) {
+    if (!entry.is_object()) continue;
+    auto function = entry.find("function");
+    if (function == entry.end() || !function->is_object()) continue;
+    ToolCall call{StringOr(entry, "id"), StringOr(*function, "name"), ""};
+    if (auto arguments = function->find("arguments");
+        arguments != function->end()) {
+      call.arguments = arguments->is_string() ? arguments->get<std::string>()
+                                              : arguments->dump();
+    }
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
+
+std::vector<ToolCallDelta> ParseToolCallDeltas(const Json& delta) {
+  std::vector<ToolCallDelta> pieces;
+  auto list = delta.find("tool_calls");
+  if (list == delta.end() || !list->is_array()) return pieces;
+  for (const Json& entry : *list) {
+    if (!entry.is_object()) continue;
+    ToolCallDelta piece;
+    piece.index = static_cast<int>(NumberOr(entry, "index", 0));
+    piece.id = StringOr(entry, "id");
+    if (auto function = entry.find("function");
+        function != entry.end() && function->is_object()) {
+      piece.name = StringOr(*function, "name");
+      if (auto arguments = function->find("arguments");
+          arguments != function->end()) {
+        piece.arguments = arguments->is_string()
+                              ? arguments->get<std::string>()
+                              : arguments->dump();
+      }
+    }
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
+}
+
 }  // namespace
 
 std::string Excerpt(absl::string_view text, std::size_t max_bytes) {
@@ -212,10 +299,16 @@ absl::StatusOr<HttpRequest> ChatHttpRequest(const std::string& base_url,
   if (!chosen.empty()) body["model"] = chosen;
   Json messages = Json::array();
   for (const ChatMessage& message : request.messages) {
-    Json entry = {{"role", message.role}, {"content", MessageContent(message)}};
+    // An assistant turn that only calls tools has no content: null, as OpenAI
+    // sends it.
+    Json entry = {{"role", message.role},
+                  {"content", message.parts.empty() ? Json(nullptr)
+                                                    : MessageContent(message)}};
     if (!message.name.empty()) entry["name"] = message.name;
     if (!message.tool_call_id.empty())
       entry["tool_call_id"] = message.tool_call_id;
+    if (!message.tool_calls.empty())
+      entry["tool_calls"] = ToolCallsJson(message.tool_calls);
     messages.push_back(std::move(entry));
   }
   body["messages"] = std::move(messages);
@@ -245,6 +338,7 @@ absl::StatusOr<HttpRequest> ChatHttpRequest(const std::string& base_url,
           {"schema", std::move(schema)},
           {"strict", params.json_schema_strict}}}};
   }
+  AddTools(request, body);
   for (const auto& [key, value] : params.extra) {
     Json parsed = Json::parse(value, nullptr, false);
     body[key] = parsed.is_discarded() ? Json(value) : std::move(parsed);
@@ -272,6 +366,7 @@ absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body) {
   if (auto message = choice.find("message");
       message != choice.end() && message->is_object()) {
     result.content = StringOr(*message, "content");
+    result.tool_calls = ParseToolCalls(*message);
   } else {
     return NotA("an OpenAI chat completion (no choices[0].message)", body);
   }
@@ -327,6 +422,7 @@ absl::Status ChatStreamDecoder::Decode(const SseEvent& event,
     if (auto content = choice.find("delta");
         content != choice.end() && content->is_object()) {
       delta.content = StringOr(*content, "content");
+      delta.tool_calls = ParseToolCallDeltas(*content);
     }
     delta.finish_reason = StringOr(choice, "finish_reason");
   } else if (choices == json.end() || !choices->is_array()) {

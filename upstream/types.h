@@ -93,11 +93,36 @@ struct ChatPart {
   }
 };
 
+// A function call the model asked for (OpenAI tool_calls[] of type function).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // as the model wrote them, usually a JSON object
+};
+
+// A piece of a streamed tool call: the first piece of an index names the call,
+// later ones append to its arguments.
+struct ToolCallDelta {
+  int index = 0;
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+// A function the model may call.
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  std::string parameters_json;  // a JSON Schema object; empty: none
+  bool strict = false;
+};
+
 struct ChatMessage {
   std::string role;  // system, user, assistant, tool, developer
-  std::vector<ChatPart> parts;
+  std::vector<ChatPart> parts;  // may be empty on an assistant's tool calls
   std::string name;
   std::string tool_call_id;
+  std::vector<ToolCall> tool_calls;  // assistant turns only
 
   static ChatMessage Of(std::string role, std::vector<ChatPart> parts) {
     ChatMessage message;
@@ -107,14 +132,17 @@ struct ChatMessage {
   }
 };
 
+// Real-valued parameters are doubles holding the decimal value the caller
+// meant (0.7, not float 0.7 widened to 0.699999988), since they are sent as
+// JSON text.
 struct ChatParams {
-  std::optional<float> temperature;
-  std::optional<float> top_p;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
   std::optional<int> max_tokens;
   std::vector<std::string> stop;
   std::optional<int64_t> seed;
-  std::optional<float> presence_penalty;
-  std::optional<float> frequency_penalty;
+  std::optional<double> presence_penalty;
+  std::optional<double> frequency_penalty;
   // "", "text", "json_object" or "json_schema".
   std::string response_format;
   std::string json_schema_name;
@@ -128,6 +156,12 @@ struct ChatRequest {
   std::string model;  // empty: the pool's default
   std::vector<ChatMessage> messages;
   ChatParams params;
+  std::vector<ToolSpec> tools;
+  // "", "auto", "none" or "required"; or a function name in
+  // tool_choice_function.
+  std::string tool_choice;
+  std::string tool_choice_function;
+  std::optional<bool> parallel_tool_calls;
 };
 
 struct ChatCompletion {
@@ -136,6 +170,7 @@ struct ChatCompletion {
   std::string finish_reason;
   Usage usage;
   std::string model;
+  std::vector<ToolCall> tool_calls;
 };
 
 // One piece of a streamed chat reply.
@@ -144,6 +179,7 @@ struct ChatDelta {
   std::string finish_reason;  // set on the last delta with content semantics
   std::optional<Usage> usage;
   std::string model;
+  std::vector<ToolCallDelta> tool_calls;
 };
 
 // Per-call context every upstream request carries.

@@ -478,18 +478,32 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
       status = 400;
       body = ErrorBody(400, "'messages' must be a non-empty array");
     } else {
-      if (text.empty())
-        text = absl::StrCat("echo: ", LastUserText(record.json["messages"]));
+      const std::string user_text = LastUserText(record.json["messages"]);
+      const std::optional<FakeToolCall> tool_call =
+          ToolCallFor(record.json, user_text);
+      const Json& last = record.json["messages"].back();
+      if (text.empty() && last.value("role", "") == "tool") {
+        // Answering a tool result: say what the tool returned.
+        text = absl::StrCat("tool ", last.value("tool_call_id", ""),
+                            " said: ",
+                            last["content"].is_string()
+                                ? last["content"].get<std::string>()
+                                : last["content"].dump());
+      }
+      if (text.empty()) text = absl::StrCat("echo: ", user_text);
       const ChatUsage usage{static_cast<int>(request.body.size() / 4),
                             CountWords(text)};
       const std::string model = record.json.value("model", "fake-model");
+      const bool include_usage =
+          record.json.contains("stream_options") &&
+          record.json["stream_options"].value("include_usage", false);
       if (record.json.value("stream", false)) {
-        const bool include_usage =
-            record.json.contains("stream_options") &&
-            record.json["stream_options"].value("include_usage", false);
-        events = ChatStreamEvents(model, text, usage, include_usage);
+        events = tool_call ? ToolCallStreamEvents(model, *tool_call, usage,
+                                                  include_usage)
+                           : ChatStreamEvents(model, text, usage, include_usage);
       } else {
-        body = ChatCompletionBody(model, text, usage);
+        body = tool_call ? ToolCallCompletionBody(model, *tool_call, usage)
+                         : ChatCompletionBody(model, text, usage);
       }
     }
   } else {

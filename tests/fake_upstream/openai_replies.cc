@@ -179,6 +179,79 @@ std::vector<std::string> ChatStreamEvents(const std::string& model,
   return events;
 }
 
+std::optional<FakeToolCall> ToolCallFor(const Json& request,
+                                        const std::string& user_text) {
+  auto tools = request.find("tools");
+  if (tools == request.end() || !tools->is_array() || tools->empty()) {
+    return std::nullopt;
+  }
+  const Json& messages = request["messages"];
+  if (messages.back().value("role", "") == "tool") return std::nullopt;
+  std::string name = (*tools)[0]["function"].value("name", "");
+  if (auto choice = request.find("tool_choice"); choice != request.end()) {
+    if (choice->is_string() && *choice == "none") return std::nullopt;
+    if (choice->is_object()) name = (*choice)["function"].value("name", name);
+  }
+  int turns = 0;
+  for (const Json& message : messages) {
+    turns += message.value("role", "") == "assistant";
+  }
+  return FakeToolCall{absl::StrCat("call_fake_", turns), name,
+                      Json{{"text", user_text}}.dump()};
+}
+
+std::string ToolCallCompletionBody(const std::string& model,
+                                   const FakeToolCall& call,
+                                   const ChatUsage& usage) {
+  Json body = Json::parse(ChatCompletionBody(model, "", usage));
+  Json& choice = body["choices"][0];
+  choice["finish_reason"] = "tool_calls";
+  choice["message"]["content"] = nullptr;
+  choice["message"]["tool_calls"] = Json::array(
+      {{{"id", call.id},
+        {"type", "function"},
+        {"function", {{"name", call.name}, {"arguments", call.arguments}}}}});
+  return body.dump();
+}
+
+std::vector<std::string> ToolCallStreamEvents(const std::string& model,
+                                              const FakeToolCall& call,
+                                              const ChatUsage& usage,
+                                              bool include_usage) {
+  // The text events' frame, with its content chunks replaced by tool calls.
+  std::vector<std::string> events =
+      ChatStreamEvents(model, "", usage, include_usage);
+  Json first = Json::parse(events.front());
+  auto with_delta = [&](const Json& delta, const Json& finish) {
+    Json chunk = first;
+    chunk["choices"][0]["delta"] = delta;
+    chunk["choices"][0]["finish_reason"] = finish;
+    return chunk.dump();
+  };
+  const std::size_t half = call.arguments.size() / 2;
+  auto piece = [&](const Json& function, bool with_id) {
+    Json entry = {{"index", 0}, {"function", function}};
+    if (with_id) {
+      entry["id"] = call.id;
+      entry["type"] = "function";
+    }
+    return Json{{"tool_calls", Json::array({entry})}};
+  };
+  std::vector<std::string> out = {
+      with_delta({{"role", "assistant"}, {"content", nullptr}}, nullptr),
+      with_delta(piece({{"name", call.name}, {"arguments", ""}}, true),
+                 nullptr),
+      with_delta(piece({{"arguments", call.arguments.substr(0, half)}}, false),
+                 nullptr),
+      with_delta(piece({{"arguments", call.arguments.substr(half)}}, false),
+                 nullptr),
+      with_delta(Json::object(), "tool_calls")};
+  // Keep the usage chunk and [DONE] of the text frame.
+  const std::size_t tail = include_usage ? 2 : 1;
+  out.insert(out.end(), events.end() - tail, events.end());
+  return out;
+}
+
 std::string ErrorBody(int status, const std::string& message) {
   return Json{{"error",
                {{"message", message},

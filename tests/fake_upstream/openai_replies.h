@@ -3,6 +3,7 @@
 
 // Response bodies shaped exactly as OpenAI, vLLM and llama-server send them.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,30 @@ struct ChatUsage {
   int prompt_tokens = 0;
   int completion_tokens = 0;
 };
+
+// A tool call the fake asks for: when a request declares tools and its last
+// message is not a tool result, it calls the chosen (or first) tool with
+// {"text": <the last user text>}.
+struct FakeToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+// The tool call a chat request body gets, or none (no tools, tool_choice
+// "none", or a tool result to answer).
+std::optional<FakeToolCall> ToolCallFor(const nlohmann::json& request,
+                                        const std::string& user_text);
+
+// /v1/chat/completions answering with a tool call.
+std::string ToolCallCompletionBody(const std::string& model,
+                                   const FakeToolCall& call,
+                                   const ChatUsage& usage);
+// The same streamed: the call's id and name first, its arguments in two pieces.
+std::vector<std::string> ToolCallStreamEvents(const std::string& model,
+                                              const FakeToolCall& call,
+                                              const ChatUsage& usage,
+                                              bool include_usage);
 
 // /v1/chat/completions, non-streaming.
 std::string ChatCompletionBody(const std::string& model,

@@ -81,6 +81,63 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{0}
 }
 
+// Whether and which tool the model must call.
+type ToolChoiceMode int32
+
+const (
+	// The backend's default (auto when tools are given).
+	ToolChoiceMode_TOOL_CHOICE_MODE_UNSPECIFIED ToolChoiceMode = 0
+	// The model decides.
+	ToolChoiceMode_TOOL_CHOICE_MODE_AUTO ToolChoiceMode = 1
+	// No tool call.
+	ToolChoiceMode_TOOL_CHOICE_MODE_NONE ToolChoiceMode = 2
+	// At least one tool call.
+	ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED ToolChoiceMode = 3
+)
+
+// Enum value maps for ToolChoiceMode.
+var (
+	ToolChoiceMode_name = map[int32]string{
+		0: "TOOL_CHOICE_MODE_UNSPECIFIED",
+		1: "TOOL_CHOICE_MODE_AUTO",
+		2: "TOOL_CHOICE_MODE_NONE",
+		3: "TOOL_CHOICE_MODE_REQUIRED",
+	}
+	ToolChoiceMode_value = map[string]int32{
+		"TOOL_CHOICE_MODE_UNSPECIFIED": 0,
+		"TOOL_CHOICE_MODE_AUTO":        1,
+		"TOOL_CHOICE_MODE_NONE":        2,
+		"TOOL_CHOICE_MODE_REQUIRED":    3,
+	}
+)
+
+func (x ToolChoiceMode) Enum() *ToolChoiceMode {
+	p := new(ToolChoiceMode)
+	*p = x
+	return p
+}
+
+func (x ToolChoiceMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ToolChoiceMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_voxgate_v1_chat_proto_enumTypes[1].Descriptor()
+}
+
+func (ToolChoiceMode) Type() protoreflect.EnumType {
+	return &file_voxgate_v1_chat_proto_enumTypes[1]
+}
+
+func (x ToolChoiceMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ToolChoiceMode.Descriptor instead.
+func (ToolChoiceMode) EnumDescriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{1}
+}
+
 // Shape of the model's reply.
 type ResponseFormatType int32
 
@@ -122,11 +179,11 @@ func (x ResponseFormatType) String() string {
 }
 
 func (ResponseFormatType) Descriptor() protoreflect.EnumDescriptor {
-	return file_voxgate_v1_chat_proto_enumTypes[1].Descriptor()
+	return file_voxgate_v1_chat_proto_enumTypes[2].Descriptor()
 }
 
 func (ResponseFormatType) Type() protoreflect.EnumType {
-	return &file_voxgate_v1_chat_proto_enumTypes[1]
+	return &file_voxgate_v1_chat_proto_enumTypes[2]
 }
 
 func (x ResponseFormatType) Number() protoreflect.EnumNumber {
@@ -135,7 +192,7 @@ func (x ResponseFormatType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ResponseFormatType.Descriptor instead.
 func (ResponseFormatType) EnumDescriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{1}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{2}
 }
 
 // Why generation stopped.
@@ -183,11 +240,11 @@ func (x FinishReason) String() string {
 }
 
 func (FinishReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_voxgate_v1_chat_proto_enumTypes[2].Descriptor()
+	return file_voxgate_v1_chat_proto_enumTypes[3].Descriptor()
 }
 
 func (FinishReason) Type() protoreflect.EnumType {
-	return &file_voxgate_v1_chat_proto_enumTypes[2]
+	return &file_voxgate_v1_chat_proto_enumTypes[3]
 }
 
 func (x FinishReason) Number() protoreflect.EnumNumber {
@@ -196,7 +253,7 @@ func (x FinishReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FinishReason.Descriptor instead.
 func (FinishReason) EnumDescriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{2}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{3}
 }
 
 // An image given by URL (https: or data:).
@@ -356,24 +413,94 @@ func (*ContentPart_Audio) isContentPart_Part() {}
 
 func (*ContentPart_ImageUrl) isContentPart_Part() {}
 
+// A call of a function tool, as the model asked for it (OpenAI tool_calls[]).
+type ToolCall struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model's id for the call; a ROLE_TOOL message answers it by this id.
+	// Up to 256 characters.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The function's name, as declared in ChatRequest.tools.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The arguments as the model wrote them: usually a JSON object, but not
+	// validated (small models may write invalid JSON). Up to 64 KiB.
+	Arguments     string `protobuf:"bytes,3,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCall) Reset() {
+	*x = ToolCall{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCall) ProtoMessage() {}
+
+func (x *ToolCall) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
+func (*ToolCall) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ToolCall) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCall) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCall) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
 // A chat message.
 type ChatMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required.
 	Role Role `protobuf:"varint,1,opt,name=role,proto3,enum=voxgate.v1.Role" json:"role,omitempty"`
-	// At least one part. A single text part is sent upstream as a plain string.
+	// At least one part, except on an assistant message that carries tool_calls
+	// (it may have none). A single text part is sent upstream as a plain string.
 	Content []*ContentPart `protobuf:"bytes,2,rep,name=content,proto3" json:"content,omitempty"`
 	// Optional participant name, up to 64 characters.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	// For ROLE_TOOL: the call this message answers.
-	ToolCallId    string `protobuf:"bytes,4,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	// For ROLE_TOOL: the call this message answers. Required there.
+	ToolCallId string `protobuf:"bytes,4,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	// For ROLE_ASSISTANT: the tool calls of an earlier reply, sent back with the
+	// conversation. At most 128.
+	ToolCalls     []*ToolCall `protobuf:"bytes,5,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +512,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +525,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{2}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ChatMessage) GetRole() Role {
@@ -429,6 +556,172 @@ func (x *ChatMessage) GetToolCallId() string {
 	return ""
 }
 
+func (x *ChatMessage) GetToolCalls() []*ToolCall {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
+// A function the model may call (OpenAI tools[] of type "function").
+type Tool struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// [a-zA-Z0-9_-]{1,64}, unique within the request.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What the function does, for the model. Up to 4 KiB.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// The parameters' JSON Schema, as a JSON object. Empty: no parameters. Up to
+	// 64 KiB, nested at most 64 levels.
+	ParametersJson string `protobuf:"bytes,3,opt,name=parameters_json,json=parametersJson,proto3" json:"parameters_json,omitempty"`
+	// Ask the backend to follow the schema exactly. Default false.
+	Strict        bool `protobuf:"varint,4,opt,name=strict,proto3" json:"strict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tool) Reset() {
+	*x = Tool{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tool) ProtoMessage() {}
+
+func (x *Tool) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tool.ProtoReflect.Descriptor instead.
+func (*Tool) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Tool) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Tool) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Tool) GetParametersJson() string {
+	if x != nil {
+		return x.ParametersJson
+	}
+	return ""
+}
+
+func (x *Tool) GetStrict() bool {
+	if x != nil {
+		return x.Strict
+	}
+	return false
+}
+
+// OpenAI tool_choice: a mode, or one named function.
+type ToolChoice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Choice:
+	//
+	//	*ToolChoice_Mode
+	//	*ToolChoice_FunctionName
+	Choice        isToolChoice_Choice `protobuf_oneof:"choice"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolChoice) Reset() {
+	*x = ToolChoice{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolChoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolChoice) ProtoMessage() {}
+
+func (x *ToolChoice) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolChoice.ProtoReflect.Descriptor instead.
+func (*ToolChoice) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ToolChoice) GetChoice() isToolChoice_Choice {
+	if x != nil {
+		return x.Choice
+	}
+	return nil
+}
+
+func (x *ToolChoice) GetMode() ToolChoiceMode {
+	if x != nil {
+		if x, ok := x.Choice.(*ToolChoice_Mode); ok {
+			return x.Mode
+		}
+	}
+	return ToolChoiceMode_TOOL_CHOICE_MODE_UNSPECIFIED
+}
+
+func (x *ToolChoice) GetFunctionName() string {
+	if x != nil {
+		if x, ok := x.Choice.(*ToolChoice_FunctionName); ok {
+			return x.FunctionName
+		}
+	}
+	return ""
+}
+
+type isToolChoice_Choice interface {
+	isToolChoice_Choice()
+}
+
+type ToolChoice_Mode struct {
+	// auto, none or required.
+	Mode ToolChoiceMode `protobuf:"varint,1,opt,name=mode,proto3,enum=voxgate.v1.ToolChoiceMode,oneof"`
+}
+
+type ToolChoice_FunctionName struct {
+	// This function must be called; it must be one of ChatRequest.tools.
+	FunctionName string `protobuf:"bytes,2,opt,name=function_name,json=functionName,proto3,oneof"`
+}
+
+func (*ToolChoice_Mode) isToolChoice_Choice() {}
+
+func (*ToolChoice_FunctionName) isToolChoice_Choice() {}
+
 // Structured output request (OpenAI response_format).
 type ResponseFormat struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -447,7 +740,7 @@ type ResponseFormat struct {
 
 func (x *ResponseFormat) Reset() {
 	*x = ResponseFormat{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +752,7 @@ func (x *ResponseFormat) String() string {
 func (*ResponseFormat) ProtoMessage() {}
 
 func (x *ResponseFormat) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +765,7 @@ func (x *ResponseFormat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseFormat.ProtoReflect.Descriptor instead.
 func (*ResponseFormat) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{3}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ResponseFormat) GetType() ResponseFormatType {
@@ -529,7 +822,7 @@ type GenerationConfig struct {
 
 func (x *GenerationConfig) Reset() {
 	*x = GenerationConfig{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +834,7 @@ func (x *GenerationConfig) String() string {
 func (*GenerationConfig) ProtoMessage() {}
 
 func (x *GenerationConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +847,7 @@ func (x *GenerationConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerationConfig.ProtoReflect.Descriptor instead.
 func (*GenerationConfig) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{4}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GenerationConfig) GetTemperature() float32 {
@@ -627,16 +920,24 @@ type ChatRequest struct {
 	// keys up to 64 characters, values up to 16 KiB and nested at most 32 levels.
 	// Fields the gateway sets from this request (model, messages, stream,
 	// stream_options, temperature, top_p, max_tokens, max_completion_tokens, stop,
-	// seed, presence_penalty, frequency_penalty, response_format) are refused with
+	// seed, presence_penalty, frequency_penalty, response_format, tools,
+	// tool_choice, parallel_tool_calls) are refused with
 	// INVALID_ARGUMENT naming the key: use the typed fields.
 	BackendOptions map[string]string `protobuf:"bytes,4,rep,name=backend_options,json=backendOptions,proto3" json:"backend_options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Functions the model may call. At most 128.
+	Tools []*Tool `protobuf:"bytes,5,rep,name=tools,proto3" json:"tools,omitempty"`
+	// Default: the backend's (auto when tools are given). Requires tools.
+	ToolChoice *ToolChoice `protobuf:"bytes,6,opt,name=tool_choice,json=toolChoice,proto3" json:"tool_choice,omitempty"`
+	// Whether the model may ask for several calls in one reply. Unset: the
+	// backend's default.
+	ParallelToolCalls *bool `protobuf:"varint,7,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[5]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +949,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[5]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +962,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{5}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChatRequest) GetModel() string {
@@ -692,6 +993,27 @@ func (x *ChatRequest) GetBackendOptions() map[string]string {
 	return nil
 }
 
+func (x *ChatRequest) GetTools() []*Tool {
+	if x != nil {
+		return x.Tools
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetToolChoice() *ToolChoice {
+	if x != nil {
+		return x.ToolChoice
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetParallelToolCalls() bool {
+	if x != nil && x.ParallelToolCalls != nil {
+		return *x.ParallelToolCalls
+	}
+	return false
+}
+
 // The complete reply of Chat.
 type ChatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -706,14 +1028,18 @@ type ChatResponse struct {
 	// The caller's x-request-id or a generated one.
 	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// One line per request option the backend could not honour.
-	Warnings      []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Warnings []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The tool calls the model asked for, in order; finish_reason is then
+	// FINISH_REASON_TOOL_CALLS. Send them back on an assistant message, followed
+	// by one ROLE_TOOL message per call, to continue.
+	ToolCalls     []*ToolCall `protobuf:"bytes,7,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[6]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +1051,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[6]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +1064,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{6}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ChatResponse) GetContent() string {
@@ -783,6 +1109,88 @@ func (x *ChatResponse) GetWarnings() []string {
 	return nil
 }
 
+func (x *ChatResponse) GetToolCalls() []*ToolCall {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
+// A piece of a tool call in ChatStream, as OpenAI streams them: the first piece
+// of a call has its index, id and name; later pieces of the same index append
+// to its arguments.
+type ToolCallDelta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which call of the reply, from 0.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Set on the call's first piece.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// Set on the call's first piece.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Text to append to the call's arguments.
+	Arguments     string `protobuf:"bytes,4,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCallDelta) Reset() {
+	*x = ToolCallDelta{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCallDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCallDelta) ProtoMessage() {}
+
+func (x *ToolCallDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCallDelta.ProtoReflect.Descriptor instead.
+func (*ToolCallDelta) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ToolCallDelta) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ToolCallDelta) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCallDelta) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCallDelta) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
 // One message of ChatStream. Deltas arrive as the backend produces them; the last
 // chunk has finish_reason set and carries usage.
 type ChatChunk struct {
@@ -796,14 +1204,16 @@ type ChatChunk struct {
 	// Model that answers; set on the first chunk.
 	Model string `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
 	// The caller's x-request-id or a generated one; set on the first chunk.
-	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Pieces of tool calls, in the order the backend sent them.
+	ToolCalls     []*ToolCallDelta `protobuf:"bytes,6,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[7]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1225,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[7]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1238,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{7}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChatChunk) GetDelta() string {
@@ -866,6 +1276,13 @@ func (x *ChatChunk) GetRequestId() string {
 	return ""
 }
 
+func (x *ChatChunk) GetToolCalls() []*ToolCallDelta {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
 var File_voxgate_v1_chat_proto protoreflect.FileDescriptor
 
 const file_voxgate_v1_chat_proto_rawDesc = "" +
@@ -879,13 +1296,29 @@ const file_voxgate_v1_chat_proto_rawDesc = "" +
 	"\x04text\x18\x01 \x01(\tH\x00R\x04text\x12.\n" +
 	"\x05audio\x18\x02 \x01(\v2\x16.voxgate.v1.AudioInputH\x00R\x05audio\x123\n" +
 	"\timage_url\x18\x03 \x01(\v2\x14.voxgate.v1.ImageUrlH\x00R\bimageUrlB\x06\n" +
-	"\x04part\"\x9c\x01\n" +
+	"\x04part\"L\n" +
+	"\bToolCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\targuments\x18\x03 \x01(\tR\targuments\"\xd1\x01\n" +
 	"\vChatMessage\x12$\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x10.voxgate.v1.RoleR\x04role\x121\n" +
 	"\acontent\x18\x02 \x03(\v2\x17.voxgate.v1.ContentPartR\acontent\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12 \n" +
 	"\ftool_call_id\x18\x04 \x01(\tR\n" +
-	"toolCallId\"\x9e\x01\n" +
+	"toolCallId\x123\n" +
+	"\n" +
+	"tool_calls\x18\x05 \x03(\v2\x14.voxgate.v1.ToolCallR\ttoolCalls\"}\n" +
+	"\x04Tool\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
+	"\x0fparameters_json\x18\x03 \x01(\tR\x0eparametersJson\x12\x16\n" +
+	"\x06strict\x18\x04 \x01(\bR\x06strict\"o\n" +
+	"\n" +
+	"ToolChoice\x120\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x1a.voxgate.v1.ToolChoiceModeH\x00R\x04mode\x12%\n" +
+	"\rfunction_name\x18\x02 \x01(\tH\x00R\ffunctionNameB\b\n" +
+	"\x06choice\"\x9e\x01\n" +
 	"\x0eResponseFormat\x122\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1e.voxgate.v1.ResponseFormatTypeR\x04type\x12\x1f\n" +
 	"\vschema_name\x18\x02 \x01(\tR\n" +
@@ -908,17 +1341,22 @@ const file_voxgate_v1_chat_proto_rawDesc = "" +
 	"\v_max_tokensB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
-	"\x12_frequency_penalty\"\xaf\x02\n" +
+	"\x12_frequency_penalty\"\xdd\x03\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.voxgate.v1.ChatMessageR\bmessages\x12<\n" +
 	"\n" +
 	"generation\x18\x03 \x01(\v2\x1c.voxgate.v1.GenerationConfigR\n" +
 	"generation\x12T\n" +
-	"\x0fbackend_options\x18\x04 \x03(\v2+.voxgate.v1.ChatRequest.BackendOptionsEntryR\x0ebackendOptions\x1aA\n" +
+	"\x0fbackend_options\x18\x04 \x03(\v2+.voxgate.v1.ChatRequest.BackendOptionsEntryR\x0ebackendOptions\x12&\n" +
+	"\x05tools\x18\x05 \x03(\v2\x10.voxgate.v1.ToolR\x05tools\x127\n" +
+	"\vtool_choice\x18\x06 \x01(\v2\x16.voxgate.v1.ToolChoiceR\n" +
+	"toolChoice\x123\n" +
+	"\x13parallel_tool_calls\x18\a \x01(\bH\x00R\x11parallelToolCalls\x88\x01\x01\x1aA\n" +
 	"\x13BackendOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe1\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x16\n" +
+	"\x14_parallel_tool_calls\"\x96\x02\n" +
 	"\fChatResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\tR\acontent\x12=\n" +
 	"\rfinish_reason\x18\x02 \x01(\x0e2\x18.voxgate.v1.FinishReasonR\ffinishReason\x12'\n" +
@@ -926,21 +1364,35 @@ const file_voxgate_v1_chat_proto_rawDesc = "" +
 	"\x05model\x18\x04 \x01(\tR\x05model\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tR\trequestId\x12\x1a\n" +
-	"\bwarnings\x18\x06 \x03(\tR\bwarnings\"\xbe\x01\n" +
+	"\bwarnings\x18\x06 \x03(\tR\bwarnings\x123\n" +
+	"\n" +
+	"tool_calls\x18\a \x03(\v2\x14.voxgate.v1.ToolCallR\ttoolCalls\"g\n" +
+	"\rToolCallDelta\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"\xf8\x01\n" +
 	"\tChatChunk\x12\x14\n" +
 	"\x05delta\x18\x01 \x01(\tR\x05delta\x12=\n" +
 	"\rfinish_reason\x18\x02 \x01(\x0e2\x18.voxgate.v1.FinishReasonR\ffinishReason\x12'\n" +
 	"\x05usage\x18\x03 \x01(\v2\x11.voxgate.v1.UsageR\x05usage\x12\x14\n" +
 	"\x05model\x18\x04 \x01(\tR\x05model\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x05 \x01(\tR\trequestId*s\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x128\n" +
+	"\n" +
+	"tool_calls\x18\x06 \x03(\v2\x19.voxgate.v1.ToolCallDeltaR\ttoolCalls*s\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +
 	"\tROLE_USER\x10\x02\x12\x12\n" +
 	"\x0eROLE_ASSISTANT\x10\x03\x12\r\n" +
 	"\tROLE_TOOL\x10\x04\x12\x12\n" +
-	"\x0eROLE_DEVELOPER\x10\x05*\xa5\x01\n" +
+	"\x0eROLE_DEVELOPER\x10\x05*\x87\x01\n" +
+	"\x0eToolChoiceMode\x12 \n" +
+	"\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n" +
+	"\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n" +
+	"\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03*\xa5\x01\n" +
 	"\x12ResponseFormatType\x12$\n" +
 	" RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n" +
@@ -965,43 +1417,54 @@ func file_voxgate_v1_chat_proto_rawDescGZIP() []byte {
 	return file_voxgate_v1_chat_proto_rawDescData
 }
 
-var file_voxgate_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_voxgate_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_voxgate_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_voxgate_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_voxgate_v1_chat_proto_goTypes = []any{
 	(Role)(0),                // 0: voxgate.v1.Role
-	(ResponseFormatType)(0),  // 1: voxgate.v1.ResponseFormatType
-	(FinishReason)(0),        // 2: voxgate.v1.FinishReason
-	(*ImageUrl)(nil),         // 3: voxgate.v1.ImageUrl
-	(*ContentPart)(nil),      // 4: voxgate.v1.ContentPart
-	(*ChatMessage)(nil),      // 5: voxgate.v1.ChatMessage
-	(*ResponseFormat)(nil),   // 6: voxgate.v1.ResponseFormat
-	(*GenerationConfig)(nil), // 7: voxgate.v1.GenerationConfig
-	(*ChatRequest)(nil),      // 8: voxgate.v1.ChatRequest
-	(*ChatResponse)(nil),     // 9: voxgate.v1.ChatResponse
-	(*ChatChunk)(nil),        // 10: voxgate.v1.ChatChunk
-	nil,                      // 11: voxgate.v1.ChatRequest.BackendOptionsEntry
-	(*AudioInput)(nil),       // 12: voxgate.v1.AudioInput
-	(*Usage)(nil),            // 13: voxgate.v1.Usage
+	(ToolChoiceMode)(0),      // 1: voxgate.v1.ToolChoiceMode
+	(ResponseFormatType)(0),  // 2: voxgate.v1.ResponseFormatType
+	(FinishReason)(0),        // 3: voxgate.v1.FinishReason
+	(*ImageUrl)(nil),         // 4: voxgate.v1.ImageUrl
+	(*ContentPart)(nil),      // 5: voxgate.v1.ContentPart
+	(*ToolCall)(nil),         // 6: voxgate.v1.ToolCall
+	(*ChatMessage)(nil),      // 7: voxgate.v1.ChatMessage
+	(*Tool)(nil),             // 8: voxgate.v1.Tool
+	(*ToolChoice)(nil),       // 9: voxgate.v1.ToolChoice
+	(*ResponseFormat)(nil),   // 10: voxgate.v1.ResponseFormat
+	(*GenerationConfig)(nil), // 11: voxgate.v1.GenerationConfig
+	(*ChatRequest)(nil),      // 12: voxgate.v1.ChatRequest
+	(*ChatResponse)(nil),     // 13: voxgate.v1.ChatResponse
+	(*ToolCallDelta)(nil),    // 14: voxgate.v1.ToolCallDelta
+	(*ChatChunk)(nil),        // 15: voxgate.v1.ChatChunk
+	nil,                      // 16: voxgate.v1.ChatRequest.BackendOptionsEntry
+	(*AudioInput)(nil),       // 17: voxgate.v1.AudioInput
+	(*Usage)(nil),            // 18: voxgate.v1.Usage
 }
 var file_voxgate_v1_chat_proto_depIdxs = []int32{
-	12, // 0: voxgate.v1.ContentPart.audio:type_name -> voxgate.v1.AudioInput
-	3,  // 1: voxgate.v1.ContentPart.image_url:type_name -> voxgate.v1.ImageUrl
+	17, // 0: voxgate.v1.ContentPart.audio:type_name -> voxgate.v1.AudioInput
+	4,  // 1: voxgate.v1.ContentPart.image_url:type_name -> voxgate.v1.ImageUrl
 	0,  // 2: voxgate.v1.ChatMessage.role:type_name -> voxgate.v1.Role
-	4,  // 3: voxgate.v1.ChatMessage.content:type_name -> voxgate.v1.ContentPart
-	1,  // 4: voxgate.v1.ResponseFormat.type:type_name -> voxgate.v1.ResponseFormatType
-	6,  // 5: voxgate.v1.GenerationConfig.response_format:type_name -> voxgate.v1.ResponseFormat
-	5,  // 6: voxgate.v1.ChatRequest.messages:type_name -> voxgate.v1.ChatMessage
-	7,  // 7: voxgate.v1.ChatRequest.generation:type_name -> voxgate.v1.GenerationConfig
-	11, // 8: voxgate.v1.ChatRequest.backend_options:type_name -> voxgate.v1.ChatRequest.BackendOptionsEntry
-	2,  // 9: voxgate.v1.ChatResponse.finish_reason:type_name -> voxgate.v1.FinishReason
-	13, // 10: voxgate.v1.ChatResponse.usage:type_name -> voxgate.v1.Usage
-	2,  // 11: voxgate.v1.ChatChunk.finish_reason:type_name -> voxgate.v1.FinishReason
-	13, // 12: voxgate.v1.ChatChunk.usage:type_name -> voxgate.v1.Usage
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	5,  // 3: voxgate.v1.ChatMessage.content:type_name -> voxgate.v1.ContentPart
+	6,  // 4: voxgate.v1.ChatMessage.tool_calls:type_name -> voxgate.v1.ToolCall
+	1,  // 5: voxgate.v1.ToolChoice.mode:type_name -> voxgate.v1.ToolChoiceMode
+	2,  // 6: voxgate.v1.ResponseFormat.type:type_name -> voxgate.v1.ResponseFormatType
+	10, // 7: voxgate.v1.GenerationConfig.response_format:type_name -> voxgate.v1.ResponseFormat
+	7,  // 8: voxgate.v1.ChatRequest.messages:type_name -> voxgate.v1.ChatMessage
+	11, // 9: voxgate.v1.ChatRequest.generation:type_name -> voxgate.v1.GenerationConfig
+	16, // 10: voxgate.v1.ChatRequest.backend_options:type_name -> voxgate.v1.ChatRequest.BackendOptionsEntry
+	8,  // 11: voxgate.v1.ChatRequest.tools:type_name -> voxgate.v1.Tool
+	9,  // 12: voxgate.v1.ChatRequest.tool_choice:type_name -> voxgate.v1.ToolChoice
+	3,  // 13: voxgate.v1.ChatResponse.finish_reason:type_name -> voxgate.v1.FinishReason
+	18, // 14: voxgate.v1.ChatResponse.usage:type_name -> voxgate.v1.Usage
+	6,  // 15: voxgate.v1.ChatResponse.tool_calls:type_name -> voxgate.v1.ToolCall
+	3,  // 16: voxgate.v1.ChatChunk.finish_reason:type_name -> voxgate.v1.FinishReason
+	18, // 17: voxgate.v1.ChatChunk.usage:type_name -> voxgate.v1.Usage
+	14, // 18: voxgate.v1.ChatChunk.tool_calls:type_name -> voxgate.v1.ToolCallDelta
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_voxgate_v1_chat_proto_init() }
@@ -1015,14 +1478,19 @@ func file_voxgate_v1_chat_proto_init() {
 		(*ContentPart_Audio)(nil),
 		(*ContentPart_ImageUrl)(nil),
 	}
-	file_voxgate_v1_chat_proto_msgTypes[4].OneofWrappers = []any{}
+	file_voxgate_v1_chat_proto_msgTypes[5].OneofWrappers = []any{
+		(*ToolChoice_Mode)(nil),
+		(*ToolChoice_FunctionName)(nil),
+	}
+	file_voxgate_v1_chat_proto_msgTypes[7].OneofWrappers = []any{}
+	file_voxgate_v1_chat_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_voxgate_v1_chat_proto_rawDesc), len(file_voxgate_v1_chat_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   9,
+			NumEnums:      4,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -289,8 +289,16 @@ type AnalyzeRequest struct {
 	// Return the transcript in DIRECT mode too (costs a transcription). CASCADE
 	// always returns it. Default false.
 	IncludeTranscript bool `protobuf:"varint,8,opt,name=include_transcript,json=includeTranscript,proto3" json:"include_transcript,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Earlier turns of the conversation, oldest first, placed after the system
+	// prompt and before the turn that carries the audio. At most 1023; the same
+	// rules as ChatRequest.messages.
+	History []*ChatMessage `protobuf:"bytes,9,rep,name=history,proto3" json:"history,omitempty"`
+	// Functions the model may call in its answer; see ChatRequest.tools.
+	Tools []*Tool `protobuf:"bytes,10,rep,name=tools,proto3" json:"tools,omitempty"`
+	// See ChatRequest.tool_choice. Requires tools.
+	ToolChoice    *ToolChoice `protobuf:"bytes,11,opt,name=tool_choice,json=toolChoice,proto3" json:"tool_choice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AnalyzeRequest) Reset() {
@@ -379,6 +387,27 @@ func (x *AnalyzeRequest) GetIncludeTranscript() bool {
 	return false
 }
 
+func (x *AnalyzeRequest) GetHistory() []*ChatMessage {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *AnalyzeRequest) GetTools() []*Tool {
+	if x != nil {
+		return x.Tools
+	}
+	return nil
+}
+
+func (x *AnalyzeRequest) GetToolChoice() *ToolChoice {
+	if x != nil {
+		return x.ToolChoice
+	}
+	return nil
+}
+
 // The answer to an AnalyzeRequest.
 type AnalyzeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -397,7 +426,15 @@ type AnalyzeResponse struct {
 	// The mode that ran.
 	Mode AnalyzeMode `protobuf:"varint,7,opt,name=mode,proto3,enum=voxgate.v1.AnalyzeMode" json:"mode,omitempty"`
 	// One line per requested option a backend could not honour.
-	Warnings      []string `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Warnings []string `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The tool calls the model asked for; finish_reason is then
+	// FINISH_REASON_TOOL_CALLS.
+	ToolCalls []*ToolCall `protobuf:"bytes,9,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
+	// Time spent transcribing (CASCADE, or DIRECT with include_transcript);
+	// zero when no transcription ran.
+	TranscriptionTime *durationpb.Duration `protobuf:"bytes,10,opt,name=transcription_time,json=transcriptionTime,proto3" json:"transcription_time,omitempty"`
+	// Time the model took to answer.
+	ModelTime     *durationpb.Duration `protobuf:"bytes,11,opt,name=model_time,json=modelTime,proto3" json:"model_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -488,6 +525,27 @@ func (x *AnalyzeResponse) GetWarnings() []string {
 	return nil
 }
 
+func (x *AnalyzeResponse) GetToolCalls() []*ToolCall {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
+func (x *AnalyzeResponse) GetTranscriptionTime() *durationpb.Duration {
+	if x != nil {
+		return x.TranscriptionTime
+	}
+	return nil
+}
+
+func (x *AnalyzeResponse) GetModelTime() *durationpb.Duration {
+	if x != nil {
+		return x.ModelTime
+	}
+	return nil
+}
+
 var File_voxgate_v1_transcribe_proto protoreflect.FileDescriptor
 
 const file_voxgate_v1_transcribe_proto_rawDesc = "" +
@@ -510,7 +568,7 @@ const file_voxgate_v1_transcribe_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\n" +
 	" \x01(\tR\trequestId\x12\x1a\n" +
-	"\bwarnings\x18\v \x03(\tR\bwarnings\"\xf6\x02\n" +
+	"\bwarnings\x18\v \x03(\tR\bwarnings\"\x8a\x04\n" +
 	"\x0eAnalyzeRequest\x12,\n" +
 	"\x05audio\x18\x01 \x01(\v2\x16.voxgate.v1.AudioInputR\x05audio\x12 \n" +
 	"\vinstruction\x18\x02 \x01(\tR\vinstruction\x12#\n" +
@@ -521,7 +579,12 @@ const file_voxgate_v1_transcribe_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\a \x01(\v2\x1c.voxgate.v1.GenerationConfigR\n" +
 	"generation\x12-\n" +
-	"\x12include_transcript\x18\b \x01(\bR\x11includeTranscript\"\xaf\x02\n" +
+	"\x12include_transcript\x18\b \x01(\bR\x11includeTranscript\x121\n" +
+	"\ahistory\x18\t \x03(\v2\x17.voxgate.v1.ChatMessageR\ahistory\x12&\n" +
+	"\x05tools\x18\n" +
+	" \x03(\v2\x10.voxgate.v1.ToolR\x05tools\x127\n" +
+	"\vtool_choice\x18\v \x01(\v2\x16.voxgate.v1.ToolChoiceR\n" +
+	"toolChoice\"\xe8\x03\n" +
 	"\x0fAnalyzeResponse\x12\x16\n" +
 	"\x06answer\x18\x01 \x01(\tR\x06answer\x12\x1e\n" +
 	"\n" +
@@ -533,7 +596,13 @@ const file_voxgate_v1_transcribe_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x12+\n" +
 	"\x04mode\x18\a \x01(\x0e2\x17.voxgate.v1.AnalyzeModeR\x04mode\x12\x1a\n" +
-	"\bwarnings\x18\b \x03(\tR\bwarnings*^\n" +
+	"\bwarnings\x18\b \x03(\tR\bwarnings\x123\n" +
+	"\n" +
+	"tool_calls\x18\t \x03(\v2\x14.voxgate.v1.ToolCallR\ttoolCalls\x12H\n" +
+	"\x12transcription_time\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\x11transcriptionTime\x128\n" +
+	"\n" +
+	"model_time\x18\v \x01(\v2\x19.google.protobuf.DurationR\tmodelTime*^\n" +
 	"\vAnalyzeMode\x12\x1c\n" +
 	"\x18ANALYZE_MODE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ANALYZE_MODE_DIRECT\x10\x01\x12\x18\n" +
@@ -565,7 +634,11 @@ var file_voxgate_v1_transcribe_proto_goTypes = []any{
 	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
 	(*Usage)(nil),               // 9: voxgate.v1.Usage
 	(*GenerationConfig)(nil),    // 10: voxgate.v1.GenerationConfig
-	(FinishReason)(0),           // 11: voxgate.v1.FinishReason
+	(*ChatMessage)(nil),         // 11: voxgate.v1.ChatMessage
+	(*Tool)(nil),                // 12: voxgate.v1.Tool
+	(*ToolChoice)(nil),          // 13: voxgate.v1.ToolChoice
+	(FinishReason)(0),           // 14: voxgate.v1.FinishReason
+	(*ToolCall)(nil),            // 15: voxgate.v1.ToolCall
 }
 var file_voxgate_v1_transcribe_proto_depIdxs = []int32{
 	5,  // 0: voxgate.v1.TranscribeRequest.audio:type_name -> voxgate.v1.AudioInput
@@ -577,14 +650,20 @@ var file_voxgate_v1_transcribe_proto_depIdxs = []int32{
 	0,  // 6: voxgate.v1.AnalyzeRequest.mode:type_name -> voxgate.v1.AnalyzeMode
 	6,  // 7: voxgate.v1.AnalyzeRequest.recognition:type_name -> voxgate.v1.RecognitionConfig
 	10, // 8: voxgate.v1.AnalyzeRequest.generation:type_name -> voxgate.v1.GenerationConfig
-	11, // 9: voxgate.v1.AnalyzeResponse.finish_reason:type_name -> voxgate.v1.FinishReason
-	9,  // 10: voxgate.v1.AnalyzeResponse.usage:type_name -> voxgate.v1.Usage
-	0,  // 11: voxgate.v1.AnalyzeResponse.mode:type_name -> voxgate.v1.AnalyzeMode
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	11, // 9: voxgate.v1.AnalyzeRequest.history:type_name -> voxgate.v1.ChatMessage
+	12, // 10: voxgate.v1.AnalyzeRequest.tools:type_name -> voxgate.v1.Tool
+	13, // 11: voxgate.v1.AnalyzeRequest.tool_choice:type_name -> voxgate.v1.ToolChoice
+	14, // 12: voxgate.v1.AnalyzeResponse.finish_reason:type_name -> voxgate.v1.FinishReason
+	9,  // 13: voxgate.v1.AnalyzeResponse.usage:type_name -> voxgate.v1.Usage
+	0,  // 14: voxgate.v1.AnalyzeResponse.mode:type_name -> voxgate.v1.AnalyzeMode
+	15, // 15: voxgate.v1.AnalyzeResponse.tool_calls:type_name -> voxgate.v1.ToolCall
+	8,  // 16: voxgate.v1.AnalyzeResponse.transcription_time:type_name -> google.protobuf.Duration
+	8,  // 17: voxgate.v1.AnalyzeResponse.model_time:type_name -> google.protobuf.Duration
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_voxgate_v1_transcribe_proto_init() }

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from voxgate.v1 import audio_pb2 as voxgate_dot_v1_dot_audio__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15voxgate/v1/chat.proto\x12\nvoxgate.v1\x1a\x16voxgate/v1/audio.proto\"\'\n\x08ImageUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"y\n\x0b\x43ontentPart\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\'\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x16.voxgate.v1.AudioInputH\x00\x12)\n\timage_url\x18\x03 \x01(\x0b\x32\x14.voxgate.v1.ImageUrlH\x00\x42\x06\n\x04part\"{\n\x0b\x43hatMessage\x12\x1e\n\x04role\x18\x01 \x01(\x0e\x32\x10.voxgate.v1.Role\x12(\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x17.voxgate.v1.ContentPart\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0ctool_call_id\x18\x04 \x01(\t\"x\n\x0eResponseFormat\x12,\n\x04type\x18\x01 \x01(\x0e\x32\x1e.voxgate.v1.ResponseFormatType\x12\x13\n\x0bschema_name\x18\x02 \x01(\t\x12\x13\n\x0bjson_schema\x18\x03 \x01(\t\x12\x0e\n\x06strict\x18\x04 \x01(\x08\"\xcb\x02\n\x10GenerationConfig\x12\x18\n\x0btemperature\x18\x01 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x02 \x01(\x02H\x01\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x03 \x01(\x05H\x02\x88\x01\x01\x12\x0c\n\x04stop\x18\x04 \x03(\t\x12\x11\n\x04seed\x18\x05 \x01(\x03H\x03\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x06 \x01(\x02H\x04\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x07 \x01(\x02H\x05\x88\x01\x01\x12\x33\n\x0fresponse_format\x18\x08 \x01(\x0b\x32\x1a.voxgate.v1.ResponseFormatB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\r\n\x0b_max_tokensB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penalty\"\xf6\x01\n\x0b\x43hatRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12)\n\x08messages\x18\x02 \x03(\x0b\x32\x17.voxgate.v1.ChatMessage\x12\x30\n\ngeneration\x18\x03 \x01(\x0b\x32\x1c.voxgate.v1.GenerationConfig\x12\x44\n\x0f\x62\x61\x63kend_options\x18\x04 \x03(\x0b\x32+.voxgate.v1.ChatRequest.BackendOptionsEntry\x1a\x35\n\x13\x42\x61\x63kendOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa7\x01\n\x0c\x43hatResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12/\n\rfinish_reason\x18\x02 \x01(\x0e\x32\x18.voxgate.v1.FinishReason\x12 \n\x05usage\x18\x03 \x01(\x0b\x32\x11.voxgate.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x10\n\x08warnings\x18\x06 \x03(\t\"\x90\x01\n\tChatChunk\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12/\n\rfinish_reason\x18\x02 \x01(\x0e\x32\x18.voxgate.v1.FinishReason\x12 \n\x05usage\x18\x03 \x01(\x0b\x32\x11.voxgate.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t*s\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04\x12\x12\n\x0eROLE_DEVELOPER\x10\x05*\xa5\x01\n\x12ResponseFormatType\x12$\n RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\x9f\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x03\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x04\x42:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15voxgate/v1/chat.proto\x12\nvoxgate.v1\x1a\x16voxgate/v1/audio.proto\"\'\n\x08ImageUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"y\n\x0b\x43ontentPart\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\'\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x16.voxgate.v1.AudioInputH\x00\x12)\n\timage_url\x18\x03 \x01(\x0b\x32\x14.voxgate.v1.ImageUrlH\x00\x42\x06\n\x04part\"7\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\"\xa5\x01\n\x0b\x43hatMessage\x12\x1e\n\x04role\x18\x01 \x01(\x0e\x32\x10.voxgate.v1.Role\x12(\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x17.voxgate.v1.ContentPart\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0ctool_call_id\x18\x04 \x01(\t\x12(\n\ntool_calls\x18\x05 \x03(\x0b\x32\x14.voxgate.v1.ToolCall\"R\n\x04Tool\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0fparameters_json\x18\x03 \x01(\t\x12\x0e\n\x06strict\x18\x04 \x01(\x08\"[\n\nToolChoice\x12*\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.voxgate.v1.ToolChoiceModeH\x00\x12\x17\n\rfunction_name\x18\x02 \x01(\tH\x00\x42\x08\n\x06\x63hoice\"x\n\x0eResponseFormat\x12,\n\x04type\x18\x01 \x01(\x0e\x32\x1e.voxgate.v1.ResponseFormatType\x12\x13\n\x0bschema_name\x18\x02 \x01(\t\x12\x13\n\x0bjson_schema\x18\x03 \x01(\t\x12\x0e\n\x06strict\x18\x04 \x01(\x08\"\xcb\x02\n\x10GenerationConfig\x12\x18\n\x0btemperature\x18\x01 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x02 \x01(\x02H\x01\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x03 \x01(\x05H\x02\x88\x01\x01\x12\x0c\n\x04stop\x18\x04 \x03(\t\x12\x11\n\x04seed\x18\x05 \x01(\x03H\x03\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x06 \x01(\x02H\x04\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x07 \x01(\x02H\x05\x88\x01\x01\x12\x33\n\x0fresponse_format\x18\x08 \x01(\x0b\x32\x1a.voxgate.v1.ResponseFormatB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\r\n\x0b_max_tokensB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penalty\"\xfe\x02\n\x0b\x43hatRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12)\n\x08messages\x18\x02 \x03(\x0b\x32\x17.voxgate.v1.ChatMessage\x12\x30\n\ngeneration\x18\x03 \x01(\x0b\x32\x1c.voxgate.v1.GenerationConfig\x12\x44\n\x0f\x62\x61\x63kend_options\x18\x04 \x03(\x0b\x32+.voxgate.v1.ChatRequest.BackendOptionsEntry\x12\x1f\n\x05tools\x18\x05 \x03(\x0b\x32\x10.voxgate.v1.Tool\x12+\n\x0btool_choice\x18\x06 \x01(\x0b\x32\x16.voxgate.v1.ToolChoice\x12 \n\x13parallel_tool_calls\x18\x07 \x01(\x08H\x00\x88\x01\x01\x1a\x35\n\x13\x42\x61\x63kendOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x16\n\x14_parallel_tool_calls\"\xd1\x01\n\x0c\x43hatResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12/\n\rfinish_reason\x18\x02 \x01(\x0e\x32\x18.voxgate.v1.FinishReason\x12 \n\x05usage\x18\x03 \x01(\x0b\x32\x11.voxgate.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x10\n\x08warnings\x18\x06 \x03(\t\x12(\n\ntool_calls\x18\x07 \x03(\x0b\x32\x14.voxgate.v1.ToolCall\"K\n\rToolCallDelta\x12\r\n\x05index\x18\x01 \x01(\x05\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\targuments\x18\x04 \x01(\t\"\xbf\x01\n\tChatChunk\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12/\n\rfinish_reason\x18\x02 \x01(\x0e\x32\x18.voxgate.v1.FinishReason\x12 \n\x05usage\x18\x03 \x01(\x0b\x32\x11.voxgate.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12-\n\ntool_calls\x18\x06 \x03(\x0b\x32\x19.voxgate.v1.ToolCallDelta*s\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04\x12\x12\n\x0eROLE_DEVELOPER\x10\x05*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03*\xa5\x01\n\x12ResponseFormatType\x12$\n RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\x9f\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x03\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x04\x42:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,28 +35,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1'
   _globals['_CHATREQUEST_BACKENDOPTIONSENTRY']._loaded_options = None
   _globals['_CHATREQUEST_BACKENDOPTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_ROLE']._serialized_start=1372
-  _globals['_ROLE']._serialized_end=1487
-  _globals['_RESPONSEFORMATTYPE']._serialized_start=1490
-  _globals['_RESPONSEFORMATTYPE']._serialized_end=1655
-  _globals['_FINISHREASON']._serialized_start=1658
-  _globals['_FINISHREASON']._serialized_end=1817
+  _globals['_ROLE']._serialized_start=1951
+  _globals['_ROLE']._serialized_end=2066
+  _globals['_TOOLCHOICEMODE']._serialized_start=2069
+  _globals['_TOOLCHOICEMODE']._serialized_end=2204
+  _globals['_RESPONSEFORMATTYPE']._serialized_start=2207
+  _globals['_RESPONSEFORMATTYPE']._serialized_end=2372
+  _globals['_FINISHREASON']._serialized_start=2375
+  _globals['_FINISHREASON']._serialized_end=2534
   _globals['_IMAGEURL']._serialized_start=61
   _globals['_IMAGEURL']._serialized_end=100
   _globals['_CONTENTPART']._serialized_start=102
   _globals['_CONTENTPART']._serialized_end=223
-  _globals['_CHATMESSAGE']._serialized_start=225
-  _globals['_CHATMESSAGE']._serialized_end=348
-  _globals['_RESPONSEFORMAT']._serialized_start=350
-  _globals['_RESPONSEFORMAT']._serialized_end=470
-  _globals['_GENERATIONCONFIG']._serialized_start=473
-  _globals['_GENERATIONCONFIG']._serialized_end=804
-  _globals['_CHATREQUEST']._serialized_start=807
-  _globals['_CHATREQUEST']._serialized_end=1053
-  _globals['_CHATREQUEST_BACKENDOPTIONSENTRY']._serialized_start=1000
-  _globals['_CHATREQUEST_BACKENDOPTIONSENTRY']._serialized_end=1053
-  _globals['_CHATRESPONSE']._serialized_start=1056
-  _globals['_CHATRESPONSE']._serialized_end=1223
-  _globals['_CHATCHUNK']._serialized_start=1226
-  _globals['_CHATCHUNK']._serialized_end=1370
+  _globals['_TOOLCALL']._serialized_start=225
+  _globals['_TOOLCALL']._serialized_end=280
+  _globals['_CHATMESSAGE']._serialized_start=283
+  _globals['_CHATMESSAGE']._serialized_end=448
+  _globals['_TOOL']._serialized_start=450
+  _globals['_TOOL']._serialized_end=532
+  _globals['_TOOLCHOICE']._serialized_start=534
+  _globals['_TOOLCHOICE']._serialized_end=625
+  _globals['_RESPONSEFORMAT']._serialized_start=627
+  _globals['_RESPONSEFORMAT']._serialized_end=747
+  _globals['_GENERATIONCONFIG']._serialized_start=750
+  _globals['_GENERATIONCONFIG']._serialized_end=1081
+  _globals['_CHATREQUEST']._serialized_start=1084
+  _globals['_CHATREQUEST']._serialized_end=1466
+  _globals['_CHATREQUEST_BACKENDOPTIONSENTRY']._serialized_start=1389
+  _globals['_CHATREQUEST_BACKENDOPTIONSENTRY']._serialized_end=1442
+  _globals['_CHATRESPONSE']._serialized_start=1469
+  _globals['_CHATRESPONSE']._serialized_end=1678
+  _globals['_TOOLCALLDELTA']._serialized_start=1680
+  _globals['_TOOLCALLDELTA']._serialized_end=1755
+  _globals['_CHATCHUNK']._serialized_start=1758
+  _globals['_CHATCHUNK']._serialized_end=1949
 # @@protoc_insertion_point(module_scope)

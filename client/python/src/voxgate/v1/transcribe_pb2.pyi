@@ -56,7 +56,7 @@ class TranscribeResponse(_message.Message):
     def __init__(self, text: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[_audio_pb2.Segment, _Mapping]]] = ..., language_code: _Optional[str] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., srt: _Optional[str] = ..., vtt: _Optional[str] = ..., usage: _Optional[_Union[_audio_pb2.Usage, _Mapping]] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., request_id: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AnalyzeRequest(_message.Message):
-    __slots__ = ("audio", "instruction", "system_prompt", "mode", "model", "recognition", "generation", "include_transcript")
+    __slots__ = ("audio", "instruction", "system_prompt", "mode", "model", "recognition", "generation", "include_transcript", "history", "tools", "tool_choice")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,9 @@ class AnalyzeRequest(_message.Message):
     RECOGNITION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CHOICE_FIELD_NUMBER: _ClassVar[int]
     audio: _audio_pb2.AudioInput
     instruction: str
     system_prompt: str
@@ -73,10 +76,13 @@ class AnalyzeRequest(_message.Message):
     recognition: _audio_pb2.RecognitionConfig
     generation: _chat_pb2.GenerationConfig
     include_transcript: bool
-    def __init__(self, audio: _Optional[_Union[_audio_pb2.AudioInput, _Mapping]] = ..., instruction: _Optional[str] = ..., system_prompt: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., model: _Optional[str] = ..., recognition: _Optional[_Union[_audio_pb2.RecognitionConfig, _Mapping]] = ..., generation: _Optional[_Union[_chat_pb2.GenerationConfig, _Mapping]] = ..., include_transcript: _Optional[bool] = ...) -> None: ...
+    history: _containers.RepeatedCompositeFieldContainer[_chat_pb2.ChatMessage]
+    tools: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Tool]
+    tool_choice: _chat_pb2.ToolChoice
+    def __init__(self, audio: _Optional[_Union[_audio_pb2.AudioInput, _Mapping]] = ..., instruction: _Optional[str] = ..., system_prompt: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., model: _Optional[str] = ..., recognition: _Optional[_Union[_audio_pb2.RecognitionConfig, _Mapping]] = ..., generation: _Optional[_Union[_chat_pb2.GenerationConfig, _Mapping]] = ..., include_transcript: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[_chat_pb2.ChatMessage, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ...) -> None: ...
 
 class AnalyzeResponse(_message.Message):
-    __slots__ = ("answer", "transcript", "finish_reason", "usage", "model", "request_id", "mode", "warnings")
+    __slots__ = ("answer", "transcript", "finish_reason", "usage", "model", "request_id", "mode", "warnings", "tool_calls", "transcription_time", "model_time")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +91,9 @@ class AnalyzeResponse(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPTION_TIME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TIME_FIELD_NUMBER: _ClassVar[int]
     answer: str
     transcript: str
     finish_reason: _chat_pb2.FinishReason
@@ -93,4 +102,7 @@ class AnalyzeResponse(_message.Message):
     request_id: str
     mode: AnalyzeMode
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, answer: _Optional[str] = ..., transcript: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_audio_pb2.Usage, _Mapping]] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    tool_calls: _containers.RepeatedCompositeFieldContainer[_chat_pb2.ToolCall]
+    transcription_time: _duration_pb2.Duration
+    model_time: _duration_pb2.Duration
+    def __init__(self, answer: _Optional[str] = ..., transcript: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_audio_pb2.Usage, _Mapping]] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., warnings: _Optional[_Iterable[str]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., transcription_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., model_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
