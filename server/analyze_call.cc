@@ -222,7 +222,7 @@ void AnalyzeCall::Ask(upstream::ChatBackend& backend,
       std::move(request), call_.upstream_options(),
       [this, key, sent](absl::StatusOr<upstream::ChatCompletion> completion) {
         work_.Done(key);
-        call_.upstream_time += absl::Now() - sent;
+        call_.BookUpstreamRequest(sent, absl::Now());
         *response_.mutable_model_time() = ToProtoDuration(absl::Now() - sent);
         if (!completion.ok()) {
           Complete(completion.status());

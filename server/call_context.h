@@ -30,6 +30,14 @@ struct CallContext {
   upstream::CallOptions upstream_options() const {
     return {deadline, request_id, endpoints};
   }
+
+  // Books an upstream request that was sent `sent`: its time waiting for a
+  // pool slot as queue time, the rest as upstream time.
+  void BookUpstreamRequest(absl::Time sent, absl::Time now) {
+    const absl::Duration waited = endpoints->TakeSlotWait();
+    queue_time += waited;
+    upstream_time += now - sent - waited;
+  }
 };
 
 // Reads the caller's x-request-id (or makes one: 32 hex digits) and deadline

@@ -85,7 +85,7 @@ void ChatCall::SendUpstream(upstream::ChatRequest request) {
                    [this, key,
                     sent](absl::StatusOr<upstream::ChatCompletion> completion) {
                      work_.Done(key);
-                     call_.upstream_time = absl::Now() - sent;
+                     call_.BookUpstreamRequest(sent, absl::Now());
                      if (!completion.ok()) return Complete(completion.status());
                      response_.set_content(completion->content);
                      response_.set_finish_reason(

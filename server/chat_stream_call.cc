@@ -95,7 +95,7 @@ bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
 void ChatStreamCall::OnUpstreamDone(absl::Status status) {
   work_.Done(upstream_key_);
   Lock lock(this);
-  call_.upstream_time = absl::Now() - upstream_started_;
+  call_.BookUpstreamRequest(upstream_started_, absl::Now());
   busy_ = false;
   transfer_.reset();
   if (status.ok() && !finished_) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
@@ -489,6 +490,16 @@ absl::Status TranscriptionStreamDecoder::Decode(
   return absl::OkStatus();
 }
 
+bool SaysCapabilityIsMissing(absl::string_view detail) {
+  const std::string lower = absl::AsciiStrToLower(detail);
+  for (absl::string_view phrase :
+       {"not supported", "unsupported", "does not support", "not implemented",
+        "not enabled"}) {
+    if (absl::StrContains(lower, phrase)) return true;
+  }
+  return false;
+}
+
 absl::Status HttpErrorStatus(absl::string_view where, int status_code,
                              absl::string_view body) {
   std::string detail;
@@ -517,6 +528,17 @@ absl::Status HttpErrorStatus(absl::string_view where, int status_code,
     case 408:
     case 429:
       return absl::ResourceExhaustedError(message);
+    case 500:
+    case 501:
+      // A server that lacks a capability (llama-server without a multimodal
+      // projector: "audio input is not supported") answers 500 or 501; that
+      // is permanent, so not a retryable UNAVAILABLE.
+      if (status_code == 501 || SaysCapabilityIsMissing(detail)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            message, " (the pool's server or model cannot do this)"));
+      }
+      // Failed on this request: not a sign the server is down.
+      return absl::InternalError(message);
     default:
       return status_code >= 500 ? absl::UnavailableError(message)
                                 : absl::InternalError(message);

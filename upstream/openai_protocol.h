@@ -85,10 +85,16 @@ class TranscriptionStreamDecoder {
 
 // The status for an HTTP error answer: 400/413/415/422 INVALID_ARGUMENT,
 // 401/403 FAILED_PRECONDITION (the gateway's credentials), 404 NOT_FOUND,
-// 408/429 RESOURCE_EXHAUSTED, 5xx UNAVAILABLE, other INTERNAL. The message
-// names `where`, the status and an excerpt of the upstream's error message.
+// 408/429 RESOURCE_EXHAUSTED, 501 and a 500 saying something is not supported
+// FAILED_PRECONDITION (a capability the server lacks), other 500 INTERNAL,
+// other 5xx UNAVAILABLE, anything else INTERNAL. The message names `where`,
+// the status and an excerpt of the upstream's error message.
 absl::Status HttpErrorStatus(absl::string_view where, int status_code,
                              absl::string_view body);
+
+// Whether an upstream's error message says it lacks a capability ("audio input
+// is not supported").
+bool SaysCapabilityIsMissing(absl::string_view detail);
 
 // Whether an HTTP status is worth another attempt (429, 502, 503, 504).
 bool IsRetryableHttpStatus(int status_code);

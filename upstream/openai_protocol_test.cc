@@ -148,13 +148,13 @@ TEST_F(OpenAiProtocolTest, ChatBodyMatchesTheOpenAiShape) {
       "user", {ChatPart::Text("What is said?"), ChatPart::Audio("abc", "mp3")});
   user.name = "ana";
   request.messages.push_back(user);
-  request.params.temperature = 0.5f;
-  request.params.top_p = 0.9f;
+  request.params.temperature = 0.5;
+  request.params.top_p = 0.9;
   request.params.max_tokens = 64;
   request.params.stop = {"\n\n"};
   request.params.seed = 7;
-  request.params.presence_penalty = 0.25f;
-  request.params.frequency_penalty = -0.5f;
+  request.params.presence_penalty = 0.25;
+  request.params.frequency_penalty = -0.5;
   request.params.response_format = "json_schema";
   request.params.json_schema_name = "answer";
   request.params.json_schema = R"({"type":"object"})";
@@ -178,7 +178,7 @@ TEST_F(OpenAiProtocolTest, ChatBodyMatchesTheOpenAiShape) {
             {"input_audio",
              {{"data", absl::Base64Escape("abc")}, {"format", "mp3"}}}}}}}}},
       {"temperature", 0.5},
-      {"top_p", 0.8999999761581421},
+      {"top_p", 0.9},
       {"max_tokens", 64},
       {"stop", {"\n\n"}},
       {"seed", 7},
@@ -197,6 +197,102 @@ TEST_F(OpenAiProtocolTest, ChatBodyMatchesTheOpenAiShape) {
   EXPECT_EQ(body, expected) << body.dump(2);
   EXPECT_EQ(fake_->Requests().at(0).wire.Header("content-type"),
             "application/json");
+}
+
+TEST_F(OpenAiProtocolTest, ToolsAndToolTurnsHaveTheOpenAiShape) {
+  ChatRequest request;
+  request.messages.push_back(
+      ChatMessage::Of("user", {ChatPart::Text("Weather in Paris?")}));
+  ChatMessage assistant = ChatMessage::Of("assistant", {});
+  assistant.tool_calls = {{"call_1", "get_weather", R"({"city":"Paris"})"}};
+  request.messages.push_back(assistant);
+  ChatMessage result = ChatMessage::Of("tool", {ChatPart::Text("18 C")});
+  result.tool_call_id = "call_1";
+  request.messages.push_back(result);
+  request.tools = {{"get_weather", "Current weather",
+                    R"({"type":"object","properties":{"city":{"type":"string"}}})",
+                    true},
+                   {"no_args", "", "", false}};
+  request.tool_choice_function = "get_weather";
+  request.parallel_tool_calls = false;
+  auto http = ChatHttpRequest(fake_->base_url(), request, "m", false);
+  ASSERT_THAT(http, IsOk());
+  HttpResponse response = Send(*http);
+
+  const Json body = fake_->Requests().at(0).json;
+  EXPECT_EQ(body["messages"][1],
+            Json({{"role", "assistant"},
+                  {"content", nullptr},
+                  {"tool_calls",
+                   {{{"id", "call_1"},
+                     {"type", "function"},
+                     {"function",
+                      {{"name", "get_weather"},
+                       {"arguments", R"({"city":"Paris"})"}}}}}}}))
+      << body.dump(2);
+  EXPECT_EQ(body["messages"][2], Json({{"role", "tool"},
+                                       {"content", "18 C"},
+                                       {"tool_call_id", "call_1"}}));
+  EXPECT_EQ(body["tools"][0],
+            Json({{"type", "function"},
+                  {"function",
+                   {{"name", "get_weather"},
+                    {"description", "Current weather"},
+                    {"parameters",
+                     {{"type", "object"},
+                      {"properties", {{"city", {{"type", "string"}}}}}}},
+                    {"strict", true}}}}));
+  // A tool without parameters still declares an (empty) object schema, which
+  // llama-server's templates require.
+  EXPECT_EQ(body["tools"][1]["function"]["parameters"],
+            Json({{"type", "object"}, {"properties", Json::object()}}));
+  EXPECT_EQ(body["tool_choice"],
+            Json({{"type", "function"},
+                  {"function", {{"name", "get_weather"}}}}));
+  EXPECT_EQ(body["parallel_tool_calls"], false);
+  // The last message is a tool result, so the fake answers it in text.
+  auto completion = ParseChatCompletion(response.body);
+  ASSERT_THAT(completion, IsOk());
+  EXPECT_EQ(completion->content, "tool call_1 said: 18 C");
+  EXPECT_TRUE(completion->tool_calls.empty());
+}
+
+TEST_F(OpenAiProtocolTest, ToolCallRepliesParseWholeAndStreamed) {
+  ChatRequest request;
+  request.messages.push_back(
+      ChatMessage::Of("user", {ChatPart::Text("look it up")}));
+  request.tools = {{"search", "", "", false}};
+  auto completion = ParseChatCompletion(
+      Send(*ChatHttpRequest(fake_->base_url(), request, "m", false)).body);
+  ASSERT_THAT(completion, IsOk());
+  EXPECT_EQ(completion->finish_reason, "tool_calls");
+  ASSERT_EQ(completion->tool_calls.size(), 1u);
+  EXPECT_EQ(completion->tool_calls[0].id, "call_fake_0");
+  EXPECT_EQ(completion->tool_calls[0].name, "search");
+  EXPECT_EQ(Json::parse(completion->tool_calls[0].arguments),
+            Json({{"text", "look it up"}}));
+
+  HttpResponse streamed =
+      Send(*ChatHttpRequest(fake_->base_url(), request, "m", true));
+  ChatStreamDecoder decoder;
+  std::vector<ChatDelta> deltas;
+  for (const SseEvent& event : Events(streamed.body)) {
+    ASSERT_THAT(decoder.Decode(event, deltas), IsOk());
+  }
+  std::string id, name, arguments, finish;
+  for (const ChatDelta& delta : deltas) {
+    for (const ToolCallDelta& piece : delta.tool_calls) {
+      EXPECT_EQ(piece.index, 0);
+      id += piece.id;
+      name += piece.name;
+      arguments += piece.arguments;
+    }
+    if (!delta.finish_reason.empty()) finish = delta.finish_reason;
+  }
+  EXPECT_EQ(id, "call_fake_0");
+  EXPECT_EQ(name, "search");
+  EXPECT_EQ(arguments, completion->tool_calls[0].arguments);
+  EXPECT_EQ(finish, "tool_calls");
 }
 
 TEST_F(OpenAiProtocolTest, BadJsonSchemaIsTheCallersError) {
@@ -342,6 +438,17 @@ TEST(HttpErrorStatusTest, MapsStatusesAndQuotesTheUpstreamMessage) {
   EXPECT_EQ(HttpErrorStatus("e", 502, "<html>").code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(HttpErrorStatus("e", 302, "").code(), absl::StatusCode::kInternal);
+  // llama-server without a projector, asked for audio: permanent.
+  EXPECT_THAT(
+      HttpErrorStatus(
+          "pool audio", 500,
+          R"({"error":{"code":500,"message":"audio input is not supported - hint: you may need to provide the mmproj","type":"server_error"}})"),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("audio input is not supported")));
+  EXPECT_EQ(HttpErrorStatus("e", 501, "").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(HttpErrorStatus("e", 500, "boom").code(),
+            absl::StatusCode::kInternal);
   EXPECT_TRUE(IsRetryableHttpStatus(429));
   EXPECT_TRUE(IsRetryableHttpStatus(504));
   EXPECT_FALSE(IsRetryableHttpStatus(500));

@@ -26,9 +26,10 @@ struct EndpointOptions {
 struct PoolOptions {
   std::string name;
   std::vector<EndpointOptions> endpoints;
-  // Requests waiting for a free slot, at most, and for how long.
+  // Requests waiting for a free slot, at most, and for how long (infinite:
+  // up to each request's deadline).
   int max_queue = 256;
-  absl::Duration queue_timeout = absl::Seconds(10);
+  absl::Duration queue_timeout = absl::InfiniteDuration();
   // Passive outlier ejection: this many consecutive failures eject an endpoint
   // for base_ejection * 2^(ejections - 1), at most max_ejection. When the time
   // is up one probe request goes through (half-open); success restores the

@@ -302,6 +302,35 @@ TEST_F(PoolClockTest, AQueuedRequestGivesUpAtTheQueueTimeout) {
                                      HasSubstr("queue_timeout 10s")));
 }
 
+TEST_F(PoolClockTest, WithoutAQueueTimeoutARequestWaitsUpToItsDeadline) {
+  PoolOptions options;  // queue_timeout unset: the default
+  options.name = "p";
+  options.endpoints = {{"http://127.0.0.1:9/v1", 1, 1}};
+  auto pool = Pool::Create(options, *http_, timers_);
+  Waiting held, late, freed;
+  Acquire(*pool, held);
+  ASSERT_TRUE(held.lease.ok());
+  // Two waiters: one whose deadline comes in 30 minutes, one an hour away.
+  pool->Acquire(clock_.Now() + absl::Minutes(30), -1,
+                [&late](absl::StatusOr<Lease> lease) {
+                  late.lease = std::move(lease);
+                  late.answered.Notify();
+                });
+  Acquire(*pool, freed);
+  clock_.Advance(absl::Minutes(29));
+  EXPECT_FALSE(
+      late.answered.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  clock_.Advance(absl::Minutes(1));
+  late.answered.WaitForNotification();
+  EXPECT_THAT(late.lease, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                                   HasSubstr("deadline passed")));
+  // The other still waits, and gets the slot when it frees.
+  EXPECT_FALSE(freed.answered.HasBeenNotified());
+  held.lease->Release(Outcome::kSuccess);
+  freed.answered.WaitForNotification();
+  EXPECT_TRUE(freed.lease.ok());
+}
+
 TEST_F(PoolClockTest, ACancelledWaitIsAnsweredOnAnotherThread) {
   PoolOptions options;
   options.name = "p";

@@ -149,7 +149,10 @@ void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
   }
   Lease lease = std::move(*granted);
   attempt_started_ = absl::Now();
-  if (options_.endpoints != nullptr) options_.endpoints->Add(lease.url());
+  if (options_.endpoints != nullptr) {
+    options_.endpoints->Add(lease.url());
+    options_.endpoints->AddSlotWait(attempt_started_ - wait_started_);
+  }
   if (context_.metrics != nullptr)
     context_.metrics->QueueWait(attempt_started_ - wait_started_);
   absl::StatusOr<HttpRequest> request = build_(lease.url());

@@ -198,10 +198,21 @@ class EndpointTrace {
     absl::MutexLock lock(&mu_);
     return urls_;
   }
+  // Time spent waiting for a pool slot, which is queueing, not upstream time.
+  void AddSlotWait(absl::Duration waited) {
+    absl::MutexLock lock(&mu_);
+    slot_wait_ += waited;
+  }
+  // The waits added since the last call.
+  absl::Duration TakeSlotWait() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(slot_wait_, absl::ZeroDuration());
+  }
 
  private:
   mutable absl::Mutex mu_;
   std::vector<std::string> urls_ ABSL_GUARDED_BY(mu_);  // at most 8, distinct
+  absl::Duration slot_wait_ ABSL_GUARDED_BY(mu_);
 };
 
 struct CallOptions {

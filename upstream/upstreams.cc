@@ -127,7 +127,9 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
              static_cast<int>(endpoint.max_concurrency())});
       }
       pool_options.max_queue = static_cast<int>(pool_config.max_queue());
-      pool_options.queue_timeout = ToAbsl(pool_config.queue_timeout());
+      if (pool_config.has_queue_timeout()) {
+        pool_options.queue_timeout = ToAbsl(pool_config.queue_timeout());
+      }
       pool_options.health_path = pool_config.health_check().path();
       pool_options.health_interval =
           ToAbsl(pool_config.health_check().interval());

@@ -46,7 +46,8 @@ void ApplyPoolDefaults(PoolConfig& pool) {
   }
   VOXGATE_DEFAULT(pool, max_queue, 256);
   VOXGATE_DEFAULT(pool, max_attempts, 3);
-  DefaultDuration(pool.mutable_queue_timeout(), 10);
+  // queue_timeout stays unset: a request waits for a slot up to its own
+  // deadline unless the operator caps the wait.
   DefaultDuration(pool.mutable_connect_timeout(), 2);
   if (!pool.has_first_byte_timeout()) {
     *pool.mutable_first_byte_timeout() = TimeUtil::SecondsToDuration(120);
@@ -94,7 +95,13 @@ void ApplyDefaults(Config& config) {
     *server.mutable_drain_timeout() = TimeUtil::SecondsToDuration(30);
   }
 
-  if (config.pools().empty()) {
+  // Audio always has somewhere to go: with no pool that takes audio, the
+  // embedded engine serves it (as with no pools at all).
+  if (std::none_of(config.pools().begin(), config.pools().end(),
+                   [](const PoolConfig& pool) {
+                     return IsAudioProtocol(pool.protocol());
+                   }) &&
+      config.routing().audio_pool().empty()) {
     PoolConfig* embedded = config.add_pools();
     embedded->set_name("embedded");
     embedded->set_protocol(config::v1::PROTOCOL_EMBEDDED);

@@ -36,8 +36,8 @@ TEST(ConfigTest, EmptyConfigServesWithTheEmbeddedEngine) {
 }
 
 TEST(ConfigTest, SingleBaseUrlMakesAudioAndTextPoolsOnIt) {
-  auto config = LoadConfigFromYaml(
-      "", {{"text_base_url", "http://llama:8080/v1"}, {"api_key_env", "KEY"}});
+  auto config = LoadConfigFromYaml("", {{"audio_base_url", "http://llama:8080/v1"},
+                                        {"api_key_env", "KEY"}});
   ASSERT_THAT(config, IsOk());
   ASSERT_EQ(config->pools_size(), 2);
   EXPECT_EQ(config->routing().mode(), config::v1::ROUTING_MODE_SINGLE);
@@ -48,6 +48,35 @@ TEST(ConfigTest, SingleBaseUrlMakesAudioAndTextPoolsOnIt) {
             "You are a helpful assistant that transcribes audio.");
   EXPECT_EQ(config->pools(1).protocol(), config::v1::PROTOCOL_OPENAI_CHAT);
   EXPECT_EQ(config->pools(1).api_key_env(), "KEY");
+}
+
+TEST(ConfigTest, TextBaseUrlAloneLeavesAudioToTheEmbeddedEngine) {
+  // A text URL is most often a text-only server (llama-server, Ollama).
+  auto config =
+      LoadConfigFromYaml("", {{"text_base_url", "http://llama:8080/v1"}});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->routing().mode(), config::v1::ROUTING_MODE_AUDIO_TEXT);
+  EXPECT_EQ(config->pools(0).protocol(), config::v1::PROTOCOL_EMBEDDED);
+  EXPECT_EQ(config->routing().audio_pool(), "audio");
+  EXPECT_EQ(config->routing().text_pool(), "text");
+  // Asking for one server for both still works.
+  auto single = LoadConfigFromYaml("", {{"text_base_url", "http://vllm/v1"},
+                                        {"routing_mode", "single"}});
+  ASSERT_THAT(single, IsOk());
+  EXPECT_EQ(single->pools(0).protocol(), config::v1::PROTOCOL_OPENAI_CHAT_AUDIO);
+  EXPECT_EQ(single->pools(0).endpoints(0).url(), "http://vllm/v1");
+}
+
+TEST(ConfigTest, PoolsWithoutAudioGetTheEmbeddedEngineForAudio) {
+  auto config = LoadConfigFromYaml(
+      "pools:\n  - {name: llm, protocol: openai_chat, endpoints: [{url: "
+      "\"http://l/v1\"}]}\n",
+      {});
+  ASSERT_THAT(config, IsOk());
+  ASSERT_EQ(config->pools_size(), 2);
+  EXPECT_EQ(config->pools(1).protocol(), config::v1::PROTOCOL_EMBEDDED);
+  EXPECT_EQ(config->routing().audio_pool(), "embedded");
+  EXPECT_EQ(config->routing().text_pool(), "llm");
 }
 
 TEST(ConfigTest, AudioTextModeWithTranscriptionsProtocol) {
