@@ -60,6 +60,10 @@ class CallReactor : public GrpcReactor {
  public:
   void OnDone() final { Unref(); }
   void OnCancel() final {
+    // gRPC reports a passed deadline as a cancel; the log and metrics should
+    // say which it was (the client sees DEADLINE_EXCEEDED either way).
+    deadline_passed_.store(absl::Now() >= call_.deadline,
+                           std::memory_order_relaxed);
     work_.Cancel();
     OnCallerCancelled();
   }
@@ -160,8 +164,14 @@ class CallReactor : public GrpcReactor {
   // client that retries at once is not refused). Returns the status to
   // Finish with.
   grpc::Status Conclude(const absl::Status& status) {
-    const grpc::Status grpc_status = EndCall(*context_, call_, method_.name,
-                                             pool_, status, logger_, metrics_);
+    const bool by_deadline =
+        status.code() == absl::StatusCode::kCancelled &&
+        deadline_passed_.load(std::memory_order_relaxed);
+    const grpc::Status grpc_status = EndCall(
+        *context_, call_, method_.name, pool_,
+        by_deadline ? absl::DeadlineExceededError("the call's deadline passed")
+                    : status,
+        logger_, metrics_);
     ticket_.reset();
     return grpc_status;
   }
@@ -226,6 +236,8 @@ class CallReactor : public GrpcReactor {
   std::optional<Admission::Ticket> ticket_;
   // gRPC's, until OnDone, and one per live Pin or Lock.
   std::atomic<int> references_{1};
+  // A cancel came when the call's deadline had passed.
+  std::atomic<bool> deadline_passed_{false};
   std::deque<std::function<void()>> ops_ ABSL_GUARDED_BY(mu_);
   bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
 };

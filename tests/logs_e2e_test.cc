@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -119,6 +121,71 @@ TEST(LogsTest, OneLinePerCallWithItsFactsAndNoSecretsPromptsOrAudio) {
   // Neither raw nor base64 audio: the WAV header's text is absent too.
   EXPECT_THAT(log, Not(HasSubstr("RIFF")));
   EXPECT_THAT(log, Not(HasSubstr("UklGR")));
+}
+
+// The slot a call waits for at its pool is queue time, and a call whose
+// deadline passed is logged as DEADLINE_EXCEEDED, not CANCELLED.
+TEST(LogsTest, SlotWaitIsQueueTimeAndAPassedDeadlineIsNamed) {
+  auto fake = FakeUpstream::Start();
+  ASSERT_TRUE(fake.ok());
+  const std::string key_file = TempPath("api-key-2");
+  WriteBytes(key_file, kKey);
+  // One slot on the text pool (its endpoint line is the one before the key).
+  const std::string config = absl::StrReplaceAll(
+      absl::StrReplaceAll(
+          kConfig, {{"\"FAKE/v1\"}]\n    api_key_file",
+                     "\"FAKE/v1\", max_concurrency: 1}]\n    api_key_file"}}),
+      {{"FAKE", absl::StrCat("http://127.0.0.1:", (*fake)->port())},
+       {"KEYFILE", key_file}});
+  auto gateway = GatewayProcess::Start(config);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto stub = v1::VoxgateService::NewStub((*gateway)->channel());
+  v1::ChatRequest request;
+  v1::ChatMessage* message = request.add_messages();
+  message->set_role(v1::ROLE_USER);
+  message->add_content()->set_text("hi");
+
+  // The first call holds the only slot for 3 s; the second, answered at once
+  // upstream, waits for it.
+  FakeBehavior slow;
+  slow.latency = absl::Seconds(3);
+  (*fake)->Script("/v1/chat", slow, 1);
+  grpc::ClientContext first_context;
+  v1::ChatResponse first_response;
+  absl::Notification first_done;
+  stub->async()->Chat(&first_context, &request, &first_response,
+                      [&](grpc::Status) { first_done.Notify(); });
+  // The second call starts once the first holds the slot upstream.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while ((*fake)->in_flight() == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ((*fake)->in_flight(), 1);
+  grpc::ClientContext second_context;
+  v1::ChatResponse second_response;
+  ASSERT_TRUE(stub->Chat(&second_context, request, &second_response).ok());
+  first_done.WaitForNotification();
+  auto trailer = [&](const char* key) {
+    auto it = second_context.GetServerTrailingMetadata().find(key);
+    return std::stod(std::string(it->second.data(), it->second.size()));
+  };
+  // Before the fix, the wait showed as upstream time with queue ~0.
+  EXPECT_GT(trailer("voxgate-queue-ms"), trailer("voxgate-upstream-ms"));
+
+  // A deadline shorter than the upstream's answer.
+  (*fake)->SetDefault(slow);
+  grpc::ClientContext late;
+  late.AddMetadata("x-request-id", "late-1");
+  late.set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(300));
+  v1::ChatResponse late_response;
+  EXPECT_EQ(stub->Chat(&late, request, &late_response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  absl::StatusOr<std::string> logged =
+      (*gateway)->LogWith("\"request_id\":\"late-1\"", absl::Seconds(30));
+  ASSERT_TRUE(logged.ok()) << logged.status();
+  EXPECT_EQ(CallLine(*logged, "late-1").value("code", ""), "DEADLINE_EXCEEDED")
+      << *logged;
 }
 
 }  // namespace
