@@ -1,5 +1,7 @@
 #include "server/model_catalog.h"
 
+#include <algorithm>
+
 #include <vector>
 
 namespace voxgate::server {
@@ -79,6 +81,43 @@ v1::ListModelsResponse BuildModelCatalog(const Config& config) {
     }
   }
   return response;
+}
+
+v1::ListModelsResponse MergeReportedModels(
+    const v1::ListModelsResponse& catalog,
+    const std::map<std::string, std::vector<std::string>>& reported) {
+  v1::ListModelsResponse merged;
+  for (int i = 0; i < catalog.models_size(); ++i) {
+    const v1::ModelInfo& model = catalog.models(i);
+    v1::ModelInfo& out = *merged.add_models();
+    out = model;
+    out.set_configured(true);
+    auto listed = reported.find(model.pool());
+    if (listed != reported.end() && model.id() != model.pool()) {
+      const bool found = std::find(listed->second.begin(), listed->second.end(),
+                                   model.id()) != listed->second.end();
+      out.set_listing(found ? v1::MODEL_LISTING_REPORTED
+                            : v1::MODEL_LISTING_NOT_REPORTED);
+    }
+    // After a pool's last configured entry: what its server adds.
+    const bool pool_ends = i + 1 == catalog.models_size() ||
+                           catalog.models(i + 1).pool() != model.pool();
+    if (!pool_ends || listed == reported.end()) continue;
+    for (const std::string& id : listed->second) {
+      const bool configured =
+          std::any_of(catalog.models().begin(), catalog.models().end(),
+                      [&](const v1::ModelInfo& known) {
+                        return known.pool() == model.pool() && known.id() == id;
+                      });
+      if (configured) continue;
+      v1::ModelInfo& extra = *merged.add_models();
+      extra = model;  // the pool's capabilities and limits
+      extra.set_id(id);
+      extra.set_configured(false);
+      extra.set_listing(v1::MODEL_LISTING_REPORTED);
+    }
+  }
+  return merged;
 }
 
 }  // namespace voxgate::server

@@ -1,6 +1,10 @@
 #ifndef VOXGATE_SERVER_MODEL_CATALOG_H_
 #define VOXGATE_SERVER_MODEL_CATALOG_H_
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "server/config/config.h"
 #include "voxgate/v1/models.pb.h"
 
@@ -10,6 +14,13 @@ namespace voxgate::server {
 // pools' protocols honestly offer. A pool that lists no models appears under
 // its own name. Pure function of the config; thread-compatible.
 v1::ListModelsResponse BuildModelCatalog(const Config& config);
+
+// The catalog with what the pools' servers report (pool -> model ids, for the
+// pools that answered): configured models marked listed or not, and each
+// pool's unconfigured ids added after its configured ones.
+v1::ListModelsResponse MergeReportedModels(
+    const v1::ListModelsResponse& catalog,
+    const std::map<std::string, std::vector<std::string>>& reported);
 
 }  // namespace voxgate::server
 

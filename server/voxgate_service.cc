@@ -31,7 +31,7 @@ class ListModelsCall final
 
  private:
   void Start() override {
-    response_ = catalog_;
+    response_ = MergeReportedModels(catalog_, routing_.ReportedModels());
     const std::map<std::string, bool> available = routing_.PoolAvailability();
     for (v1::ModelInfo& model : *response_.mutable_models()) {
       auto it = available.find(model.pool());

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "upstream/backend.h"
@@ -40,6 +41,13 @@ class Routing {
 
   // Per pool: whether at least one endpoint is available.
   virtual std::map<std::string, bool> PoolAvailability() const = 0;
+
+  // Per pool that has answered GET /models: the model ids it reported last.
+  // Pools absent have not answered (or do not list models).
+  virtual std::map<std::string, std::vector<std::string>> ReportedModels()
+      const {
+    return {};
+  }
 };
 
 }  // namespace voxgate::upstream

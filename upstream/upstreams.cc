@@ -1,5 +1,7 @@
 #include "upstream/upstreams.h"
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -69,6 +71,7 @@ struct Upstreams::PoolEntry {
   std::unique_ptr<PoolMetrics> metrics;
   std::unique_ptr<OpenAiBackend> openai;
   std::unique_ptr<TranscriptionBackend> embedded;
+  HttpHeaders headers;  // authorization and the configured extra headers
 
   TranscriptionBackend* transcriber() const {
     if (embedded) return embedded.get();
@@ -143,6 +146,7 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
         headers.emplace_back("Authorization", absl::StrCat("Bearer ", *key));
       for (const auto& [name, value] : pool_config.headers())
         headers.emplace_back(name, value);
+      entry->headers = headers;
       RetryPolicy policy;
       policy.max_attempts = static_cast<int>(pool_config.max_attempts());
       if (options.registry != nullptr) {
@@ -171,10 +175,18 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
     upstreams->by_name_[pool_config.name()] = entry.get();
     upstreams->pools_.push_back(std::move(entry));
   }
+  // The servers' own model ids become routable once they answer.
+  upstreams->RefreshModels();
+  upstreams->ScheduleModelRefresh();
   return upstreams;
 }
 
 Upstreams::~Upstreams() {
+  {
+    absl::MutexLock lock(&refresh_mu_);
+    stopping_ = true;
+    if (timers_ != nullptr) timers_->Cancel(refresh_timer_);
+  }
   // Calls still running reference the pools (their names, budgets, metrics):
   // stop the pools' own work (health checks, queued waits), then end every
   // transfer and timer while the pools still exist, and only then free them.
@@ -200,6 +212,19 @@ const Upstreams::PoolEntry* Upstreams::Resolve(
     for (const auto& entry : pools_) {
       if (chosen == nullptr && capable(*entry) && entry->Serves(model))
         chosen = entry.get();
+    }
+    // Then the ids the servers themselves report (llama-server names its
+    // model after the file; ChatResponse.model returns that name).
+    if (chosen == nullptr) {
+      absl::MutexLock lock(&reported_mu_);
+      for (const auto& entry : pools_) {
+        auto reported = reported_.find(entry->config.name());
+        if (chosen == nullptr && capable(*entry) && reported != reported_.end() &&
+            std::find(reported->second.begin(), reported->second.end(),
+                      model) != reported->second.end()) {
+          chosen = entry.get();
+        }
+      }
     }
   } else if (auto it = by_name_.find(default_pool);
              it != by_name_.end() && capable(*it->second)) {
@@ -303,59 +328,86 @@ std::string Upstreams::UpstreamModelName(const std::string& model) const {
   return by_name_.count(model) ? "" : model;
 }
 
-void Upstreams::ListModels(
-    std::function<void(std::vector<ModelEntry>)> done) const {
-  // Collects answers from every pool, then merges them in configuration order.
-  struct Gather {
+void Upstreams::RefreshModels(std::function<void()> done) {
+  // Straight to each endpoint, like a health check: not a call, so it takes no
+  // pool slot and is not counted as an upstream request. A pool's answer is
+  // the union of its endpoints'; a pool none of whose endpoints answered keeps
+  // what it reported before.
+  struct PoolAnswers {
     absl::Mutex mu;
-    std::vector<std::vector<ModelEntry>> per_pool;
-    int remaining;
-    std::function<void(std::vector<ModelEntry>)> done;
+    std::vector<std::string> ids;
+    bool answered = false;
+    int remaining = 0;
+  };
+  struct Gather {
+    std::atomic<int> remaining{1};  // this function's share, released last
+    std::function<void()> done;
   };
   auto gather = std::make_shared<Gather>();
-  gather->per_pool.resize(pools_.size());
-  gather->remaining = static_cast<int>(pools_.size());
   gather->done = std::move(done);
-  auto finish_one = [gather](std::size_t index,
-                             std::vector<ModelEntry> models) {
-    bool last;
-    {
-      absl::MutexLock lock(&gather->mu);
-      gather->per_pool[index] = std::move(models);
-      last = --gather->remaining == 0;
-    }
-    if (!last) return;
-    std::vector<ModelEntry> merged;
-    std::set<std::string> seen;
-    for (const auto& models : gather->per_pool) {
-      for (const ModelEntry& model : models) {
-        if (seen.insert(model.id).second) merged.push_back(model);
-      }
-    }
-    gather->done(std::move(merged));
+  auto finish_one = [gather] {
+    if (gather->remaining.fetch_sub(1) == 1 && gather->done) gather->done();
   };
-  if (pools_.empty()) return finish_one(0, {});
-  for (std::size_t i = 0; i < pools_.size(); ++i) {
-    const PoolEntry& entry = *pools_[i];
-    std::vector<ModelEntry> configured;
-    for (const std::string& id : entry.config.models()) {
-      configured.push_back({id, entry.config.name()});
-    }
-    if (entry.openai == nullptr) {
-      finish_one(i, std::move(configured));
-      continue;
-    }
-    CallOptions options;
-    options.deadline = absl::Now() + absl::Seconds(5);
-    entry.openai->ListModels(
-        options, [finish_one, i, configured, pool = entry.config.name()](
-                     absl::StatusOr<std::vector<std::string>> ids) mutable {
+  for (const auto& entry : pools_) {
+    if (entry->openai == nullptr || entry->config.endpoints().empty()) continue;
+    auto answers = std::make_shared<PoolAnswers>();
+    answers->remaining = entry->config.endpoints_size();
+    for (const auto& endpoint : entry->config.endpoints()) {
+      gather->remaining.fetch_add(1);
+      HttpRequest request = ModelsHttpRequest(endpoint.url());
+      request.headers = entry->headers;
+      request.headers.emplace_back("x-request-id", kModelRefreshRequestId);
+      request.deadline = absl::Now() + absl::Seconds(5);
+      http_->Fetch(std::move(request), [this, answers, finish_one,
+                                        pool = entry->config.name()](
+                                           absl::StatusOr<HttpResponse> got) {
+        absl::StatusOr<std::vector<std::string>> ids =
+            got.ok() && got->status_code == 200
+                ? ParseModelList(got->body)
+                : absl::StatusOr<std::vector<std::string>>(
+                      absl::UnavailableError("no model list"));
+        bool last;
+        {
+          absl::MutexLock lock(&answers->mu);
           if (ids.ok()) {
-            for (const std::string& id : *ids) configured.push_back({id, pool});
+            answers->answered = true;
+            for (std::string& id : *ids) {
+              if (std::find(answers->ids.begin(), answers->ids.end(), id) ==
+                  answers->ids.end()) {
+                answers->ids.push_back(std::move(id));
+              }
+            }
           }
-          finish_one(i, std::move(configured));
-        });
+          last = --answers->remaining == 0;
+        }
+        if (last && answers->answered) {
+          absl::MutexLock lock(&reported_mu_);
+          reported_[pool] = answers->ids;
+        }
+        finish_one();
+      });
+    }
   }
+  finish_one();
+}
+
+void Upstreams::ScheduleModelRefresh() {
+  absl::MutexLock lock(&refresh_mu_);
+  if (stopping_) return;
+  refresh_timer_ = timers_->ScheduleAfter(kModelRefreshInterval, [this] {
+    {
+      absl::MutexLock lock(&refresh_mu_);
+      if (stopping_) return;
+      RefreshModels();
+    }
+    ScheduleModelRefresh();
+  });
+}
+
+std::map<std::string, std::vector<std::string>> Upstreams::ReportedModels()
+    const {
+  absl::MutexLock lock(&reported_mu_);
+  return reported_;
 }
 
 std::map<std::string, bool> Upstreams::PoolAvailability() const {

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/timer_queue.h"
 #include "prometheus/registry.h"
 #include "upstream/backend.h"
 #include "upstream/pool.h"
@@ -21,12 +24,6 @@ class HttpClient;
 class OpenAiBackend;
 class Pool;
 class RetryBudget;
-
-// A model a pool serves, as GET /models or the configuration names it.
-struct ModelEntry {
-  std::string id;
-  std::string pool;
-};
 
 // Every configured pool and the routing between them: the upstream layer's one
 // entry point. Owns the HTTP client, timers, pools and backends. Thread-safe.
@@ -63,10 +60,17 @@ class Upstreams final : public Routing {
   std::string PoolNameFor(const ChatBackend& backend) const override;
   std::string UpstreamModelName(const std::string& model) const override;
   std::map<std::string, bool> PoolAvailability() const override;
+  std::map<std::string, std::vector<std::string>> ReportedModels()
+      const override;
 
-  // GET /models of every OpenAI pool, merged in configuration order without
-  // duplicates; configured model ids of pools that fail to answer are kept.
-  void ListModels(std::function<void(std::vector<ModelEntry>)> done) const;
+  // Asks every OpenAI pool's GET /models now; `done` (if any) runs once all
+  // answered. A pool that fails keeps what it reported before. Also runs at
+  // start and every kModelRefreshInterval.
+  void RefreshModels(std::function<void()> done = nullptr);
+  static constexpr absl::Duration kModelRefreshInterval = absl::Seconds(60);
+  // The x-request-id of those requests, so servers' logs (and test fakes) can
+  // tell them from calls.
+  static constexpr char kModelRefreshRequestId[] = "voxgate-model-refresh";
 
   // Per pool with endpoints (not the embedded engine): each endpoint's state.
   std::map<std::string, std::vector<EndpointSnapshot>> EndpointSnapshots()
@@ -79,7 +83,17 @@ class Upstreams final : public Routing {
                            const std::function<bool(const PoolEntry&)>& capable,
                            const std::string& default_pool) const;
 
+  void ScheduleModelRefresh();
+
   config::v1::Config config_;
+  // Before http_: transfers ended by its destruction still report here.
+  mutable absl::Mutex reported_mu_;
+  std::map<std::string, std::vector<std::string>> reported_
+      ABSL_GUARDED_BY(reported_mu_);
+  // Held while a refresh starts requests; stopping_ ends the refreshes.
+  absl::Mutex refresh_mu_;
+  bool stopping_ ABSL_GUARDED_BY(refresh_mu_) = false;
+  TimerQueue::TimerId refresh_timer_ ABSL_GUARDED_BY(refresh_mu_) = 0;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<TimerQueue> timers_;
   std::vector<std::unique_ptr<PoolEntry>> pools_;

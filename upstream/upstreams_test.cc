@@ -218,22 +218,25 @@ TEST_F(UpstreamsTest, AnUnavailablePoolFallsBack) {
   EXPECT_EQ(audio_->Requests().size(), 1u);
 }
 
-TEST_F(UpstreamsTest, ListModelsMergesEveryPool) {
+TEST_F(UpstreamsTest, ModelsTheServersReportAreKnownAndRoutable) {
   audio_->SetModels({"voxtral", "whisper"});
-  text_->SetModels({"llama3", "voxtral"});
+  text_->SetModels({"llama3", "SmolLM2-135M-Instruct.Q4_1.gguf"});
   ASSERT_THAT(BuildAudioText(), IsOk());
-  std::vector<ModelEntry> models;
-  absl::Notification done;
-  upstreams_->ListModels([&](std::vector<ModelEntry> merged) {
-    models = std::move(merged);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  std::vector<std::string> ids;
-  for (const ModelEntry& model : models)
-    ids.push_back(model.id + "@" + model.pool);
-  EXPECT_THAT(ids, ElementsAre("voxtral@audio", "whisper@audio", "llama3@text",
-                               "qwen3@text"));
+  absl::Notification refreshed;
+  upstreams_->RefreshModels([&] { refreshed.Notify(); });
+  refreshed.WaitForNotification();
+  const auto reported = upstreams_->ReportedModels();
+  EXPECT_THAT(reported.at("audio"), ElementsAre("voxtral", "whisper"));
+  EXPECT_THAT(reported.at("text"),
+              ElementsAre("llama3", "SmolLM2-135M-Instruct.Q4_1.gguf"));
+  // A reported id routes to its pool and is sent upstream as it is.
+  auto chat = upstreams_->ForChat("SmolLM2-135M-Instruct.Q4_1.gguf");
+  ASSERT_THAT(chat, IsOk());
+  EXPECT_EQ(upstreams_->PoolNameFor(**chat), "text");
+  EXPECT_EQ(upstreams_->UpstreamModelName("SmolLM2-135M-Instruct.Q4_1.gguf"),
+            "SmolLM2-135M-Instruct.Q4_1.gguf");
+  EXPECT_THAT(upstreams_->ForChat("never-reported"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("never-reported")));
 }
 
 // Collects a streamed reply; can cancel after the first delta.

@@ -353,10 +353,26 @@ bool FakeUpstream::HandleControl(HttpConnection& connection,
   return connection.WriteResponse(200, "application/json", "{}");
 }
 
+std::string FakeUpstream::ModelList() const {
+  Json data = Json::array();
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : models_) {
+    data.push_back(
+        {{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "fake"}});
+  }
+  return Json{{"object", "list"}, {"data", data}}.dump();
+}
+
 bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
   const WireRequest& request = record.wire;
   if (absl::StartsWith(request.path, "/_fake/"))
     return HandleControl(connection, request);
+  // The gateway's background model-list refresh is answered at once and not
+  // recorded: it is not part of any call a test makes.
+  if (request.path == "/v1/models" &&
+      request.Header("x-request-id") == "voxgate-model-refresh") {
+    return connection.WriteResponse(200, "application/json", ModelList());
+  }
 
   {
     absl::MutexLock lock(&mu_);
@@ -435,15 +451,7 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
   } else if (request.path == "/health") {
     body = R"({"status":"ok"})";
   } else if (request.path == "/v1/models" && request.method == "GET") {
-    Json data = Json::array();
-    absl::MutexLock lock(&mu_);
-    for (const std::string& id : models_) {
-      data.push_back({{"id", id},
-                      {"object", "model"},
-                      {"created", 0},
-                      {"owned_by", "fake"}});
-    }
-    body = Json{{"object", "list"}, {"data", data}}.dump();
+    body = ModelList();
   } else if (request.path == "/v1/audio/transcriptions" &&
              request.method == "POST") {
     if (record.audio.empty()) {

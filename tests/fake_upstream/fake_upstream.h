@@ -118,6 +118,8 @@ class FakeUpstream {
  private:
   FakeUpstream(int listen_fd, int port) : listen_fd_(listen_fd), port_(port) {}
   void AcceptLoop();
+  // GET /v1/models's body: the ids of SetModels.
+  std::string ModelList() const;
   void Serve(int fd, int connection);
   FakeBehavior Choose(const WireRequest& request);
   // Handles one request; false when the connection must close.

@@ -99,6 +99,61 @@ func (Capability) EnumDescriptor() ([]byte, []int) {
 	return file_voxgate_v1_models_proto_rawDescGZIP(), []int{0}
 }
 
+// Whether a model server lists a model.
+type ModelListing int32
+
+const (
+	// Unknown: the pool has not answered GET /models, does not serve it (the
+	// embedded engine), or the id is the pool's own name.
+	ModelListing_MODEL_LISTING_UNSPECIFIED ModelListing = 0
+	// The server lists it.
+	ModelListing_MODEL_LISTING_REPORTED ModelListing = 1
+	// Configured, but the server does not list it: requests naming it will
+	// likely fail upstream.
+	ModelListing_MODEL_LISTING_NOT_REPORTED ModelListing = 2
+)
+
+// Enum value maps for ModelListing.
+var (
+	ModelListing_name = map[int32]string{
+		0: "MODEL_LISTING_UNSPECIFIED",
+		1: "MODEL_LISTING_REPORTED",
+		2: "MODEL_LISTING_NOT_REPORTED",
+	}
+	ModelListing_value = map[string]int32{
+		"MODEL_LISTING_UNSPECIFIED":  0,
+		"MODEL_LISTING_REPORTED":     1,
+		"MODEL_LISTING_NOT_REPORTED": 2,
+	}
+)
+
+func (x ModelListing) Enum() *ModelListing {
+	p := new(ModelListing)
+	*p = x
+	return p
+}
+
+func (x ModelListing) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ModelListing) Descriptor() protoreflect.EnumDescriptor {
+	return file_voxgate_v1_models_proto_enumTypes[1].Descriptor()
+}
+
+func (ModelListing) Type() protoreflect.EnumType {
+	return &file_voxgate_v1_models_proto_enumTypes[1]
+}
+
+func (x ModelListing) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ModelListing.Descriptor instead.
+func (ModelListing) EnumDescriptor() ([]byte, []int) {
+	return file_voxgate_v1_models_proto_rawDescGZIP(), []int{1}
+}
+
 // List the models the gateway serves.
 type ListModelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -157,7 +212,13 @@ type ModelInfo struct {
 	// Encodings accepted in requests (the gateway transcodes for the backend).
 	AcceptedEncodings []AudioEncoding `protobuf:"varint,8,rep,packed,name=accepted_encodings,json=acceptedEncodings,proto3,enum=voxgate.v1.AudioEncoding" json:"accepted_encodings,omitempty"`
 	// Whether at least one endpoint of the pool is healthy now.
-	Available     bool `protobuf:"varint,9,opt,name=available,proto3" json:"available,omitempty"`
+	Available bool `protobuf:"varint,9,opt,name=available,proto3" json:"available,omitempty"`
+	// Whether the configuration names this model (or its pool, which then appears
+	// under the pool's name). False for models only the upstream reports.
+	Configured bool `protobuf:"varint,10,opt,name=configured,proto3" json:"configured,omitempty"`
+	// What the pool's server said of this id at its last GET /models (asked at
+	// start and every minute).
+	Listing       ModelListing `protobuf:"varint,11,opt,name=listing,proto3,enum=voxgate.v1.ModelListing" json:"listing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -255,10 +316,26 @@ func (x *ModelInfo) GetAvailable() bool {
 	return false
 }
 
+func (x *ModelInfo) GetConfigured() bool {
+	if x != nil {
+		return x.Configured
+	}
+	return false
+}
+
+func (x *ModelInfo) GetListing() ModelListing {
+	if x != nil {
+		return x.Listing
+	}
+	return ModelListing_MODEL_LISTING_UNSPECIFIED
+}
+
 // The models the gateway serves.
 type ListModelsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// In configuration order.
+	// Configured models in configuration order, each pool's followed by the ids
+	// its server reports that the configuration does not name (routable by that
+	// id).
 	Models        []*ModelInfo `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -307,7 +384,7 @@ const file_voxgate_v1_models_proto_rawDesc = "" +
 	"\n" +
 	"\x17voxgate/v1/models.proto\x12\n" +
 	"voxgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16voxgate/v1/audio.proto\"\x13\n" +
-	"\x11ListModelsRequest\"\xfe\x02\n" +
+	"\x11ListModelsRequest\"\xd2\x03\n" +
 	"\tModelInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04pool\x18\x02 \x01(\tR\x04pool\x12\x1a\n" +
@@ -317,7 +394,12 @@ const file_voxgate_v1_models_proto_rawDesc = "" +
 	"\x0fmax_audio_bytes\x18\x06 \x01(\x03R\rmaxAudioBytes\x12G\n" +
 	"\x12max_audio_duration\x18\a \x01(\v2\x19.google.protobuf.DurationR\x10maxAudioDuration\x12H\n" +
 	"\x12accepted_encodings\x18\b \x03(\x0e2\x19.voxgate.v1.AudioEncodingR\x11acceptedEncodings\x12\x1c\n" +
-	"\tavailable\x18\t \x01(\bR\tavailable\"C\n" +
+	"\tavailable\x18\t \x01(\bR\tavailable\x12\x1e\n" +
+	"\n" +
+	"configured\x18\n" +
+	" \x01(\bR\n" +
+	"configured\x122\n" +
+	"\alisting\x18\v \x01(\x0e2\x18.voxgate.v1.ModelListingR\alisting\"C\n" +
 	"\x12ListModelsResponse\x12-\n" +
 	"\x06models\x18\x01 \x03(\v2\x15.voxgate.v1.ModelInfoR\x06models*\x98\x02\n" +
 	"\n" +
@@ -330,7 +412,11 @@ const file_voxgate_v1_models_proto_rawDesc = "" +
 	"\x1aCAPABILITY_STREAMING_INPUT\x10\x05\x12\x1e\n" +
 	"\x1aCAPABILITY_WORD_TIMESTAMPS\x10\x06\x12!\n" +
 	"\x1dCAPABILITY_SEGMENT_TIMESTAMPS\x10\a\x12!\n" +
-	"\x1dCAPABILITY_LANGUAGE_DETECTION\x10\bB:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3"
+	"\x1dCAPABILITY_LANGUAGE_DETECTION\x10\b*i\n" +
+	"\fModelListing\x12\x1d\n" +
+	"\x19MODEL_LISTING_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16MODEL_LISTING_REPORTED\x10\x01\x12\x1e\n" +
+	"\x1aMODEL_LISTING_NOT_REPORTED\x10\x02B:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3"
 
 var (
 	file_voxgate_v1_models_proto_rawDescOnce sync.Once
@@ -344,26 +430,28 @@ func file_voxgate_v1_models_proto_rawDescGZIP() []byte {
 	return file_voxgate_v1_models_proto_rawDescData
 }
 
-var file_voxgate_v1_models_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_voxgate_v1_models_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_voxgate_v1_models_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_voxgate_v1_models_proto_goTypes = []any{
 	(Capability)(0),             // 0: voxgate.v1.Capability
-	(*ListModelsRequest)(nil),   // 1: voxgate.v1.ListModelsRequest
-	(*ModelInfo)(nil),           // 2: voxgate.v1.ModelInfo
-	(*ListModelsResponse)(nil),  // 3: voxgate.v1.ListModelsResponse
-	(*durationpb.Duration)(nil), // 4: google.protobuf.Duration
-	(AudioEncoding)(0),          // 5: voxgate.v1.AudioEncoding
+	(ModelListing)(0),           // 1: voxgate.v1.ModelListing
+	(*ListModelsRequest)(nil),   // 2: voxgate.v1.ListModelsRequest
+	(*ModelInfo)(nil),           // 3: voxgate.v1.ModelInfo
+	(*ListModelsResponse)(nil),  // 4: voxgate.v1.ListModelsResponse
+	(*durationpb.Duration)(nil), // 5: google.protobuf.Duration
+	(AudioEncoding)(0),          // 6: voxgate.v1.AudioEncoding
 }
 var file_voxgate_v1_models_proto_depIdxs = []int32{
 	0, // 0: voxgate.v1.ModelInfo.capabilities:type_name -> voxgate.v1.Capability
-	4, // 1: voxgate.v1.ModelInfo.max_audio_duration:type_name -> google.protobuf.Duration
-	5, // 2: voxgate.v1.ModelInfo.accepted_encodings:type_name -> voxgate.v1.AudioEncoding
-	2, // 3: voxgate.v1.ListModelsResponse.models:type_name -> voxgate.v1.ModelInfo
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 1: voxgate.v1.ModelInfo.max_audio_duration:type_name -> google.protobuf.Duration
+	6, // 2: voxgate.v1.ModelInfo.accepted_encodings:type_name -> voxgate.v1.AudioEncoding
+	1, // 3: voxgate.v1.ModelInfo.listing:type_name -> voxgate.v1.ModelListing
+	3, // 4: voxgate.v1.ListModelsResponse.models:type_name -> voxgate.v1.ModelInfo
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_voxgate_v1_models_proto_init() }
@@ -377,7 +465,7 @@ func file_voxgate_v1_models_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_voxgate_v1_models_proto_rawDesc), len(file_voxgate_v1_models_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

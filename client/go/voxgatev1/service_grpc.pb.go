@@ -60,8 +60,12 @@ const (
 //	CANCELLED           the caller cancelled.
 //	NOT_FOUND           the model is not configured.
 //	FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
-//	                    no text model); the message says how to configure one.
-//	INTERNAL            an upstream answered something its protocol does not allow.
+//	                    no text model; the message says how to configure one), or
+//	                    the upstream lacks the capability asked for (HTTP 501, or
+//	                    500 saying "not supported": audio sent to a text-only
+//	                    llama-server).
+//	INTERNAL            an upstream answered something its protocol does not allow,
+//	                    or failed on this request with HTTP 500.
 //	UNIMPLEMENTED       the RPC is not available in this build.
 type VoxgateServiceClient interface {
 	// Transcribes a complete piece of audio. Long audio is cut at silences into chunks
@@ -200,8 +204,12 @@ func (c *voxgateServiceClient) ListModels(ctx context.Context, in *ListModelsReq
 //	CANCELLED           the caller cancelled.
 //	NOT_FOUND           the model is not configured.
 //	FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
-//	                    no text model); the message says how to configure one.
-//	INTERNAL            an upstream answered something its protocol does not allow.
+//	                    no text model; the message says how to configure one), or
+//	                    the upstream lacks the capability asked for (HTTP 501, or
+//	                    500 saying "not supported": audio sent to a text-only
+//	                    llama-server).
+//	INTERNAL            an upstream answered something its protocol does not allow,
+//	                    or failed on this request with HTTP 500.
 //	UNIMPLEMENTED       the RPC is not available in this build.
 type VoxgateServiceServer interface {
 	// Transcribes a complete piece of audio. Long audio is cut at silences into chunks

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from voxgate.v1 import audio_pb2 as voxgate_dot_v1_dot_audio__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17voxgate/v1/models.proto\x12\nvoxgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16voxgate/v1/audio.proto\"\x13\n\x11ListModelsRequest\"\x92\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04pool\x18\x02 \x01(\t\x12\x10\n\x08protocol\x18\x03 \x01(\t\x12,\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x16.voxgate.v1.Capability\x12\x11\n\tlanguages\x18\x05 \x03(\t\x12\x17\n\x0fmax_audio_bytes\x18\x06 \x01(\x03\x12\x35\n\x12max_audio_duration\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x12\x61\x63\x63\x65pted_encodings\x18\x08 \x03(\x0e\x32\x19.voxgate.v1.AudioEncoding\x12\x11\n\tavailable\x18\t \x01(\x08\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.voxgate.v1.ModelInfo*\x98\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x41PABILITY_TRANSCRIBE\x10\x01\x12\x18\n\x14\x43\x41PABILITY_TRANSLATE\x10\x02\x12\x19\n\x15\x43\x41PABILITY_AUDIO_CHAT\x10\x03\x12\x18\n\x14\x43\x41PABILITY_TEXT_CHAT\x10\x04\x12\x1e\n\x1a\x43\x41PABILITY_STREAMING_INPUT\x10\x05\x12\x1e\n\x1a\x43\x41PABILITY_WORD_TIMESTAMPS\x10\x06\x12!\n\x1d\x43\x41PABILITY_SEGMENT_TIMESTAMPS\x10\x07\x12!\n\x1d\x43\x41PABILITY_LANGUAGE_DETECTION\x10\x08\x42:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17voxgate/v1/models.proto\x12\nvoxgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16voxgate/v1/audio.proto\"\x13\n\x11ListModelsRequest\"\xd1\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04pool\x18\x02 \x01(\t\x12\x10\n\x08protocol\x18\x03 \x01(\t\x12,\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x16.voxgate.v1.Capability\x12\x11\n\tlanguages\x18\x05 \x03(\t\x12\x17\n\x0fmax_audio_bytes\x18\x06 \x01(\x03\x12\x35\n\x12max_audio_duration\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x12\x61\x63\x63\x65pted_encodings\x18\x08 \x03(\x0e\x32\x19.voxgate.v1.AudioEncoding\x12\x11\n\tavailable\x18\t \x01(\x08\x12\x12\n\nconfigured\x18\n \x01(\x08\x12)\n\x07listing\x18\x0b \x01(\x0e\x32\x18.voxgate.v1.ModelListing\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.voxgate.v1.ModelInfo*\x98\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x41PABILITY_TRANSCRIBE\x10\x01\x12\x18\n\x14\x43\x41PABILITY_TRANSLATE\x10\x02\x12\x19\n\x15\x43\x41PABILITY_AUDIO_CHAT\x10\x03\x12\x18\n\x14\x43\x41PABILITY_TEXT_CHAT\x10\x04\x12\x1e\n\x1a\x43\x41PABILITY_STREAMING_INPUT\x10\x05\x12\x1e\n\x1a\x43\x41PABILITY_WORD_TIMESTAMPS\x10\x06\x12!\n\x1d\x43\x41PABILITY_SEGMENT_TIMESTAMPS\x10\x07\x12!\n\x1d\x43\x41PABILITY_LANGUAGE_DETECTION\x10\x08*i\n\x0cModelListing\x12\x1d\n\x19MODEL_LISTING_UNSPECIFIED\x10\x00\x12\x1a\n\x16MODEL_LISTING_REPORTED\x10\x01\x12\x1e\n\x1aMODEL_LISTING_NOT_REPORTED\x10\x02\x42:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voxgate.v1.models_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1'
-  _globals['_CAPABILITY']._serialized_start=455
-  _globals['_CAPABILITY']._serialized_end=735
+  _globals['_CAPABILITY']._serialized_start=518
+  _globals['_CAPABILITY']._serialized_end=798
+  _globals['_MODELLISTING']._serialized_start=800
+  _globals['_MODELLISTING']._serialized_end=905
   _globals['_LISTMODELSREQUEST']._serialized_start=95
   _globals['_LISTMODELSREQUEST']._serialized_end=114
   _globals['_MODELINFO']._serialized_start=117
-  _globals['_MODELINFO']._serialized_end=391
-  _globals['_LISTMODELSRESPONSE']._serialized_start=393
-  _globals['_LISTMODELSRESPONSE']._serialized_end=452
+  _globals['_MODELINFO']._serialized_end=454
+  _globals['_LISTMODELSRESPONSE']._serialized_start=456
+  _globals['_LISTMODELSRESPONSE']._serialized_end=515
 # @@protoc_insertion_point(module_scope)

@@ -57,8 +57,12 @@ class VoxgateServiceStub:
     CANCELLED           the caller cancelled.
     NOT_FOUND           the model is not configured.
     FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
-    no text model); the message says how to configure one.
-    INTERNAL            an upstream answered something its protocol does not allow.
+    no text model; the message says how to configure one), or
+    the upstream lacks the capability asked for (HTTP 501, or
+    500 saying "not supported": audio sent to a text-only
+    llama-server).
+    INTERNAL            an upstream answered something its protocol does not allow,
+    or failed on this request with HTTP 500.
     UNIMPLEMENTED       the RPC is not available in this build.
     """
 
@@ -129,8 +133,12 @@ class VoxgateServiceServicer:
     CANCELLED           the caller cancelled.
     NOT_FOUND           the model is not configured.
     FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
-    no text model); the message says how to configure one.
-    INTERNAL            an upstream answered something its protocol does not allow.
+    no text model; the message says how to configure one), or
+    the upstream lacks the capability asked for (HTTP 501, or
+    500 saying "not supported": audio sent to a text-only
+    llama-server).
+    INTERNAL            an upstream answered something its protocol does not allow,
+    or failed on this request with HTTP 500.
     UNIMPLEMENTED       the RPC is not available in this build.
     """
 
@@ -255,8 +263,12 @@ class VoxgateService:
     CANCELLED           the caller cancelled.
     NOT_FOUND           the model is not configured.
     FAILED_PRECONDITION the RPC needs a pool that is not configured (e.g. Chat with
-    no text model); the message says how to configure one.
-    INTERNAL            an upstream answered something its protocol does not allow.
+    no text model; the message says how to configure one), or
+    the upstream lacks the capability asked for (HTTP 501, or
+    500 saying "not supported": audio sent to a text-only
+    llama-server).
+    INTERNAL            an upstream answered something its protocol does not allow,
+    or failed on this request with HTTP 500.
     UNIMPLEMENTED       the RPC is not available in this build.
     """
 
