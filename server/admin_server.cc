@@ -40,12 +40,29 @@ struct AdminServer::Handlers {
   FunctionHandler metrics;
   FunctionHandler healthz;
   FunctionHandler readyz;
+  FunctionHandler readyz_pools;
 };
+
+namespace {
+
+// One line per pool; whether all are available.
+bool DescribePools(const std::map<std::string, bool>& pools, std::string& out) {
+  bool all = true;
+  for (const auto& [pool, available] : pools) {
+    absl::StrAppend(&out, "pool ", pool, ": ",
+                    available ? "available" : "no available endpoint", "\n");
+    all &= available;
+  }
+  return all;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const std::string& listen,
     std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
-    std::function<std::string()> ready) {
+    std::function<std::string()> ready,
+    std::function<std::map<std::string, bool>()> pools) {
   std::unique_ptr<AdminServer> admin(new AdminServer());
   admin->handlers_.reset(new Handlers{
       FunctionHandler([metrics](mg_connection* connection) {
@@ -62,10 +79,16 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
       FunctionHandler([](mg_connection* connection) {
         Reply(connection, 200, "text/plain", "ok\n");
       }),
-      FunctionHandler([ready](mg_connection* connection) {
+      FunctionHandler([ready, pools](mg_connection* connection) {
         const std::string reason = ready();
-        Reply(connection, reason.empty() ? 200 : 503, "text/plain",
-              reason.empty() ? "ready\n" : reason + "\n");
+        std::string body = reason.empty() ? "ready\n" : reason + "\n";
+        DescribePools(pools(), body);
+        Reply(connection, reason.empty() ? 200 : 503, "text/plain", body);
+      }),
+      FunctionHandler([pools](mg_connection* connection) {
+        std::string body;
+        const bool all = DescribePools(pools(), body);
+        Reply(connection, all ? 200 : 503, "text/plain", body);
       })});
   // civetweb wants "host:port"; it reports failure by exception (its C++
   // boundary).
@@ -79,6 +102,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   }
   admin->server_->addHandler("/metrics", admin->handlers_->metrics);
   admin->server_->addHandler("/healthz", admin->handlers_->healthz);
+  // civetweb takes the first handler whose URI prefixes the request's.
+  admin->server_->addHandler("/readyz/pools", admin->handlers_->readyz_pools);
   admin->server_->addHandler("/readyz", admin->handlers_->readyz);
   std::vector<int> ports = admin->server_->getListeningPorts();
   admin->port_ = ports.empty() ? 0 : ports[0];

@@ -2,6 +2,7 @@
 #define VOXGATE_SERVER_ADMIN_SERVER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,15 +15,19 @@ class CivetServer;
 namespace voxgate::server {
 
 // The admin HTTP listener (--admin_listen): /metrics in the Prometheus text
-// format, /healthz (the process is alive) and /readyz (200 when `ready` returns
-// "", else 503 with its reason). Serves on civetweb's own threads. Thread-safe.
+// format, /healthz (the process is alive), /readyz (200 when `ready` returns
+// "", else 503 with its reason; the body lists the pools too) and
+// /readyz/pools (200 when every pool has an available endpoint, else 503;
+// for those who want readiness to follow the model servers). Serves on
+// civetweb's own threads. Thread-safe.
 class AdminServer {
  public:
   // UNAVAILABLE naming server.admin_listen when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(
       const std::string& listen,
       std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
-      std::function<std::string()> ready);
+      std::function<std::string()> ready,
+      std::function<std::map<std::string, bool>()> pools);
   ~AdminServer();
 
   // The bound port (useful with port 0).

@@ -133,21 +133,24 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
        std::make_shared<GatewayCollector>(
            gateway->admission_, *gateway->workers_, *gateway->upstreams_,
            gateway->logger_)},
+      // Ready unless draining, as the gRPC health service says: every
+      // replica shares the model servers, so an upstream outage marking them
+      // all unready would empty the Service (embedded-engine and healthy
+      // pools' calls too) and callers would get connection errors instead of
+      // an UNAVAILABLE naming the pool. Pools are reported separately.
       [raw]() -> std::string {
-        if (raw->admission_.draining()) return "draining";
-        for (const auto& [pool, available] :
-             raw->routing_->PoolAvailability()) {
-          if (!available)
-            return absl::StrCat("pool ", pool, " has no available endpoint");
-        }
-        return "";
-      });
+        return raw->admission_.draining() ? "draining" : "";
+      },
+      [raw] { return raw->routing_->PoolAvailability(); });
   if (!admin.ok()) return admin.status();
   gateway->admin_ = std::move(*admin);
   grpc::HealthCheckServiceInterface* health =
       gateway->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
+  gateway->pool_health_ = std::make_unique<PoolHealthReporter>(
+      gateway->timers_, *gateway->routing_, *health);
+  gateway->pool_health_->Start();
   logger.Info("serving", {{"listen", config.server().listen()},
                           {"grpc_port", gateway->port_},
                           {"admin_port", gateway->admin_->port()}});
@@ -159,6 +162,7 @@ int GatewayServer::admin_port() const { return admin_->port(); }
 void GatewayServer::Drain() {
   if (drained_) return;
   drained_ = true;
+  pool_health_->Stop();
   // Shutdown() of the health service turns every service NOT_SERVING for good,
   // Watch streams included.
   server_->GetHealthCheckService()->Shutdown();
@@ -176,6 +180,7 @@ void GatewayServer::Drain() {
 }
 
 GatewayServer::~GatewayServer() {
+  if (pool_health_ != nullptr) pool_health_->Stop();
   if (server_ != nullptr && !drained_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();

@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admin_server.h"
 #include "server/admission.h"
+#include "server/pool_health.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "upstream/upstreams.h"
@@ -31,7 +32,8 @@ class GatewayServer {
     upstream::Routing* routing = nullptr;
   };
 
-  // The health service names reported SERVING, then NOT_SERVING while draining.
+  // The health service names reported SERVING, then NOT_SERVING while draining
+  // (each pool also has its own entry: PoolHealthReporter).
   static constexpr const char* kServiceName = "voxgate.v1.VoxgateService";
 
   // Builds the upstreams and audio workers, binds and starts serving. Returns
@@ -74,6 +76,7 @@ class GatewayServer {
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<PoolHealthReporter> pool_health_;
   // Declared last, so it stops first: its metrics read everything above.
   std::unique_ptr<AdminServer> admin_;
   int port_ = 0;

@@ -10,6 +10,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "absl/time/clock.h"
+#include "tests/free_port.h"
 #include "tests/grpc_probes.h"
 #include "tests/http_get.h"
 #include "tests/subprocess.h"
@@ -125,6 +127,51 @@ TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
   EXPECT_EQ(*exit_code, 0) << process->Stderr();
   EXPECT_THAT(process->Stderr(), HasSubstr("\"drained\""));
+}
+
+// A pool whose server is down: the process stays ready (gRPC health for its
+// service and /readyz agree), while the pool's own health entry and
+// /readyz/pools say it is down.
+TEST(VoxgateProcessTest, ReadinessIsTheProcessAndPoolsAreReportedApart) {
+  const int dead_port = FreePort();  // nothing listens there
+  auto process = Subprocess::Start(
+      {kBinary, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+       absl::StrCat("--text_base_url=http://127.0.0.1:", dead_port, "/v1")},
+      {});
+  ASSERT_TRUE(process.ok()) << process.status();
+  auto serving = process->WaitForLine("\"serving\"", absl::Seconds(30));
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  const nlohmann::json facts = nlohmann::json::parse(*serving);
+  auto channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", facts.at("grpc_port").get<int>()),
+      grpc::InsecureChannelCredentials());
+  // The first health check fails (connection refused) and the pool's entry
+  // follows within its 1 s reporting interval.
+  absl::StatusOr<std::string> pool = CheckHealth(*channel, "voxgate.pool.text");
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while ((!pool.ok() || *pool != "NOT_SERVING") && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(100));
+    pool = CheckHealth(*channel, "voxgate.pool.text");
+  }
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_EQ(*pool, "NOT_SERVING");
+  EXPECT_EQ(CheckHealth(*channel, "voxgate.pool.audio").value_or(""),
+            "SERVING");  // the embedded engine
+  EXPECT_EQ(CheckHealth(*channel, "voxgate.v1.VoxgateService").value_or(""),
+            "SERVING");
+
+  auto http = upstream::HttpClient::Create();
+  ASSERT_TRUE(http.ok());
+  const std::string admin =
+      absl::StrCat("http://127.0.0.1:", facts.at("admin_port").get<int>());
+  auto readyz = HttpGet(**http, admin + "/readyz");
+  ASSERT_TRUE(readyz.ok());
+  EXPECT_EQ(readyz->status_code, 200);
+  EXPECT_THAT(readyz->body, HasSubstr("pool text: no available endpoint"));
+  auto pools = HttpGet(**http, admin + "/readyz/pools");
+  ASSERT_TRUE(pools.ok());
+  EXPECT_EQ(pools->status_code, 503);
+  EXPECT_THAT(pools->body, HasSubstr("pool audio: available"));
 }
 
 TEST(VoxgateProcessTest, InvalidConfigExitsBeforeListeningNamingTheKey) {
