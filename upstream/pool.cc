@@ -92,7 +92,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWaitTimeout(uint64_t id);
   void RunHealthChecks();
-  void OnHealthResult(int endpoint, bool healthy);
+  void OnHealthResult(int endpoint, bool healthy, bool timed_out);
   void WakeAt(absl::Time when);
   absl::Status NoEndpointError(absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -357,18 +357,27 @@ void PoolCore::RunHealthChecks() {
     http_.Fetch(std::move(probe), [weak,
                                    i](absl::StatusOr<HttpResponse> response) {
       if (auto core = weak.lock()) {
+        const bool timed_out =
+            !response.ok() &&
+            response.status().code() == absl::StatusCode::kDeadlineExceeded;
         core->OnHealthResult(i, response.ok() && response->status_code >= 200 &&
-                                    response->status_code < 300);
+                                    response->status_code < 300,
+                             timed_out);
       }
     });
   }
 }
 
-void PoolCore::OnHealthResult(int index, bool healthy) {
+void PoolCore::OnHealthResult(int index, bool healthy, bool timed_out) {
   GrantList grants;
   {
     absl::MutexLock lock(&mu_);
     EndpointState& endpoint = endpoints_[index];
+    // A server busy with our own requests may answer its health check late
+    // (faster-whisper-server's event loop blocks while it decodes): that says
+    // nothing new, and those requests' outcomes judge it (passive ejection).
+    // A refused or failed check still counts.
+    if (!healthy && timed_out && endpoint.outstanding > 0) return;
     const bool recovered =
         healthy && (!endpoint.healthy || endpoint.streak > 0);
     endpoint.healthy = healthy;
