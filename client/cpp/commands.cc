@@ -351,14 +351,14 @@ int Analyze(Session& session, const Args& args) {
   }
   request.set_instruction(args.positional[1]);
   request.set_model(args.Get("model"));
-  const std::string mode = args.Get("mode", "direct");
+  // auto: the server picks (DIRECT when an audio chat model is configured).
+  const std::string mode = args.Get("mode", "auto");
   if (mode == "direct") {
     request.set_mode(v1::ANALYZE_MODE_DIRECT);
   } else if (mode == "cascade") {
     request.set_mode(v1::ANALYZE_MODE_CASCADE);
-    request.set_include_transcript(true);
-  } else {
-    return Usage("--mode is direct or cascade");
+  } else if (mode != "auto") {
+    return Usage("--mode is auto, direct or cascade");
   }
   std::string error;
   if (!ParseGeneration(args, *request.mutable_generation(), error))

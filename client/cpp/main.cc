@@ -85,11 +85,12 @@ prints the answer as it streams.
        {&Analyze,
         {"mode", "model", "max-tokens", "temperature"},
         {},
-        R"(Usage: voxgate-cli analyze FILE "INSTRUCTION" [--mode=direct|cascade] [--model=M]
+        R"(Usage: voxgate-cli analyze FILE "INSTRUCTION" [--mode=auto|direct|cascade] [--model=M]
 
 Asks INSTRUCTION about FILE.
-  --mode  direct (default): the audio goes to a multimodal model; cascade: it is
-          transcribed first and the transcript goes to the text model (the
+  --mode  auto (default): the gateway picks, direct when an audio chat model is
+          configured; direct: the audio goes to a multimodal model; cascade: it
+          is transcribed first and the transcript goes to the text model (the
           transcript is printed on stderr).
 )"}},
       {"models", {&Models, {}, {}, R"(Usage: voxgate-cli models

@@ -43,14 +43,14 @@ func (c *Client) Transcribe(ctx context.Context, audio []byte, opts ...Recogniti
 	})
 }
 
-// Analyze asks instruction about audio. DIRECT (the default) sends the audio to
-// a multimodal model; CASCADE transcribes it and asks the text model.
+// Analyze asks instruction about audio. DIRECT sends the audio to a multimodal
+// model; CASCADE transcribes it and asks the text model; UNSPECIFIED lets the
+// server pick (DIRECT when an audio chat model is configured). DIRECT's
+// transcript costs a second upstream step: set IncludeTranscript on a request
+// of your own and call the stub for it.
 func (c *Client) Analyze(ctx context.Context, audio []byte, instruction string, mode v1.AnalyzeMode) (*v1.AnalyzeResponse, error) {
-	if mode == v1.AnalyzeMode_ANALYZE_MODE_UNSPECIFIED {
-		mode = v1.AnalyzeMode_ANALYZE_MODE_DIRECT
-	}
 	request := &v1.AnalyzeRequest{Audio: &v1.AudioInput{Content: audio}, Instruction: instruction,
-		Mode: mode, IncludeTranscript: true}
+		Mode: mode}
 	return unary(c, ctx, func(ctx context.Context, o ...grpc.CallOption) (*v1.AnalyzeResponse, error) {
 		return c.stub.Analyze(ctx, request, o...)
 	})

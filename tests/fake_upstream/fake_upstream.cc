@@ -343,7 +343,8 @@ bool FakeUpstream::HandleControl(HttpConnection& connection,
                       {"audio", audio},
                       {"in_flight_at_arrival", recorded.in_flight_at_arrival},
                       {"client_closed_early", recorded.client_closed_early},
-                      {"x_request_id", recorded.wire.Header("x-request-id")}});
+                      {"x_request_id", recorded.wire.Header("x-request-id")},
+                      {"json", recorded.json}});
     }
     return connection.WriteResponse(200, "application/json", list.dump());
   } else {

@@ -81,4 +81,9 @@ async def test_typed_exceptions(client, fake):
 
 
 async def test_list_models(client):
-    assert {m["id"] for m in await client.list_models()} == {"whisper-1", "voxtral", "llama3"}
+    models = {m["id"]: m for m in await client.list_models()}
+    assert {"whisper-1", "voxtral", "llama3"} <= set(models)
+    assert models["llama3"]["configured"]
+    # What the upstream itself reports is listed too.
+    assert models["fake-model"]["configured"] is False
+    assert models["fake-model"]["listed_by_server"] is True

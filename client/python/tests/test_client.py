@@ -74,15 +74,82 @@ def test_chat_stream_yields_deltas(client, fake):
     assert "".join(deltas) == "one two three four"
 
 
+def test_chat_stream_ends_with_finish_reason_usage_and_model(client, fake):
+    fake.default(text="one two three")
+    stream = client.chat_stream([{"role": "user", "content": "count"}])
+    assert "".join(stream) == "one two three"
+    assert stream.finish_reason == "stop"
+    assert stream.usage["completion_tokens"] == 3
+    assert stream.model == "llama3"
+
+
+def test_usage_counts_audio_tokens_once(client):
+    reply = client.chat_completion([{"role": "user", "content": "hi"}])
+    usage = reply["usage"]
+    assert usage["prompt_tokens"] + usage["completion_tokens"] == usage["total_tokens"]
+
+
+def test_json_schema_strict_is_sent(client, fake):
+    client.chat_completion(
+        [{"role": "user", "content": "hi"}],
+        response_format={"type": "json_schema", "json_schema": {
+            "name": "a", "schema": {"type": "object"}, "strict": True}})
+    sent = fake.requests()[0]["json"]["response_format"]["json_schema"]
+    assert sent["strict"] is True
+
+
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Weather now",
+    "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}
+
+
+def test_tool_calls_round_trip_in_openai_shape(client, fake):
+    messages = [{"role": "user", "content": "weather in Oslo"}]
+    first = client.chat_completion(messages, tools=[WEATHER_TOOL], tool_choice="required")
+    choice = first["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    call = choice["message"]["tool_calls"][0]
+    assert call["function"]["name"] == "get_weather"
+    assert fake.requests()[0]["json"]["tool_choice"] == "required"
+
+    messages += [choice["message"],
+                 {"role": "tool", "tool_call_id": call["id"], "content": "-3 C"}]
+    second = client.chat_completion(messages, tools=[WEATHER_TOOL])
+    assert second["choices"][0]["message"]["content"] == f"tool {call['id']} said: -3 C"
+    sent = fake.requests()[1]["json"]["messages"]
+    assert sent[1]["tool_calls"][0]["id"] == call["id"]
+
+
+def test_streamed_tool_calls_are_assembled(client):
+    stream = client.chat_stream([{"role": "user", "content": "weather"}],
+                                tools=[WEATHER_TOOL])
+    assert "".join(stream) == ""
+    assert stream.finish_reason == "tool_calls"
+    assert stream.tool_calls[0]["function"]["name"] == "get_weather"
+    assert stream.tool_calls[0]["function"]["arguments"] == '{"text":"weather"}'
+
+
 def test_analyze_audio_cascade_returns_transcript_and_answer(client, fake):
     result = client.analyze_audio(tone_wav(1.0), "Summarise.", mode="cascade")
     assert "frames" in result["transcript"]
     assert result["answer"]
 
 
+def test_analyze_audio_lets_the_server_pick_and_skips_the_extra_transcription(client, fake):
+    fake.default(text="A tone.")
+    result = client.analyze_audio(tone_wav(1.0), "What is it?")
+    # An audio chat model is configured, so DIRECT: one upstream request, no
+    # transcription before it.
+    assert result["mode"] == "direct"
+    assert result["answer"] == "A tone."
+    assert [r["path"] for r in fake.requests()] == ["/v1/chat/completions"]
+    assert result["model_seconds"] > 0
+
+
 def test_list_models(client):
     models = {m["id"]: m for m in client.list_models()}
-    assert set(models) == {"whisper-1", "voxtral", "llama3"}
+    assert {"whisper-1", "voxtral", "llama3"} <= set(models)
     assert "transcribe" in models["whisper-1"]["capabilities"]
     assert models["llama3"]["available"]
 

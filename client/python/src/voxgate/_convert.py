@@ -132,8 +132,12 @@ def chat_request(messages: Iterable[Mapping[str, Any]],
             raise ValueError(f"unknown role {role!r}")
         request.messages.append(chat_pb2.ChatMessage(
             role=_ROLES[role], content=_content_parts(message.get("content")),
-            name=message.get("name", ""),
-            tool_call_id=message.get("tool_call_id", "")))
+            name=message.get("name") or "",
+            tool_call_id=message.get("tool_call_id") or "",
+            tool_calls=[_tool_call(call) for call in message.get("tool_calls") or []]))
+    _set_tools(request.tools, request.tool_choice, params)
+    if params.get("parallel_tool_calls") is not None:
+        request.parallel_tool_calls = params["parallel_tool_calls"]
     generation = request.generation
     for name in ("temperature", "top_p", "seed", "presence_penalty",
                  "frequency_penalty"):
@@ -155,22 +159,67 @@ def chat_request(messages: Iterable[Mapping[str, Any]],
             generation.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_JSON_SCHEMA
             generation.response_format.schema_name = schema.get("name", "")
             generation.response_format.json_schema = json.dumps(schema.get("schema", {}))
+            generation.response_format.strict = bool(schema.get("strict", False))
         elif kind == "text":
             generation.response_format.type = chat_pb2.RESPONSE_FORMAT_TYPE_TEXT
     known = {"model", "temperature", "top_p", "seed", "presence_penalty",
              "frequency_penalty", "max_tokens", "max_completion_tokens", "stop",
-             "response_format", "stream", "timeout_s"}
+             "response_format", "stream", "timeout_s", "tools", "tool_choice",
+             "parallel_tool_calls"}
     for name, value in params.items():
         if name not in known and value is not None:
             request.backend_options[name] = json.dumps(value)
     return request
 
 
+def _tool_call(call: Mapping[str, Any]) -> chat_pb2.ToolCall:
+    """An OpenAI tool_calls[] entry as a ToolCall."""
+    function = call.get("function") or {}
+    arguments = function.get("arguments", "")
+    return chat_pb2.ToolCall(id=call.get("id") or "", name=function.get("name") or "",
+                             arguments=arguments if isinstance(arguments, str)
+                             else json.dumps(arguments))
+
+
+def _set_tools(tools: Any, tool_choice: chat_pb2.ToolChoice,
+               params: Mapping[str, Any]) -> None:
+    """OpenAI tools and tool_choice onto the request's fields."""
+    for tool in params.get("tools") or []:
+        if tool.get("type", "function") != "function":
+            raise ValueError(f"only function tools are supported, got {tool.get('type')!r}")
+        function = tool["function"]
+        tools.append(chat_pb2.Tool(
+            name=function["name"], description=function.get("description", ""),
+            parameters_json=json.dumps(function["parameters"])
+            if function.get("parameters") is not None else "",
+            strict=bool(function.get("strict", False))))
+    choice = params.get("tool_choice")
+    if isinstance(choice, str):
+        modes = {"auto": chat_pb2.TOOL_CHOICE_MODE_AUTO,
+                 "none": chat_pb2.TOOL_CHOICE_MODE_NONE,
+                 "required": chat_pb2.TOOL_CHOICE_MODE_REQUIRED}
+        if choice not in modes:
+            raise ValueError(f"tool_choice must be auto, none, required or a function, "
+                             f"got {choice!r}")
+        tool_choice.mode = modes[choice]
+    elif isinstance(choice, Mapping):
+        tool_choice.function_name = choice["function"]["name"]
+
+
+def tool_calls_list(calls: Iterable[chat_pb2.ToolCall]) -> List[Dict[str, Any]]:
+    """ToolCalls in OpenAI's tool_calls[] shape."""
+    return [{"id": call.id, "type": "function",
+             "function": {"name": call.name, "arguments": call.arguments}}
+            for call in calls]
+
+
 def usage_dict(usage: audio_pb2.Usage) -> Dict[str, Any]:
+    # input_tokens already counts the audio tokens (audio.proto says so).
     return {
-        "prompt_tokens": usage.input_tokens + usage.audio_tokens,
+        "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"audio_tokens": usage.audio_tokens},
         "audio_seconds": usage.audio_seconds,
     }
 
@@ -183,7 +232,7 @@ def chat_completion_dict(response: chat_pb2.ChatResponse) -> Dict[str, Any]:
         "model": response.model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": response.content},
+            "message": _assistant_message(response.content, response.tool_calls),
             "finish_reason": _FINISH.get(response.finish_reason, "stop"),
         }],
         "usage": usage_dict(response.usage),
@@ -191,19 +240,68 @@ def chat_completion_dict(response: chat_pb2.ChatResponse) -> Dict[str, Any]:
     }
 
 
-def analyze_request(audio: bytes, instruction: str, mode: str,
+def _assistant_message(content: str, calls: Iterable[chat_pb2.ToolCall]) -> Dict[str, Any]:
+    calls = tool_calls_list(calls)
+    message: Dict[str, Any] = {"role": "assistant",
+                               "content": content if content or not calls else None}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+class StreamState:
+    """What a ChatStream's chunks add up to besides the text: the finish
+    reason, usage, model and tool calls (assembled from their deltas)."""
+
+    def __init__(self) -> None:
+        self.finish_reason: Optional[str] = None
+        self.usage: Optional[Dict[str, Any]] = None
+        self.model = ""
+        self.request_id = ""
+        self.tool_calls: List[Dict[str, Any]] = []
+
+    def add(self, chunk: chat_pb2.ChatChunk) -> str:
+        """Takes a chunk in; returns its text delta."""
+        self.model = self.model or chunk.model
+        self.request_id = self.request_id or chunk.request_id
+        for piece in chunk.tool_calls:
+            while len(self.tool_calls) <= piece.index:
+                self.tool_calls.append({"id": "", "type": "function",
+                                        "function": {"name": "", "arguments": ""}})
+            call = self.tool_calls[piece.index]
+            call["id"] += piece.id
+            call["function"]["name"] += piece.name
+            call["function"]["arguments"] += piece.arguments
+        if chunk.finish_reason:
+            self.finish_reason = _FINISH.get(chunk.finish_reason, "stop")
+        if chunk.HasField("usage"):
+            self.usage = usage_dict(chunk.usage)
+        return chunk.delta
+
+
+def analyze_request(audio: bytes, instruction: str, mode: Optional[str],
                     model: Optional[str], system_prompt: Optional[str],
                     params: Mapping[str, Any]) -> transcribe_pb2.AnalyzeRequest:
-    modes = {"direct": transcribe_pb2.ANALYZE_MODE_DIRECT,
+    """``mode`` None lets the server choose (DIRECT when an audio chat model
+    is configured, else CASCADE); the transcript of DIRECT costs a second
+    upstream step, so it comes only with ``include_transcript=True``."""
+    modes = {None: transcribe_pb2.ANALYZE_MODE_UNSPECIFIED,
+             "auto": transcribe_pb2.ANALYZE_MODE_UNSPECIFIED,
+             "direct": transcribe_pb2.ANALYZE_MODE_DIRECT,
              "cascade": transcribe_pb2.ANALYZE_MODE_CASCADE}
     if mode not in modes:
-        raise ValueError(f"mode must be 'direct' or 'cascade', got {mode!r}")
+        raise ValueError(f"mode must be 'auto', 'direct' or 'cascade', got {mode!r}")
+    params = dict(params)
+    history = params.pop("history", None) or []
+    include_transcript = bool(params.pop("include_transcript", False))
+    chat = chat_request(history, params)
     request = transcribe_pb2.AnalyzeRequest(
         audio=audio_pb2.AudioInput(content=audio), instruction=instruction,
         mode=modes[mode], model=model or "", system_prompt=system_prompt or "",
-        include_transcript=True)
-    generation = chat_request([], params).generation
-    request.generation.CopyFrom(generation)
+        include_transcript=include_transcript, history=chat.messages, tools=chat.tools)
+    if chat.HasField("tool_choice"):
+        request.tool_choice.CopyFrom(chat.tool_choice)
+    request.generation.CopyFrom(chat.generation)
     return request
 
 
@@ -213,6 +311,13 @@ def analysis_dict(response: transcribe_pb2.AnalyzeResponse) -> Dict[str, Any]:
         "transcript": response.transcript,
         "finish_reason": _FINISH.get(response.finish_reason, "stop"),
         "usage": usage_dict(response.usage),
+        "tool_calls": tool_calls_list(response.tool_calls),
+        "mode": transcribe_pb2.AnalyzeMode.Name(response.mode)
+        .removeprefix("ANALYZE_MODE_").lower(),
+        "transcription_seconds": response.transcription_time.ToNanoseconds() / 1e9,
+        "model_seconds": response.model_time.ToNanoseconds() / 1e9,
+        "model": response.model,
+        "warnings": list(response.warnings),
     }
 
 
@@ -229,6 +334,10 @@ def model_dicts(response: models_pb2.ListModelsResponse) -> List[Dict[str, Any]]
             for c in model.capabilities],
         "languages": list(model.languages),
         "available": model.available,
+        # Named by the gateway's configuration, or only reported by the server.
+        "configured": model.configured,
+        "listed_by_server": {models_pb2.MODEL_LISTING_REPORTED: True,
+                             models_pb2.MODEL_LISTING_NOT_REPORTED: False}.get(model.listing),
     } for model in response.models]
 
 

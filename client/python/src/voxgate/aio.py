@@ -100,7 +100,7 @@ class AsyncClient:
         return list(await asyncio.gather(*(one(item) for item in items)))
 
     async def analyze_audio(self, audio_bytes: AudioSource, instruction: str, *,
-                            mode: str = "direct", model: Optional[str] = None,
+                            mode: Optional[str] = None, model: Optional[str] = None,
                             system_prompt: Optional[str] = None,
                             timeout_s: Optional[float] = None, **params: Any) -> Dict[str, Any]:
         """See :meth:`voxgate.Client.analyze_audio`."""
@@ -115,22 +115,15 @@ class AsyncClient:
         return _convert.chat_completion_dict(
             await self._unary(self._stub.Chat, request, timeout_s))
 
-    async def chat_stream(self, messages: Iterable[Mapping[str, Any]], *,
-                          timeout_s: Optional[float] = None,
-                          **params: Any) -> AsyncIterator[str]:
-        """Async iterator of the answer's text deltas, as they are produced.
-        Leaving the loop early cancels the call, and the gateway aborts the
-        upstream request."""
+    def chat_stream(self, messages: Iterable[Mapping[str, Any]], *,
+                    timeout_s: Optional[float] = None, **params: Any) -> "AsyncChatStream":
+        """Async iterator of the answer's text deltas, as they are produced;
+        afterwards finish_reason, usage, model and tool_calls, as on
+        :class:`voxgate.client.ChatStream`. Leaving the loop early cancels the
+        call, and the gateway aborts the upstream request."""
         request = _convert.chat_request(messages, params)
-        call = self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s)
-        try:
-            async for chunk in call:
-                if chunk.delta:
-                    yield chunk.delta
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, await _request_id_of(error, "")) from None
-        finally:
-            call.cancel()
+        return AsyncChatStream(
+            self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s))
 
     async def stream_transcribe(self, source: Any, *, sample_rate: int = 16000,
                                 realtime: bool = True, interim_results: bool = True,
@@ -190,3 +183,38 @@ async def _stream_requests(config: stream_pb2.StreamTranscribeRequest,
     async for chunk in chunks:
         for offset in range(0, len(chunk), 65536):
             yield stream_pb2.StreamTranscribeRequest(audio=bytes(chunk[offset:offset + 65536]))
+
+
+class AsyncChatStream:
+    """The async form of :class:`voxgate.client.ChatStream`."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._state = _convert.StreamState()
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        try:
+            async for chunk in self._call:
+                delta = self._state.add(chunk)
+                if delta:
+                    yield delta
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, await _request_id_of(error, "")) from None
+        finally:
+            self._call.cancel()
+
+    @property
+    def finish_reason(self) -> Optional[str]:
+        return self._state.finish_reason
+
+    @property
+    def usage(self) -> Optional[Dict[str, Any]]:
+        return self._state.usage
+
+    @property
+    def model(self) -> str:
+        return self._state.model
+
+    @property
+    def tool_calls(self) -> List[Dict[str, Any]]:
+        return self._state.tool_calls

@@ -101,12 +101,16 @@ class Client:
             return [future.result() for future in futures]
 
     def analyze_audio(self, audio_bytes: AudioSource, instruction: str, *,
-                      mode: str = "direct", model: Optional[str] = None,
+                      mode: Optional[str] = None, model: Optional[str] = None,
                       system_prompt: Optional[str] = None,
                       timeout_s: Optional[float] = None, **params: Any) -> Dict[str, Any]:
         """Asks ``instruction`` about the audio: ``mode="direct"`` sends the
         audio to a multimodal model, ``"cascade"`` transcribes it and asks the
-        text model. Returns answer, transcript, finish_reason, usage."""
+        text model; by default the server picks (DIRECT when an audio chat
+        model is configured). ``history`` (earlier OpenAI messages), ``tools``,
+        ``tool_choice`` and ``include_transcript`` are taken too. Returns
+        answer, transcript, finish_reason, usage, tool_calls, mode and the
+        seconds each stage took."""
         request = _convert.analyze_request(_convert.read_audio(audio_bytes), instruction,
                                            mode, model, system_prompt, params)
         return _convert.analysis_dict(self._unary(self._stub.Analyze, request, timeout_s))
@@ -119,19 +123,13 @@ class Client:
         return _convert.chat_completion_dict(self._unary(self._stub.Chat, request, timeout_s))
 
     def chat_stream(self, messages: Iterable[Mapping[str, Any]], *,
-                    timeout_s: Optional[float] = None, **params: Any) -> Iterator[str]:
-        """Yields the answer's text deltas as the model produces them. Not
-        retried once started (part of the answer may have been seen)."""
+                    timeout_s: Optional[float] = None, **params: Any) -> "ChatStream":
+        """Iterates over the answer's text deltas as the model produces them;
+        once done, the stream's finish_reason, usage, model and tool_calls say
+        how it ended. Not retried once started (part of the answer may have
+        been seen)."""
         request = _convert.chat_request(messages, params)
-        call = self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s)
-        try:
-            for chunk in call:
-                if chunk.delta:
-                    yield chunk.delta
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, _request_id_of(error, "")) from None
-        finally:
-            call.cancel()  # the consumer stopped early: abort upstream
+        return ChatStream(self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s))
 
     def stream_transcribe(self, source: Any, *, sample_rate: int = 16000,
                           realtime: bool = True, interim_results: bool = True,
@@ -166,6 +164,44 @@ class Client:
         """The configured models with pool, capabilities and availability."""
         return _convert.model_dicts(
             self._unary(self._stub.ListModels, models_pb2.ListModelsRequest(), timeout_s))
+
+
+class ChatStream:
+    """A streamed chat answer: iterate over it for the text deltas. After the
+    last one, ``finish_reason``, ``usage`` (OpenAI's shape), ``model`` and
+    ``tool_calls`` (assembled from their deltas) say how it ended. Leaving the
+    loop early cancels the call, and the gateway aborts the upstream request."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._state = _convert.StreamState()
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            for chunk in self._call:
+                delta = self._state.add(chunk)
+                if delta:
+                    yield delta
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, _request_id_of(error, "")) from None
+        finally:
+            self._call.cancel()
+
+    @property
+    def finish_reason(self) -> Optional[str]:
+        return self._state.finish_reason
+
+    @property
+    def usage(self) -> Optional[Dict[str, Any]]:
+        return self._state.usage
+
+    @property
+    def model(self) -> str:
+        return self._state.model
+
+    @property
+    def tool_calls(self) -> List[Dict[str, Any]]:
+        return self._state.tool_calls
 
 
 def _paced_chunks(pcm: bytes, rate: int, chunk_ms: int, realtime: bool) -> Iterator[bytes]:
