@@ -13,6 +13,7 @@
 #include "common/proto_duration.h"
 #include "common/timer_queue.h"
 #include "google/protobuf/util/time_util.h"
+#include "upstream/fallback_backend.h"
 #include "upstream/http_client.h"
 #include "upstream/openai_backend.h"
 #include "upstream/openai_protocol.h"
@@ -72,13 +73,25 @@ struct Upstreams::PoolEntry {
   std::unique_ptr<OpenAiBackend> openai;
   std::unique_ptr<TranscriptionBackend> embedded;
   HttpHeaders headers;  // authorization and the configured extra headers
+  // With a fallback_pool that serves the same kind of request: this pool's
+  // backend wrapped to retry there (FallbackChatBackend).
+  std::unique_ptr<FallbackChatBackend> chat_with_fallback;
+  std::unique_ptr<FallbackTranscriptionBackend> transcriber_with_fallback;
 
   TranscriptionBackend* transcriber() const {
+    if (transcriber_with_fallback) return transcriber_with_fallback.get();
+    return own_transcriber();
+  }
+  ChatBackend* chat() const {
+    if (chat_with_fallback) return chat_with_fallback.get();
+    return own_chat();
+  }
+  TranscriptionBackend* own_transcriber() const {
     if (embedded) return embedded.get();
     if (config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT) return nullptr;
     return openai.get();
   }
-  ChatBackend* chat() const {
+  ChatBackend* own_chat() const {
     return config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT ||
                    config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO
                ? openai.get()
@@ -174,6 +187,26 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
     }
     upstreams->by_name_[pool_config.name()] = entry.get();
     upstreams->pools_.push_back(std::move(entry));
+  }
+  // Fallback pools: a request failed by its pool goes there (the wrappers
+  // take each pool's own backend, so fallbacks do not chain).
+  for (const auto& entry : upstreams->pools_) {
+    auto fallback = upstreams->by_name_.find(entry->config.fallback_pool());
+    if (entry->config.fallback_pool().empty() ||
+        fallback == upstreams->by_name_.end()) {
+      continue;
+    }
+    const PoolEntry& other = *fallback->second;
+    if (entry->own_chat() != nullptr && other.own_chat() != nullptr) {
+      entry->chat_with_fallback = std::make_unique<FallbackChatBackend>(
+          *entry->own_chat(), *other.own_chat());
+    }
+    if (entry->own_transcriber() != nullptr &&
+        other.own_transcriber() != nullptr) {
+      entry->transcriber_with_fallback =
+          std::make_unique<FallbackTranscriptionBackend>(
+              *entry->own_transcriber(), *other.own_transcriber());
+    }
   }
   // The servers' own model ids become routable once they answer.
   upstreams->RefreshModels();

@@ -208,14 +208,18 @@ TEST_F(UpstreamsTest, AnUnavailablePoolFallsBack) {
       IsOk());
   TranscriptionRequest request;
   request.audio = QuarterSecondWav();
-  // The dead endpoint fails until ejected (5 consecutive failures).
+  // Each request the dead pool fails (after its retries) goes to the fallback
+  // at once, until the endpoint is ejected (5 consecutive failures)...
+  int answered = 0;
   for (int i = 0; i < 5 && upstreams_->PoolAvailability().at("remote"); ++i) {
-    EXPECT_THAT(Transcribe(request), StatusIs(absl::StatusCode::kUnavailable,
-                                              HasSubstr("pool remote")));
+    EXPECT_THAT(Transcribe(request), IsOk());
+    ++answered;
   }
+  EXPECT_GE(answered, 1);
   EXPECT_FALSE(upstreams_->PoolAvailability().at("remote"));
+  // ...and then routing sends requests straight there.
   ASSERT_THAT(Transcribe(request), IsOk());
-  EXPECT_EQ(audio_->Requests().size(), 1u);
+  EXPECT_EQ(audio_->Requests().size(), static_cast<std::size_t>(answered + 1));
 }
 
 TEST_F(UpstreamsTest, ModelsTheServersReportAreKnownAndRoutable) {
