@@ -215,6 +215,7 @@ upstream::ChatRequest AnalyzeCall::Conversation(
 
 void AnalyzeCall::Ask(upstream::ChatBackend& backend,
                       upstream::ChatRequest request) {
+  ApplyModelDefaults(config_, pool_, request_.model(), request);
   Pin pin(this);  // the answer may end the call before Attach below
   const absl::Time sent = absl::Now();
   const CancelScope::Key key = work_.Reserve();

@@ -76,6 +76,7 @@ void ChatCall::ConvertNext() {
 }
 
 void ChatCall::SendUpstream(upstream::ChatRequest request) {
+  ApplyModelDefaults(config_, pool_, request_.model(), request);
   Pin pin(this);  // the answer may end the call before Attach below
   const absl::Time sent = absl::Now();
   const CancelScope::Key key = work_.Reserve();

@@ -1,5 +1,6 @@
 #include "server/chat_mapping.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -336,6 +337,43 @@ absl::StatusOr<upstream::ChatRequest> ChatRequestFor(
     chat.params.extra.emplace_back(key, value);
   }
   return chat;
+}
+
+void ApplyModelDefaults(const config::v1::Config& config, const std::string& pool,
+                        const std::string& requested_model,
+                        upstream::ChatRequest& chat) {
+  const config::v1::PoolConfig* pool_config = nullptr;
+  for (const config::v1::PoolConfig& candidate : config.pools()) {
+    if (candidate.name() == pool) pool_config = &candidate;
+  }
+  if (pool_config == nullptr || pool_config->model_defaults().empty()) return;
+  const auto& table = pool_config->model_defaults();
+  std::string model = requested_model == pool ? "" : requested_model;
+  if (model.empty() && !pool_config->models().empty()) {
+    model = pool_config->models(0);
+  }
+  auto entry = table.find(model);
+  if (entry == table.end()) entry = table.find("");
+  if (entry == table.end()) return;
+  const config::v1::ModelDefaults& defaults = entry->second;
+  upstream::ChatParams& params = chat.params;
+  if (!params.temperature && defaults.has_temperature())
+    params.temperature = MeantValue(defaults.temperature());
+  if (!params.top_p && defaults.has_top_p())
+    params.top_p = MeantValue(defaults.top_p());
+  if (!params.max_tokens && defaults.has_max_tokens())
+    params.max_tokens = defaults.max_tokens();
+  const bool has_system = std::any_of(
+      chat.messages.begin(), chat.messages.end(),
+      [](const upstream::ChatMessage& message) {
+        return message.role == "system" || message.role == "developer";
+      });
+  if (!defaults.system_prompt().empty() && !has_system) {
+    chat.messages.insert(
+        chat.messages.begin(),
+        upstream::ChatMessage::Of(
+            "system", {upstream::ChatPart::Text(defaults.system_prompt())}));
+  }
 }
 
 v1::FinishReason FinishReasonFor(absl::string_view reason) {

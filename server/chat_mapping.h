@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "upstream/types.h"
+#include "voxgate/config/v1/config.pb.h"
 #include "voxgate/v1/chat.pb.h"
 
 namespace voxgate::server {
@@ -40,6 +41,12 @@ absl::Status SetTools(const google::protobuf::RepeatedPtrField<v1::Tool>& tools,
 // Sampling parameters (shared by Chat and Analyze).
 absl::StatusOr<upstream::ChatParams> ChatParamsFor(
     const v1::GenerationConfig& generation, absl::string_view field);
+
+// Fills what `chat` leaves unset from pools[pool].model_defaults: the entry of
+// the model asked for (or of the pool's default model), else the "" entry.
+void ApplyModelDefaults(const config::v1::Config& config, const std::string& pool,
+                        const std::string& requested_model,
+                        upstream::ChatRequest& chat);
 
 v1::FinishReason FinishReasonFor(absl::string_view reason);
 

@@ -139,6 +139,48 @@ TEST(ChatMappingTest, BadToolRequestsNameTheField) {
   }
 }
 
+TEST(ChatMappingTest, ModelDefaultsFillOnlyWhatTheRequestLeavesUnset) {
+  config::v1::Config config;
+  config::v1::PoolConfig* pool = config.add_pools();
+  pool->set_name("llm");
+  pool->add_models("llama3");
+  config::v1::ModelDefaults& llama = (*pool->mutable_model_defaults())["llama3"];
+  llama.set_temperature(0.7f);
+  llama.set_max_tokens(64);
+  llama.set_system_prompt("Be brief.");
+  (*pool->mutable_model_defaults())[""].set_top_p(0.5f);
+
+  // The pool's default model (the request names none): its entry.
+  auto chat = Map(UserSays("hi"));
+  ASSERT_THAT(chat, IsOk());
+  ApplyModelDefaults(config, "llm", "", *chat);
+  EXPECT_EQ(*chat->params.temperature, 0.7);
+  EXPECT_EQ(*chat->params.max_tokens, 64);
+  EXPECT_FALSE(chat->params.top_p.has_value());
+  ASSERT_EQ(chat->messages.size(), 2u);
+  EXPECT_EQ(chat->messages[0].role, "system");
+  EXPECT_EQ(chat->messages[0].parts[0].text, "Be brief.");
+
+  // The request's own values win, and its own system message stays alone.
+  v1::ChatRequest own = UserSays("hi");
+  own.mutable_generation()->set_temperature(0.1f);
+  v1::ChatMessage* system = own.add_messages();
+  system->set_role(v1::ROLE_SYSTEM);
+  system->add_content()->set_text("Be long.");
+  auto explicit_chat = Map(own);
+  ASSERT_THAT(explicit_chat, IsOk());
+  ApplyModelDefaults(config, "llm", "llama3", *explicit_chat);
+  EXPECT_EQ(*explicit_chat->params.temperature, 0.1);
+  EXPECT_EQ(explicit_chat->messages.size(), 2u);
+
+  // Another model: the "" entry.
+  auto other = Map(UserSays("hi"));
+  ASSERT_THAT(other, IsOk());
+  ApplyModelDefaults(config, "llm", "qwen3", *other);
+  EXPECT_EQ(*other->params.top_p, 0.5);
+  EXPECT_FALSE(other->params.temperature.has_value());
+}
+
 TEST(ChatMappingTest, ToolCallsFillTheResponse) {
   google::protobuf::RepeatedPtrField<v1::ToolCall> calls;
   FillToolCalls({{"a", "f", "{}"}, {"b", "g", "[1]"}}, calls);

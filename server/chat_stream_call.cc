@@ -28,9 +28,10 @@ class ChatStreamCall::UpstreamObserver final
 ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
                                const grpc::ByteBuffer* request,
                                const CallServices& services,
-                               upstream::Routing& routing)
+                               const Config& config, upstream::Routing& routing)
     : CallReactor(context, {"ChatStream", MethodClass::kGeneral}, services),
       request_bytes_(request),
+      config_(config),
       routing_(routing) {}
 
 void ChatStreamCall::Begin() {
@@ -61,6 +62,7 @@ void ChatStreamCall::Start() {
       ChatBackendFor(*chat, request_.model(), routing_, pool_);
   if (!backend.ok()) return Refused(backend.status());
   chat->model = routing_.UpstreamModelName(request_.model());
+  ApplyModelDefaults(config_, pool_, request_.model(), *chat);
   upstream_started_ = absl::Now();
   Pin pin(this);  // the upstream may end, and the call with it, before Attach
   upstream_key_ = work_.Reserve();

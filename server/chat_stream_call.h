@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/call_reactor.h"
+#include "server/config/config.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/chat.pb.h"
 
@@ -23,7 +24,7 @@ class ChatStreamCall final
  public:
   ChatStreamCall(grpc::CallbackServerContext* context,
                  const grpc::ByteBuffer* request, const CallServices& services,
-                 upstream::Routing& routing);
+                 const Config& config, upstream::Routing& routing);
   // Parses the request and asks for admission; the upstream request starts
   // once a slot is granted.
   void Begin();
@@ -46,6 +47,7 @@ class ChatStreamCall final
 
   const grpc::ByteBuffer* const request_bytes_;
   v1::ChatRequest request_;
+  const Config& config_;
   upstream::Routing& routing_;
   absl::Time upstream_started_;
   CancelScope::Key upstream_key_ = 0;

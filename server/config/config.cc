@@ -264,6 +264,25 @@ absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
                                          24 * 3600));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       path + ".stall_timeout", pool.stall_timeout().seconds(), 0, 24 * 3600));
+  for (const auto& [model, defaults] : pool.model_defaults()) {
+    const std::string entry =
+        absl::StrCat(path, ".model_defaults[\"", model, "\"]");
+    // Written so that NaN is refused too.
+    if (defaults.has_temperature() &&
+        !(defaults.temperature() >= 0 && defaults.temperature() <= 2)) {
+      return KeyError(entry + ".temperature",
+                      absl::StrCat("must be between 0 and 2, got ",
+                                   defaults.temperature()));
+    }
+    if (defaults.has_top_p() && !(defaults.top_p() >= 0 && defaults.top_p() <= 1)) {
+      return KeyError(entry + ".top_p", absl::StrCat("must be between 0 and 1, got ",
+                                                     defaults.top_p()));
+    }
+    if (defaults.has_max_tokens()) {
+      RETURN_IF_ERROR(ValidateRange(entry + ".max_tokens", defaults.max_tokens(),
+                                    1, 1048576));
+    }
+  }
   if (pool.health_check().has_path() && !pool.health_check().path().empty() &&
       pool.health_check().path()[0] != '/') {
     return KeyError(path + ".health_check.path", "must start with /");

@@ -100,6 +100,24 @@ TEST(ConfigTest, TextOnlyAudioTextLeavesAudioToTheEmbeddedEngine) {
   EXPECT_EQ(config->routing().text_pool(), "text");
 }
 
+TEST(ConfigTest, ModelDefaultsAreCheckedNamingTheKey) {
+  EXPECT_THAT(
+      LoadConfigFromYaml("pools:\n  - {name: llm, protocol: openai_chat, endpoints: "
+                         "[{url: \"http://l/v1\"}], model_defaults: {llama3: "
+                         "{temperature: 3}}}\n",
+                         {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("pools[0].model_defaults[\"llama3\"].temperature: must be "
+                         "between 0 and 2, got 3")));
+  auto config = LoadConfigFromYaml(
+      "pools:\n  - {name: llm, protocol: openai_chat, endpoints: "
+      "[{url: \"http://l/v1\"}], model_defaults: {\"\": {max_tokens: 256, "
+      "system_prompt: Be brief.}}}\n",
+      {});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->pools(0).model_defaults().at("").max_tokens(), 256);
+}
+
 TEST(ConfigTest, FlagsOverrideTheFile) {
   auto config = LoadConfigFromYaml("server:\n  listen: 127.0.0.1:1\n",
                                    {{"listen", "127.0.0.1:2"}});
