@@ -8,7 +8,8 @@ namespace voxgate {
 
 // google.protobuf.Duration as absl::Duration.
 inline absl::Duration ToAbsl(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  return absl::Seconds(duration.seconds()) +
+         absl::Nanoseconds(duration.nanos());
 }
 
 // absl::Duration as google.protobuf.Duration (finite durations only).

@@ -4,8 +4,8 @@
 #include "absl/time/clock.h"
 #include "common/proto_duration.h"
 #include "server/api_mapping.h"
-#include "server/chat_mapping.h"
 #include "server/audio_for_chat.h"
+#include "server/chat_mapping.h"
 
 namespace voxgate::server {
 namespace {
@@ -96,8 +96,8 @@ absl::Status AnalyzeCall::BuildConversationBase() {
   if (!to_convert.empty()) {
     const auto [message, part] = to_convert.front();
     return absl::InvalidArgumentError(absl::StrCat(
-        "history: audio parts must be WAV or MP3 (message ", message,
-        ", part ", part, "); the audio field takes any format"));
+        "history: audio parts must be WAV or MP3 (message ", message, ", part ",
+        part, "); the audio field takes any format"));
   }
   base_.params = params_;
   return SetTools(request_.tools(), request_.tool_choice(),

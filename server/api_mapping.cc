@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/json_limits.h"
-#include "server/field_checks.h"
 #include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/field_checks.h"
 
 namespace voxgate::server {
 namespace {
@@ -307,7 +307,6 @@ void FillTranscribeResponse(const TranscriptionOutcome& outcome,
   response.set_model(outcome.model);
 }
 
-
 absl::StatusOr<StreamSettings> StreamSettingsFor(
     const v1::StreamTranscribeConfig& stream, const Config& config) {
   constexpr int kRate = 16000;
@@ -387,7 +386,6 @@ absl::StatusOr<StreamSettings> StreamSettingsFor(
       kRate;
   return settings;
 }
-
 
 void FillUsage(const upstream::Usage& usage, v1::Usage& out) {
   out.set_audio_seconds(usage.audio_seconds);

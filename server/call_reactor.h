@@ -164,9 +164,8 @@ class CallReactor : public GrpcReactor {
   // client that retries at once is not refused). Returns the status to
   // Finish with.
   grpc::Status Conclude(const absl::Status& status) {
-    const bool by_deadline =
-        status.code() == absl::StatusCode::kCancelled &&
-        deadline_passed_.load(std::memory_order_relaxed);
+    const bool by_deadline = status.code() == absl::StatusCode::kCancelled &&
+                             deadline_passed_.load(std::memory_order_relaxed);
     const grpc::Status grpc_status = EndCall(
         *context_, call_, method_.name, pool_,
         by_deadline ? absl::DeadlineExceededError("the call's deadline passed")

@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
-#include "server/chat_mapping.h"
 #include "server/audio_for_chat.h"
+#include "server/chat_mapping.h"
 
 namespace voxgate::server {
 

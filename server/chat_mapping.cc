@@ -21,13 +21,23 @@ constexpr std::size_t kMaxToolCallId = 256;
 // Top-level fields of the upstream requests that typed fields of the API set
 // (or the gateway itself): backend_options may not replace them.
 const std::set<absl::string_view>& ChatOwnedKeys() {
-  static const auto* keys = new std::set<absl::string_view>{
-      "model",          "messages",         "stream",
-      "stream_options", "temperature",      "top_p",
-      "max_tokens",     "max_completion_tokens", "stop",
-      "seed",           "presence_penalty", "frequency_penalty",
-      "response_format", "tools",           "tool_choice",
-      "parallel_tool_calls"};
+  static const auto* keys =
+      new std::set<absl::string_view>{"model",
+                                      "messages",
+                                      "stream",
+                                      "stream_options",
+                                      "temperature",
+                                      "top_p",
+                                      "max_tokens",
+                                      "max_completion_tokens",
+                                      "stop",
+                                      "seed",
+                                      "presence_penalty",
+                                      "frequency_penalty",
+                                      "response_format",
+                                      "tools",
+                                      "tool_choice",
+                                      "parallel_tool_calls"};
   return *keys;
 }
 
@@ -65,7 +75,8 @@ absl::StatusOr<std::vector<upstream::ToolCall>> ToolCallsFor(
   std::vector<upstream::ToolCall> calls;
   if (message.tool_calls_size() == 0) return calls;
   if (message.role() != v1::ROLE_ASSISTANT) {
-    return FieldError(field + ".tool_calls", "only assistant messages carry them");
+    return FieldError(field + ".tool_calls",
+                      "only assistant messages carry them");
   }
   if (message.tool_calls_size() > kMaxToolCalls) {
     return FieldError(field + ".tool_calls",
@@ -121,7 +132,8 @@ absl::Status AppendParts(const v1::ChatMessage& message,
             part.audio().content(),
             encoding == v1::AUDIO_ENCODING_MP3 ? "mp3" : "wav"));
         if (!passes)
-          to_convert.emplace_back(index, static_cast<int>(out.parts.size() - 1));
+          to_convert.emplace_back(index,
+                                  static_cast<int>(out.parts.size() - 1));
         break;
       }
       default:
@@ -158,9 +170,9 @@ absl::Status AppendMessages(
                         "is required on a ROLE_TOOL message (the id of the "
                         "call it answers)");
     }
-    if (absl::Status parts = AppendParts(
-            message, entry, static_cast<int>(chat.messages.size()), out,
-            to_convert);
+    if (absl::Status parts =
+            AppendParts(message, entry, static_cast<int>(chat.messages.size()),
+                        out, to_convert);
         !parts.ok()) {
       return parts;
     }
@@ -184,8 +196,8 @@ absl::Status SetTools(const google::protobuf::RepeatedPtrField<v1::Tool>& tools,
       return FieldError(field + ".name", "must match [a-zA-Z0-9_-]{1,64}");
     }
     if (!names.insert(tool.name()).second) {
-      return FieldError(field + ".name",
-                        absl::StrCat("\"", tool.name(), "\" is declared twice"));
+      return FieldError(field + ".name", absl::StrCat("\"", tool.name(),
+                                                      "\" is declared twice"));
     }
     if (tool.description().size() > kMaxToolDescription) {
       return FieldError(field + ".description",
@@ -339,7 +351,8 @@ absl::StatusOr<upstream::ChatRequest> ChatRequestFor(
   return chat;
 }
 
-void ApplyModelDefaults(const config::v1::Config& config, const std::string& pool,
+void ApplyModelDefaults(const config::v1::Config& config,
+                        const std::string& pool,
                         const std::string& requested_model,
                         upstream::ChatRequest& chat) {
   const config::v1::PoolConfig* pool_config = nullptr;

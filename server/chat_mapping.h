@@ -44,7 +44,8 @@ absl::StatusOr<upstream::ChatParams> ChatParamsFor(
 
 // Fills what `chat` leaves unset from pools[pool].model_defaults: the entry of
 // the model asked for (or of the pool's default model), else the "" entry.
-void ApplyModelDefaults(const config::v1::Config& config, const std::string& pool,
+void ApplyModelDefaults(const config::v1::Config& config,
+                        const std::string& pool,
                         const std::string& requested_model,
                         upstream::ChatRequest& chat);
 

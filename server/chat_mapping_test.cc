@@ -1,10 +1,10 @@
 #include "server/chat_mapping.h"
 
+#include <functional>
+
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-#include <functional>
 
 namespace voxgate::server {
 namespace {
@@ -144,7 +144,8 @@ TEST(ChatMappingTest, ModelDefaultsFillOnlyWhatTheRequestLeavesUnset) {
   config::v1::PoolConfig* pool = config.add_pools();
   pool->set_name("llm");
   pool->add_models("llama3");
-  config::v1::ModelDefaults& llama = (*pool->mutable_model_defaults())["llama3"];
+  config::v1::ModelDefaults& llama =
+      (*pool->mutable_model_defaults())["llama3"];
   llama.set_temperature(0.7f);
   llama.set_max_tokens(64);
   llama.set_system_prompt("Be brief.");

@@ -2,8 +2,8 @@
 
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
-#include "server/chat_mapping.h"
 #include "server/chat_call.h"
+#include "server/chat_mapping.h"
 #include "server/wire_messages.h"
 
 namespace voxgate::server {

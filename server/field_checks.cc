@@ -38,8 +38,8 @@ absl::Status CheckJsonDocument(absl::string_view field, const std::string& text,
     return required ? FieldError(field, "is required") : absl::OkStatus();
   }
   if (text.size() > max_bytes) {
-    return FieldError(field, absl::StrCat("up to ", max_bytes, " bytes, got ",
-                                          text.size()));
+    return FieldError(
+        field, absl::StrCat("up to ", max_bytes, " bytes, got ", text.size()));
   }
   switch (InspectJson(text, kMaxSchemaDepth)) {
     case JsonShape::kValid:

@@ -21,7 +21,8 @@ namespace voxgate::server {
 inline constexpr int kMaxOptionDepth = 32;
 inline constexpr int kMaxSchemaDepth = 64;
 
-inline absl::Status FieldError(absl::string_view field, absl::string_view what) {
+inline absl::Status FieldError(absl::string_view field,
+                               absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 

@@ -11,9 +11,9 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admin_server.h"
 #include "server/admission.h"
-#include "server/pool_health.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
+#include "server/pool_health.h"
 #include "upstream/upstreams.h"
 
 namespace voxgate::server {

@@ -1,7 +1,6 @@
 #include "server/model_catalog.h"
 
 #include <algorithm>
-
 #include <vector>
 
 namespace voxgate::server {

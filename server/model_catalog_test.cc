@@ -34,15 +34,15 @@ TEST(ModelCatalogTest, ReportedModelsAreMarkedAndAddedPerPool) {
   *catalog.add_models() = Model("audio", "audio");  // a pool without models
   *catalog.add_models() = Model("silent", "other");
   const v1::ListModelsResponse merged = MergeReportedModels(
-      catalog, {{"text", {"llama3", "smollm2.gguf"}}, {"audio", {"whisper-1"}}});
-  EXPECT_THAT(
-      Describe(merged),
-      ElementsAre("llama3@text configured MODEL_LISTING_REPORTED",
-                  "gone@text configured MODEL_LISTING_NOT_REPORTED",
-                  "smollm2.gguf@text reported MODEL_LISTING_REPORTED",
-                  "audio@audio configured MODEL_LISTING_UNSPECIFIED",
-                  "whisper-1@audio reported MODEL_LISTING_REPORTED",
-                  "silent@other configured MODEL_LISTING_UNSPECIFIED"));
+      catalog,
+      {{"text", {"llama3", "smollm2.gguf"}}, {"audio", {"whisper-1"}}});
+  EXPECT_THAT(Describe(merged),
+              ElementsAre("llama3@text configured MODEL_LISTING_REPORTED",
+                          "gone@text configured MODEL_LISTING_NOT_REPORTED",
+                          "smollm2.gguf@text reported MODEL_LISTING_REPORTED",
+                          "audio@audio configured MODEL_LISTING_UNSPECIFIED",
+                          "whisper-1@audio reported MODEL_LISTING_REPORTED",
+                          "silent@other configured MODEL_LISTING_UNSPECIFIED"));
   // An added model carries its pool's capabilities.
   EXPECT_THAT(merged.models(2).capabilities(),
               ElementsAre(v1::CAPABILITY_TEXT_CHAT));

@@ -94,7 +94,8 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* VoxgateServiceImpl::ChatStream(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
-  auto* call = new ChatStreamCall(context, request, streams_, config_, routing_);
+  auto* call =
+      new ChatStreamCall(context, request, streams_, config_, routing_);
   call->Begin();
   return call;
 }

@@ -6,11 +6,11 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "absl/time/clock.h"
 #include "tests/free_port.h"
 #include "tests/grpc_probes.h"
 #include "tests/http_get.h"

@@ -49,7 +49,8 @@ class ToolsTest : public ::testing::Test {
     stub_ = v1::VoxgateService::NewStub(gateway_->channel());
   }
 
-  static void DeclareWeatherTool(google::protobuf::RepeatedPtrField<v1::Tool>& tools) {
+  static void DeclareWeatherTool(
+      google::protobuf::RepeatedPtrField<v1::Tool>& tools) {
     v1::Tool* tool = tools.Add();
     tool->set_name("get_weather");
     tool->set_description("The weather in a city now.");
@@ -116,10 +117,12 @@ TEST_F(ToolsTest, ChatRoundTripCallThenResultThenAnswer) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(second.finish_reason(), v1::FINISH_REASON_STOP);
   EXPECT_EQ(second.tool_calls_size(), 0);
-  EXPECT_EQ(second.content(), absl::StrCat("tool ", call.id(), " said: -3 C, snow"));
+  EXPECT_EQ(second.content(),
+            absl::StrCat("tool ", call.id(), " said: -3 C, snow"));
   const Json sent = text_->Requests("/v1/chat").at(1).json["messages"];
   EXPECT_EQ(sent[1]["tool_calls"][0]["id"], call.id());
-  EXPECT_EQ(sent[1]["tool_calls"][0]["function"]["arguments"], call.arguments());
+  EXPECT_EQ(sent[1]["tool_calls"][0]["function"]["arguments"],
+            call.arguments());
   EXPECT_EQ(sent[2]["role"], "tool");
   EXPECT_EQ(sent[2]["tool_call_id"], call.id());
 }

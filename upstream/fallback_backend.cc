@@ -85,7 +85,8 @@ class FallbackObserver final : public ChatStreamObserver {
     return out_->OnDelta(delta);
   }
   void OnDone(absl::Status status) override {
-    if (!status.ok() && !delivered_ && MayFallBack(status, options_, *transfer_)) {
+    if (!status.ok() && !delivered_ &&
+        MayFallBack(status, options_, *transfer_)) {
       transfer_->Switch(fallback_.Stream(std::move(request_), options_, out_));
       return;
     }
@@ -118,7 +119,8 @@ std::shared_ptr<Transfer> FallbackChatBackend::Complete(
        done](absl::StatusOr<ChatCompletion> completion) mutable {
         if (!completion.ok() &&
             MayFallBack(completion.status(), options, *transfer)) {
-          transfer->Switch(fallback_.Complete(std::move(request), options, done));
+          transfer->Switch(
+              fallback_.Complete(std::move(request), options, done));
           return;
         }
         done(std::move(completion));
@@ -147,7 +149,8 @@ std::shared_ptr<Transfer> FallbackTranscriptionBackend::Transcribe(
       [this, request = std::move(request), options, transfer,
        done](absl::StatusOr<Transcription> result) mutable {
         if (!result.ok() && MayFallBack(result.status(), options, *transfer)) {
-          transfer->Switch(fallback_.Transcribe(std::move(request), options, done));
+          transfer->Switch(
+              fallback_.Transcribe(std::move(request), options, done));
           return;
         }
         done(std::move(result));

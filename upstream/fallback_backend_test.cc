@@ -47,7 +47,8 @@ TEST_F(FallbackTest, AnUnavailablePoolHandsTheRequestToItsFallback) {
   ASSERT_TRUE(primary_.completions.WaitFor(1));
   primary_.Answer(0, absl::UnavailableError("pool a: every endpoint failed"));
   ASSERT_TRUE(fallback_.completions.WaitFor(1));
-  EXPECT_EQ(fallback_.completions.Get(0).request.messages[0].parts[0].text, "hi");
+  EXPECT_EQ(fallback_.completions.Get(0).request.messages[0].parts[0].text,
+            "hi");
   ChatCompletion answer;
   answer.content = "from b";
   fallback_.Answer(0, answer);
@@ -61,7 +62,8 @@ TEST_F(FallbackTest, TheRequestsOwnFaultsAndPassedDeadlinesDoNotFallBack) {
   ASSERT_TRUE(primary_.completions.WaitFor(1));
   primary_.Answer(0, absl::InvalidArgumentError("bad request"));
   done_.WaitForNotification();
-  EXPECT_THAT(result_, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad request")));
+  EXPECT_THAT(result_, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("bad request")));
   EXPECT_EQ(fallback_.completions.size(), 0);
 
   absl::Notification second;
@@ -75,7 +77,8 @@ TEST_F(FallbackTest, TheRequestsOwnFaultsAndPassedDeadlinesDoNotFallBack) {
   ASSERT_TRUE(primary_.completions.WaitFor(2));
   primary_.Answer(1, absl::UnavailableError("down"));
   second.WaitForNotification();
-  EXPECT_THAT(late, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("down")));
+  EXPECT_THAT(late,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("down")));
   EXPECT_EQ(fallback_.completions.size(), 0);
 }
 
@@ -122,7 +125,8 @@ TEST_F(FallbackTest, AStreamFallsBackOnlyBeforeItsFirstDelta) {
   delta.content = "half";
   primary_.EndStream(1, {delta}, absl::UnavailableError("cut"));
   late->done.WaitForNotification();
-  EXPECT_THAT(late->status, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cut")));
+  EXPECT_THAT(late->status,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cut")));
   EXPECT_EQ(late->text, "half");
   EXPECT_EQ(fallback_.streams.size(), 1);
 }

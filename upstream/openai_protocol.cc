@@ -94,10 +94,10 @@ Json MessageContent(const ChatMessage& message) {
 Json ToolCallsJson(const std::vector<ToolCall>& calls) {
   Json out = Json::array();
   for (const ToolCall& call : calls) {
-    out.push_back({{"id", call.id},
-                   {"type", "function"},
-                   {"function",
-                    {{"name", call.name}, {"arguments", call.arguments}}}});
+    out.push_back(
+        {{"id", call.id},
+         {"type", "function"},
+         {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
   }
   return out;
 }
@@ -108,10 +108,12 @@ Json ToolsJson(const std::vector<ToolSpec>& tools) {
     Json function = {{"name", tool.name}};
     if (!tool.description.empty()) function["description"] = tool.description;
     // Checked as JSON by the caller; a schema that somehow is not stays out.
-    Json parameters = tool.parameters_json.empty()
-                          ? Json{{"type", "object"}, {"properties", Json::object()}}
-                          : Json::parse(tool.parameters_json, nullptr, false);
-    if (!parameters.is_discarded()) function["parameters"] = std::move(parameters);
+    Json parameters =
+        tool.parameters_json.empty()
+            ? Json{{"type", "object"}, {"properties", Json::object()}}
+            : Json::parse(tool.parameters_json, nullptr, false);
+    if (!parameters.is_discarded())
+      function["parameters"] = std::move(parameters);
     if (tool.strict) function["strict"] = true;
     out.push_back({{"type", "function"}, {"function", std::move(function)}});
   }
@@ -168,9 +170,8 @@ std::vector<ToolCallDelta> ParseToolCallDeltas(const Json& delta) {
       piece.name = StringOr(*function, "name");
       if (auto arguments = function->find("arguments");
           arguments != function->end()) {
-        piece.arguments = arguments->is_string()
-                              ? arguments->get<std::string>()
-                              : arguments->dump();
+        piece.arguments = arguments->is_string() ? arguments->get<std::string>()
+                                                 : arguments->dump();
       }
     }
     pieces.push_back(std::move(piece));
@@ -412,9 +413,8 @@ absl::Status ChatStreamDecoder::Decode(const SseEvent& event,
   if (auto error = json.find("error"); error != json.end()) {
     // An error object with an HTTP code (llama-server sends one) means what
     // that status would; without one, the stream broke: UNAVAILABLE.
-    const int code = error->is_object()
-                         ? static_cast<int>(NumberOr(*error, "code", 0))
-                         : 0;
+    const int code =
+        error->is_object() ? static_cast<int>(NumberOr(*error, "code", 0)) : 0;
     if (code >= 400 && code < 600) {
       return HttpErrorStatus("upstream stream", code, event.data);
     }

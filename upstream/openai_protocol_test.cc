@@ -209,10 +209,10 @@ TEST_F(OpenAiProtocolTest, ToolsAndToolTurnsHaveTheOpenAiShape) {
   ChatMessage result = ChatMessage::Of("tool", {ChatPart::Text("18 C")});
   result.tool_call_id = "call_1";
   request.messages.push_back(result);
-  request.tools = {{"get_weather", "Current weather",
-                    R"({"type":"object","properties":{"city":{"type":"string"}}})",
-                    true},
-                   {"no_args", "", "", false}};
+  request.tools = {
+      {"get_weather", "Current weather",
+       R"({"type":"object","properties":{"city":{"type":"string"}}})", true},
+      {"no_args", "", "", false}};
   request.tool_choice_function = "get_weather";
   request.parallel_tool_calls = false;
   auto http = ChatHttpRequest(fake_->base_url(), request, "m", false);
@@ -246,9 +246,9 @@ TEST_F(OpenAiProtocolTest, ToolsAndToolTurnsHaveTheOpenAiShape) {
   // llama-server's templates require.
   EXPECT_EQ(body["tools"][1]["function"]["parameters"],
             Json({{"type", "object"}, {"properties", Json::object()}}));
-  EXPECT_EQ(body["tool_choice"],
-            Json({{"type", "function"},
-                  {"function", {{"name", "get_weather"}}}}));
+  EXPECT_EQ(
+      body["tool_choice"],
+      Json({{"type", "function"}, {"function", {{"name", "get_weather"}}}}));
   EXPECT_EQ(body["parallel_tool_calls"], false);
   // The last message is a tool result, so the fake answers it in text.
   auto completion = ParseChatCompletion(response.body);

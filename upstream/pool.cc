@@ -360,8 +360,9 @@ void PoolCore::RunHealthChecks() {
         const bool timed_out =
             !response.ok() &&
             response.status().code() == absl::StatusCode::kDeadlineExceeded;
-        core->OnHealthResult(i, response.ok() && response->status_code >= 200 &&
-                                    response->status_code < 300,
+        core->OnHealthResult(i,
+                             response.ok() && response->status_code >= 200 &&
+                                 response->status_code < 300,
                              timed_out);
       }
     });

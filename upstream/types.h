@@ -118,7 +118,7 @@ struct ToolSpec {
 };
 
 struct ChatMessage {
-  std::string role;  // system, user, assistant, tool, developer
+  std::string role;             // system, user, assistant, tool, developer
   std::vector<ChatPart> parts;  // may be empty on an assistant's tool calls
   std::string name;
   std::string tool_call_id;

@@ -252,7 +252,8 @@ const Upstreams::PoolEntry* Upstreams::Resolve(
       absl::MutexLock lock(&reported_mu_);
       for (const auto& entry : pools_) {
         auto reported = reported_.find(entry->config.name());
-        if (chosen == nullptr && capable(*entry) && reported != reported_.end() &&
+        if (chosen == nullptr && capable(*entry) &&
+            reported != reported_.end() &&
             std::find(reported->second.begin(), reported->second.end(),
                       model) != reported->second.end()) {
           chosen = entry.get();

@@ -239,8 +239,9 @@ TEST_F(UpstreamsTest, ModelsTheServersReportAreKnownAndRoutable) {
   EXPECT_EQ(upstreams_->PoolNameFor(**chat), "text");
   EXPECT_EQ(upstreams_->UpstreamModelName("SmolLM2-135M-Instruct.Q4_1.gguf"),
             "SmolLM2-135M-Instruct.Q4_1.gguf");
-  EXPECT_THAT(upstreams_->ForChat("never-reported"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("never-reported")));
+  EXPECT_THAT(
+      upstreams_->ForChat("never-reported"),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("never-reported")));
 }
 
 // Collects a streamed reply; can cancel after the first delta.

@@ -274,13 +274,15 @@ absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
                       absl::StrCat("must be between 0 and 2, got ",
                                    defaults.temperature()));
     }
-    if (defaults.has_top_p() && !(defaults.top_p() >= 0 && defaults.top_p() <= 1)) {
-      return KeyError(entry + ".top_p", absl::StrCat("must be between 0 and 1, got ",
-                                                     defaults.top_p()));
+    if (defaults.has_top_p() &&
+        !(defaults.top_p() >= 0 && defaults.top_p() <= 1)) {
+      return KeyError(
+          entry + ".top_p",
+          absl::StrCat("must be between 0 and 1, got ", defaults.top_p()));
     }
     if (defaults.has_max_tokens()) {
-      RETURN_IF_ERROR(ValidateRange(entry + ".max_tokens", defaults.max_tokens(),
-                                    1, 1048576));
+      RETURN_IF_ERROR(ValidateRange(entry + ".max_tokens",
+                                    defaults.max_tokens(), 1, 1048576));
     }
   }
   if (pool.health_check().has_path() && !pool.health_check().path().empty() &&

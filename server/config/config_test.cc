@@ -36,8 +36,8 @@ TEST(ConfigTest, EmptyConfigServesWithTheEmbeddedEngine) {
 }
 
 TEST(ConfigTest, SingleBaseUrlMakesAudioAndTextPoolsOnIt) {
-  auto config = LoadConfigFromYaml("", {{"audio_base_url", "http://llama:8080/v1"},
-                                        {"api_key_env", "KEY"}});
+  auto config = LoadConfigFromYaml(
+      "", {{"audio_base_url", "http://llama:8080/v1"}, {"api_key_env", "KEY"}});
   ASSERT_THAT(config, IsOk());
   ASSERT_EQ(config->pools_size(), 2);
   EXPECT_EQ(config->routing().mode(), config::v1::ROUTING_MODE_SINGLE);
@@ -60,10 +60,11 @@ TEST(ConfigTest, TextBaseUrlAloneLeavesAudioToTheEmbeddedEngine) {
   EXPECT_EQ(config->routing().audio_pool(), "audio");
   EXPECT_EQ(config->routing().text_pool(), "text");
   // Asking for one server for both still works.
-  auto single = LoadConfigFromYaml("", {{"text_base_url", "http://vllm/v1"},
-                                        {"routing_mode", "single"}});
+  auto single = LoadConfigFromYaml(
+      "", {{"text_base_url", "http://vllm/v1"}, {"routing_mode", "single"}});
   ASSERT_THAT(single, IsOk());
-  EXPECT_EQ(single->pools(0).protocol(), config::v1::PROTOCOL_OPENAI_CHAT_AUDIO);
+  EXPECT_EQ(single->pools(0).protocol(),
+            config::v1::PROTOCOL_OPENAI_CHAT_AUDIO);
   EXPECT_EQ(single->pools(0).endpoints(0).url(), "http://vllm/v1");
 }
 
@@ -102,13 +103,15 @@ TEST(ConfigTest, TextOnlyAudioTextLeavesAudioToTheEmbeddedEngine) {
 
 TEST(ConfigTest, ModelDefaultsAreCheckedNamingTheKey) {
   EXPECT_THAT(
-      LoadConfigFromYaml("pools:\n  - {name: llm, protocol: openai_chat, endpoints: "
-                         "[{url: \"http://l/v1\"}], model_defaults: {llama3: "
-                         "{temperature: 3}}}\n",
-                         {}),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("pools[0].model_defaults[\"llama3\"].temperature: must be "
-                         "between 0 and 2, got 3")));
+      LoadConfigFromYaml(
+          "pools:\n  - {name: llm, protocol: openai_chat, endpoints: "
+          "[{url: \"http://l/v1\"}], model_defaults: {llama3: "
+          "{temperature: 3}}}\n",
+          {}),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("pools[0].model_defaults[\"llama3\"].temperature: must be "
+                    "between 0 and 2, got 3")));
   auto config = LoadConfigFromYaml(
       "pools:\n  - {name: llm, protocol: openai_chat, endpoints: "
       "[{url: \"http://l/v1\"}], model_defaults: {\"\": {max_tokens: 256, "

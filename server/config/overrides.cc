@@ -108,11 +108,11 @@ absl::Status ApplyQuickSetup(const QuickSetup& setup, Config& config) {
   // URL alone is usually a text-only server (llama-server, Ollama), so audio
   // stays with the embedded engine unless --routing_mode=single says
   // otherwise.
-  RoutingMode mode = setup.audio_base_url && (!setup.text_base_url ||
-                                              *setup.text_base_url ==
-                                                  *setup.audio_base_url)
-                         ? config::v1::ROUTING_MODE_SINGLE
-                         : config::v1::ROUTING_MODE_AUDIO_TEXT;
+  RoutingMode mode =
+      setup.audio_base_url && (!setup.text_base_url ||
+                               *setup.text_base_url == *setup.audio_base_url)
+          ? config::v1::ROUTING_MODE_SINGLE
+          : config::v1::ROUTING_MODE_AUDIO_TEXT;
   if (setup.routing_mode) {
     RETURN_IF_ERROR(
         SetKey("routing_mode", "routing", "mode", *setup.routing_mode, config));

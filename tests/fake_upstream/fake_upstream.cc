@@ -358,8 +358,10 @@ std::string FakeUpstream::ModelList() const {
   Json data = Json::array();
   absl::MutexLock lock(&mu_);
   for (const std::string& id : models_) {
-    data.push_back(
-        {{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "fake"}});
+    data.push_back({{"id", id},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "fake"}});
   }
   return Json{{"object", "list"}, {"data", data}}.dump();
 }
@@ -493,8 +495,7 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
       const Json& last = record.json["messages"].back();
       if (text.empty() && last.value("role", "") == "tool") {
         // Answering a tool result: say what the tool returned.
-        text = absl::StrCat("tool ", last.value("tool_call_id", ""),
-                            " said: ",
+        text = absl::StrCat("tool ", last.value("tool_call_id", ""), " said: ",
                             last["content"].is_string()
                                 ? last["content"].get<std::string>()
                                 : last["content"].dump());
@@ -507,9 +508,10 @@ bool FakeUpstream::Handle(HttpConnection& connection, FakeRequest& record) {
           record.json.contains("stream_options") &&
           record.json["stream_options"].value("include_usage", false);
       if (record.json.value("stream", false)) {
-        events = tool_call ? ToolCallStreamEvents(model, *tool_call, usage,
-                                                  include_usage)
-                           : ChatStreamEvents(model, text, usage, include_usage);
+        events =
+            tool_call
+                ? ToolCallStreamEvents(model, *tool_call, usage, include_usage)
+                : ChatStreamEvents(model, text, usage, include_usage);
       } else {
         body = tool_call ? ToolCallCompletionBody(model, *tool_call, usage)
                          : ChatCompletionBody(model, text, usage);
