@@ -220,6 +220,11 @@ absl::StatusOr<TranscriptionJobOptions> TranscriptionOptionsFor(
   if (recognition.temperature() > 0)
     request.temperature = recognition.temperature();
   request.translate = recognition.task() == v1::TASK_TRANSLATE;
+  if (request.translate && !backend.translates()) {
+    warnings.push_back(absl::StrCat(
+        "config.task: pool ", pool_name,
+        " cannot translate; the transcript is in the spoken language"));
+  }
   if (request.translate && !recognition.target_language().empty() &&
       absl::AsciiStrToLower(recognition.target_language()).rfind("en", 0) !=
           0) {

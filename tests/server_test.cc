@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "server/config/config.h"
 #include "server/gateway_server.h"
+#include "tests/audio_fixtures.h"
 #include "tests/grpc_probes.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
@@ -184,6 +185,21 @@ pools:
   EXPECT_THAT(response.models(2).capabilities(),
               ElementsAre(v1::CAPABILITY_TEXT_CHAT));
   EXPECT_EQ(response.models(2).max_audio_bytes(), 0);
+}
+
+TEST_F(ServerTest, TranslationOnTheEmbeddedEngineWarnsItTranscribes) {
+  StartServer();
+  auto stub = v1::VoxgateService::NewStub(channel_);
+  grpc::ClientContext context;
+  v1::TranscribeRequest request;
+  request.mutable_audio()->set_content(testing::ToneWav(440, 1.0, 16000, 1));
+  request.mutable_config()->set_task(v1::TASK_TRANSLATE);
+  v1::TranscribeResponse response;
+  grpc::Status status = stub->Transcribe(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(
+      response.warnings(),
+      Contains(HasSubstr("config.task: pool embedded cannot translate")));
 }
 
 TEST_F(ServerTest, ChatWithoutATextPoolSaysHowToConfigureOne) {

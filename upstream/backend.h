@@ -59,6 +59,8 @@ class TranscriptionBackend {
   // Whether segments and word timings come back when asked.
   virtual bool returns_segments() const = 0;
   virtual bool returns_words() const = 0;
+  // Whether TASK_TRANSLATE is honoured (the embedded engine only transcribes).
+  virtual bool translates() const { return true; }
 };
 
 // Receives a streamed chat reply.

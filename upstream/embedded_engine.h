@@ -43,6 +43,7 @@ class EmbeddedEngine final : public TranscriptionBackend {
   bool available() const override { return true; }
   bool returns_segments() const override { return false; }
   bool returns_words() const override { return true; }
+  bool translates() const override { return false; }
   // Interim results decoded as the audio arrives (see IncrementalTranscriber);
   // final results are still decoded whole, for accuracy.
   std::unique_ptr<IncrementalTranscriber> StartIncremental() override;

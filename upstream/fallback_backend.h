@@ -55,6 +55,7 @@ class FallbackTranscriptionBackend final : public TranscriptionBackend {
   }
   bool returns_segments() const override { return primary_.returns_segments(); }
   bool returns_words() const override { return primary_.returns_words(); }
+  bool translates() const override { return primary_.translates(); }
 
  private:
   TranscriptionBackend& primary_;
