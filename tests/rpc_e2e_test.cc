@@ -562,15 +562,26 @@ TEST_F(RpcTest, ListModelsShowsEveryPoolWithItsCapabilities) {
   grpc::ClientContext context;
   v1::ListModelsResponse response;
   ASSERT_TRUE(stub_->ListModels(&context, {}, &response).ok());
-  ASSERT_THAT(response.models(), SizeIs(3));
-  EXPECT_EQ(response.models(0).id(), "whisper-1");
-  EXPECT_THAT(response.models(0).capabilities(),
+  // The configured models, in order; besides them, once the background
+  // refresh has asked, what the fake reports ("fake-model") in each pool.
+  std::vector<v1::ModelInfo> configured;
+  for (const v1::ModelInfo& model : response.models()) {
+    if (model.configured()) {
+      configured.push_back(model);
+    } else {
+      EXPECT_EQ(model.id(), "fake-model");
+      EXPECT_EQ(model.listing(), v1::MODEL_LISTING_REPORTED);
+    }
+  }
+  ASSERT_THAT(configured, SizeIs(3));
+  EXPECT_EQ(configured[0].id(), "whisper-1");
+  EXPECT_THAT(configured[0].capabilities(),
               Contains(v1::CAPABILITY_TRANSCRIBE));
-  EXPECT_EQ(response.models(1).protocol(), "openai_chat_audio");
-  EXPECT_THAT(response.models(1).capabilities(),
+  EXPECT_EQ(configured[1].protocol(), "openai_chat_audio");
+  EXPECT_THAT(configured[1].capabilities(),
               Contains(v1::CAPABILITY_AUDIO_CHAT));
-  EXPECT_EQ(response.models(2).pool(), "llm");
-  EXPECT_TRUE(response.models(2).available());
+  EXPECT_EQ(configured[2].pool(), "llm");
+  EXPECT_TRUE(configured[2].available());
 }
 
 // Three sentences with 1.2 s pauses as 16 kHz mono PCM, and where speech is.
