@@ -3,6 +3,7 @@
 
 #include "upstream/pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -434,6 +435,46 @@ TEST_F(PoolTest,
   ASSERT_TRUE(Eventually([&] { return pool_->Snapshot()[0].healthy; }));
   for (int i = 0; i < 50; ++i) ASSERT_THAT(Call(), IsOk());
   EXPECT_FALSE(sick->Requests("/v1").empty());
+}
+
+// A server busy with our requests (faster-whisper-server blocks while it
+// decodes) answers health checks late: that does not take it out while it
+// serves; once idle, late answers do.
+TEST_F(PoolTest, HealthCheckTimeoutsOfABusyEndpointDoNotTakeItOut) {
+  auto busy = StartFake();
+  FakeBehavior slow;
+  slow.latency = absl::Seconds(2);
+  busy->Script("/health", slow, 1000000);
+  PoolOptions options;
+  options.endpoints = {{busy->base_url(), 1, 4}};
+  options.health_path = "/health";
+  options.health_interval = absl::Milliseconds(50);
+  options.health_timeout = absl::Milliseconds(100);
+  MakePool(options);
+  // A request in flight on it: a held slot.
+  absl::Notification granted;
+  absl::StatusOr<Lease> lease = absl::UnknownError("none");
+  pool_->Acquire(absl::Now() + absl::Minutes(1), -1,
+                 [&](absl::StatusOr<Lease> got) {
+                   lease = std::move(got);
+                   granted.Notify();
+                 });
+  granted.WaitForNotification();
+  ASSERT_TRUE(lease.ok());
+  // Three checks timed out (each is recorded when the pool gives up on it).
+  ASSERT_TRUE(busy->WaitUntil(
+      [](const std::vector<FakeRequest>& requests) {
+        return std::count_if(requests.begin(), requests.end(),
+                             [](const FakeRequest& r) {
+                               return r.wire.path == "/health";
+                             }) >= 3;
+      },
+      absl::Seconds(30)));
+  EXPECT_TRUE(pool_->Snapshot()[0].healthy);
+  EXPECT_TRUE(pool_->HasAvailableEndpoint());
+
+  lease->Release(Outcome::kSuccess);
+  EXPECT_TRUE(Eventually([&] { return !pool_->Snapshot()[0].healthy; }));
 }
 
 TEST_F(PoolTest, NoEndpointAvailableIsUnavailableNamingWhy) {

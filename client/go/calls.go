@@ -81,6 +81,18 @@ func WithTemperature(t float32) ChatOption {
 	return func(r *v1.ChatRequest) { generation(r).Temperature = &t }
 }
 
+// WithTools declares functions the model may call; the answer's ToolCalls
+// (FinishReason TOOL_CALLS) are sent back on an assistant message, then one
+// ROLE_TOOL message per call with its ToolCallId.
+func WithTools(tools ...*v1.Tool) ChatOption {
+	return func(r *v1.ChatRequest) { r.Tools = append(r.Tools, tools...) }
+}
+
+// WithToolChoice says whether, or which, tool the model must call.
+func WithToolChoice(choice *v1.ToolChoice) ChatOption {
+	return func(r *v1.ChatRequest) { r.ToolChoice = choice }
+}
+
 func generation(r *v1.ChatRequest) *v1.GenerationConfig {
 	if r.Generation == nil {
 		r.Generation = &v1.GenerationConfig{}
@@ -127,6 +139,35 @@ func (c *Client) ChatStream(ctx context.Context, messages []*v1.ChatMessage, opt
 				return
 			}
 			if chunk.Delta != "" && !yield(chunk.Delta, nil) {
+				return
+			}
+		}
+	}
+}
+
+// ChatStreamChunks yields every chunk of the answer: text deltas, tool-call
+// pieces, and last the finish reason and usage. The last pair carries the
+// error, if any. Breaking out of the loop cancels the call.
+func (c *Client) ChatStreamChunks(ctx context.Context, messages []*v1.ChatMessage, opts ...ChatOption) iter.Seq2[*v1.ChatChunk, error] {
+	return func(yield func(*v1.ChatChunk, error) bool) {
+		ctx, cancel := c.withDeadline(ctx)
+		defer cancel()
+		var header grpcMetadata
+		stream, err := c.stub.ChatStream(ctx, chatRequest(messages, opts), grpc.Header(&header.md))
+		if err != nil {
+			yield(nil, wrap(err, ""))
+			return
+		}
+		for {
+			chunk, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, wrap(err, header.requestID()))
+				return
+			}
+			if !yield(chunk, nil) {
 				return
 			}
 		}

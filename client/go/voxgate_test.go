@@ -188,6 +188,53 @@ func TestChatAndChatStream(t *testing.T) {
 	}
 }
 
+func TestToolCallsRoundTrip(t *testing.T) {
+	client := newClient(t)
+	fakeControl(t, "/_fake/default", map[string]any{})
+	tool := &voxgatev1.Tool{Name: "get_weather", ParametersJson: `{"type":"object"}`}
+	messages := []*voxgatev1.ChatMessage{voxgate.User("weather in Oslo")}
+	first, err := client.Chat(context.Background(), messages, voxgate.WithTools(tool),
+		voxgate.WithToolChoice(&voxgatev1.ToolChoice{Choice: &voxgatev1.ToolChoice_Mode{
+			Mode: voxgatev1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.FinishReason != voxgatev1.FinishReason_FINISH_REASON_TOOL_CALLS || len(first.ToolCalls) != 1 {
+		t.Fatalf("first answer %v", first)
+	}
+	call := first.ToolCalls[0]
+	messages = append(messages,
+		&voxgatev1.ChatMessage{Role: voxgatev1.Role_ROLE_ASSISTANT, ToolCalls: []*voxgatev1.ToolCall{call}},
+		&voxgatev1.ChatMessage{Role: voxgatev1.Role_ROLE_TOOL, ToolCallId: call.Id,
+			Content: []*voxgatev1.ContentPart{{Part: &voxgatev1.ContentPart_Text{Text: "-3 C"}}}})
+	second, err := client.Chat(context.Background(), messages, voxgate.WithTools(tool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "tool " + call.Id + " said: -3 C"; second.Content != want {
+		t.Errorf("second answer %q, want %q", second.Content, want)
+	}
+	// Streamed: the pieces, then the finish reason on the last chunk.
+	var name, arguments string
+	var finish voxgatev1.FinishReason
+	for chunk, err := range client.ChatStreamChunks(context.Background(), messages[:1], voxgate.WithTools(tool)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, piece := range chunk.ToolCalls {
+			name += piece.Name
+			arguments += piece.Arguments
+		}
+		if chunk.FinishReason != voxgatev1.FinishReason_FINISH_REASON_UNSPECIFIED {
+			finish = chunk.FinishReason
+		}
+	}
+	if name != "get_weather" || arguments != `{"text":"weather in Oslo"}` ||
+		finish != voxgatev1.FinishReason_FINISH_REASON_TOOL_CALLS {
+		t.Errorf("streamed %q %q %v", name, arguments, finish)
+	}
+}
+
 func TestStreamTranscribeYieldsFinalResultsInOrder(t *testing.T) {
 	client := newClient(t)
 	pcm := append(tonePCM(1, 1), tonePCM(1, 1)...)
@@ -228,7 +275,16 @@ func TestListModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(models) != 2 {
+	// The two configured, and perhaps what the fake itself reports besides.
+	configured := 0
+	for _, model := range models {
+		if model.Configured {
+			configured++
+		} else if model.Id != "fake-model" {
+			t.Errorf("unexpected model %v", model)
+		}
+	}
+	if configured != 2 {
 		t.Errorf("models %v", models)
 	}
 }
