@@ -61,10 +61,21 @@ class SwitchingTransfer final : public Transfer {
   std::shared_ptr<Transfer> current_ ABSL_GUARDED_BY(mu_);
 };
 
+// Callbacks hold the transfer weakly: it holds the running attempt, which
+// holds them (a cycle otherwise). Gone, nobody can cancel any more.
+using WeakTransfer = std::weak_ptr<SwitchingTransfer>;
+
 bool MayFallBack(const absl::Status& status, const CallOptions& options,
-                 const SwitchingTransfer& transfer) {
+                 const WeakTransfer& weak) {
+  std::shared_ptr<SwitchingTransfer> transfer = weak.lock();
   return WorthFallingBack(status) && absl::Now() < options.deadline &&
-         !transfer.cancelled();
+         (transfer == nullptr || !transfer->cancelled());
+}
+
+void SwitchTo(const WeakTransfer& weak, std::shared_ptr<Transfer> next) {
+  if (std::shared_ptr<SwitchingTransfer> transfer = weak.lock()) {
+    transfer->Switch(std::move(next));
+  }
 }
 
 // Passes a stream's events on, unless it fails before its first delta in a
@@ -73,7 +84,7 @@ class FallbackObserver final : public ChatStreamObserver {
  public:
   FallbackObserver(ChatBackend& fallback, ChatRequest request,
                    CallOptions options, std::shared_ptr<ChatStreamObserver> out,
-                   std::shared_ptr<SwitchingTransfer> transfer)
+                   WeakTransfer transfer)
       : fallback_(fallback),
         request_(std::move(request)),
         options_(std::move(options)),
@@ -86,8 +97,9 @@ class FallbackObserver final : public ChatStreamObserver {
   }
   void OnDone(absl::Status status) override {
     if (!status.ok() && !delivered_ &&
-        MayFallBack(status, options_, *transfer_)) {
-      transfer_->Switch(fallback_.Stream(std::move(request_), options_, out_));
+        MayFallBack(status, options_, transfer_)) {
+      SwitchTo(transfer_,
+               fallback_.Stream(std::move(request_), options_, out_));
       return;
     }
     out_->OnDone(std::move(status));
@@ -98,7 +110,7 @@ class FallbackObserver final : public ChatStreamObserver {
   ChatRequest request_;
   const CallOptions options_;
   const std::shared_ptr<ChatStreamObserver> out_;
-  const std::shared_ptr<SwitchingTransfer> transfer_;
+  const WeakTransfer transfer_;
   bool delivered_ = false;
 };
 
@@ -115,12 +127,12 @@ std::shared_ptr<Transfer> FallbackChatBackend::Complete(
   ChatRequest copy = request;
   transfer->Start(primary_.Complete(
       std::move(copy), options,
-      [this, request = std::move(request), options, transfer,
+      [this, request = std::move(request), options,
+       weak = WeakTransfer(transfer),
        done](absl::StatusOr<ChatCompletion> completion) mutable {
         if (!completion.ok() &&
-            MayFallBack(completion.status(), options, *transfer)) {
-          transfer->Switch(
-              fallback_.Complete(std::move(request), options, done));
+            MayFallBack(completion.status(), options, weak)) {
+          SwitchTo(weak, fallback_.Complete(std::move(request), options, done));
           return;
         }
         done(std::move(completion));
@@ -136,7 +148,8 @@ std::shared_ptr<Transfer> FallbackChatBackend::Stream(
   transfer->Start(primary_.Stream(
       std::move(copy), options,
       std::make_shared<FallbackObserver>(fallback_, std::move(request), options,
-                                         std::move(observer), transfer)));
+                                         std::move(observer),
+                                         WeakTransfer(transfer))));
   return transfer;
 }
 
@@ -146,11 +159,12 @@ std::shared_ptr<Transfer> FallbackTranscriptionBackend::Transcribe(
   TranscriptionRequest copy = request;
   transfer->Start(primary_.Transcribe(
       std::move(copy), options,
-      [this, request = std::move(request), options, transfer,
+      [this, request = std::move(request), options,
+       weak = WeakTransfer(transfer),
        done](absl::StatusOr<Transcription> result) mutable {
-        if (!result.ok() && MayFallBack(result.status(), options, *transfer)) {
-          transfer->Switch(
-              fallback_.Transcribe(std::move(request), options, done));
+        if (!result.ok() && MayFallBack(result.status(), options, weak)) {
+          SwitchTo(weak,
+                   fallback_.Transcribe(std::move(request), options, done));
           return;
         }
         done(std::move(result));
