@@ -279,6 +279,30 @@ class StreamState:
         return chunk.delta
 
 
+class StreamEnd:
+    """How a chat stream ended, read from its ``_state`` (a StreamState);
+    shared by the sync and async streams."""
+
+    _state: StreamState
+
+    @property
+    def finish_reason(self) -> Optional[str]:
+        return self._state.finish_reason
+
+    @property
+    def usage(self) -> Optional[Dict[str, Any]]:
+        return self._state.usage
+
+    @property
+    def model(self) -> str:
+        return self._state.model
+
+    @property
+    def tool_calls(self) -> List[Dict[str, Any]]:
+        return self._state.tool_calls
+
+
+
 def analyze_request(audio: bytes, instruction: str, mode: Optional[str],
                     model: Optional[str], system_prompt: Optional[str],
                     params: Mapping[str, Any]) -> transcribe_pb2.AnalyzeRequest:

@@ -185,7 +185,7 @@ async def _stream_requests(config: stream_pb2.StreamTranscribeRequest,
             yield stream_pb2.StreamTranscribeRequest(audio=bytes(chunk[offset:offset + 65536]))
 
 
-class AsyncChatStream:
+class AsyncChatStream(_convert.StreamEnd):
     """The async form of :class:`voxgate.client.ChatStream`."""
 
     def __init__(self, call: Any) -> None:
@@ -202,19 +202,3 @@ class AsyncChatStream:
             raise from_rpc_error(error, await _request_id_of(error, "")) from None
         finally:
             self._call.cancel()
-
-    @property
-    def finish_reason(self) -> Optional[str]:
-        return self._state.finish_reason
-
-    @property
-    def usage(self) -> Optional[Dict[str, Any]]:
-        return self._state.usage
-
-    @property
-    def model(self) -> str:
-        return self._state.model
-
-    @property
-    def tool_calls(self) -> List[Dict[str, Any]]:
-        return self._state.tool_calls

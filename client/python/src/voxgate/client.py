@@ -166,7 +166,7 @@ class Client:
             self._unary(self._stub.ListModels, models_pb2.ListModelsRequest(), timeout_s))
 
 
-class ChatStream:
+class ChatStream(_convert.StreamEnd):
     """A streamed chat answer: iterate over it for the text deltas. After the
     last one, ``finish_reason``, ``usage`` (OpenAI's shape), ``model`` and
     ``tool_calls`` (assembled from their deltas) say how it ended. Leaving the
@@ -186,22 +186,6 @@ class ChatStream:
             raise from_rpc_error(error, _request_id_of(error, "")) from None
         finally:
             self._call.cancel()
-
-    @property
-    def finish_reason(self) -> Optional[str]:
-        return self._state.finish_reason
-
-    @property
-    def usage(self) -> Optional[Dict[str, Any]]:
-        return self._state.usage
-
-    @property
-    def model(self) -> str:
-        return self._state.model
-
-    @property
-    def tool_calls(self) -> List[Dict[str, Any]]:
-        return self._state.tool_calls
 
 
 def _paced_chunks(pcm: bytes, rate: int, chunk_ms: int, realtime: bool) -> Iterator[bytes]:
