@@ -30,25 +30,35 @@ std::string Millis(absl::Duration duration) {
 
 }  // namespace
 
-CallContext StartCall(grpc::CallbackServerContext& context,
-                      absl::Duration default_deadline) {
+CallContext NewCallContext(absl::string_view request_id, absl::Time deadline,
+                           absl::Duration default_deadline) {
   CallContext call;
   call.started = absl::Now();
-  call.deadline = absl::FromChrono(context.deadline());
+  call.deadline = deadline;
   // No deadline arrives as the far future: without one a call against a hung
   // upstream would never end.
   if (call.deadline - call.started > absl::Hours(24 * 365)) {
     call.deadline = call.started + default_deadline;
   }
+  // Ids go into upstream headers and logs: keep them short and printable.
+  if (!request_id.empty() && request_id.size() <= kMaxRequestIdLength &&
+      IsPrintable(request_id)) {
+    call.request_id = std::string(request_id);
+  } else {
+    call.request_id = NewRequestId();
+  }
+  return call;
+}
+
+CallContext StartCall(grpc::CallbackServerContext& context,
+                      absl::Duration default_deadline) {
+  absl::string_view id;
   auto it = context.client_metadata().find(kRequestIdKey);
   if (it != context.client_metadata().end()) {
-    absl::string_view id(it->second.data(), it->second.size());
-    // Ids go into upstream headers and logs: keep them short and printable.
-    if (!id.empty() && id.size() <= kMaxRequestIdLength && IsPrintable(id)) {
-      call.request_id = std::string(id);
-    }
+    id = absl::string_view(it->second.data(), it->second.size());
   }
-  if (call.request_id.empty()) call.request_id = NewRequestId();
+  CallContext call = NewCallContext(id, absl::FromChrono(context.deadline()),
+                                    default_deadline);
   context.AddInitialMetadata(kRequestIdKey, call.request_id);
   return call;
 }

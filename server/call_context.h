@@ -40,9 +40,15 @@ struct CallContext {
   }
 };
 
-// Reads the caller's x-request-id (or makes one: 32 hex digits) and deadline
-// (`default_deadline` from now when the caller set none), and returns the id in
-// initial metadata. Call from the reaction that starts the call.
+// A call's context from what its caller sent, for every front door: the
+// caller's x-request-id when it is short and printable (else a new one: 32
+// hex digits), and its deadline (`default_deadline` from now when the caller
+// set none, which arrives as the far future).
+CallContext NewCallContext(absl::string_view request_id, absl::Time deadline,
+                           absl::Duration default_deadline);
+
+// NewCallContext from gRPC metadata and deadline; returns the id in initial
+// metadata. Call from the reaction that starts the call.
 CallContext StartCall(grpc::CallbackServerContext& context,
                       absl::Duration default_deadline);
 

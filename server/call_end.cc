@@ -6,13 +6,13 @@
 
 namespace voxgate::server {
 
-grpc::Status EndCall(grpc::CallbackServerContext& context,
-                     const CallContext& call, const char* method,
-                     const std::string& pool, const absl::Status& status,
-                     const Logger& logger, CallMetrics& metrics) {
-  AddTimingTrailers(context, call);
+absl::Status RecordCallEnd(const CallContext& call, const char* method,
+                           const std::string& pool, const absl::Status& status,
+                           const Logger& logger, CallMetrics& metrics) {
   const absl::Duration total = absl::Now() - call.started;
-  const grpc::Status grpc_status = ToGrpcStatus(status);
+  const absl::Status shown =
+      status.ok() ? status
+                  : absl::Status(status.code(), ScrubSecrets(status.message()));
   logger.Log(
       status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
       {{"method", method},
@@ -26,13 +26,22 @@ grpc::Status EndCall(grpc::CallbackServerContext& context,
        {"chunks", call.chunks},
        {"pool", pool},
        {"endpoint", absl::StrJoin(call.endpoints->urls(), ",")},
-       {"error", status.ok() ? "" : grpc_status.error_message()}});
+       {"error", shown.message()}});
   metrics.Handled(method, status.code(), total, call.upstream_time);
   if (call.audio_seconds > 0) {
     metrics.AudioProcessed(method, call.preprocess_time, call.audio_seconds,
                            call.chunks);
   }
-  return grpc_status;
+  return shown;
+}
+
+grpc::Status EndCall(grpc::CallbackServerContext& context,
+                     const CallContext& call, const char* method,
+                     const std::string& pool, const absl::Status& status,
+                     const Logger& logger, CallMetrics& metrics) {
+  AddTimingTrailers(context, call);
+  return ToGrpcStatus(
+      RecordCallEnd(call, method, pool, status, logger, metrics));
 }
 
 }  // namespace voxgate::server

@@ -11,10 +11,15 @@
 
 namespace voxgate::server {
 
-// What every call does once as it ends: timing trailers, its one log line
-// (method, request id, code, durations, pool; the error message when it failed)
-// and its metrics. Returns the status to Finish with. Call exactly once, before
-// Finish.
+// What every call does once as it ends, whichever front door it came
+// through: its one log line (method, request id, code, durations, pool; the
+// error message when it failed) and its metrics. Returns the status as the
+// caller may see it (the message scrubbed of credentials).
+absl::Status RecordCallEnd(const CallContext& call, const char* method,
+                           const std::string& pool, const absl::Status& status,
+                           const Logger& logger, CallMetrics& metrics);
+
+// RecordCallEnd for a gRPC call, with its timing trailers. Returns the status to Finish with. Call exactly once, before Finish.
 grpc::Status EndCall(grpc::CallbackServerContext& context,
                      const CallContext& call, const char* method,
                      const std::string& pool, const absl::Status& status,

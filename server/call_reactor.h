@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/call_context.h"
+#include "server/call_scope.h"
 #include "server/call_end.h"
 #include "server/call_metrics.h"
 
@@ -183,6 +184,18 @@ class CallReactor : public GrpcReactor {
   }
 
   const char* method_name() const { return method_.name; }
+
+  // Keeps the reactor alive while the returned pointer lives (a Pin that can
+  // be handed on).
+  std::shared_ptr<void> Hold() {
+    Ref();
+    return std::shared_ptr<void>(
+        this, [](void* reactor) { static_cast<CallReactor*>(reactor)->Unref(); });
+  }
+  // What operations borrow from this call.
+  CallScope scope() {
+    return {call_, work_, pool_, [this] { return Hold(); }};
+  }
 
   grpc::CallbackServerContext* const context_;
   CallContext call_;

@@ -2,8 +2,7 @@
 
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
-#include "server/chat_call.h"
-#include "server/chat_mapping.h"
+#include "server/chat_operation.h"
 #include "server/wire_messages.h"
 
 namespace voxgate::server {
@@ -28,11 +27,10 @@ class ChatStreamCall::UpstreamObserver final
 ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
                                const grpc::ByteBuffer* request,
                                const CallServices& services,
-                               const Config& config, upstream::Routing& routing)
+                               const OperationServices& operations)
     : CallReactor(context, {"ChatStream", MethodClass::kGeneral}, services),
       request_bytes_(request),
-      config_(config),
-      routing_(routing) {}
+      operations_(operations) {}
 
 void ChatStreamCall::Begin() {
   if (absl::Status parsed = ParseMessage(*request_bytes_, request_);
@@ -49,26 +47,16 @@ void ChatStreamCall::Refused(absl::Status status) {
 }
 
 void ChatStreamCall::Start() {
-  std::vector<std::pair<int, int>> to_convert;
-  absl::StatusOr<upstream::ChatRequest> chat =
-      ChatRequestFor(request_, to_convert);
-  if (!chat.ok()) return Refused(chat.status());
-  if (!to_convert.empty()) {
-    return Refused(absl::InvalidArgumentError(
-        "ChatStream takes audio parts as WAV or MP3 only; use Chat for other "
-        "encodings"));
-  }
-  absl::StatusOr<upstream::ChatBackend*> backend =
-      ChatBackendFor(*chat, request_.model(), routing_, pool_);
-  if (!backend.ok()) return Refused(backend.status());
-  chat->model = routing_.UpstreamModelName(request_.model());
-  ApplyModelDefaults(config_, pool_, request_.model(), *chat);
+  absl::StatusOr<PreparedChat> prepared =
+      PrepareChatStream(request_, operations_, pool_);
+  if (!prepared.ok()) return Refused(prepared.status());
   upstream_started_ = absl::Now();
   Pin pin(this);  // the upstream may end, and the call with it, before Attach
   upstream_key_ = work_.Reserve();
   // Not under mu_: a request that fails at once may report its end here.
   std::shared_ptr<upstream::Transfer> transfer =
-      (*backend)->Stream(*std::move(chat), call_.upstream_options(),
+      prepared->backend->Stream(std::move(prepared->chat),
+                                call_.upstream_options(),
                          std::make_shared<UpstreamObserver>(this));
   {
     Lock lock(this);
@@ -80,15 +68,10 @@ void ChatStreamCall::Start() {
 
 bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
   Lock lock(this);
-  if (!delta.model.empty()) model_ = delta.model;
-  if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
-  if (delta.usage) usage_ = delta.usage;
-  if ((delta.content.empty() && delta.tool_calls.empty()) || finished_)
-    return true;
-  v1::ChatChunk chunk;
-  chunk.set_delta(delta.content);
-  FillToolCallDeltas(delta.tool_calls, *chunk.mutable_tool_calls());
-  queue_.push_back(std::move(chunk));
+  summary_.Add(delta);
+  std::optional<v1::ChatChunk> chunk = ChunkForDelta(delta);
+  if (!chunk.has_value() || finished_) return true;
+  queue_.push_back(*std::move(chunk));
   PumpLocked();
   if (queue_.size() >= kMaxQueued) paused_ = true;
   return !paused_;
@@ -102,11 +85,7 @@ void ChatStreamCall::OnUpstreamDone(absl::Status status) {
   transfer_.reset();
   if (status.ok() && !finished_) {
     // The last chunk carries why generation stopped and what it cost.
-    v1::ChatChunk last;
-    last.set_finish_reason(
-        FinishReasonFor(finish_reason_.empty() ? "stop" : finish_reason_));
-    if (usage_) FillUsage(*usage_, *last.mutable_usage());
-    queue_.push_back(std::move(last));
+    queue_.push_back(summary_.LastChunk());
   } else {
     queue_.clear();  // an error ends the stream now
   }
@@ -124,8 +103,7 @@ void ChatStreamCall::PumpLocked() {
   queue_.pop_front();
   if (!first_sent_) {
     first_sent_ = true;
-    chunk.set_model(model_);
-    chunk.set_request_id(call_.request_id);
+    summary_.StampFirst(call_.request_id, chunk);
   }
   writing_ = SerializeMessage(chunk);
   write_in_flight_ = true;

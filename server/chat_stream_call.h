@@ -8,8 +8,8 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/call_reactor.h"
-#include "server/config/config.h"
-#include "upstream/routing.h"
+#include "server/call_scope.h"
+#include "server/chat_operation.h"
 #include "voxgate/v1/chat.pb.h"
 
 namespace voxgate::server {
@@ -24,7 +24,7 @@ class ChatStreamCall final
  public:
   ChatStreamCall(grpc::CallbackServerContext* context,
                  const grpc::ByteBuffer* request, const CallServices& services,
-                 const Config& config, upstream::Routing& routing);
+                 const OperationServices& operations);
   // Parses the request and asks for admission; the upstream request starts
   // once a slot is granted.
   void Begin();
@@ -47,8 +47,7 @@ class ChatStreamCall final
 
   const grpc::ByteBuffer* const request_bytes_;
   v1::ChatRequest request_;
-  const Config& config_;
-  upstream::Routing& routing_;
+  const OperationServices operations_;
   absl::Time upstream_started_;
   CancelScope::Key upstream_key_ = 0;
 
@@ -62,9 +61,7 @@ class ChatStreamCall final
   bool busy_ ABSL_GUARDED_BY(mu_) = true;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::Status> final_status_ ABSL_GUARDED_BY(mu_);
-  std::string finish_reason_ ABSL_GUARDED_BY(mu_);
-  std::optional<upstream::Usage> usage_ ABSL_GUARDED_BY(mu_);
-  std::string model_ ABSL_GUARDED_BY(mu_);
+  ChatStreamSummary summary_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<upstream::Transfer> transfer_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -119,4 +119,16 @@ v1::ListModelsResponse MergeReportedModels(
   return merged;
 }
 
+v1::ListModelsResponse CurrentModels(const v1::ListModelsResponse& catalog,
+                                     const upstream::Routing& routing) {
+  v1::ListModelsResponse models =
+      MergeReportedModels(catalog, routing.ReportedModels());
+  const std::map<std::string, bool> available = routing.PoolAvailability();
+  for (v1::ModelInfo& model : *models.mutable_models()) {
+    auto it = available.find(model.pool());
+    model.set_available(it == available.end() || it->second);
+  }
+  return models;
+}
+
 }  // namespace voxgate::server

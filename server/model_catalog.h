@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server/config/config.h"
+#include "upstream/routing.h"
 #include "voxgate/v1/models.pb.h"
 
 namespace voxgate::server {
@@ -21,6 +22,11 @@ v1::ListModelsResponse BuildModelCatalog(const Config& config);
 v1::ListModelsResponse MergeReportedModels(
     const v1::ListModelsResponse& catalog,
     const std::map<std::string, std::vector<std::string>>& reported);
+
+// What ListModels answers now: the catalog merged with the models the pools
+// report, each marked available or not by its pool's health.
+v1::ListModelsResponse CurrentModels(const v1::ListModelsResponse& catalog,
+                                     const upstream::Routing& routing);
 
 }  // namespace voxgate::server
 

@@ -31,12 +31,7 @@ class ListModelsCall final
 
  private:
   void Start() override {
-    response_ = MergeReportedModels(catalog_, routing_.ReportedModels());
-    const std::map<std::string, bool> available = routing_.PoolAvailability();
-    for (v1::ModelInfo& model : *response_.mutable_models()) {
-      auto it = available.find(model.pool());
-      model.set_available(it == available.end() || it->second);
-    }
+    response_ = CurrentModels(catalog_, routing_);
     Complete(absl::OkStatus());
   }
 
@@ -63,13 +58,14 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
       routing_(routing),
       workers_(workers),
       timers_(timers),
+      operations_{config, routing, workers, timers},
       catalog_(BuildModelCatalog(config)) {}
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new TranscribeCall(context, request, response, unary_, config_,
-                                  routing_, workers_, timers_);
+  auto* call = new TranscribeCall(context, request, response, unary_,
+                                  operations_);
   call->Begin();
   return call;
 }
@@ -86,8 +82,7 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new ChatCall(context, request, response, unary_, config_,
-                            routing_, workers_);
+  auto* call = new ChatCall(context, request, response, unary_, operations_);
   call->Begin();
   return call;
 }
@@ -95,7 +90,7 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
 grpc::ServerWriteReactor<grpc::ByteBuffer>* VoxgateServiceImpl::ChatStream(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   auto* call =
-      new ChatStreamCall(context, request, streams_, config_, routing_);
+      new ChatStreamCall(context, request, streams_, operations_);
   call->Begin();
   return call;
 }

@@ -5,6 +5,7 @@
 #include "common/worker_pool.h"
 #include "grpcpp/grpcpp.h"
 #include "server/call_reactor.h"
+#include "server/call_scope.h"
 #include "server/config/config.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -58,6 +59,7 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   upstream::Routing& routing_;
   WorkerPool& workers_;
   TimerQueue& timers_;
+  const OperationServices operations_;
   const v1::ListModelsResponse catalog_;
 };
 

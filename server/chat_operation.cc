@@ -1,0 +1,149 @@
+#include "server/chat_operation.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/api_mapping.h"
+#include "server/audio_for_chat.h"
+#include "server/chat_mapping.h"
+
+namespace voxgate::server {
+
+absl::StatusOr<upstream::ChatBackend*> ChatBackendFor(
+    const upstream::ChatRequest& request, const std::string& model,
+    upstream::Routing& routing, std::string& pool) {
+  bool has_audio = false;
+  for (const upstream::ChatMessage& message : request.messages) {
+    for (const upstream::ChatPart& part : message.parts) {
+      has_audio |= part.kind == upstream::ChatPart::Kind::kAudio;
+    }
+  }
+  absl::StatusOr<upstream::ChatBackend*> backend =
+      has_audio ? routing.ForAudioChat(model) : routing.ForChat(model);
+  if (backend.ok()) pool = routing.PoolNameFor(**backend);
+  return backend;
+}
+
+void ChatOperation::Start(const v1::ChatRequest& request, Done done) {
+  request_ = &request;
+  done_ = std::move(done);
+  absl::StatusOr<upstream::ChatRequest> chat =
+      ChatRequestFor(request, to_convert_);
+  if (!chat.ok()) return done_(chat.status());
+  absl::StatusOr<upstream::ChatBackend*> backend = ChatBackendFor(
+      *chat, request.model(), services_.routing, scope_.pool);
+  if (!backend.ok()) return done_(backend.status());
+  backend_ = *backend;
+  chat->model = services_.routing.UpstreamModelName(request.model());
+  if (to_convert_.empty()) return SendUpstream(*std::move(chat));
+  chat_ = *std::move(chat);
+  ConvertNext();
+}
+
+void ChatOperation::ConvertNext() {
+  // Worker jobs cannot be withdrawn: each step looks for a cancel itself.
+  if (scope_.work.cancelled()) {
+    return done_(absl::CancelledError("the caller cancelled the call"));
+  }
+  CallContext& call = scope_.call;
+  if (converted_ == to_convert_.size()) {
+    call.preprocess_time = absl::Now() - call.started - call.queue_time;
+    return SendUpstream(std::move(chat_));
+  }
+  const auto [message, part] = to_convert_[converted_];
+  // Part indexes match the request's: every content part became one upstream
+  // part.
+  absl::Status queued = ConvertAudioForChat(
+      request_->messages(message).content(part).audio(), services_.config,
+      absl::StrCat("messages[", message, "].content[", part, "].audio"),
+      call.deadline, services_.workers,
+      [this, message = message,
+       part = part](absl::StatusOr<std::pair<std::string, double>> wav) {
+        if (!wav.ok()) return done_(wav.status());
+        upstream::ChatPart& out = chat_.messages[message].parts[part];
+        out.audio = std::move(wav->first);
+        out.audio_format = "wav";
+        ++converted_;
+        ConvertNext();
+      });
+  if (!queued.ok()) done_(queued);
+}
+
+void ChatOperation::SendUpstream(upstream::ChatRequest request) {
+  ApplyModelDefaults(services_.config, scope_.pool, request_->model(),
+                     request);
+  // The answer may end the call before Attach below.
+  const std::shared_ptr<void> hold = scope_.hold();
+  const absl::Time sent = absl::Now();
+  CancelScope& work = scope_.work;
+  const CancelScope::Key key = work.Reserve();
+  work.Attach(
+      key,
+      backend_->Complete(
+          std::move(request), scope_.call.upstream_options(),
+          [this, key,
+           sent](absl::StatusOr<upstream::ChatCompletion> completion) {
+            scope_.work.Done(key);
+            scope_.call.BookUpstreamRequest(sent, absl::Now());
+            if (!completion.ok()) return done_(completion.status());
+            v1::ChatResponse response;
+            response.set_content(completion->content);
+            response.set_finish_reason(
+                FinishReasonFor(completion->finish_reason));
+            FillUsage(completion->usage, *response.mutable_usage());
+            FillToolCalls(completion->tool_calls,
+                          *response.mutable_tool_calls());
+            response.set_model(completion->model);
+            response.set_request_id(scope_.call.request_id);
+            done_(std::move(response));
+          }));
+}
+
+absl::StatusOr<PreparedChat> PrepareChatStream(
+    const v1::ChatRequest& request, const OperationServices& services,
+    std::string& pool) {
+  std::vector<std::pair<int, int>> to_convert;
+  absl::StatusOr<upstream::ChatRequest> chat =
+      ChatRequestFor(request, to_convert);
+  if (!chat.ok()) return chat.status();
+  if (!to_convert.empty()) {
+    return absl::InvalidArgumentError(
+        "ChatStream takes audio parts as WAV or MP3 only; use Chat for other "
+        "encodings");
+  }
+  absl::StatusOr<upstream::ChatBackend*> backend =
+      ChatBackendFor(*chat, request.model(), services.routing, pool);
+  if (!backend.ok()) return backend.status();
+  chat->model = services.routing.UpstreamModelName(request.model());
+  ApplyModelDefaults(services.config, pool, request.model(), *chat);
+  return PreparedChat{*backend, *std::move(chat)};
+}
+
+std::optional<v1::ChatChunk> ChunkForDelta(const upstream::ChatDelta& delta) {
+  if (delta.content.empty() && delta.tool_calls.empty()) return std::nullopt;
+  v1::ChatChunk chunk;
+  chunk.set_delta(delta.content);
+  FillToolCallDeltas(delta.tool_calls, *chunk.mutable_tool_calls());
+  return chunk;
+}
+
+void ChatStreamSummary::Add(const upstream::ChatDelta& delta) {
+  if (!delta.model.empty()) model_ = delta.model;
+  if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
+  if (delta.usage) usage_ = delta.usage;
+}
+
+void ChatStreamSummary::StampFirst(const std::string& request_id,
+                                   v1::ChatChunk& chunk) const {
+  chunk.set_model(model_);
+  chunk.set_request_id(request_id);
+}
+
+v1::ChatChunk ChatStreamSummary::LastChunk() const {
+  v1::ChatChunk last;
+  last.set_finish_reason(
+      FinishReasonFor(finish_reason_.empty() ? "stop" : finish_reason_));
+  if (usage_) FillUsage(*usage_, *last.mutable_usage());
+  return last;
+}
+
+}  // namespace voxgate::server
