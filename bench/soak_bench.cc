@@ -50,6 +50,7 @@ constexpr char kConfig[] = R"(
 server:
   listen: 127.0.0.1:PORT
   admin_listen: 127.0.0.1:0
+  http_listen: 127.0.0.1:0
 pools:
   - name: whisper
     protocol: openai_transcriptions

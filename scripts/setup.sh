@@ -12,8 +12,9 @@ readonly PACKAGES=(
   libabsl-dev
   # Audio
   libavformat-dev libavcodec-dev libswresample-dev libavfilter-dev libavutil-dev libebur128-dev
-  # Upstream, metrics, config, JSON
+  # Upstream, metrics, config, JSON, the HTTP front door (Boost.Beast)
   libcurl4-openssl-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
+  libboost1.81-dev
   # Embedded engine
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
   # Tests and benchmarks

@@ -28,10 +28,10 @@ void ChatOperation::Start(const v1::ChatRequest& request, Done done) {
   done_ = std::move(done);
   absl::StatusOr<upstream::ChatRequest> chat =
       ChatRequestFor(request, to_convert_);
-  if (!chat.ok()) return done_(chat.status());
+  if (!chat.ok()) return Finish(chat.status());
   absl::StatusOr<upstream::ChatBackend*> backend = ChatBackendFor(
       *chat, request.model(), services_.routing, scope_.pool);
-  if (!backend.ok()) return done_(backend.status());
+  if (!backend.ok()) return Finish(backend.status());
   backend_ = *backend;
   chat->model = services_.routing.UpstreamModelName(request.model());
   if (to_convert_.empty()) return SendUpstream(*std::move(chat));
@@ -39,10 +39,16 @@ void ChatOperation::Start(const v1::ChatRequest& request, Done done) {
   ConvertNext();
 }
 
+void ChatOperation::Finish(absl::StatusOr<v1::ChatResponse> result) {
+  // The callback may own this operation: run it from the stack.
+  Done done = std::move(done_);
+  done(std::move(result));
+}
+
 void ChatOperation::ConvertNext() {
   // Worker jobs cannot be withdrawn: each step looks for a cancel itself.
   if (scope_.work.cancelled()) {
-    return done_(absl::CancelledError("the caller cancelled the call"));
+    return Finish(absl::CancelledError("the caller cancelled the call"));
   }
   CallContext& call = scope_.call;
   if (converted_ == to_convert_.size()) {
@@ -58,14 +64,14 @@ void ChatOperation::ConvertNext() {
       call.deadline, services_.workers,
       [this, message = message,
        part = part](absl::StatusOr<std::pair<std::string, double>> wav) {
-        if (!wav.ok()) return done_(wav.status());
+        if (!wav.ok()) return Finish(wav.status());
         upstream::ChatPart& out = chat_.messages[message].parts[part];
         out.audio = std::move(wav->first);
         out.audio_format = "wav";
         ++converted_;
         ConvertNext();
       });
-  if (!queued.ok()) done_(queued);
+  if (!queued.ok()) Finish(queued);
 }
 
 void ChatOperation::SendUpstream(upstream::ChatRequest request) {
@@ -84,7 +90,7 @@ void ChatOperation::SendUpstream(upstream::ChatRequest request) {
            sent](absl::StatusOr<upstream::ChatCompletion> completion) {
             scope_.work.Done(key);
             scope_.call.BookUpstreamRequest(sent, absl::Now());
-            if (!completion.ok()) return done_(completion.status());
+            if (!completion.ok()) return Finish(completion.status());
             v1::ChatResponse response;
             response.set_content(completion->content);
             response.set_finish_reason(
@@ -94,7 +100,7 @@ void ChatOperation::SendUpstream(upstream::ChatRequest request) {
                           *response.mutable_tool_calls());
             response.set_model(completion->model);
             response.set_request_id(scope_.call.request_id);
-            done_(std::move(response));
+            Finish(std::move(response));
           }));
 }
 

@@ -25,13 +25,15 @@ class ChatOperation {
       : services_(services), scope_(std::move(scope)) {}
 
   // Starts the work; `done` runs exactly once, on any thread (possibly this
-  // one), as the operation's last act. `request` must outlive that.
+  // one), as the operation's last act (it may destroy the operation).
+  // `request` must outlive that.
   void Start(const v1::ChatRequest& request, Done done);
 
  private:
   // Transcodes the next audio part, or sends the request when none is left.
   void ConvertNext();
   void SendUpstream(upstream::ChatRequest request);
+  void Finish(absl::StatusOr<v1::ChatResponse> result);
 
   const OperationServices services_;
   CallScope scope_;

@@ -9,6 +9,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "http/front_door.h"
 #include "server/config/command_line.h"
 #include "server/gateway_collector.h"
 #include "server/voxgate_service.h"
@@ -125,6 +126,19 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         "server.listen: cannot listen on ", config.server().listen(),
         " (address in use or not local?)"));
   }
+  if (config.server().http_listen() != "off") {
+    const CallServices services{gateway->admission_, logger, gateway->metrics_,
+                                absl::ZeroDuration()};
+    auto http = http::HttpFrontDoor::Start(
+        gateway->config_,
+        {services.admission, logger, gateway->metrics_,
+         ToAbsl(gateway->config_.limits().default_unary_deadline())},
+        {services.admission, logger, gateway->metrics_,
+         ToAbsl(gateway->config_.limits().default_stream_deadline())},
+        gateway->service_->operations());
+    if (!http.ok()) return http.status();
+    gateway->http_ = *std::move(http);
+  }
   // The admin listener: /metrics, /healthz, /readyz.
   GatewayServer* raw = gateway.get();
   auto admin = AdminServer::Start(
@@ -153,11 +167,16 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   gateway->pool_health_->Start();
   logger.Info("serving", {{"listen", config.server().listen()},
                           {"grpc_port", gateway->port_},
+                          {"http_port", gateway->http_port()},
                           {"admin_port", gateway->admin_->port()}});
   return gateway;
 }
 
 int GatewayServer::admin_port() const { return admin_->port(); }
+
+int GatewayServer::http_port() const {
+  return http_ != nullptr ? http_->port() : 0;
+}
 
 void GatewayServer::Drain() {
   if (drained_) return;
@@ -174,13 +193,16 @@ void GatewayServer::Drain() {
                 {"timeout_ms", absl::ToInt64Milliseconds(timeout)}});
   absl::SleepFor(delay);
   // Refuses new calls at once and waits for calls in flight up to the deadline.
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + timeout));
+  const absl::Time deadline = absl::Now() + timeout;
+  server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
+  if (http_ != nullptr) http_->Stop(deadline);
   logger_.Info("drained");
 }
 
 GatewayServer::~GatewayServer() {
   if (pool_health_ != nullptr) pool_health_->Stop();
+  if (http_ != nullptr) http_->Stop(absl::Now());
   if (server_ != nullptr && !drained_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();

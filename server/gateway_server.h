@@ -19,6 +19,11 @@
 namespace voxgate::server {
 
 class VoxgateServiceImpl;
+}  // namespace voxgate::server
+namespace voxgate::http {
+class HttpFrontDoor;
+}  // namespace voxgate::http
+namespace voxgate::server {
 
 // The gRPC server: voxgate.v1.VoxgateService, grpc.health.v1 (overall and per
 // service) and server reflection, with the transport settings of the config.
@@ -54,10 +59,12 @@ class GatewayServer {
   int port() const { return port_; }
   // The bound admin HTTP port.
   int admin_port() const;
+  // The bound port of the HTTP front door; 0 when server.http_listen is off.
+  int http_port() const;
 
   // Graceful stop: health turns NOT_SERVING, after server.drain_delay new calls
-  // are refused (UNAVAILABLE), calls in flight get up to server.drain_timeout
-  // to finish and are cancelled after. Blocks until done; call it from a thread
+  // are refused (UNAVAILABLE, HTTP 503), calls in flight on either door get
+  // up to server.drain_timeout to finish and are cancelled after. Blocks until done; call it from a thread
   // that is not a gRPC callback thread. Idempotent.
   void Drain();
 
@@ -76,6 +83,8 @@ class GatewayServer {
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  // Null when server.http_listen is off.
+  std::unique_ptr<http::HttpFrontDoor> http_;
   std::unique_ptr<PoolHealthReporter> pool_health_;
   // Declared last, so it stops first: its metrics read everything above.
   std::unique_ptr<AdminServer> admin_;

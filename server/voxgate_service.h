@@ -48,6 +48,9 @@ class VoxgateServiceImpl final : public RawVoxgateService {
       const grpc::ByteBuffer* request) override;
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamTranscribe(
       grpc::CallbackServerContext* context) override;
+  // What the operations use; the HTTP front door runs them too.
+  const OperationServices& operations() const { return operations_; }
+
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;

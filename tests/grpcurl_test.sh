@@ -19,7 +19,7 @@ pids+=($!)
 for _ in $(seq 100); do grep -q port "$work/fake.out" && break; sleep 0.1; done
 fake_port=$(sed -E 's/.*"port": ([0-9]+).*/\1/' "$work/fake.out")
 
-"$voxgate" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 \
+"$voxgate" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 \
   --routing_mode=audio_text --audio_protocol=transcriptions \
   --audio_base_url="http://127.0.0.1:$fake_port/v1" \
   --text_base_url="http://127.0.0.1:$fake_port/v1" 2>"$work/voxgate.err" &

@@ -28,7 +28,7 @@ class LifecycleTest : public ::testing::Test {
  protected:
   void StartServer(absl::string_view yaml = "") {
     auto config = LoadConfigFromYaml(
-        yaml, {{"listen", "127.0.0.1:0"}, {"admin_listen", "127.0.0.1:0"}});
+        yaml, {{"listen", "127.0.0.1:0"}, {"admin_listen", "127.0.0.1:0"}, {"http_listen", "127.0.0.1:0"}});
     ASSERT_THAT(config, IsOk());
     GatewayServer::Options options;
     options.routing = &routing_;

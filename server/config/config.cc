@@ -84,6 +84,14 @@ void ApplyDefaults(Config& config) {
   auto& server = *config.mutable_server();
   if (server.listen().empty()) server.set_listen("0.0.0.0:50051");
   if (server.admin_listen().empty()) server.set_admin_listen("0.0.0.0:9464");
+  if (server.http_listen().empty()) server.set_http_listen("0.0.0.0:8080");
+  auto& http = *config.mutable_http();
+  VOXGATE_DEFAULT(http, max_header_bytes, 16 * 1024);
+  DefaultDuration(http.mutable_header_timeout(), 10);
+  DefaultDuration(http.mutable_body_timeout(), 60);
+  DefaultDuration(http.mutable_idle_timeout(), 60);
+  VOXGATE_DEFAULT(http, max_websocket_message_bytes, kMiB);
+  VOXGATE_DEFAULT(http, threads, 2);
   VOXGATE_DEFAULT(server, max_receive_message_bytes, 32 * kMiB);
   DefaultDuration(server.mutable_keepalive_time(), 2 * 3600);
   DefaultDuration(server.mutable_keepalive_timeout(), 20);
@@ -338,6 +346,33 @@ absl::Status Validate(const Config& config) {
   RETURN_IF_ERROR(ValidateAddress("server.listen", server.listen()));
   RETURN_IF_ERROR(
       ValidateAddress("server.admin_listen", server.admin_listen()));
+  if (server.http_listen() != "off") {
+    RETURN_IF_ERROR(
+        ValidateAddress("server.http_listen", server.http_listen()));
+  }
+  const auto& http = config.http();
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.max_header_bytes", http.max_header_bytes(), 1024, kMiB));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.header_timeout", http.header_timeout().seconds(), 1, 300));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.body_timeout", http.body_timeout().seconds(), 1, 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.idle_timeout", http.idle_timeout().seconds(), 1, 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_websocket_message_bytes",
+                                         http.max_websocket_message_bytes(),
+                                         1024, 16 * kMiB));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
+  for (int i = 0; i < http.cors_allowed_origins_size(); ++i) {
+    const std::string& origin = http.cors_allowed_origins(i);
+    if (origin != "*" && !absl::StartsWith(origin, "http://") &&
+        !absl::StartsWith(origin, "https://")) {
+      return KeyError(absl::StrCat("http.cors_allowed_origins[", i, "]"),
+                      absl::StrCat("expected \"*\" or an origin such as "
+                                   "https://app.example.com, got \"",
+                                   origin, "\""));
+    }
+  }
   RETURN_IF_ERROR(ValidateRange("server.max_receive_message_bytes",
                                 server.max_receive_message_bytes(), kMiB,
                                 1024 * kMiB));

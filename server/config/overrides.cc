@@ -165,6 +165,10 @@ const std::vector<OverrideFlag>& OverrideFlags() {
       {"admin_listen",
        "HTTP address for /metrics, /healthz, /readyz (server.admin_listen). "
        "Default 0.0.0.0:9464."},
+      {"http_listen",
+       "HTTP address of the OpenAI-compatible API, WebSocket stream and "
+       "captions page (server.http_listen); off disables it. Default "
+       "0.0.0.0:8080."},
       {"max_receive_message_bytes",
        "Largest gRPC message accepted (server.max_receive_message_bytes). "
        "Default 33554432."},
@@ -204,6 +208,7 @@ absl::Status ApplyOverrides(
       new std::map<std::string, std::pair<std::string, std::string>>{
           {"listen", {"server", "listen"}},
           {"admin_listen", {"server", "admin_listen"}},
+          {"http_listen", {"server", "http_listen"}},
           {"max_receive_message_bytes",
            {"server", "max_receive_message_bytes"}},
           {"max_connection_age", {"server", "max_connection_age"}},

@@ -183,7 +183,7 @@ class Gateway:
     """The voxgate binary on free ports, with the given flags."""
 
     def __init__(self, flags: List[str], config: Optional[str] = None) -> None:
-        argv = [VOXGATE_BIN, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", *flags]
+        argv = [VOXGATE_BIN, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0", *flags]
         self._config_path = None
         if config is not None:
             with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as file:

@@ -92,7 +92,7 @@ def gateway(fake):
         config.write(CONFIG.format(port=fake.port))
     process = subprocess.Popen(
         [VOXGATE_BIN, f"--config={config.name}", "--listen=127.0.0.1:0",
-         "--admin_listen=127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+         "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
     port = None
     deadline = time.monotonic() + 30
     while port is None and time.monotonic() < deadline:

@@ -1,0 +1,345 @@
+#include "http/front_door.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/proto_duration.h"
+#include "http/chat_sse.h"
+#include "http/http_errors.h"
+#include "http/multipart.h"
+#include "http/openai_json.h"
+#include "http/static_assets.h"
+#include "http/stream_socket.h"
+#include "server/chat_operation.h"
+#include "server/model_catalog.h"
+#include "server/transcribe_operation.h"
+
+namespace voxgate::http {
+namespace {
+
+using server::MethodClass;
+using server::MethodInfo;
+
+constexpr char kStreamPath[] = "/v1/stream/transcribe";
+
+const MethodInfo kChat{"Chat", MethodClass::kGeneral};
+const MethodInfo kChatStream{"ChatStream", MethodClass::kGeneral};
+const MethodInfo kTranscribe{"Transcribe", MethodClass::kTranscription};
+const MethodInfo kListModels{"ListModels", MethodClass::kGeneral};
+const MethodInfo kStreamTranscribe{"StreamTranscribe",
+                                   MethodClass::kTranscription, true};
+
+// What the unary chat keeps alive while it runs.
+struct ChatState {
+  std::shared_ptr<HttpCall> call;
+  v1::ChatRequest request;
+  std::optional<server::ChatOperation> operation;
+};
+
+HttpServerOptions ServerOptions(const server::Config& config) {
+  const auto& http = config.http();
+  HttpServerOptions options;
+  options.listen = config.server().http_listen();
+  options.threads = http.threads();
+  options.max_header_bytes = static_cast<std::size_t>(http.max_header_bytes());
+  options.max_body_bytes =
+      static_cast<std::uint64_t>(config.server().max_receive_message_bytes());
+  options.header_timeout = ToAbsl(http.header_timeout());
+  options.body_timeout = ToAbsl(http.body_timeout());
+  options.idle_timeout = ToAbsl(http.idle_timeout());
+  options.max_websocket_message_bytes =
+      static_cast<std::size_t>(http.max_websocket_message_bytes());
+  options.error_response = [](int status, const std::string& message) {
+    return ErrorResponse(status, message);
+  };
+  return options;
+}
+
+}  // namespace
+
+const std::vector<HttpFrontDoor::Route>& HttpFrontDoor::Routes() {
+  static const auto* const kRoutes = new std::vector<Route>{
+      {"POST", "/v1/chat/completions"},
+      {"POST", "/v1/audio/transcriptions"},
+      {"POST", "/v1/audio/translations"},
+      {"GET", "/v1/models"},
+      {"GET", kStreamPath},
+      {"GET", "/openapi.json"},
+      {"GET", "/"},
+  };
+  return *kRoutes;
+}
+
+absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
+    const server::Config& config, const server::CallServices& unary,
+    const server::CallServices& streams,
+    const server::OperationServices& operations) {
+  std::unique_ptr<HttpFrontDoor> door(
+      new HttpFrontDoor(config, unary, streams, operations));
+  auto server = HttpServer::Start(ServerOptions(config), *door);
+  if (!server.ok()) return server.status();
+  door->server_ = *std::move(server);
+  return door;
+}
+
+HttpFrontDoor::HttpFrontDoor(const server::Config& config,
+                             const server::CallServices& unary,
+                             const server::CallServices& streams,
+                             const server::OperationServices& operations)
+    : config_(config),
+      unary_(unary),
+      streams_(streams),
+      operations_(operations),
+      catalog_(server::BuildModelCatalog(config)) {}
+
+HttpFrontDoor::~HttpFrontDoor() { Stop(absl::Now()); }
+
+void HttpFrontDoor::Stop(absl::Time deadline) {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->StopAccepting();
+  if (!live_.AwaitNone(deadline)) {
+    live_.CancelAll();
+    // Cancelled work ends promptly; this bounds a stuck one.
+    live_.AwaitNone(absl::Now() + absl::Seconds(10));
+  }
+  server_.reset();
+}
+
+bool HttpFrontDoor::OriginAllowed(const HttpRequest& request) const {
+  const std::optional<absl::string_view> origin = request.Header("origin");
+  if (!origin.has_value()) return true;  // not a browser's cross-origin call
+  for (const std::string& allowed : config_.http().cors_allowed_origins()) {
+    if (allowed == "*" || allowed == *origin) return true;
+  }
+  // The page the gateway serves itself.
+  const std::optional<absl::string_view> host = request.Header("host");
+  return host.has_value() && (*origin == absl::StrCat("http://", *host) ||
+                              *origin == absl::StrCat("https://", *host));
+}
+
+Headers HttpFrontDoor::CorsHeaders(const HttpRequest& request) const {
+  const std::optional<absl::string_view> origin = request.Header("origin");
+  if (!origin.has_value() || !OriginAllowed(request)) return {};
+  return {{"access-control-allow-origin", std::string(*origin)},
+          {"vary", "Origin"},
+          {"access-control-expose-headers",
+           "x-request-id, voxgate-queue-ms, voxgate-preprocess-ms, "
+           "voxgate-upstream-ms, voxgate-total-ms, voxgate-overhead-ms, "
+           "retry-after"}};
+}
+
+void HttpFrontDoor::Send(HttpExchange& exchange, HttpResponse response) const {
+  for (auto& header : CorsHeaders(exchange.request())) {
+    response.headers.push_back(std::move(header));
+  }
+  exchange.Respond(std::move(response));
+}
+
+void HttpFrontDoor::Fail(HttpExchange& exchange, HttpCall& call,
+                         const absl::Status& status) const {
+  HttpResponse response = ErrorResponse(call.End(status));
+  for (auto& header : call.ResponseHeaders()) {
+    response.headers.push_back(std::move(header));
+  }
+  Send(exchange, std::move(response));
+}
+
+void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
+  const HttpRequest& request = exchange->request();
+  if (request.method == "OPTIONS") {
+    HttpResponse preflight;
+    preflight.status = 204;
+    preflight.content_type = "text/plain";
+    if (OriginAllowed(request)) {
+      preflight.headers = {
+          {"access-control-allow-methods", "GET, POST, OPTIONS"},
+          {"access-control-allow-headers",
+           "authorization, content-type, x-api-key, x-request-id, "
+           "openai-organization, openai-project, x-stainless-lang"},
+          {"access-control-max-age", "600"}};
+      if (auto asked = request.Header("access-control-request-headers")) {
+        preflight.headers[1].second = std::string(*asked);
+      }
+    }
+    return Send(*exchange, std::move(preflight));
+  }
+  const std::string& path = request.path;
+  const bool post = request.method == "POST";
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  if (post && path == "/v1/chat/completions") return HandleChat(exchange);
+  if (post && path == "/v1/audio/transcriptions") {
+    return HandleTranscription(exchange, false);
+  }
+  if (post && path == "/v1/audio/translations") {
+    return HandleTranscription(exchange, true);
+  }
+  if (get && path == "/v1/models") return HandleModels(exchange);
+  if (get) {
+    for (const StaticAsset& asset : StaticAssets()) {
+      if (path == asset.path || (path == "/" && asset.path == std::string("/index.html"))) {
+        HttpResponse response;
+        response.content_type = asset.content_type;
+        response.body = std::string(asset.body);
+        response.headers.emplace_back("cache-control", "no-cache");
+        return Send(*exchange, std::move(response));
+      }
+    }
+  }
+  for (const Route& route : Routes()) {
+    if (path == route.path) {
+      HttpResponse response = ErrorResponse(
+          405, absl::StrCat(request.method, " is not allowed on ", path,
+                            "; use ", route.method));
+      response.headers.emplace_back("allow", route.method);
+      return Send(*exchange, std::move(response));
+    }
+  }
+  Send(*exchange, ErrorResponse(404, absl::StrCat("no route for ", path)));
+}
+
+void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
+  absl::StatusOr<OpenAiChatRequest> parsed =
+      ChatRequestFromJson(exchange->request().body);
+  const bool stream = parsed.ok() && parsed->stream;
+  auto call = std::make_shared<HttpCall>(
+      exchange->request(), stream ? kChatStream : kChat,
+      stream ? streams_ : unary_, live_);
+  if (!parsed.ok()) return Fail(*exchange, *call, parsed.status());
+  exchange->OnClientClosed([weak = std::weak_ptr<HttpCall>(call)] {
+    if (auto alive = weak.lock()) alive->Cancel();
+  });
+  const int64_t bytes = static_cast<int64_t>(exchange->request().body.size());
+  if (stream) {
+    auto sse = std::make_shared<ChatSse>(exchange, call, parsed->include_usage);
+    auto request = std::make_shared<v1::ChatRequest>(std::move(parsed->chat));
+    return call->Admit(bytes, [this, sse, request, exchange,
+                               call](absl::Status admitted) {
+      if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+      sse->Start(*request, operations_);
+    });
+  }
+  auto state = std::make_shared<ChatState>();
+  state->call = call;
+  state->request = std::move(parsed->chat);
+  call->Admit(bytes, [this, state, exchange](absl::Status admitted) {
+    if (!admitted.ok()) return Fail(*exchange, *state->call, admitted);
+    state->operation.emplace(operations_, state->call->scope());
+    state->operation->Start(
+        state->request,
+        [this, state, exchange](absl::StatusOr<v1::ChatResponse> answer) {
+          const absl::Status ended = state->call->End(answer.status());
+          if (!answer.ok()) return Fail(*exchange, *state->call, ended);
+          HttpResponse response;
+          response.body =
+              ChatCompletionJson(*answer, absl::ToUnixSeconds(absl::Now()))
+                  .dump();
+          response.headers = state->call->ResponseHeaders();
+          Send(*exchange, std::move(response));
+        });
+  });
+}
+
+void HttpFrontDoor::HandleTranscription(
+    const std::shared_ptr<HttpExchange>& exchange, bool translate) {
+  HttpRequest& request = exchange->mutable_request();
+  auto call =
+      std::make_shared<HttpCall>(request, kTranscribe, unary_, live_);
+  absl::StatusOr<std::vector<FormPart>> parts = ParseFormData(
+      request.Header("content-type").value_or(""), request.body);
+  if (!parts.ok()) return Fail(*exchange, *call, parts.status());
+  auto form = std::make_shared<TranscriptionForm>();
+  const FormPart* file = nullptr;
+  for (const FormPart& part : *parts) {
+    const std::string value(request.body.data() + part.offset, part.size);
+    if (part.name == "file") {
+      file = &part;
+    } else if (part.name == "model") {
+      form->model = value;
+    } else if (part.name == "language") {
+      form->language = value;
+    } else if (part.name == "prompt") {
+      form->prompt = value;
+    } else if (part.name == "temperature") {
+      form->temperature = value;
+    } else if (part.name == "response_format") {
+      form->response_format = value;
+    } else if (part.name == "timestamp_granularities[]" ||
+               part.name == "timestamp_granularities") {
+      form->timestamp_granularities.push_back(value);
+    }
+  }
+  if (file == nullptr) {
+    return Fail(*exchange, *call,
+                absl::InvalidArgumentError("file: the form has no file part"));
+  }
+  absl::StatusOr<v1::RecognitionConfig> recognition =
+      RecognitionFromForm(*form, translate);
+  if (!recognition.ok()) return Fail(*exchange, *call, recognition.status());
+  const int64_t bytes = static_cast<int64_t>(request.body.size());
+  auto transcribe = std::make_shared<v1::TranscribeRequest>();
+  *transcribe->mutable_config() = *std::move(recognition);
+  // The upload's one copy becomes the audio: the other parts are cut away
+  // in place.
+  KeepOnly(*file, request.body);
+  transcribe->mutable_audio()->set_content(std::move(request.body));
+  exchange->OnClientClosed([weak = std::weak_ptr<HttpCall>(call)] {
+    if (auto alive = weak.lock()) alive->Cancel();
+  });
+  call->Admit(bytes, [this, call, exchange, form, transcribe,
+                      translate](absl::Status admitted) {
+    if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+    server::StartTranscribe(
+        operations_, std::move(*transcribe), call->scope(),
+        [this, call, exchange, form,
+         translate](absl::StatusOr<v1::TranscribeResponse> answer) {
+          const absl::Status ended = call->End(answer.status());
+          if (!answer.ok()) return Fail(*exchange, *call, ended);
+          TranscriptionBody body =
+              TranscriptionResponseBody(*answer, *form, translate);
+          HttpResponse response;
+          response.content_type = std::move(body.content_type);
+          response.body = std::move(body.body);
+          response.headers = call->ResponseHeaders();
+          Send(*exchange, std::move(response));
+        });
+  });
+}
+
+void HttpFrontDoor::HandleModels(
+    const std::shared_ptr<HttpExchange>& exchange) {
+  auto call = std::make_shared<HttpCall>(exchange->request(), kListModels,
+                                         unary_, live_);
+  call->Admit(0, [this, call, exchange](absl::Status admitted) {
+    if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+    const v1::ListModelsResponse models =
+        server::CurrentModels(catalog_, operations_.routing);
+    call->End(absl::OkStatus());
+    HttpResponse response;
+    response.body = ModelsJson(models).dump();
+    response.headers = call->ResponseHeaders();
+    Send(*exchange, std::move(response));
+  });
+}
+
+bool HttpFrontDoor::AcceptsWebSocket(absl::string_view path) const {
+  return path == kStreamPath;
+}
+
+void HttpFrontDoor::HandleWebSocket(
+    std::shared_ptr<WebSocketConnection> connection) {
+  auto call = std::make_shared<HttpCall>(connection->request(),
+                                         kStreamTranscribe, streams_, live_);
+  if (!OriginAllowed(connection->request())) {
+    const absl::Status shown = call->End(absl::PermissionDeniedError(
+        "this Origin may not open the stream; add it to "
+        "http.cors_allowed_origins"));
+    return connection->Close(1008, std::string(shown.message()));
+  }
+  auto socket = std::make_shared<StreamSocket>(connection, call, operations_,
+                                               streams_.metrics);
+  call->Admit(0, [socket](absl::Status admitted) { socket->Begin(admitted); });
+}
+
+}  // namespace voxgate::http

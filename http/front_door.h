@@ -1,0 +1,82 @@
+#ifndef VOXGATE_HTTP_FRONT_DOOR_H_
+#define VOXGATE_HTTP_FRONT_DOOR_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "http/http_call.h"
+#include "http/http_server.h"
+#include "http/http_types.h"
+#include "server/call_reactor.h"
+#include "server/call_scope.h"
+#include "voxgate/v1/models.pb.h"
+
+namespace voxgate::http {
+
+// The HTTP front door (server.http_listen): the OpenAI-compatible API
+// (/v1/chat/completions, /v1/audio/transcriptions and translations,
+// /v1/models), StreamTranscribe over a WebSocket (/v1/stream/transcribe),
+// the captions page at / and /openapi.json. Every call runs the same
+// operation, admission, log line and metrics as its gRPC twin (method names
+// Chat, ChatStream, Transcribe, ListModels, StreamTranscribe).
+class HttpFrontDoor final : public HttpHandler {
+ public:
+  struct Route {
+    const char* method;  // "POST"; "GET" for the WebSocket
+    const char* path;
+  };
+  // Every route served, for the OpenAPI test.
+  static const std::vector<Route>& Routes();
+
+  // `unary` and `streams` carry each class's default deadline. Everything
+  // must outlive the front door.
+  static absl::StatusOr<std::unique_ptr<HttpFrontDoor>> Start(
+      const server::Config& config, const server::CallServices& unary,
+      const server::CallServices& streams,
+      const server::OperationServices& operations);
+  ~HttpFrontDoor() override;
+
+  int port() const { return server_->port(); }
+  // Refuses new connections, lets calls in flight run until `deadline`,
+  // cancels the rest and waits for them to end. Idempotent.
+  void Stop(absl::Time deadline);
+
+  void Handle(std::shared_ptr<HttpExchange> exchange) override;
+  bool AcceptsWebSocket(absl::string_view path) const override;
+  void HandleWebSocket(
+      std::shared_ptr<WebSocketConnection> connection) override;
+
+ private:
+  HttpFrontDoor(const server::Config& config,
+                const server::CallServices& unary,
+                const server::CallServices& streams,
+                const server::OperationServices& operations);
+
+  void HandleChat(const std::shared_ptr<HttpExchange>& exchange);
+  void HandleTranscription(const std::shared_ptr<HttpExchange>& exchange,
+                           bool translate);
+  void HandleModels(const std::shared_ptr<HttpExchange>& exchange);
+  // The CORS headers for the request's Origin, when it is allowed.
+  Headers CorsHeaders(const HttpRequest& request) const;
+  bool OriginAllowed(const HttpRequest& request) const;
+  // Answers `response` with the CORS headers added.
+  void Send(HttpExchange& exchange, HttpResponse response) const;
+  // Ends `call` with `status` and answers the error.
+  void Fail(HttpExchange& exchange, HttpCall& call,
+            const absl::Status& status) const;
+
+  const server::Config& config_;
+  const server::CallServices unary_;
+  const server::CallServices streams_;
+  const server::OperationServices operations_;
+  const v1::ListModelsResponse catalog_;
+  LiveCalls live_;
+  std::unique_ptr<HttpServer> server_;
+  bool stopped_ = false;
+};
+
+}  // namespace voxgate::http
+
+#endif  // VOXGATE_HTTP_FRONT_DOOR_H_

@@ -1,0 +1,86 @@
+#ifndef VOXGATE_HTTP_HTTP_CALL_H_
+#define VOXGATE_HTTP_HTTP_CALL_H_
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/cancel_scope.h"
+#include "http/http_types.h"
+#include "server/admission.h"
+#include "server/call_context.h"
+#include "server/call_reactor.h"
+#include "server/call_scope.h"
+
+namespace voxgate::http {
+
+class LiveCalls;
+
+// One HTTP request or WebSocket as a gateway call: the same context (request
+// id from x-request-id, deadline), admission (headers are the metadata
+// checks read), cancellation and end (its one log line and metrics) as a
+// gRPC call, with the same method names. Owned by shared pointers held by
+// the work it runs; thread-safe.
+class HttpCall : public std::enable_shared_from_this<HttpCall> {
+ public:
+  HttpCall(const HttpRequest& request, const server::MethodInfo& method,
+           const server::CallServices& services, LiveCalls& live);
+  ~HttpCall();
+  HttpCall(const HttpCall&) = delete;
+  HttpCall& operator=(const HttpCall&) = delete;
+
+  // Runs admission; `admitted` runs exactly once, with OK (start the work)
+  // or the refusal (draining, limits, checks, a cancel while waiting).
+  void Admit(int64_t request_bytes,
+             std::function<void(absl::Status)> admitted);
+
+  server::CallContext& context() { return call_; }
+  server::CallScope scope();
+  // Cancels the call's work (the client went away, the server stops).
+  void Cancel() { work_.Cancel(); }
+  bool cancelled() const { return work_.cancelled(); }
+
+  // Ends the call once: log line, metrics, frees the admission slot.
+  // Returns the status as the caller may see it (scrubbed); later calls
+  // return the first end's.
+  absl::Status End(const absl::Status& status);
+
+  // x-request-id, and after End the voxgate-*-ms timings.
+  Headers ResponseHeaders() const;
+
+ private:
+  server::CallContext call_;
+  CancelScope work_;
+  std::string pool_;
+  const server::MethodInfo method_;
+  const server::CallServices services_;
+  LiveCalls& live_;
+  const HttpRequest* request_;  // valid during Admit only
+  absl::Mutex mu_;
+  std::optional<server::Admission::Ticket> ticket_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> ended_ ABSL_GUARDED_BY(mu_);
+  absl::Duration total_ ABSL_GUARDED_BY(mu_);
+};
+
+// The HTTP calls alive, so a stopping server can cancel them and wait until
+// none holds the server's parts.
+class LiveCalls {
+ public:
+  void Add(HttpCall* call);
+  void Remove(HttpCall* call);
+  // Waits until no call is alive or `deadline` passes; returns whether none
+  // is.
+  bool AwaitNone(absl::Time deadline);
+  void CancelAll();
+
+ private:
+  absl::Mutex mu_;
+  std::set<HttpCall*> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace voxgate::http
+
+#endif  // VOXGATE_HTTP_HTTP_CALL_H_

@@ -1,0 +1,645 @@
+#include "http/http_server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+
+namespace voxgate::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = net::ip::tcp;
+
+std::optional<absl::string_view> HttpRequest::Header(
+    absl::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return absl::string_view(value);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+absl::string_view View(beast::string_view text) {
+  return absl::string_view(text.data(), text.size());
+}
+
+std::chrono::steady_clock::duration Chrono(absl::Duration duration) {
+  return absl::ToChronoNanoseconds(duration);
+}
+
+std::string PeerOf(const tcp::socket& socket) {
+  beast::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  const net::ip::address address = peer.address();
+  return absl::StrCat(address.is_v4() ? "ipv4:" : "ipv6:",
+                      address.is_v4() ? address.to_string()
+                                      : "[" + address.to_string() + "]",
+                      ":", peer.port());
+}
+
+HttpRequest ToRequest(bhttp::request<bhttp::string_body> beast_request,
+                      std::string peer) {
+  HttpRequest request;
+  request.method = std::string(beast_request.method_string());
+  const absl::string_view target = View(beast_request.target());
+  const std::size_t question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (question != absl::string_view::npos) {
+    request.query = std::string(target.substr(question + 1));
+  }
+  for (const auto& field : beast_request) {
+    request.headers.emplace_back(
+        absl::AsciiStrToLower(View(field.name_string())),
+        std::string(View(field.value())));
+  }
+  request.body = std::move(beast_request.body());
+  request.peer = std::move(peer);
+  return request;
+}
+
+// Everything sessions share; outlives them (the server joins its threads
+// only after every session is gone or closed).
+struct Shared {
+  HttpServerOptions options;
+  HttpHandler& handler;
+};
+
+class WebSocketSession final
+    : public WebSocketConnection,
+      public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(beast::tcp_stream stream, HttpRequest request,
+                   const Shared& shared)
+      : ws_(std::move(stream)), request_(std::move(request)), shared_(shared) {}
+
+  void Accept(bhttp::request<bhttp::string_body> upgrade) {
+    ws_.set_option(
+        websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(shared_.options.max_websocket_message_bytes);
+    ws_.async_accept(upgrade, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->shared_.handler.HandleWebSocket(self);
+    });
+  }
+
+  const HttpRequest& request() const override { return request_; }
+
+  void Read(std::function<void(absl::StatusOr<WebSocketMessage>)> on_message)
+      override {
+    net::post(ws_.get_executor(), [self = shared_from_this(),
+                                   on_message = std::move(on_message)]() mutable {
+      self->read_buffer_.clear();
+      self->ws_.async_read(
+          self->read_buffer_,
+          [self, on_message = std::move(on_message)](beast::error_code ec,
+                                                     std::size_t) {
+            if (ec == websocket::error::message_too_big) {
+              return on_message(absl::ResourceExhaustedError(absl::StrCat(
+                  "a WebSocket message is over http.max_websocket_message_"
+                  "bytes (",
+                  self->shared_.options.max_websocket_message_bytes,
+                  " bytes)")));
+            }
+            if (ec) {
+              return on_message(absl::CancelledError(
+                  ec == websocket::error::closed
+                      ? "the client closed the WebSocket"
+                      : "the WebSocket connection failed: " + ec.message()));
+            }
+            WebSocketMessage message;
+            message.text = self->ws_.got_text();
+            message.data = beast::buffers_to_string(self->read_buffer_.data());
+            on_message(std::move(message));
+          });
+    });
+  }
+
+  void Send(std::string text, std::function<void(bool)> sent) override {
+    net::post(ws_.get_executor(),
+              [self = shared_from_this(), text = std::move(text),
+               sent = std::move(sent)]() mutable {
+                self->outbox_.push_back({std::move(text), std::move(sent), 0});
+                self->Pump();
+              });
+  }
+
+  void Close(int code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), code,
+                                   reason = std::move(reason)]() mutable {
+      // A close reason fits in a control frame: 123 bytes.
+      if (reason.size() > 120) reason.resize(120);
+      self->outbox_.push_back({std::move(reason), nullptr, code});
+      self->Pump();
+    });
+  }
+
+ private:
+  struct Outgoing {
+    std::string data;
+    std::function<void(bool)> sent;
+    int close_code;  // nonzero: a close frame with `data` as its reason
+  };
+
+  void Pump() {
+    if (writing_ || outbox_.empty()) return;
+    writing_ = true;
+    Outgoing& next = outbox_.front();
+    if (next.close_code != 0) {
+      ws_.async_close(
+          websocket::close_reason(
+              static_cast<websocket::close_code>(next.close_code), next.data),
+          [self = shared_from_this()](beast::error_code) {
+            self->writing_ = false;
+            for (Outgoing& left : self->outbox_) {
+              if (left.sent) left.sent(false);
+            }
+            self->outbox_.clear();
+          });
+      return;
+    }
+    ws_.text(true);
+    ws_.async_write(net::buffer(next.data),
+                    [self = shared_from_this()](beast::error_code ec,
+                                                std::size_t) {
+                      Outgoing done = std::move(self->outbox_.front());
+                      self->outbox_.pop_front();
+                      self->writing_ = false;
+                      if (done.sent) done.sent(!ec);
+                      self->Pump();
+                    });
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer read_buffer_;
+  const HttpRequest request_;
+  const Shared& shared_;
+  std::deque<Outgoing> outbox_;
+  bool writing_ = false;
+};
+
+class Session final : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Shared& shared)
+      : stream_(std::move(socket)), shared_(shared) {}
+
+  void Start() {
+    peer_ = PeerOf(stream_.socket());
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->AwaitRequest(); });
+  }
+
+  // Called on the strand.
+  void Respond(HttpResponse response);
+  void StartStream(int status, std::string content_type, Headers headers);
+  void Write(std::string data, std::function<void(bool)> written);
+  void EndStream();
+  void SetClosedCallback(std::function<void()> closed);
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  // Waits for the first byte of the next request (idle timeout), unless
+  // pipelined bytes are here already.
+  void AwaitRequest() {
+    if (buffer_.size() > 0) return ReadHead();
+    stream_.expires_after(Chrono(shared_.options.idle_timeout));
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](beast::error_code ec, std::size_t read) {
+          if (ec) return self->Close();
+          self->buffer_.commit(read);
+          self->ReadHead();
+        });
+  }
+
+  void ReadHead() {
+    parser_.emplace();
+    parser_->header_limit(
+        static_cast<std::uint32_t>(shared_.options.max_header_bytes));
+    parser_->body_limit(shared_.options.max_body_bytes);
+    stream_.expires_after(Chrono(shared_.options.header_timeout));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          self->OnHead(ec);
+        });
+  }
+
+  void OnHead(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit) {
+      return Fail(431, absl::StrCat("the request head is over "
+                                    "http.max_header_bytes (",
+                                    shared_.options.max_header_bytes,
+                                    " bytes)"));
+    }
+    if (ec == beast::error::timeout) {
+      return Fail(408, absl::StrCat("the request head did not arrive within "
+                                    "http.header_timeout (",
+                                    absl::FormatDuration(
+                                        shared_.options.header_timeout),
+                                    ")"));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec) return Fail(400, "malformed HTTP request: " + ec.message());
+    auto& head = parser_->get();
+    if (websocket::is_upgrade(head)) {
+      const absl::string_view target = View(head.target());
+      const absl::string_view path = target.substr(0, target.find('?'));
+      if (!shared_.handler.AcceptsWebSocket(path)) {
+        return Fail(404, absl::StrCat("no WebSocket at ", path));
+      }
+      stream_.expires_never();
+      bhttp::request<bhttp::string_body> upgrade = parser_->release();
+      HttpRequest request = ToRequest(upgrade, peer_);
+      auto ws = std::make_shared<WebSocketSession>(std::move(stream_),
+                                                   std::move(request), shared_);
+      ws->Accept(std::move(upgrade));
+      return;
+    }
+    if (parser_->content_length().has_value() &&
+        *parser_->content_length() > shared_.options.max_body_bytes) {
+      return Fail(413, TooLarge());
+    }
+    if (absl::EqualsIgnoreCase(View(head[bhttp::field::expect]),
+                               "100-continue")) {
+      auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(
+          bhttp::status::continue_, head.version());
+      bhttp::async_write(stream_, *interim,
+                         [self = shared_from_this(), interim](
+                             beast::error_code ec, std::size_t) {
+                           if (ec) return self->Close();
+                           self->ReadBody();
+                         });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(Chrono(shared_.options.body_timeout));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          self->OnRequest(ec);
+        });
+  }
+
+  std::string TooLarge() const {
+    return absl::StrCat("the request body is over "
+                        "server.max_receive_message_bytes (",
+                        shared_.options.max_body_bytes, " bytes)");
+  }
+
+  void OnRequest(beast::error_code ec);
+
+  // While a handler works on a request, learns whether the client hangs up
+  // (its calls are then cancelled). Bytes of a pipelined request end the
+  // watch: they wait in the socket for their turn.
+  void WatchForClose() {
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this(),
+         number = exchange_number_](beast::error_code ec) {
+          if (ec || !self->in_exchange_ || number != self->exchange_number_) {
+            return;
+          }
+          char byte;
+          beast::error_code peek_error;
+          const std::size_t peeked = self->stream_.socket().receive(
+              net::buffer(&byte, 1), tcp::socket::message_peek, peek_error);
+          if (peeked == 0 && peek_error != net::error::would_block) {
+            self->client_closed_ = true;
+            if (self->on_closed_) std::exchange(self->on_closed_, nullptr)();
+          }
+        });
+  }
+
+  // Answers an error the server itself found and closes the connection (the
+  // rest of the request may still be on its way).
+  void Fail(int status, const std::string& message) {
+    keep_alive_ = false;
+    in_exchange_ = true;
+    Respond(shared_.options.error_response(status, message));
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  // Queues an output step; steps run one at a time, in order.
+  void Enqueue(std::function<void(std::function<void(bool)>)> step) {
+    steps_.push_back(std::move(step));
+    PumpSteps();
+  }
+  void PumpSteps() {
+    if (stepping_ || steps_.empty()) return;
+    stepping_ = true;
+    auto step = std::move(steps_.front());
+    steps_.pop_front();
+    stream_.expires_after(Chrono(shared_.options.body_timeout));
+    step([self = shared_from_this()](bool ok) {
+      self->stepping_ = false;
+      if (!ok) {
+        self->failed_ = true;
+        self->Close();
+      }
+      self->PumpSteps();
+    });
+  }
+  // After the whole answer: the next request, or the end.
+  void ExchangeDone() {
+    in_exchange_ = false;
+    on_closed_ = nullptr;
+    if (failed_ || !keep_alive_ || client_closed_) return Close();
+    AwaitRequest();
+  }
+
+  class Exchange;
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  const Shared& shared_;
+  std::string peer_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  bool in_exchange_ = false;
+  uint64_t exchange_number_ = 0;
+  bool client_closed_ = false;
+  bool failed_ = false;
+  std::function<void()> on_closed_;
+  std::deque<std::function<void(std::function<void(bool)>)>> steps_;
+  bool stepping_ = false;
+  // A streamed response's pieces, alive while written.
+  std::shared_ptr<bhttp::response<bhttp::empty_body>> stream_head_;
+  std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>>
+      stream_serializer_;
+};
+
+class Session::Exchange final : public HttpExchange {
+ public:
+  Exchange(std::shared_ptr<Session> session, HttpRequest request)
+      : session_(std::move(session)), request_(std::move(request)) {}
+
+  const HttpRequest& request() const override { return request_; }
+
+  void Respond(HttpResponse response) override {
+    net::post(session_->executor(),
+              [session = session_, response = std::move(response)]() mutable {
+                session->Respond(std::move(response));
+              });
+  }
+  void StartStream(int status, std::string content_type,
+                   Headers headers) override {
+    net::post(session_->executor(),
+              [session = session_, status,
+               content_type = std::move(content_type),
+               headers = std::move(headers)]() mutable {
+                session->StartStream(status, std::move(content_type),
+                                     std::move(headers));
+              });
+  }
+  void Write(std::string data, std::function<void(bool)> written) override {
+    net::post(session_->executor(),
+              [session = session_, data = std::move(data),
+               written = std::move(written)]() mutable {
+                session->Write(std::move(data), std::move(written));
+              });
+  }
+  void EndStream() override {
+    net::post(session_->executor(),
+              [session = session_] { session->EndStream(); });
+  }
+  void OnClientClosed(std::function<void()> closed) override {
+    net::post(session_->executor(),
+              [session = session_, closed = std::move(closed)]() mutable {
+                session->SetClosedCallback(std::move(closed));
+              });
+  }
+
+ private:
+  const std::shared_ptr<Session> session_;
+  HttpRequest request_;  // handlers may take the body
+};
+
+void Session::OnRequest(beast::error_code ec) {
+  if (ec == bhttp::error::body_limit) return Fail(413, TooLarge());
+  if (ec == beast::error::timeout) {
+    return Fail(408, absl::StrCat("the request body did not arrive within "
+                                  "http.body_timeout (",
+                                  absl::FormatDuration(
+                                      shared_.options.body_timeout),
+                                  ")"));
+  }
+  if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset) {
+    return Close();
+  }
+  if (ec) return Fail(400, "malformed HTTP request: " + ec.message());
+  stream_.expires_never();
+  bhttp::request<bhttp::string_body> request = parser_->release();
+  parser_.reset();
+  keep_alive_ = request.keep_alive();
+  version_ = request.version();
+  in_exchange_ = true;
+  ++exchange_number_;
+  WatchForClose();
+  shared_.handler.Handle(
+      std::make_shared<Exchange>(shared_from_this(),
+                                 ToRequest(std::move(request), peer_)));
+}
+
+void Session::SetClosedCallback(std::function<void()> closed) {
+  if (!in_exchange_) return;
+  if (client_closed_) return closed();
+  on_closed_ = std::move(closed);
+}
+
+void Session::Respond(HttpResponse response) {
+  auto message = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(response.status), version_);
+  message->set(bhttp::field::server, "voxgate");
+  message->set(bhttp::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) message->set(name, value);
+  message->body() = std::move(response.body);
+  message->keep_alive(keep_alive_);
+  message->prepare_payload();
+  Enqueue([self = shared_from_this(), message](std::function<void(bool)> done) {
+    bhttp::async_write(self->stream_, *message,
+                       [message, done](beast::error_code ec, std::size_t) {
+                         done(!ec);
+                       });
+  });
+  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+    done(true);
+    self->ExchangeDone();
+  });
+}
+
+void Session::StartStream(int status, std::string content_type,
+                          Headers headers) {
+  stream_head_ = std::make_shared<bhttp::response<bhttp::empty_body>>(
+      static_cast<bhttp::status>(status), version_);
+  stream_head_->set(bhttp::field::server, "voxgate");
+  stream_head_->set(bhttp::field::content_type, content_type);
+  for (auto& [name, value] : headers) stream_head_->set(name, value);
+  stream_head_->keep_alive(keep_alive_);
+  stream_head_->chunked(true);
+  stream_serializer_ =
+      std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(
+          *stream_head_);
+  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+    bhttp::async_write_header(
+        self->stream_, *self->stream_serializer_,
+        [done](beast::error_code ec, std::size_t) { done(!ec); });
+  });
+}
+
+void Session::Write(std::string data, std::function<void(bool)> written) {
+  auto piece = std::make_shared<std::string>(std::move(data));
+  Enqueue([self = shared_from_this(), piece,
+           written = std::move(written)](std::function<void(bool)> done) {
+    if (self->failed_) {
+      done(false);
+      return written(false);
+    }
+    net::async_write(self->stream_,
+                     bhttp::make_chunk(net::buffer(*piece)),
+                     [piece, done, written](beast::error_code ec, std::size_t) {
+                       done(!ec);
+                       written(!ec);
+                     });
+  });
+}
+
+void Session::EndStream() {
+  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+    if (self->failed_) return done(false);
+    net::async_write(self->stream_, bhttp::make_chunk_last(),
+                     [done](beast::error_code ec, std::size_t) { done(!ec); });
+  });
+  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+    self->stream_serializer_.reset();
+    self->stream_head_.reset();
+    done(true);
+    self->ExchangeDone();
+  });
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(const HttpServerOptions& options, HttpHandler& handler)
+      : shared_{options, handler},
+        io_(options.threads),
+        acceptor_(net::make_strand(io_)) {}
+
+  absl::Status Listen() {
+    const std::size_t colon = shared_.options.listen.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(shared_.options.listen.substr(colon + 1), &port)) {
+      return absl::InvalidArgumentError("server.http_listen: expected host:port");
+    }
+    std::string host = shared_.options.listen.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    beast::error_code ec;
+    const net::ip::address address = net::ip::make_address(host, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "server.http_listen: cannot listen on ", shared_.options.listen,
+          ": ", ec.message()));
+    }
+    const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "server.http_listen: cannot listen on ", shared_.options.listen,
+          ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    for (int i = 0; i < shared_.options.threads; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    return absl::OkStatus();
+  }
+
+  void StopAccepting() {
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    });
+  }
+
+  ~Impl() {
+    StopAccepting();
+    io_.stop();
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  int port() const { return port_; }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(
+        net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+          if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+            return;
+          }
+          if (!ec) {
+            std::make_shared<Session>(std::move(socket), shared_)->Start();
+          }
+          Accept();
+        });
+  }
+
+  const Shared shared_;
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpServerOptions& options, HttpHandler& handler) {
+  auto impl = std::make_unique<Impl>(options, handler);
+  if (absl::Status listening = impl->Listen(); !listening.ok()) {
+    return listening;
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+int HttpServer::port() const { return impl_->port(); }
+void HttpServer::StopAccepting() { impl_->StopAccepting(); }
+
+}  // namespace voxgate::http

@@ -1,0 +1,61 @@
+#ifndef VOXGATE_HTTP_HTTP_SERVER_H_
+#define VOXGATE_HTTP_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "http/http_types.h"
+
+namespace voxgate::http {
+
+struct HttpServerOptions {
+  std::string listen;  // "host:port"; port 0 picks one
+  int threads = 2;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 32 << 20;
+  // The head of a request must arrive within header_timeout of its first
+  // byte, its body within body_timeout; a keep-alive connection with no
+  // request for idle_timeout is closed. A response must be taken within
+  // body_timeout too.
+  absl::Duration header_timeout = absl::Seconds(10);
+  absl::Duration body_timeout = absl::Seconds(60);
+  absl::Duration idle_timeout = absl::Seconds(60);
+  std::size_t max_websocket_message_bytes = 1 << 20;
+  // The body of the errors the server itself answers (400 malformed, 408,
+  // 413, 431), from the status and a message naming the limit.
+  std::function<HttpResponse(int status, const std::string& message)>
+      error_response;
+};
+
+// An HTTP/1.1 server on Boost.Beast: keep-alive, pipelined requests answered
+// in order, bounded heads and bodies (431 and 413 before the body is read),
+// `Expect: 100-continue`, timeouts for slow clients, chunked streamed
+// responses, and WebSocket upgrades. Complete requests go to the handler on
+// an I/O thread; the handler must not block.
+class HttpServer {
+ public:
+  // UNAVAILABLE naming server.http_listen when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const HttpServerOptions& options, HttpHandler& handler);
+  // Closes every connection and stops the I/O threads. Whatever handlers
+  // still hold must have ended first (see HttpFrontDoor::Stop).
+  ~HttpServer();
+
+  int port() const;
+  // Refuses new connections; open ones go on.
+  void StopAccepting();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace voxgate::http
+
+#endif  // VOXGATE_HTTP_HTTP_SERVER_H_

@@ -1,0 +1,127 @@
+#include "http/stream_socket.h"
+
+#include "google/protobuf/util/json_util.h"
+#include "http/http_errors.h"
+#include "nlohmann/json.hpp"
+
+namespace voxgate::http {
+
+StreamSocket::StreamSocket(std::shared_ptr<WebSocketConnection> connection,
+                           std::shared_ptr<HttpCall> call,
+                           const server::OperationServices& operations,
+                           server::CallMetrics& metrics)
+    : connection_(std::move(connection)),
+      call_(std::move(call)),
+      operations_(operations),
+      metrics_(metrics) {}
+
+void StreamSocket::Begin(absl::Status admitted) {
+  if (!admitted.ok()) {
+    const absl::Status shown = call_->End(admitted);
+    connection_->Close(WebSocketCloseCodeFor(shown.code()),
+                       std::string(shown.message()));
+    return;
+  }
+  self_ = shared_from_this();
+  session_ = std::make_shared<server::StreamSession>(
+      operations_.config, operations_.routing, operations_.workers, metrics_,
+      call_->context(), *this);
+  absl::MutexLock lock(&mu_);
+  wants_input_ = true;  // the config
+  ReadLocked();
+}
+
+void StreamSocket::ReadLocked() {
+  if (!wants_input_ || reading_ || closed_ || unsent_ >= kMaxUnsent) return;
+  wants_input_ = false;
+  reading_ = true;
+  connection_->Read(
+      [self = shared_from_this()](absl::StatusOr<WebSocketMessage> message) {
+        self->OnMessage(std::move(message));
+      });
+}
+
+void StreamSocket::OnMessage(absl::StatusOr<WebSocketMessage> message) {
+  bool configured;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    configured = configured_;
+    configured_ = true;
+    if (!message.ok() &&
+        message.status().code() == absl::StatusCode::kResourceExhausted) {
+      too_big_close_ = 1009;
+    }
+  }
+  if (!message.ok()) return session_->Fail(message.status());
+  metrics_.MessageReceived("StreamTranscribe");
+  if (!configured) {
+    if (!message->text) {
+      return session_->Fail(absl::InvalidArgumentError(
+          "the first message must be the StreamTranscribeConfig as JSON "
+          "text"));
+    }
+    v1::StreamTranscribeConfig config;
+    const auto parsed =
+        google::protobuf::util::JsonStringToMessage(message->data, &config);
+    if (!parsed.ok()) {
+      return session_->Fail(absl::InvalidArgumentError(
+          "config: " + std::string(parsed.message())));
+    }
+    return session_->Configure(config);
+  }
+  if (!message->text) return session_->Push(std::move(message->data), false);
+  const nlohmann::json control =
+      nlohmann::json::parse(message->data, nullptr, false);
+  const std::string type =
+      control.is_object() ? control.value("type", "") : std::string();
+  if (type == "finalize") return session_->Push("", true);
+  if (type == "end") return session_->EndOfInput();
+  session_->Fail(absl::InvalidArgumentError(
+      "a text message must be {\"type\": \"finalize\"} or "
+      "{\"type\": \"end\"}"));
+}
+
+void StreamSocket::OnReadyForInput() {
+  absl::MutexLock lock(&mu_);
+  wants_input_ = true;
+  ReadLocked();
+}
+
+void StreamSocket::OnResponse(v1::StreamTranscribeResponse response) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = false;
+  (void)google::protobuf::util::MessageToJsonString(response, &json, options);
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    ++unsent_;
+  }
+  metrics_.MessageSent("StreamTranscribe");
+  connection_->Send(std::move(json),
+                    [self = shared_from_this()](bool) { self->OnSent(); });
+}
+
+void StreamSocket::OnSent() {
+  absl::MutexLock lock(&mu_);
+  --unsent_;
+  ReadLocked();
+}
+
+void StreamSocket::OnEnd(absl::Status status) {
+  const absl::Status shown = call_->End(status);
+  int code = WebSocketCloseCodeFor(shown.code());
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    if (too_big_close_ != 0) code = too_big_close_;
+  }
+  connection_->Close(code, shown.ok() ? "" : std::string(shown.message()));
+  // The session is done with this socket; the connection's own callbacks
+  // hold it while they run.
+  session_.reset();
+  self_.reset();
+}
+
+}  // namespace voxgate::http
