@@ -17,7 +17,7 @@ def main(output, files):
     for index, path in enumerate(files):
         data = open(path, "rb").read()
         # A byte array, not a string literal: any content is safe.
-        body = ",".join(str(b) for b in data)
+        body = ",".join(str(b if b < 128 else b - 256) for b in data)
         lines.append(f"const char kAsset{index}[] = {{{body},0}};")
         name = "/" + os.path.basename(path)
         kind = CONTENT_TYPES[os.path.splitext(path)[1]]
