@@ -202,6 +202,10 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   void Start() {
     peer_ = PeerOf(stream_.socket());
+    // Asio's own operations do not care; the close watch's peek must not
+    // block an I/O thread.
+    beast::error_code ignored;
+    stream_.socket().non_blocking(true, ignored);
     net::dispatch(stream_.get_executor(),
                   [self = shared_from_this()] { self->AwaitRequest(); });
   }
@@ -324,11 +328,16 @@ class Session final : public std::enable_shared_from_this<Session> {
           if (ec || !self->in_exchange_ || number != self->exchange_number_) {
             return;
           }
+          // Readiness can be spurious: peek without blocking (the socket is
+          // in non-blocking mode), and watch again when nothing is there.
           char byte;
           beast::error_code peek_error;
           const std::size_t peeked = self->stream_.socket().receive(
               net::buffer(&byte, 1), tcp::socket::message_peek, peek_error);
-          if (peeked == 0 && peek_error != net::error::would_block) {
+          if (peek_error == net::error::would_block) {
+            return self->WatchForClose();
+          }
+          if (peeked == 0) {
             self->client_closed_ = true;
             if (self->on_closed_) std::exchange(self->on_closed_, nullptr)();
           }

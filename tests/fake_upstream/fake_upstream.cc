@@ -332,6 +332,12 @@ bool FakeUpstream::HandleControl(HttpConnection& connection,
     absl::MutexLock lock(&mu_);
     scripts_.clear();
     default_ = FakeBehavior();
+  } else if (request.path == "/_fake/stats") {
+    // Requests arrived and not answered yet (a hanging one among them).
+    return connection.WriteResponse(
+        200, "application/json",
+        Json{{"in_flight", in_flight()}, {"max_in_flight", max_in_flight()}}
+            .dump());
   } else if (request.path == "/_fake/requests") {
     Json list = Json::array();
     for (const FakeRequest& recorded : Requests()) {
