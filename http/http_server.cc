@@ -248,6 +248,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   }
 
   void OnHead(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return Fail(413, TooLarge());
     if (ec == bhttp::error::header_limit) {
       return Fail(431, absl::StrCat("the request head is over "
                                     "http.max_header_bytes (",
