@@ -170,7 +170,8 @@ int Main(int argc, char** argv) {
   const int port = testing::FreePort();
   std::vector<std::string> command = {"server/voxgate",
                                       absl::StrCat("--listen=127.0.0.1:", port),
-                                      "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+                                      "--admin_listen=127.0.0.1:0",
+                                      "--http_listen=127.0.0.1:0",
                                       "--log_level=" + log_level,
                                       "--text_base_url=" + (*fake)->base_url(),
                                       "--text_model=fake-model"};

@@ -191,7 +191,8 @@ int Main(int argc, char** argv) {
   // The gateway on CPU 1; this process (clients and fake) on CPU 0.
   auto gateway = testing::Subprocess::Start(
       {"/usr/bin/taskset", "-c", "1", "server/voxgate", "--config=" + config,
-       "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0"});
+       "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+       "--http_listen=127.0.0.1:0"});
   if (!gateway.ok()) return 1;
   PinThisProcessTo(0);
   auto serving = gateway->WaitForLine("\"serving\"", absl::Seconds(30));

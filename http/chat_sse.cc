@@ -51,8 +51,8 @@ bool ChatSse::OnDelta(const upstream::ChatDelta& delta) {
   std::optional<v1::ChatChunk> chunk = server::ChunkForDelta(delta);
   if (!chunk.has_value() || ended_) return true;
   if (first_chunk_) summary_.StampFirst(call_->context().request_id, *chunk);
-  QueueLocked(Event(ChatChunkJson(*chunk, call_->context().request_id,
-                                  model_, created_, first_chunk_)));
+  QueueLocked(Event(ChatChunkJson(*chunk, call_->context().request_id, model_,
+                                  created_, first_chunk_)));
   first_chunk_ = false;
   if (queue_.size() >= kMaxQueued) paused_ = true;
   return !paused_;
@@ -116,8 +116,9 @@ void ChatSse::PumpLocked() {
   writing_ = true;
   std::string next = std::move(queue_.front());
   queue_.pop_front();
-  exchange_->Write(std::move(next),
-                   [self = shared_from_this()](bool ok) { self->OnWritten(ok); });
+  exchange_->Write(std::move(next), [self = shared_from_this()](bool ok) {
+    self->OnWritten(ok);
+  });
 }
 
 void ChatSse::OnWritten(bool ok) {

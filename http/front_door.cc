@@ -178,7 +178,8 @@ void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
   if (get && path == "/v1/models") return HandleModels(exchange);
   if (get) {
     for (const StaticAsset& asset : StaticAssets()) {
-      if (path == asset.path || (path == "/" && asset.path == std::string("/index.html"))) {
+      if (path == asset.path ||
+          (path == "/" && asset.path == std::string("/index.html"))) {
         HttpResponse response;
         response.content_type = asset.content_type;
         response.body = std::string(asset.body);
@@ -189,9 +190,9 @@ void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
   }
   for (const Route& route : Routes()) {
     if (path == route.path) {
-      HttpResponse response = ErrorResponse(
-          405, absl::StrCat(request.method, " is not allowed on ", path,
-                            "; use ", route.method));
+      HttpResponse response =
+          ErrorResponse(405, absl::StrCat(request.method, " is not allowed on ",
+                                          path, "; use ", route.method));
       response.headers.emplace_back("allow", route.method);
       return Send(*exchange, std::move(response));
     }
@@ -203,9 +204,9 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   absl::StatusOr<OpenAiChatRequest> parsed =
       ChatRequestFromJson(exchange->request().body);
   const bool stream = parsed.ok() && parsed->stream;
-  auto call = std::make_shared<HttpCall>(
-      exchange->request(), stream ? kChatStream : kChat,
-      stream ? streams_ : unary_, live_);
+  auto call = std::make_shared<HttpCall>(exchange->request(),
+                                         stream ? kChatStream : kChat,
+                                         stream ? streams_ : unary_, live_);
   if (!parsed.ok()) return Fail(*exchange, *call, parsed.status());
   exchange->OnClientClosed([weak = std::weak_ptr<HttpCall>(call)] {
     if (auto alive = weak.lock()) alive->Cancel();
@@ -214,11 +215,11 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   if (stream) {
     auto sse = std::make_shared<ChatSse>(exchange, call, parsed->include_usage);
     auto request = std::make_shared<v1::ChatRequest>(std::move(parsed->chat));
-    return call->Admit(bytes, [this, sse, request, exchange,
-                               call](absl::Status admitted) {
-      if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-      sse->Start(*request, operations_);
-    });
+    return call->Admit(
+        bytes, [this, sse, request, exchange, call](absl::Status admitted) {
+          if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+          sse->Start(*request, operations_);
+        });
   }
   auto state = std::make_shared<ChatState>();
   state->call = call;
@@ -244,10 +245,9 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
 void HttpFrontDoor::HandleTranscription(
     const std::shared_ptr<HttpExchange>& exchange, bool translate) {
   HttpRequest& request = exchange->mutable_request();
-  auto call =
-      std::make_shared<HttpCall>(request, kTranscribe, unary_, live_);
-  absl::StatusOr<std::vector<FormPart>> parts = ParseFormData(
-      request.Header("content-type").value_or(""), request.body);
+  auto call = std::make_shared<HttpCall>(request, kTranscribe, unary_, live_);
+  absl::StatusOr<std::vector<FormPart>> parts =
+      ParseFormData(request.Header("content-type").value_or(""), request.body);
   if (!parts.ok()) return Fail(*exchange, *call, parts.status());
   auto form = std::make_shared<TranscriptionForm>();
   const FormPart* file = nullptr;

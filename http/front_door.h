@@ -49,8 +49,7 @@ class HttpFrontDoor final : public HttpHandler {
       std::shared_ptr<WebSocketConnection> connection) override;
 
  private:
-  HttpFrontDoor(const server::Config& config,
-                const server::CallServices& unary,
+  HttpFrontDoor(const server::Config& config, const server::CallServices& unary,
                 const server::CallServices& streams,
                 const server::OperationServices& operations);
 

@@ -25,12 +25,11 @@ std::string Millis(absl::Duration duration) {
 
 }  // namespace
 
-HttpCall::HttpCall(const HttpRequest& request,
-                   const server::MethodInfo& method,
+HttpCall::HttpCall(const HttpRequest& request, const server::MethodInfo& method,
                    const server::CallServices& services, LiveCalls& live)
-    : call_(server::NewCallContext(
-          request.Header("x-request-id").value_or(""), absl::InfiniteFuture(),
-          services.default_deadline)),
+    : call_(server::NewCallContext(request.Header("x-request-id").value_or(""),
+                                   absl::InfiniteFuture(),
+                                   services.default_deadline)),
       method_(method),
       services_(services),
       live_(live),
@@ -70,9 +69,8 @@ void HttpCall::Admit(int64_t request_bytes,
   server::Admission::Decision decision = admission.Admit(request, on_ticket);
   request_ = nullptr;
   if (decision.waiting()) {
-    work_.Attach(key, [&admission, id = decision.wait_id] {
-      admission.CancelWait(id);
-    });
+    work_.Attach(
+        key, [&admission, id = decision.wait_id] { admission.CancelWait(id); });
     return;
   }
   if (decision.ticket.has_value()) {
@@ -83,10 +81,9 @@ void HttpCall::Admit(int64_t request_bytes,
 }
 
 server::CallScope HttpCall::scope() {
-  return {call_, work_, pool_,
-          [self = shared_from_this()]() -> std::shared_ptr<void> {
-            return self;
-          }};
+  return {
+      call_, work_, pool_,
+      [self = shared_from_this()]() -> std::shared_ptr<void> { return self; }};
 }
 
 absl::Status HttpCall::End(const absl::Status& status) {
@@ -104,7 +101,8 @@ Headers HttpCall::ResponseHeaders() const {
   absl::MutexLock lock(const_cast<absl::Mutex*>(&mu_));
   if (ended_.has_value()) {
     headers.emplace_back("voxgate-queue-ms", Millis(call_.queue_time));
-    headers.emplace_back("voxgate-preprocess-ms", Millis(call_.preprocess_time));
+    headers.emplace_back("voxgate-preprocess-ms",
+                         Millis(call_.preprocess_time));
     headers.emplace_back("voxgate-upstream-ms", Millis(call_.upstream_time));
     headers.emplace_back("voxgate-total-ms", Millis(total_));
     headers.emplace_back("voxgate-overhead-ms",

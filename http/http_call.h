@@ -34,8 +34,7 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
 
   // Runs admission; `admitted` runs exactly once, with OK (start the work)
   // or the refusal (draining, limits, checks, a cancel while waiting).
-  void Admit(int64_t request_bytes,
-             std::function<void(absl::Status)> admitted);
+  void Admit(int64_t request_bytes, std::function<void(absl::Status)> admitted);
 
   server::CallContext& context() { return call_; }
   server::CallScope scope();

@@ -49,10 +49,10 @@ std::string PeerOf(const tcp::socket& socket) {
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return "unknown";
   const net::ip::address address = peer.address();
-  return absl::StrCat(address.is_v4() ? "ipv4:" : "ipv6:",
-                      address.is_v4() ? address.to_string()
-                                      : "[" + address.to_string() + "]",
-                      ":", peer.port());
+  return absl::StrCat(
+      address.is_v4() ? "ipv4:" : "ipv6:",
+      address.is_v4() ? address.to_string() : "[" + address.to_string() + "]",
+      ":", peer.port());
 }
 
 HttpRequest ToRequest(bhttp::request<bhttp::string_body> beast_request,
@@ -94,10 +94,11 @@ class WebSocketSession final
     ws_.set_option(
         websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(shared_.options.max_websocket_message_bytes);
-    ws_.async_accept(upgrade, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;
-      self->shared_.handler.HandleWebSocket(self);
-    });
+    ws_.async_accept(upgrade,
+                     [self = shared_from_this()](beast::error_code ec) {
+                       if (ec) return;
+                       self->shared_.handler.HandleWebSocket(self);
+                     });
   }
 
   const HttpRequest& request() const override { return request_; }
@@ -105,12 +106,12 @@ class WebSocketSession final
   void Read(std::function<void(absl::StatusOr<WebSocketMessage>)> on_message)
       override {
     net::post(ws_.get_executor(), [self = shared_from_this(),
-                                   on_message = std::move(on_message)]() mutable {
+                                   on_message =
+                                       std::move(on_message)]() mutable {
       self->read_buffer_.clear();
       self->ws_.async_read(
-          self->read_buffer_,
-          [self, on_message = std::move(on_message)](beast::error_code ec,
-                                                     std::size_t) {
+          self->read_buffer_, [self, on_message = std::move(on_message)](
+                                  beast::error_code ec, std::size_t) {
             if (ec == websocket::error::message_too_big) {
               return on_message(absl::ResourceExhaustedError(absl::StrCat(
                   "a WebSocket message is over http.max_websocket_message_"
@@ -176,15 +177,15 @@ class WebSocketSession final
       return;
     }
     ws_.text(true);
-    ws_.async_write(net::buffer(next.data),
-                    [self = shared_from_this()](beast::error_code ec,
-                                                std::size_t) {
-                      Outgoing done = std::move(self->outbox_.front());
-                      self->outbox_.pop_front();
-                      self->writing_ = false;
-                      if (done.sent) done.sent(!ec);
-                      self->Pump();
-                    });
+    ws_.async_write(
+        net::buffer(next.data),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          Outgoing done = std::move(self->outbox_.front());
+          self->outbox_.pop_front();
+          self->writing_ = false;
+          if (done.sent) done.sent(!ec);
+          self->Pump();
+        });
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -250,20 +251,21 @@ class Session final : public std::enable_shared_from_this<Session> {
   void OnHead(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) return Fail(413, TooLarge());
     if (ec == bhttp::error::header_limit) {
-      return Fail(431, absl::StrCat("the request head is over "
-                                    "http.max_header_bytes (",
-                                    shared_.options.max_header_bytes,
-                                    " bytes)"));
+      return Fail(431,
+                  absl::StrCat("the request head is over "
+                               "http.max_header_bytes (",
+                               shared_.options.max_header_bytes, " bytes)"));
     }
     if (ec == beast::error::timeout) {
-      return Fail(408, absl::StrCat("the request head did not arrive within "
-                                    "http.header_timeout (",
-                                    absl::FormatDuration(
-                                        shared_.options.header_timeout),
-                                    ")"));
+      return Fail(
+          408, absl::StrCat(
+                   "the request head did not arrive within "
+                   "http.header_timeout (",
+                   absl::FormatDuration(shared_.options.header_timeout), ")"));
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+        ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted) {
       return Close();
     }
     if (ec) return Fail(400, "malformed HTTP request: " + ec.message());
@@ -311,9 +313,10 @@ class Session final : public std::enable_shared_from_this<Session> {
   }
 
   std::string TooLarge() const {
-    return absl::StrCat("the request body is over "
-                        "server.max_receive_message_bytes (",
-                        shared_.options.max_body_bytes, " bytes)");
+    return absl::StrCat(
+        "the request body is over "
+        "server.max_receive_message_bytes (",
+        shared_.options.max_body_bytes, " bytes)");
   }
 
   void OnRequest(beast::error_code ec);
@@ -424,20 +427,17 @@ class Session::Exchange final : public HttpExchange {
   }
   void StartStream(int status, std::string content_type,
                    Headers headers) override {
-    net::post(session_->executor(),
-              [session = session_, status,
-               content_type = std::move(content_type),
-               headers = std::move(headers)]() mutable {
-                session->StartStream(status, std::move(content_type),
-                                     std::move(headers));
-              });
+    net::post(session_->executor(), [session = session_, status,
+                                     content_type = std::move(content_type),
+                                     headers = std::move(headers)]() mutable {
+      session->StartStream(status, std::move(content_type), std::move(headers));
+    });
   }
   void Write(std::string data, std::function<void(bool)> written) override {
-    net::post(session_->executor(),
-              [session = session_, data = std::move(data),
-               written = std::move(written)]() mutable {
-                session->Write(std::move(data), std::move(written));
-              });
+    net::post(session_->executor(), [session = session_, data = std::move(data),
+                                     written = std::move(written)]() mutable {
+      session->Write(std::move(data), std::move(written));
+    });
   }
   void EndStream() override {
     net::post(session_->executor(),
@@ -458,11 +458,11 @@ class Session::Exchange final : public HttpExchange {
 void Session::OnRequest(beast::error_code ec) {
   if (ec == bhttp::error::body_limit) return Fail(413, TooLarge());
   if (ec == beast::error::timeout) {
-    return Fail(408, absl::StrCat("the request body did not arrive within "
-                                  "http.body_timeout (",
-                                  absl::FormatDuration(
-                                      shared_.options.body_timeout),
-                                  ")"));
+    return Fail(
+        408,
+        absl::StrCat("the request body did not arrive within "
+                     "http.body_timeout (",
+                     absl::FormatDuration(shared_.options.body_timeout), ")"));
   }
   if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
       ec == net::error::connection_reset) {
@@ -477,9 +477,8 @@ void Session::OnRequest(beast::error_code ec) {
   in_exchange_ = true;
   ++exchange_number_;
   WatchForClose();
-  shared_.handler.Handle(
-      std::make_shared<Exchange>(shared_from_this(),
-                                 ToRequest(std::move(request), peer_)));
+  shared_.handler.Handle(std::make_shared<Exchange>(
+      shared_from_this(), ToRequest(std::move(request), peer_)));
 }
 
 void Session::SetClosedCallback(std::function<void()> closed) {
@@ -498,10 +497,9 @@ void Session::Respond(HttpResponse response) {
   message->keep_alive(keep_alive_);
   message->prepare_payload();
   Enqueue([self = shared_from_this(), message](std::function<void(bool)> done) {
-    bhttp::async_write(self->stream_, *message,
-                       [message, done](beast::error_code ec, std::size_t) {
-                         done(!ec);
-                       });
+    bhttp::async_write(
+        self->stream_, *message,
+        [message, done](beast::error_code ec, std::size_t) { done(!ec); });
   });
   Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
     done(true);
@@ -536,8 +534,7 @@ void Session::Write(std::string data, std::function<void(bool)> written) {
       done(false);
       return written(false);
     }
-    net::async_write(self->stream_,
-                     bhttp::make_chunk(net::buffer(*piece)),
+    net::async_write(self->stream_, bhttp::make_chunk(net::buffer(*piece)),
                      [piece, done, written](beast::error_code ec, std::size_t) {
                        done(!ec);
                        written(!ec);
@@ -573,16 +570,18 @@ class HttpServer::Impl {
     int port = 0;
     if (colon == std::string::npos ||
         !absl::SimpleAtoi(shared_.options.listen.substr(colon + 1), &port)) {
-      return absl::InvalidArgumentError("server.http_listen: expected host:port");
+      return absl::InvalidArgumentError(
+          "server.http_listen: expected host:port");
     }
     std::string host = shared_.options.listen.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (host.size() > 1 && host.front() == '[')
+      host = host.substr(1, host.size() - 2);
     beast::error_code ec;
     const net::ip::address address = net::ip::make_address(host, ec);
     if (ec) {
-      return absl::UnavailableError(absl::StrCat(
-          "server.http_listen: cannot listen on ", shared_.options.listen,
-          ": ", ec.message()));
+      return absl::UnavailableError(
+          absl::StrCat("server.http_listen: cannot listen on ",
+                       shared_.options.listen, ": ", ec.message()));
     }
     const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
     acceptor_.open(endpoint.protocol(), ec);
@@ -590,9 +589,9 @@ class HttpServer::Impl {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
-      return absl::UnavailableError(absl::StrCat(
-          "server.http_listen: cannot listen on ", shared_.options.listen,
-          ": ", ec.message()));
+      return absl::UnavailableError(
+          absl::StrCat("server.http_listen: cannot listen on ",
+                       shared_.options.listen, ": ", ec.message()));
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();
@@ -619,16 +618,16 @@ class HttpServer::Impl {
 
  private:
   void Accept() {
-    acceptor_.async_accept(
-        net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
-          if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
-            return;
-          }
-          if (!ec) {
-            std::make_shared<Session>(std::move(socket), shared_)->Start();
-          }
-          Accept();
-        });
+    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec,
+                                                         tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+        return;
+      }
+      if (!ec) {
+        std::make_shared<Session>(std::move(socket), shared_)->Start();
+      }
+      Accept();
+    });
   }
 
   const Shared shared_;

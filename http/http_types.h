@@ -42,9 +42,7 @@ class HttpExchange {
  public:
   virtual ~HttpExchange() = default;
   virtual const HttpRequest& request() const = 0;
-  HttpRequest& mutable_request() {
-    return const_cast<HttpRequest&>(request());
-  }
+  HttpRequest& mutable_request() { return const_cast<HttpRequest&>(request()); }
 
   // Sends the whole response. Call once, instead of streaming.
   virtual void Respond(HttpResponse response) = 0;

@@ -38,8 +38,8 @@ std::vector<std::pair<std::string, std::string>> Parameters(
   for (const auto& param : boost::beast::http::param_list(
            boost::beast::string_view(list.data(), list.size()))) {
     out.emplace_back(
-        absl::AsciiStrToLower(absl::string_view(param.first.data(),
-                                                param.first.size())),
+        absl::AsciiStrToLower(
+            absl::string_view(param.first.data(), param.first.size())),
         Unquote(absl::string_view(param.second.data(), param.second.size())));
   }
   return out;
@@ -82,14 +82,14 @@ absl::StatusOr<std::vector<FormPart>> ParseFormData(
     }
     FormPart part;
     bool has_disposition = false;
-    for (absl::string_view line : absl::StrSplit(
-             body.substr(position, head_end - position), "\r\n")) {
+    for (absl::string_view line :
+         absl::StrSplit(body.substr(position, head_end - position), "\r\n")) {
       const std::size_t colon = line.find(':');
       if (colon == absl::string_view::npos) {
         return Malformed("a part header has no colon");
       }
-      const std::string name =
-          absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
+      const std::string name = absl::AsciiStrToLower(
+          absl::StripAsciiWhitespace(line.substr(0, colon)));
       const absl::string_view value =
           absl::StripAsciiWhitespace(line.substr(colon + 1));
       if (name == "content-disposition") {

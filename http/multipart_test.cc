@@ -61,9 +61,9 @@ TEST(MultipartTest, RefusesABodyWithoutTheClosingBoundary) {
 }
 
 TEST(MultipartTest, RefusesAContentTypeWithoutBoundary) {
-  EXPECT_THAT(ParseFormData("multipart/form-data", Body()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("no boundary")));
+  EXPECT_THAT(
+      ParseFormData("multipart/form-data", Body()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no boundary")));
   EXPECT_THAT(ParseFormData("application/json", "{}"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("multipart/form-data")));

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/chat_mapping.h"
 
 namespace voxgate::http {
 namespace {
@@ -30,8 +31,7 @@ absl::StatusOr<v1::Role> RoleFor(const json& role, const std::string& field) {
                                         "assistant, tool or developer"));
 }
 
-absl::StatusOr<std::string> StringField(const json& object,
-                                        const char* key,
+absl::StatusOr<std::string> StringField(const json& object, const char* key,
                                         const std::string& field) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::string();
@@ -45,7 +45,8 @@ absl::Status AddPart(const json& part, const std::string& field,
   const std::string type = part.value("type", "");
   v1::ContentPart* out = message.add_content();
   if (type == "text") {
-    absl::StatusOr<std::string> text = StringField(part, "text", field + ".text");
+    absl::StatusOr<std::string> text =
+        StringField(part, "text", field + ".text");
     if (!text.ok()) return text.status();
     out->set_text(*std::move(text));
     return absl::OkStatus();
@@ -96,16 +97,16 @@ absl::Status AddMessage(const json& message, const std::string& field,
       out->add_content()->set_text(content->get<std::string>());
     } else if (content->is_array()) {
       for (std::size_t i = 0; i < content->size(); ++i) {
-        absl::Status added = AddPart((*content)[i],
-                                     absl::StrCat(field, ".content[", i, "]"),
-                                     *out);
+        absl::Status added = AddPart(
+            (*content)[i], absl::StrCat(field, ".content[", i, "]"), *out);
         if (!added.ok()) return added;
       }
     } else {
       return FieldError(field + ".content", "must be a string or an array");
     }
   }
-  absl::StatusOr<std::string> name = StringField(message, "name", field + ".name");
+  absl::StatusOr<std::string> name =
+      StringField(message, "name", field + ".name");
   if (!name.ok()) return name.status();
   out->set_name(*name);
   absl::StatusOr<std::string> tool_call_id =
@@ -119,7 +120,8 @@ absl::Status AddMessage(const json& message, const std::string& field,
     }
     for (std::size_t i = 0; i < calls->size(); ++i) {
       const json& call = (*calls)[i];
-      const std::string call_field = absl::StrCat(field, ".tool_calls[", i, "]");
+      const std::string call_field =
+          absl::StrCat(field, ".tool_calls[", i, "]");
       if (!call.is_object() || !call.contains("function") ||
           !call["function"].is_object()) {
         return FieldError(call_field + ".function", "must be an object");
@@ -142,8 +144,9 @@ absl::Status SetTools(const json& body, v1::ChatRequest& request) {
       const std::string field = absl::StrCat("tools[", i, "]");
       if (!tool.is_object() || tool.value("type", "function") != "function" ||
           !tool.contains("function") || !tool["function"].is_object()) {
-        return FieldError(field, "must be {\"type\": \"function\", "
-                                 "\"function\": {...}}");
+        return FieldError(field,
+                          "must be {\"type\": \"function\", "
+                          "\"function\": {...}}");
       }
       const json& function = tool["function"];
       v1::Tool* out = request.add_tools();
@@ -235,7 +238,8 @@ absl::Status SetGeneration(const json& body, v1::GenerationConfig& generation) {
       }
       generation.set_max_tokens(static_cast<int32_t>(tokens));
     } else if (key == "seed") {
-      if (!value.is_number_integer()) return FieldError(key, "must be an integer");
+      if (!value.is_number_integer())
+        return FieldError(key, "must be an integer");
       generation.set_seed(value.get<int64_t>());
     } else if (key == "stop") {
       if (value.is_string()) {
@@ -256,15 +260,11 @@ absl::Status SetGeneration(const json& body, v1::GenerationConfig& generation) {
   return absl::OkStatus();
 }
 
-// Fields this mapping reads or deliberately ignores; the rest pass to the
-// backend as extra fields.
+// Fields this mapping reads (those of the upstream request the API types) or
+// deliberately ignores; the rest pass to the backend as extra fields.
 bool IsKnownField(const std::string& key) {
-  static const auto* const kKnown = new std::set<std::string>{
-      "model", "messages", "stream", "stream_options", "temperature", "top_p",
-      "max_tokens", "max_completion_tokens", "seed", "stop", "response_format",
-      "presence_penalty", "frequency_penalty", "tools", "tool_choice",
-      "parallel_tool_calls", "n", "user", "store", "metadata"};
-  return kKnown->count(key) > 0;
+  return server::IsChatOwnedKey(key) || key == "n" || key == "user" ||
+         key == "store" || key == "metadata";
 }
 
 json UsageJson(const v1::Usage& usage) {
@@ -296,8 +296,7 @@ double Seconds(const google::protobuf::Duration& duration) {
 absl::StatusOr<OpenAiChatRequest> ChatRequestFromJson(const std::string& body) {
   json document = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded() || !document.is_object()) {
-    return absl::InvalidArgumentError(
-        "the request body must be a JSON object");
+    return absl::InvalidArgumentError("the request body must be a JSON object");
   }
   OpenAiChatRequest out;
   v1::ChatRequest& request = out.chat;
@@ -340,19 +339,19 @@ absl::StatusOr<OpenAiChatRequest> ChatRequestFromJson(const std::string& body) {
 }
 
 json ChatCompletionJson(const v1::ChatResponse& response, int64_t created) {
-  json message = {{"role", "assistant"},
-                  {"content", response.tool_calls_size() > 0 &&
-                                      response.content().empty()
-                                  ? json()
-                                  : json(response.content())}};
+  json message = {
+      {"role", "assistant"},
+      {"content", response.tool_calls_size() > 0 && response.content().empty()
+                      ? json()
+                      : json(response.content())}};
   if (response.tool_calls_size() > 0) {
     json calls = json::array();
     for (const v1::ToolCall& call : response.tool_calls()) {
-      calls.push_back({{"id", call.id()},
-                       {"type", "function"},
-                       {"function",
-                        {{"name", call.name()},
-                         {"arguments", call.arguments()}}}});
+      calls.push_back(
+          {{"id", call.id()},
+           {"type", "function"},
+           {"function",
+            {{"name", call.name()}, {"arguments", call.arguments()}}}});
     }
     message["tool_calls"] = std::move(calls);
   }
@@ -389,16 +388,16 @@ json ChatChunkJson(const v1::ChatChunk& chunk, const std::string& request_id,
     delta["tool_calls"] = std::move(calls);
   }
   const bool last = chunk.finish_reason() != v1::FINISH_REASON_UNSPECIFIED;
-  return {{"id", "chatcmpl-" + request_id},
-          {"object", "chat.completion.chunk"},
-          {"created", created},
-          {"model", model},
-          {"choices",
-           {{{"index", 0},
-             {"delta", std::move(delta)},
-             {"finish_reason",
-              last ? json(FinishReasonName(chunk.finish_reason()))
-                   : json()}}}}};
+  return {
+      {"id", "chatcmpl-" + request_id},
+      {"object", "chat.completion.chunk"},
+      {"created", created},
+      {"model", model},
+      {"choices",
+       {{{"index", 0},
+         {"delta", std::move(delta)},
+         {"finish_reason",
+          last ? json(FinishReasonName(chunk.finish_reason())) : json()}}}}};
 }
 
 json UsageChunkJson(const v1::Usage& usage, const std::string& request_id,
@@ -469,7 +468,8 @@ TranscriptionBody TranscriptionResponseBody(
     const v1::TranscribeResponse& response, const TranscriptionForm& form,
     bool translate) {
   const std::string& format = form.response_format;
-  if (format == "text") return {"text/plain; charset=utf-8", response.text() + "\n"};
+  if (format == "text")
+    return {"text/plain; charset=utf-8", response.text() + "\n"};
   if (format == "srt") return {"application/x-subrip", response.srt()};
   if (format == "vtt") return {"text/vtt; charset=utf-8", response.vtt()};
   json body = {{"text", response.text()}};

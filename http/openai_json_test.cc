@@ -66,14 +66,13 @@ TEST(OpenAiJsonTest, MapsMessagesPartsToolsAndGeneration) {
 }
 
 TEST(OpenAiJsonTest, ErrorsNameTheFieldAsOpenAiCallersSpellIt) {
-  EXPECT_THAT(ChatRequestFromJson("[]"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("JSON object")));
   EXPECT_THAT(
-      ChatRequestFromJson(R"({"messages": [{"role": "user", "content": [
+      ChatRequestFromJson("[]"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JSON object")));
+  EXPECT_THAT(ChatRequestFromJson(R"({"messages": [{"role": "user", "content": [
           {"type": "input_audio", "input_audio": {"data": "!!"}}]}]})"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("messages[0].content[0].input_audio.data")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("messages[0].content[0].input_audio.data")));
   EXPECT_THAT(ChatRequestFromJson(R"({"messages": [{"role": "robot"}]})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("messages[0].role")));
@@ -104,9 +103,9 @@ TEST(OpenAiJsonTest, CompletionAndChunksHaveOpenAisShape) {
   EXPECT_TRUE(first["choices"][0]["finish_reason"].is_null());
   v1::ChatChunk last;
   last.set_finish_reason(v1::FINISH_REASON_STOP);
-  EXPECT_EQ(ChatChunkJson(last, "r1", "m", 100, false)["choices"][0]
-                           ["finish_reason"],
-            "stop");
+  EXPECT_EQ(
+      ChatChunkJson(last, "r1", "m", 100, false)["choices"][0]["finish_reason"],
+      "stop");
 }
 
 TEST(OpenAiJsonTest, TranscriptionFormsAndBodies) {
@@ -147,8 +146,8 @@ TEST(HttpErrorsTest, StatusesFollowTheGrpcCodes) {
       ErrorResponse(absl::ResourceExhaustedError("too many calls"));
   EXPECT_EQ(limited.status, 429);
   EXPECT_THAT(limited.headers,
-              ::testing::Contains(std::pair<std::string, std::string>(
-                  "retry-after", "1")));
+              ::testing::Contains(
+                  std::pair<std::string, std::string>("retry-after", "1")));
   const json body = json::parse(limited.body);
   EXPECT_EQ(body["error"]["message"], "too many calls");
   EXPECT_EQ(body["error"]["code"], "resource_exhausted");

@@ -24,6 +24,8 @@ readonly PACKAGES=(
   cmake ninja-build
   # Metrics tests: promtool checks the exposition, a real Prometheus scrapes it
   prometheus
+  # The HTTP front door's browser test and HTTP benchmark
+  chromium chromium-driver wrk
 )
 
 missing=()

@@ -76,12 +76,22 @@ check_step buf-lint "$tools/bin/buf" lint
 
 # The Python and Go clients against the real binaries built above.
 export VOXGATE_BIN="$bin/server/voxgate" FAKE_UPSTREAM_BIN="$bin/tests/fake_upstream/fake_upstream_server"
-echo "== python client: pytest"
-"$tools/venv/bin/python" -m pytest -q -p no:cacheprovider client/python/tests \
-  --junitxml="$results/pytest.xml"
-code=$?
-[[ $code -eq 0 ]] || status=1
-python3 scripts/count_test_results.py --junit "$results/pytest.xml" --exit $code >"$results/python.count"
+# pytest_suite NAME DIR: runs a pytest suite and records its counted cases.
+pytest_suite() {
+  local name=$1 dir=$2 code
+  echo "== $name: pytest $dir"
+  "$tools/venv/bin/python" -m pytest -q -p no:cacheprovider "$dir" \
+    --junitxml="$results/$name.xml"
+  code=$?
+  [[ $code -eq 0 ]] || status=1
+  python3 scripts/count_test_results.py --junit "$results/$name.xml" --exit $code \
+    >"$results/$name.count"
+}
+pytest_suite python-client client/python/tests
+
+# The HTTP front door with real clients: the openai SDK, curl, raw sockets,
+# a WebSocket client and headless Chromium.
+pytest_suite http-front-door tests/http_front_door
 
 echo "== go client: go test"
 (cd client/go && go vet ./... && go test -count=1 -json ./...) >"$results/go.json"
@@ -102,22 +112,16 @@ python3 scripts/count_test_results.py --go-json "$results/go.json" --exit $code 
 
 # Real model servers: llama-server (SmolLM2) and faster-whisper-server
 # (Whisper tiny.en) behind the real voxgate binary.
-echo "== real model servers: pytest tests/real_servers"
 if wait $model_servers_pid; then
   set -a
   # shellcheck disable=SC1091  # written above by setup_model_servers.sh
   source "$results/model_servers.env"
   set +a
-  "$tools/venv/bin/python" -m pytest -q -p no:cacheprovider tests/real_servers \
-    --junitxml="$results/real_servers.xml"
-  code=$?
-  [[ $code -eq 0 ]] || status=1
-  python3 scripts/count_test_results.py --junit "$results/real_servers.xml" --exit $code \
-    >"$results/real_servers.count"
+  pytest_suite real-servers tests/real_servers
 else
   echo "setting up the model servers failed:"
   tail -n 40 "$results/model_servers.log"
-  echo "0 1" >"$results/real_servers.count"
+  echo "0 1" >"$results/real-servers.count"
   status=1
 fi
 

@@ -19,7 +19,8 @@ absl::Status RecordCallEnd(const CallContext& call, const char* method,
                            const std::string& pool, const absl::Status& status,
                            const Logger& logger, CallMetrics& metrics);
 
-// RecordCallEnd for a gRPC call, with its timing trailers. Returns the status to Finish with. Call exactly once, before Finish.
+// RecordCallEnd for a gRPC call, with its timing trailers. Returns the status
+// to Finish with. Call exactly once, before Finish.
 grpc::Status EndCall(grpc::CallbackServerContext& context,
                      const CallContext& call, const char* method,
                      const std::string& pool, const absl::Status& status,

@@ -145,6 +145,10 @@ absl::Status AppendParts(const v1::ChatMessage& message,
 
 }  // namespace
 
+bool IsChatOwnedKey(absl::string_view key) {
+  return ChatOwnedKeys().count(key) > 0;
+}
+
 absl::Status AppendMessages(
     const google::protobuf::RepeatedPtrField<v1::ChatMessage>& messages,
     const std::string& field, upstream::ChatRequest& chat,

@@ -17,6 +17,11 @@
 
 namespace voxgate::server {
 
+// Whether `key` is a top-level field of the upstream chat request that typed
+// fields of the API set (or the gateway itself): backend_options may not
+// replace it.
+bool IsChatOwnedKey(absl::string_view key);
+
 // The upstream form of a chat request. Audio parts in WAV or MP3 pass through;
 // others are listed in `to_convert` (message, part) for the caller to
 // transcode.

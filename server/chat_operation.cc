@@ -29,8 +29,8 @@ void ChatOperation::Start(const v1::ChatRequest& request, Done done) {
   absl::StatusOr<upstream::ChatRequest> chat =
       ChatRequestFor(request, to_convert_);
   if (!chat.ok()) return Finish(chat.status());
-  absl::StatusOr<upstream::ChatBackend*> backend = ChatBackendFor(
-      *chat, request.model(), services_.routing, scope_.pool);
+  absl::StatusOr<upstream::ChatBackend*> backend =
+      ChatBackendFor(*chat, request.model(), services_.routing, scope_.pool);
   if (!backend.ok()) return Finish(backend.status());
   backend_ = *backend;
   chat->model = services_.routing.UpstreamModelName(request.model());
@@ -75,33 +75,31 @@ void ChatOperation::ConvertNext() {
 }
 
 void ChatOperation::SendUpstream(upstream::ChatRequest request) {
-  ApplyModelDefaults(services_.config, scope_.pool, request_->model(),
-                     request);
+  ApplyModelDefaults(services_.config, scope_.pool, request_->model(), request);
   // The answer may end the call before Attach below.
   const std::shared_ptr<void> hold = scope_.hold();
   const absl::Time sent = absl::Now();
   CancelScope& work = scope_.work;
   const CancelScope::Key key = work.Reserve();
-  work.Attach(
-      key,
-      backend_->Complete(
-          std::move(request), scope_.call.upstream_options(),
-          [this, key,
-           sent](absl::StatusOr<upstream::ChatCompletion> completion) {
-            scope_.work.Done(key);
-            scope_.call.BookUpstreamRequest(sent, absl::Now());
-            if (!completion.ok()) return Finish(completion.status());
-            v1::ChatResponse response;
-            response.set_content(completion->content);
-            response.set_finish_reason(
-                FinishReasonFor(completion->finish_reason));
-            FillUsage(completion->usage, *response.mutable_usage());
-            FillToolCalls(completion->tool_calls,
-                          *response.mutable_tool_calls());
-            response.set_model(completion->model);
-            response.set_request_id(scope_.call.request_id);
-            Finish(std::move(response));
-          }));
+  work.Attach(key,
+              backend_->Complete(
+                  std::move(request), scope_.call.upstream_options(),
+                  [this, key,
+                   sent](absl::StatusOr<upstream::ChatCompletion> completion) {
+                    scope_.work.Done(key);
+                    scope_.call.BookUpstreamRequest(sent, absl::Now());
+                    if (!completion.ok()) return Finish(completion.status());
+                    v1::ChatResponse response;
+                    response.set_content(completion->content);
+                    response.set_finish_reason(
+                        FinishReasonFor(completion->finish_reason));
+                    FillUsage(completion->usage, *response.mutable_usage());
+                    FillToolCalls(completion->tool_calls,
+                                  *response.mutable_tool_calls());
+                    response.set_model(completion->model);
+                    response.set_request_id(scope_.call.request_id);
+                    Finish(std::move(response));
+                  }));
 }
 
 absl::StatusOr<PreparedChat> PrepareChatStream(

@@ -54,10 +54,9 @@ void ChatStreamCall::Start() {
   Pin pin(this);  // the upstream may end, and the call with it, before Attach
   upstream_key_ = work_.Reserve();
   // Not under mu_: a request that fails at once may report its end here.
-  std::shared_ptr<upstream::Transfer> transfer =
-      prepared->backend->Stream(std::move(prepared->chat),
-                                call_.upstream_options(),
-                         std::make_shared<UpstreamObserver>(this));
+  std::shared_ptr<upstream::Transfer> transfer = prepared->backend->Stream(
+      std::move(prepared->chat), call_.upstream_options(),
+      std::make_shared<UpstreamObserver>(this));
   {
     Lock lock(this);
     if (busy_) transfer_ = transfer;

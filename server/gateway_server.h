@@ -64,8 +64,8 @@ class GatewayServer {
 
   // Graceful stop: health turns NOT_SERVING, after server.drain_delay new calls
   // are refused (UNAVAILABLE, HTTP 503), calls in flight on either door get
-  // up to server.drain_timeout to finish and are cancelled after. Blocks until done; call it from a thread
-  // that is not a gRPC callback thread. Idempotent.
+  // up to server.drain_timeout to finish and are cancelled after. Blocks until
+  // done; call it from a thread that is not a gRPC callback thread. Idempotent.
   void Drain();
 
  private:

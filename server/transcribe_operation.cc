@@ -31,31 +31,30 @@ void StartTranscribe(
   const std::shared_ptr<void> hold = scope.hold();
   CancelScope& work = scope.work;
   const CancelScope::Key key = work.Reserve();
-  work.Attach(
-      key,
-      TranscriptionJob::Start(
-          std::move(content), *std::move(options), **backend, services.workers,
-          services.timers,
-          [&work, &call = scope.call, &pool = scope.pool, key,
-           recognition = std::move(*request.mutable_config()),
-           warnings = std::move(warnings), done = std::move(done)](
-              absl::StatusOr<TranscriptionOutcome> outcome) mutable {
-            work.Done(key);
-            if (!outcome.ok()) return done(outcome.status());
-            call.queue_time += outcome->queue_time;
-            call.preprocess_time = outcome->preprocess_time;
-            call.upstream_time = outcome->upstream_time;
-            call.audio_seconds = outcome->audio_seconds;
-            call.chunks = outcome->chunks;
-            v1::TranscribeResponse response;
-            for (std::string& warning : warnings) {
-              response.add_warnings(std::move(warning));
-            }
-            FillTranscribeResponse(*outcome, recognition, response);
-            response.set_backend(pool);
-            response.set_request_id(call.request_id);
-            done(std::move(response));
-          }));
+  work.Attach(key,
+              TranscriptionJob::Start(
+                  std::move(content), *std::move(options), **backend,
+                  services.workers, services.timers,
+                  [&work, &call = scope.call, &pool = scope.pool, key,
+                   recognition = std::move(*request.mutable_config()),
+                   warnings = std::move(warnings), done = std::move(done)](
+                      absl::StatusOr<TranscriptionOutcome> outcome) mutable {
+                    work.Done(key);
+                    if (!outcome.ok()) return done(outcome.status());
+                    call.queue_time += outcome->queue_time;
+                    call.preprocess_time = outcome->preprocess_time;
+                    call.upstream_time = outcome->upstream_time;
+                    call.audio_seconds = outcome->audio_seconds;
+                    call.chunks = outcome->chunks;
+                    v1::TranscribeResponse response;
+                    for (std::string& warning : warnings) {
+                      response.add_warnings(std::move(warning));
+                    }
+                    FillTranscribeResponse(*outcome, recognition, response);
+                    response.set_backend(pool);
+                    response.set_request_id(call.request_id);
+                    done(std::move(response));
+                  }));
 }
 
 }  // namespace voxgate::server

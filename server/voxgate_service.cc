@@ -64,8 +64,8 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new TranscribeCall(context, request, response, unary_,
-                                  operations_);
+  auto* call =
+      new TranscribeCall(context, request, response, unary_, operations_);
   call->Begin();
   return call;
 }
@@ -89,8 +89,7 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* VoxgateServiceImpl::ChatStream(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
-  auto* call =
-      new ChatStreamCall(context, request, streams_, operations_);
+  auto* call = new ChatStreamCall(context, request, streams_, operations_);
   call->Begin();
   return call;
 }

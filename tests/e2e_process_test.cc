@@ -43,7 +43,8 @@ double Sample(const std::string& text, const std::string& name,
 
 TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
   auto process = Subprocess::Start(
-      {kBinary, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0"},
+      {kBinary, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+       "--http_listen=127.0.0.1:0"},
       {"VOXGATE_DRAIN_TIMEOUT=5s"});
   ASSERT_TRUE(process.ok()) << process.status();
   auto serving = process->WaitForLine("\"serving\"", absl::Seconds(30));
@@ -135,7 +136,8 @@ TEST(VoxgateProcessTest, ServesHealthThenExitsZeroOnSigterm) {
 TEST(VoxgateProcessTest, ReadinessIsTheProcessAndPoolsAreReportedApart) {
   const int dead_port = FreePort();  // nothing listens there
   auto process = Subprocess::Start(
-      {kBinary, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+      {kBinary, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+       "--http_listen=127.0.0.1:0",
        absl::StrCat("--text_base_url=http://127.0.0.1:", dead_port, "/v1")},
       {});
   ASSERT_TRUE(process.ok()) << process.status();

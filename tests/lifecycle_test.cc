@@ -27,8 +27,9 @@ using ::voxgate::testing::IsOk;
 class LifecycleTest : public ::testing::Test {
  protected:
   void StartServer(absl::string_view yaml = "") {
-    auto config = LoadConfigFromYaml(
-        yaml, {{"listen", "127.0.0.1:0"}, {"admin_listen", "127.0.0.1:0"}, {"http_listen", "127.0.0.1:0"}});
+    auto config = LoadConfigFromYaml(yaml, {{"listen", "127.0.0.1:0"},
+                                            {"admin_listen", "127.0.0.1:0"},
+                                            {"http_listen", "127.0.0.1:0"}});
     ASSERT_THAT(config, IsOk());
     GatewayServer::Options options;
     options.routing = &routing_;

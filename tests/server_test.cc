@@ -78,8 +78,9 @@ class SlowService final : public grpc::CallbackGenericService {
 class ServerTest : public ::testing::Test {
  protected:
   void StartServer(absl::string_view yaml = "") {
-    auto config = LoadConfigFromYaml(
-        yaml, {{"listen", "127.0.0.1:0"}, {"admin_listen", "127.0.0.1:0"}, {"http_listen", "127.0.0.1:0"}});
+    auto config = LoadConfigFromYaml(yaml, {{"listen", "127.0.0.1:0"},
+                                            {"admin_listen", "127.0.0.1:0"},
+                                            {"http_listen", "127.0.0.1:0"}});
     ASSERT_THAT(config, IsOk());
     auto server = GatewayServer::Start(
         *config, logger_, {[this](grpc::ServerBuilder& builder) {
@@ -253,7 +254,8 @@ TEST_F(ServerTest, BindFailureNamesTheListenKey) {
   StartServer();
   auto config = LoadConfigFromYaml(
       "", {{"listen", absl::StrCat("127.0.0.1:", server_->port())},
-           {"admin_listen", "127.0.0.1:0"}, {"http_listen", "127.0.0.1:0"}});
+           {"admin_listen", "127.0.0.1:0"},
+           {"http_listen", "127.0.0.1:0"}});
   ASSERT_THAT(config, IsOk());
   auto second = GatewayServer::Start(*config, logger_);
   EXPECT_THAT(second, voxgate::testing::StatusIs(absl::StatusCode::kUnavailable,

@@ -351,8 +351,8 @@ absl::Status Validate(const Config& config) {
         ValidateAddress("server.http_listen", server.http_listen()));
   }
   const auto& http = config.http();
-  RETURN_IF_ERROR(ValidateRange<int64_t>(
-      "http.max_header_bytes", http.max_header_bytes(), 1024, kMiB));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_header_bytes",
+                                         http.max_header_bytes(), 1024, kMiB));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       "http.header_timeout", http.header_timeout().seconds(), 1, 300));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
@@ -362,7 +362,8 @@ absl::Status Validate(const Config& config) {
   RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_websocket_message_bytes",
                                          http.max_websocket_message_bytes(),
                                          1024, 16 * kMiB));
-  RETURN_IF_ERROR(ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
+  RETURN_IF_ERROR(
+      ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
   for (int i = 0; i < http.cors_allowed_origins_size(); ++i) {
     const std::string& origin = http.cors_allowed_origins(i);
     if (origin != "*" && !absl::StartsWith(origin, "http://") &&

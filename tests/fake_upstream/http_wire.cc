@@ -162,8 +162,8 @@ bool HttpConnection::EndChunks() { return WriteRaw("0\r\n\r\n"); }
 bool HttpConnection::PeerClosedWithin(absl::Duration timeout) {
   pollfd fd{fd_, POLLIN | POLLRDHUP, 0};
   // Never a negative timeout: poll() would wait forever.
-  const int millis =
-      static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  const int millis = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
   if (poll(&fd, 1, millis) <= 0) {
     return false;
   }
