@@ -40,7 +40,6 @@ HttpCall::HttpCall(const HttpRequest& request, const server::MethodInfo& method,
 
 HttpCall::~HttpCall() {
   End(absl::CancelledError("the call was dropped before it ended"));
-  live_.Remove(this);
 }
 
 void HttpCall::Admit(int64_t request_bytes,
@@ -93,6 +92,7 @@ absl::Status HttpCall::End(const absl::Status& status) {
   ended_ = server::RecordCallEnd(call_, method_.name, pool_, status,
                                  services_.logger, services_.metrics);
   ticket_.reset();
+  live_.Remove(this);
   return *ended_;
 }
 

@@ -38,6 +38,8 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
 
   server::CallContext& context() { return call_; }
   server::CallScope scope();
+  // The scope the call's work is cancelled through.
+  CancelScope& work() { return work_; }
   // Cancels the call's work (the client went away, the server stops).
   void Cancel() { work_.Cancel(); }
   bool cancelled() const { return work_.cancelled(); }
@@ -64,8 +66,10 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
   absl::Duration total_ ABSL_GUARDED_BY(mu_);
 };
 
-// The HTTP calls alive, so a stopping server can cancel them and wait until
-// none holds the server's parts.
+// The HTTP calls not ended yet, so a stopping server can let them finish,
+// cancel the rest and wait for their end. (What still holds an ended call,
+// such as a WebSocket waiting for the client's close reply, goes with the
+// server's I/O loop.)
 class LiveCalls {
  public:
   void Add(HttpCall* call);

@@ -1,5 +1,8 @@
 #include "http/stream_socket.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/proto_duration.h"
 #include "google/protobuf/util/json_util.h"
 #include "http/http_errors.h"
 #include "nlohmann/json.hpp"
@@ -26,15 +29,65 @@ void StreamSocket::Begin(absl::Status admitted) {
   session_ = std::make_shared<server::StreamSession>(
       operations_.config, operations_.routing, operations_.workers, metrics_,
       call_->context(), *this);
+  // A cancel of the call (the front door stopping) ends the stream.
+  CancelScope& work = call_->work();
+  cancel_key_ = work.Reserve();
+  work.Attach(
+      cancel_key_, [session = std::weak_ptr<server::StreamSession>(session_)] {
+        if (auto alive = session.lock()) {
+          alive->Fail(absl::UnavailableError(
+              "the gateway is shutting down; reconnect to another replica"));
+        }
+      });
   absl::MutexLock lock(&mu_);
   wants_input_ = true;  // the config
   ReadLocked();
+  ArmTimerLocked(absl::Now());
+}
+
+void StreamSocket::ArmTimerLocked(absl::Time idle_since) {
+  absl::Time when = call_->context().deadline;
+  const absl::Duration idle =
+      ToAbsl(operations_.config.limits().stream_idle_timeout());
+  if (idle > absl::ZeroDuration()) when = std::min(when, idle_since + idle);
+  timer_ = operations_.timers.Schedule(when, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->OnTimer();
+  });
+}
+
+void StreamSocket::OnTimer() {
+  absl::Status expired;
+  {
+    absl::MutexLock lock(&mu_);
+    timer_ = 0;
+    if (closed_) return;
+    const absl::Time now = absl::Now();
+    const absl::Duration idle =
+        ToAbsl(operations_.config.limits().stream_idle_timeout());
+    if (now >= call_->context().deadline) {
+      expired = absl::DeadlineExceededError(
+          "the stream reached its deadline (limits.default_stream_deadline)");
+    } else if (reading_ && idle > absl::ZeroDuration() &&
+               now - read_started_ >= idle) {
+      // Only a read waiting on the client counts: while the gateway holds
+      // back (a worker job, backpressure) the client is not idle.
+      expired = absl::DeadlineExceededError(absl::StrCat(
+          "no message from the client for ", absl::FormatDuration(idle),
+          " (limits.stream_idle_timeout); send audio, or {\"type\": "
+          "\"end\"} to end the stream"));
+    } else {
+      ArmTimerLocked(reading_ ? read_started_ : now);
+      return;
+    }
+  }
+  session_->Fail(expired);
 }
 
 void StreamSocket::ReadLocked() {
   if (!wants_input_ || reading_ || closed_ || unsent_ >= kMaxUnsent) return;
   wants_input_ = false;
   reading_ = true;
+  read_started_ = absl::Now();
   connection_->Read(
       [self = shared_from_this()](absl::StatusOr<WebSocketMessage> message) {
         self->OnMessage(std::move(message));
@@ -112,10 +165,13 @@ void StreamSocket::OnSent() {
 void StreamSocket::OnEnd(absl::Status status) {
   const absl::Status shown = call_->End(status);
   int code = WebSocketCloseCodeFor(shown.code());
+  call_->work().Done(cancel_key_);
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
     if (too_big_close_ != 0) code = too_big_close_;
+    if (timer_ != 0) operations_.timers.Cancel(timer_);
+    timer_ = 0;
   }
   connection_->Close(code, shown.ok() ? "" : std::string(shown.message()));
   // The session is done with this socket; the connection's own callbacks

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
+#include "common/cancel_scope.h"
+#include "common/timer_queue.h"
 #include "http/http_call.h"
 #include "http/http_types.h"
 #include "server/call_metrics.h"
@@ -21,6 +23,10 @@ namespace voxgate::http {
 // read only when the session wants input and fewer than kMaxUnsent messages
 // wait to go out, so a slow client slows itself only. The close code tells
 // the outcome (WebSocketCloseCodeFor; 1009 for a message over the limit).
+// As over gRPC, a client silent for limits.stream_idle_timeout while the
+// stream waits for it, or a stream past its deadline
+// (limits.default_stream_deadline), ends with DEADLINE_EXCEEDED (4004); a
+// cancel of the call (the server stopping) ends it with UNAVAILABLE (4014).
 class StreamSocket final : public server::StreamSession::Output,
                            public std::enable_shared_from_this<StreamSocket> {
  public:
@@ -42,7 +48,10 @@ class StreamSocket final : public server::StreamSession::Output,
   void ReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnMessage(absl::StatusOr<WebSocketMessage> message);
   void OnSent();
-  void Close(absl::Status status, int code);
+  // Arms the timer for the stream's deadline or, counting from
+  // `idle_since`, its idle timeout, whichever comes first.
+  void ArmTimerLocked(absl::Time idle_since) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnTimer();
 
   const std::shared_ptr<WebSocketConnection> connection_;
   const std::shared_ptr<HttpCall> call_;
@@ -58,6 +67,9 @@ class StreamSocket final : public server::StreamSession::Output,
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int unsent_ ABSL_GUARDED_BY(mu_) = 0;
   int too_big_close_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time read_started_ ABSL_GUARDED_BY(mu_);
+  TimerQueue::TimerId timer_ ABSL_GUARDED_BY(mu_) = 0;
+  CancelScope::Key cancel_key_ = 0;
 };
 
 }  // namespace voxgate::http

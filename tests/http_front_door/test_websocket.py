@@ -131,3 +131,16 @@ def test_websocket_on_another_path_is_refused(gateway):
         websocket.create_connection(f"ws://127.0.0.1:{gateway.http_port}/v1/models",
                                     timeout=10)
     assert refused.value.status_code == 404
+
+
+def test_silent_client_is_ended_at_the_idle_timeout(fake):
+    from conftest import Gateway
+    quick = Gateway(fake, "limits:\n  stream_idle_timeout: 1s")
+    try:
+        ws = connect(quick)
+        ws.send(json.dumps(PCM_CONFIG))
+        _, code, reason = collect(ws)  # waits for the server's close
+        assert code == 4004  # 4000 + DEADLINE_EXCEEDED
+        assert "limits.stream_idle_timeout" in reason
+    finally:
+        quick.stop()
