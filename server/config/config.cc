@@ -91,7 +91,7 @@ void ApplyDefaults(Config& config) {
   DefaultDuration(http.mutable_body_timeout(), 60);
   DefaultDuration(http.mutable_idle_timeout(), 60);
   VOXGATE_DEFAULT(http, max_websocket_message_bytes, kMiB);
-  VOXGATE_DEFAULT(http, threads, 2);
+  VOXGATE_DEFAULT(http, threads, 1);
   VOXGATE_DEFAULT(server, max_receive_message_bytes, 32 * kMiB);
   DefaultDuration(server.mutable_keepalive_time(), 2 * 3600);
   DefaultDuration(server.mutable_keepalive_timeout(), 20);
