@@ -198,3 +198,11 @@ def test_openapi_document_is_served(gateway):
     document = json.loads(curl(f"{gateway.url}/openapi.json").stdout)
     assert document["openapi"].startswith("3.")
     assert "/v1/chat/completions" in document["paths"]
+
+
+def test_expect_100_continue_is_answered_before_the_body(gateway, speech_wav):
+    reply = curl("-v", f"{gateway.api}/audio/transcriptions", "-H", "Expect: 100-continue",
+                 "-F", f"file=@{speech_wav}", "-F", "response_format=text")
+    assert "< HTTP/1.1 100 Continue" in reply.stderr
+    assert "< HTTP/1.1 200 OK" in reply.stderr
+    assert word_errors(words(SENTENCE), words(reply.stdout)) <= 1
