@@ -167,7 +167,7 @@ void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
   }
   const std::string& path = request.path;
   const bool post = request.method == "POST";
-  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get = request.method == "GET";
   if (post && path == "/v1/chat/completions") return HandleChat(exchange);
   if (post && path == "/v1/audio/transcriptions") {
     return HandleTranscription(exchange, false);

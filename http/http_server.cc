@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "http/websocket_session.h"
 
 namespace voxgate::http {
 
@@ -35,6 +36,9 @@ std::optional<absl::string_view> HttpRequest::Header(
 }
 
 namespace {
+
+using internal::Shared;
+using internal::WebSocketSession;
 
 absl::string_view View(beast::string_view text) {
   return absl::string_view(text.data(), text.size());
@@ -74,127 +78,6 @@ HttpRequest ToRequest(bhttp::request<bhttp::string_body> beast_request,
   request.peer = std::move(peer);
   return request;
 }
-
-// Everything sessions share; outlives them (the server joins its threads
-// only after every session is gone or closed).
-struct Shared {
-  HttpServerOptions options;
-  HttpHandler& handler;
-};
-
-class WebSocketSession final
-    : public WebSocketConnection,
-      public std::enable_shared_from_this<WebSocketSession> {
- public:
-  WebSocketSession(beast::tcp_stream stream, HttpRequest request,
-                   const Shared& shared)
-      : ws_(std::move(stream)), request_(std::move(request)), shared_(shared) {}
-
-  void Accept(bhttp::request<bhttp::string_body> upgrade) {
-    ws_.set_option(
-        websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.read_message_max(shared_.options.max_websocket_message_bytes);
-    ws_.async_accept(upgrade,
-                     [self = shared_from_this()](beast::error_code ec) {
-                       if (ec) return;
-                       self->shared_.handler.HandleWebSocket(self);
-                     });
-  }
-
-  const HttpRequest& request() const override { return request_; }
-
-  void Read(std::function<void(absl::StatusOr<WebSocketMessage>)> on_message)
-      override {
-    net::post(ws_.get_executor(), [self = shared_from_this(),
-                                   on_message =
-                                       std::move(on_message)]() mutable {
-      self->read_buffer_.clear();
-      self->ws_.async_read(
-          self->read_buffer_, [self, on_message = std::move(on_message)](
-                                  beast::error_code ec, std::size_t) {
-            if (ec == websocket::error::message_too_big) {
-              return on_message(absl::ResourceExhaustedError(absl::StrCat(
-                  "a WebSocket message is over http.max_websocket_message_"
-                  "bytes (",
-                  self->shared_.options.max_websocket_message_bytes,
-                  " bytes)")));
-            }
-            if (ec) {
-              return on_message(absl::CancelledError(
-                  ec == websocket::error::closed
-                      ? "the client closed the WebSocket"
-                      : "the WebSocket connection failed: " + ec.message()));
-            }
-            WebSocketMessage message;
-            message.text = self->ws_.got_text();
-            message.data = beast::buffers_to_string(self->read_buffer_.data());
-            on_message(std::move(message));
-          });
-    });
-  }
-
-  void Send(std::string text, std::function<void(bool)> sent) override {
-    net::post(ws_.get_executor(),
-              [self = shared_from_this(), text = std::move(text),
-               sent = std::move(sent)]() mutable {
-                self->outbox_.push_back({std::move(text), std::move(sent), 0});
-                self->Pump();
-              });
-  }
-
-  void Close(int code, std::string reason) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), code,
-                                   reason = std::move(reason)]() mutable {
-      // A close reason fits in a control frame: 123 bytes.
-      if (reason.size() > 120) reason.resize(120);
-      self->outbox_.push_back({std::move(reason), nullptr, code});
-      self->Pump();
-    });
-  }
-
- private:
-  struct Outgoing {
-    std::string data;
-    std::function<void(bool)> sent;
-    int close_code;  // nonzero: a close frame with `data` as its reason
-  };
-
-  void Pump() {
-    if (writing_ || outbox_.empty()) return;
-    writing_ = true;
-    Outgoing& next = outbox_.front();
-    if (next.close_code != 0) {
-      ws_.async_close(
-          websocket::close_reason(
-              static_cast<websocket::close_code>(next.close_code), next.data),
-          [self = shared_from_this()](beast::error_code) {
-            self->writing_ = false;
-            for (Outgoing& left : self->outbox_) {
-              if (left.sent) left.sent(false);
-            }
-            self->outbox_.clear();
-          });
-      return;
-    }
-    ws_.text(true);
-    ws_.async_write(
-        net::buffer(next.data),
-        [self = shared_from_this()](beast::error_code ec, std::size_t) {
-          Outgoing done = std::move(self->outbox_.front());
-          self->outbox_.pop_front();
-          self->writing_ = false;
-          if (done.sent) done.sent(!ec);
-          self->Pump();
-        });
-  }
-
-  websocket::stream<beast::tcp_stream> ws_;
-  beast::flat_buffer read_buffer_;
-  const HttpRequest request_;
-  const Shared& shared_;
-  std::deque<Outgoing> outbox_;
-  bool writing_ = false;
-};
 
 class Session final : public std::enable_shared_from_this<Session> {
  public:

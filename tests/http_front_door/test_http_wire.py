@@ -206,3 +206,8 @@ def test_expect_100_continue_is_answered_before_the_body(gateway, speech_wav):
     assert "< HTTP/1.1 100 Continue" in reply.stderr
     assert "< HTTP/1.1 200 OK" in reply.stderr
     assert word_errors(words(SENTENCE), words(reply.stdout)) <= 1
+
+
+def test_head_is_not_a_bodiless_get(gateway):
+    reply = curl("-I", f"{gateway.api}/models", "-w", "%{http_code}")
+    assert reply.stdout.endswith("405") and "allow: get" in reply.stdout.lower()

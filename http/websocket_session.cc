@@ -1,0 +1,100 @@
+#include "http/websocket_session.h"
+
+#include <boost/asio/post.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace voxgate::http::internal {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+
+void WebSocketSession::Accept(bhttp::request<bhttp::string_body> upgrade) {
+  ws_.set_option(
+      websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.read_message_max(shared_.options.max_websocket_message_bytes);
+  ws_.async_accept(upgrade, [self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    self->shared_.handler.HandleWebSocket(self);
+  });
+}
+
+void WebSocketSession::Read(
+    std::function<void(absl::StatusOr<WebSocketMessage>)> on_message) {
+  net::post(ws_.get_executor(), [self = shared_from_this(),
+                                 on_message = std::move(on_message)]() mutable {
+    self->read_buffer_.clear();
+    self->ws_.async_read(
+        self->read_buffer_, [self, on_message = std::move(on_message)](
+                                beast::error_code ec, std::size_t) {
+          if (ec == websocket::error::message_too_big) {
+            return on_message(absl::ResourceExhaustedError(absl::StrCat(
+                "a WebSocket message is over http.max_websocket_message_"
+                "bytes (",
+                self->shared_.options.max_websocket_message_bytes, " bytes)")));
+          }
+          if (ec) {
+            return on_message(absl::CancelledError(
+                ec == websocket::error::closed
+                    ? "the client closed the WebSocket"
+                    : "the WebSocket connection failed: " + ec.message()));
+          }
+          WebSocketMessage message;
+          message.text = self->ws_.got_text();
+          message.data = beast::buffers_to_string(self->read_buffer_.data());
+          on_message(std::move(message));
+        });
+  });
+}
+
+void WebSocketSession::Send(std::string text, std::function<void(bool)> sent) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), text = std::move(text),
+             sent = std::move(sent)]() mutable {
+              self->outbox_.push_back({std::move(text), std::move(sent), 0});
+              self->Pump();
+            });
+}
+
+void WebSocketSession::Close(int code, std::string reason) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), code,
+                                 reason = std::move(reason)]() mutable {
+    // A close reason fits in a control frame: 123 bytes.
+    if (reason.size() > 120) reason.resize(120);
+    self->outbox_.push_back({std::move(reason), nullptr, code});
+    self->Pump();
+  });
+}
+
+void WebSocketSession::Pump() {
+  if (writing_ || outbox_.empty()) return;
+  writing_ = true;
+  Outgoing& next = outbox_.front();
+  if (next.close_code != 0) {
+    ws_.async_close(
+        websocket::close_reason(
+            static_cast<websocket::close_code>(next.close_code), next.data),
+        [self = shared_from_this()](beast::error_code) {
+          self->writing_ = false;
+          for (Outgoing& left : self->outbox_) {
+            if (left.sent) left.sent(false);
+          }
+          self->outbox_.clear();
+        });
+    return;
+  }
+  ws_.text(true);
+  ws_.async_write(
+      net::buffer(next.data),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        Outgoing done = std::move(self->outbox_.front());
+        self->outbox_.pop_front();
+        self->writing_ = false;
+        if (done.sent) done.sent(!ec);
+        self->Pump();
+      });
+}
+
+}  // namespace voxgate::http::internal
