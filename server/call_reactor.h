@@ -15,9 +15,9 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
 #include "server/call_context.h"
-#include "server/call_scope.h"
 #include "server/call_end.h"
 #include "server/call_metrics.h"
+#include "server/call_scope.h"
 
 namespace voxgate::server {
 
@@ -62,14 +62,19 @@ class CallReactor : public GrpcReactor {
   void OnDone() final { Unref(); }
   void OnCancel() final {
     // gRPC reports a passed deadline as a cancel; the log and metrics should
-    // say which it was (the client sees DEADLINE_EXCEEDED either way).
-    deadline_passed_.store(absl::Now() >= call_.deadline,
+    // say which it was (the client sees DEADLINE_EXCEEDED either way). The
+    // client's own deadline timer usually cancels first, a little before the
+    // server's copy of the deadline (taken from grpc-timeout on arrival)
+    // expires: a cancel that close to it is the deadline.
+    deadline_passed_.store(absl::Now() + kDeadlineSlack >= call_.deadline,
                            std::memory_order_relaxed);
     work_.Cancel();
     OnCallerCancelled();
   }
 
  protected:
+  static constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(50);
+
   CallReactor(grpc::CallbackServerContext* context, const MethodInfo& method,
               const CallServices& services)
       : context_(context),
@@ -189,8 +194,9 @@ class CallReactor : public GrpcReactor {
   // be handed on).
   std::shared_ptr<void> Hold() {
     Ref();
-    return std::shared_ptr<void>(
-        this, [](void* reactor) { static_cast<CallReactor*>(reactor)->Unref(); });
+    return std::shared_ptr<void>(this, [](void* reactor) {
+      static_cast<CallReactor*>(reactor)->Unref();
+    });
   }
   // What operations borrow from this call.
   CallScope scope() {
