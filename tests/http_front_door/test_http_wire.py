@@ -211,3 +211,22 @@ def test_expect_100_continue_is_answered_before_the_body(gateway, speech_wav):
 def test_head_is_not_a_bodiless_get(gateway):
     reply = curl("-I", f"{gateway.api}/models", "-w", "%{http_code}")
     assert reply.stdout.endswith("405") and "allow: get" in reply.stdout.lower()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_client_hanging_up_cancels_the_upstream_request(gateway, fake, stream):
+    from conftest import wait_for
+    fake.script({"hang": True})
+    body = json.dumps({"model": "llama3", "stream": stream,
+                       "messages": [{"role": "user", "content": "hold"}]})
+    sock = socket.create_connection(("127.0.0.1", gateway.http_port))
+    sock.sendall(raw_request(body))
+    wait_for(lambda: fake.in_flight() == 1, 20, "the call to reach the fake")
+    sock.close()
+    # The gateway learns of the hang-up and cancels: the fake sees its
+    # request's connection close.
+    wait_for(lambda: fake.in_flight() == 0, 20, "the upstream request to be cancelled")
+    method = "ChatStream" if stream else "Chat"
+    wait_for(lambda: any(line["code"] == "CANCELLED" for line in gateway.log_lines(method)),
+             10, "the call's CANCELLED log line")
+    still_serves(gateway)
