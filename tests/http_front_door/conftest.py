@@ -24,6 +24,9 @@ from typing import Callable, List, Optional
 
 import pytest
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from process_harness import Process, wait_for  # noqa: E402,F401
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
@@ -49,62 +52,6 @@ http:
   max_websocket_message_bytes: 65536
 {extra}
 """
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str,
-             poll_s: float = 0.05) -> None:
-    """Polls `condition` until it holds; fails naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
-
-class Process:
-    """A child whose output is drained into a buffer and searched for lines."""
-
-    def __init__(self, argv: List[str]) -> None:
-        self.argv = argv
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True,
-                                        start_new_session=True)
-        self.lines: List[str] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        for line in self.process.stdout:
-            with self._lock:
-                self.lines.append(line)
-
-    def output(self) -> str:
-        with self._lock:
-            return "".join(self.lines)
-
-    def wait_for_line(self, pattern: str, timeout_s: float) -> re.Match:
-        found: List[re.Match] = []
-
-        def seen() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.argv[0]} exited: {self.output()[-2000:]}")
-            match = re.search(pattern, self.output())
-            if match:
-                found.append(match)
-            return bool(found)
-
-        wait_for(seen, timeout_s, f"{pattern!r} from {self.argv[0]}")
-        return found[0]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
 
 
 class Fake:

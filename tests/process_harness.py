@@ -1,0 +1,74 @@
+"""What the Python suites against real processes share: waiting for an event
+with a deadline, and child processes whose output is drained and searched."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from typing import Callable, List, Optional
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str,
+             poll_s: float = 0.05) -> None:
+    """Polls `condition` until it holds; fails naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+
+class Process:
+    """A child process whose output is drained into a buffer (so it never
+    blocks on a full pipe) and can be waited on for a line."""
+
+    def __init__(self, argv: List[str], env: Optional[dict] = None) -> None:
+        self.argv = argv
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True,
+                                        env=env, start_new_session=True)
+        self.lines: List[str] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            with self._lock:
+                self.lines.append(line)
+
+    def output(self) -> str:
+        with self._lock:
+            return "".join(self.lines)
+
+    def wait_for_line(self, pattern: str, timeout_s: float) -> re.Match:
+        found: List[re.Match] = []
+
+        def seen() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.argv[0]} exited: {self.output()[-2000:]}")
+            match = re.search(pattern, self.output())
+            if match:
+                found.append(match)
+            return bool(found)
+
+        wait_for(seen, timeout_s, f"{pattern!r} from {self.argv[0]}")
+        return found[0]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
