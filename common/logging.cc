@@ -97,9 +97,9 @@ void Logger::WriteOut() {
     }
     if (dropped != 0) {
       // Said after the lines that made it, before the ones that follow.
-      batch.append(FormatLine(LogLevel::kWarning, "log lines dropped",
-                              {{"count", dropped},
-                               {"reason", "the log output fell behind"}}));
+      batch.append(FormatLine(
+          LogLevel::kWarning, "log lines dropped",
+          {{"count", dropped}, {"reason", "the log output fell behind"}}));
     }
     if (batch.empty()) continue;
     std::fwrite(batch.data(), 1, batch.size(), out_);

@@ -22,9 +22,10 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 // Log() never blocks on the output: it runs on gRPC and upstream threads, and
 // stderr is a pipe a container runtime may read slowly. Lines go to a bounded
 // buffer that a writer thread of the logger's own writes out in batches (one
-// write per batch, at least every `flush_interval`, at once for errors). When the buffer is full, lines are dropped and counted, and a
-// warning saying how many follows once the output drains. The destructor
-// writes out everything still buffered.
+// write per batch, at least every `flush_interval`, at once for errors). When
+// the buffer is full, lines are dropped and counted, and a warning saying how
+// many follows once the output drains. The destructor writes out everything
+// still buffered.
 class Logger {
  public:
   using Fields = nlohmann::ordered_json;

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -44,8 +44,9 @@ MATCHER(IsOk, "is OK") {
 
 // Matches an OK StatusOr whose value matches `value_matcher`.
 MATCHER_P(IsOkAndHolds, value_matcher,
-          std::string(negation ? "is not OK or holds a value that does not match"
-                               : "is OK and holds a matching value")) {
+          std::string(negation
+                          ? "is not OK or holds a value that does not match"
+                          : "is OK and holds a matching value")) {
   if (!arg.ok()) {
     *result_listener << "status is " << arg.status();
     return false;

@@ -74,7 +74,7 @@ void ChatSse::OnDone(absl::Status status) {
   }
   const std::string& id = call_->context().request_id;
   if (status.ok()) {
-    v1::ChatChunk last = summary_.LastChunk();
+    v1::ChatChunk last = summary_.LastChunk(call_->context());
     if (first_chunk_) summary_.StampFirst(id, last);
     QueueLocked(Event(ChatChunkJson(last, id, model_, created_, first_chunk_)));
     first_chunk_ = false;

@@ -216,30 +216,35 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
     auto sse = std::make_shared<ChatSse>(exchange, call, parsed->include_usage);
     auto request = std::make_shared<v1::ChatRequest>(std::move(parsed->chat));
     return call->Admit(
-        bytes, [this, sse, request, exchange, call](absl::Status admitted) {
+        bytes,
+        [this, sse, request, exchange, call](absl::Status admitted) {
           if (!admitted.ok()) return Fail(*exchange, *call, admitted);
           sse->Start(*request, operations_);
-        });
+        },
+        request->model());
   }
   auto state = std::make_shared<ChatState>();
   state->call = call;
   state->request = std::move(parsed->chat);
-  call->Admit(bytes, [this, state, exchange](absl::Status admitted) {
-    if (!admitted.ok()) return Fail(*exchange, *state->call, admitted);
-    state->operation.emplace(operations_, state->call->scope());
-    state->operation->Start(
-        state->request,
-        [this, state, exchange](absl::StatusOr<v1::ChatResponse> answer) {
-          const absl::Status ended = state->call->End(answer.status());
-          if (!answer.ok()) return Fail(*exchange, *state->call, ended);
-          HttpResponse response;
-          response.body =
-              ChatCompletionJson(*answer, absl::ToUnixSeconds(absl::Now()))
-                  .dump();
-          response.headers = state->call->ResponseHeaders();
-          Send(*exchange, std::move(response));
-        });
-  });
+  call->Admit(
+      bytes,
+      [this, state, exchange](absl::Status admitted) {
+        if (!admitted.ok()) return Fail(*exchange, *state->call, admitted);
+        state->operation.emplace(operations_, state->call->scope());
+        state->operation->Start(
+            state->request,
+            [this, state, exchange](absl::StatusOr<v1::ChatResponse> answer) {
+              const absl::Status ended = state->call->End(answer.status());
+              if (!answer.ok()) return Fail(*exchange, *state->call, ended);
+              HttpResponse response;
+              response.body =
+                  ChatCompletionJson(*answer, absl::ToUnixSeconds(absl::Now()))
+                      .dump();
+              response.headers = state->call->ResponseHeaders();
+              Send(*exchange, std::move(response));
+            });
+      },
+      state->request.model());
 }
 
 void HttpFrontDoor::HandleTranscription(
@@ -287,24 +292,28 @@ void HttpFrontDoor::HandleTranscription(
   exchange->OnClientClosed([weak = std::weak_ptr<HttpCall>(call)] {
     if (auto alive = weak.lock()) alive->Cancel();
   });
-  call->Admit(bytes, [this, call, exchange, form, transcribe,
-                      translate](absl::Status admitted) {
-    if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-    server::StartTranscribe(
-        operations_, std::move(*transcribe), call->scope(),
-        [this, call, exchange, form,
-         translate](absl::StatusOr<v1::TranscribeResponse> answer) {
-          const absl::Status ended = call->End(answer.status());
-          if (!answer.ok()) return Fail(*exchange, *call, ended);
-          TranscriptionBody body =
-              TranscriptionResponseBody(*answer, *form, translate);
-          HttpResponse response;
-          response.content_type = std::move(body.content_type);
-          response.body = std::move(body.body);
-          response.headers = call->ResponseHeaders();
-          Send(*exchange, std::move(response));
-        });
-  });
+  const std::string model = transcribe->config().model();
+  call->Admit(
+      bytes,
+      [this, call, exchange, form, transcribe,
+       translate](absl::Status admitted) {
+        if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+        server::StartTranscribe(
+            operations_, std::move(*transcribe), call->scope(),
+            [this, call, exchange, form,
+             translate](absl::StatusOr<v1::TranscribeResponse> answer) {
+              const absl::Status ended = call->End(answer.status());
+              if (!answer.ok()) return Fail(*exchange, *call, ended);
+              TranscriptionBody body =
+                  TranscriptionResponseBody(*answer, *form, translate);
+              HttpResponse response;
+              response.content_type = std::move(body.content_type);
+              response.body = std::move(body.body);
+              response.headers = call->ResponseHeaders();
+              Send(*exchange, std::move(response));
+            });
+      },
+      model);
 }
 
 void HttpFrontDoor::HandleModels(

@@ -43,13 +43,16 @@ HttpCall::~HttpCall() {
 }
 
 void HttpCall::Admit(int64_t request_bytes,
-                     std::function<void(absl::Status)> admitted) {
+                     std::function<void(absl::Status)> admitted,
+                     std::optional<absl::string_view> model) {
   HeaderMetadata metadata(*request_);
   server::AdmissionRequest request;
   request.method = method_.name;
   request.method_class = method_.method_class;
   request.long_lived_stream = method_.long_lived_stream;
   request.peer = request_->peer;
+  request.model = model.value_or("");
+  request.model_known = model.has_value();
   request.metadata = &metadata;
   request.request_bytes = request_bytes;
   const CancelScope::Key key = work_.Reserve();
@@ -60,6 +63,7 @@ void HttpCall::Admit(int64_t request_bytes,
     {
       absl::MutexLock lock(&self->mu_);
       self->ticket_.emplace(*std::move(ticket));
+      server::AttachGrant(*self->ticket_, self->call_);
     }
     self->call_.queue_time = absl::Now() - self->call_.started;
     admitted(absl::OkStatus());
@@ -91,6 +95,7 @@ absl::Status HttpCall::End(const absl::Status& status) {
   total_ = absl::Now() - call_.started;
   ended_ = server::RecordCallEnd(call_, method_.name, pool_, status,
                                  services_.logger, services_.metrics);
+  server::ChargeUsage(ticket_, call_, method_.name, status.code());
   ticket_.reset();
   live_.Remove(this);
   return *ended_;

@@ -34,7 +34,8 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
 
   // Runs admission; `admitted` runs exactly once, with OK (start the work)
   // or the refusal (draining, limits, checks, a cancel while waiting).
-  void Admit(int64_t request_bytes, std::function<void(absl::Status)> admitted);
+  void Admit(int64_t request_bytes, std::function<void(absl::Status)> admitted,
+             std::optional<absl::string_view> model = std::nullopt);
 
   server::CallContext& context() { return call_; }
   server::CallScope scope();

@@ -1,6 +1,7 @@
 #include "http/http_errors.h"
 
 #include "absl/strings/ascii.h"
+#include "common/retry_info.h"
 #include "nlohmann/json.hpp"
 
 namespace voxgate::http {
@@ -75,10 +76,13 @@ HttpResponse ErrorResponse(const absl::Status& status) {
   HttpResponse response =
       ErrorBody(http_status, std::string(status.message()),
                 absl::AsciiStrToLower(absl::StatusCodeToString(status.code())));
-  // Admission and limits do not say when a slot frees; a second is the
-  // usual client back-off step.
+  // Rate limits and quotas know when to come back; slots do not, and a
+  // second is the usual client back-off step.
   if (http_status == 429 || http_status == 503) {
-    response.headers.emplace_back("retry-after", "1");
+    const std::optional<absl::Duration> delay = RetryDelay(status);
+    response.headers.emplace_back(
+        "retry-after",
+        std::to_string(delay.has_value() ? RetryAfterSeconds(*delay) : 1));
   }
   return response;
 }

@@ -15,6 +15,8 @@ readonly PACKAGES=(
   # Upstream, metrics, config, JSON, the HTTP front door (Boost.Beast)
   libcurl4-openssl-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
   libboost1.81-dev
+  # Tenants: key hashes and TLS (OpenSSL), shared limits (hiredis)
+  libssl-dev libhiredis-dev
   # Embedded engine
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
   # Tests and benchmarks
@@ -26,6 +28,8 @@ readonly PACKAGES=(
   prometheus
   # The HTTP front door's browser test and HTTP benchmark
   chromium chromium-driver wrk
+  # Tenants suite: a real Redis for shared limits, openssl for test certificates
+  redis-server openssl
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace voxgate::server {
@@ -21,10 +22,9 @@ void Admission::StartDraining() {
     draining_ = true;
     waiting = waiting_.TakeAll();
     rejections_.draining += static_cast<int64_t>(waiting.size());
-    for (const Waiter& waiter : waiting) {
-      if (waiter.stream) --active_streams_;
-    }
+    for (const Waiter& waiter : waiting) LeftQueueLocked(waiter);
   }
+  // Calls still being checked are refused as their answers come.
   for (Waiter& waiter : waiting) waiter.later(Draining());
 }
 
@@ -50,7 +50,12 @@ Admission::Rejections Admission::rejections() const {
 
 Admission::Decision Admission::Admit(const AdmissionRequest& request,
                                      Later later) {
+  const bool stream = request.long_lived_stream;
   Decision decision;
+  if (check_ == nullptr) {
+    absl::MutexLock lock(&mu_);
+    return TakeSlotLocked(stream, nullptr, std::move(later), 0);
+  }
   {
     absl::MutexLock lock(&mu_);
     if (draining_) {
@@ -59,23 +64,77 @@ Admission::Decision Admission::Admit(const AdmissionRequest& request,
       return decision;
     }
   }
-  for (AdmissionCheck* check : checks_) {
-    if (absl::Status status = check->Check(request); !status.ok()) {
-      absl::MutexLock lock(&mu_);
-      auto& by_check = rejections_.by_check;
-      auto it = std::find_if(by_check.begin(), by_check.end(),
-                             [&](auto& e) { return e.first == check->name(); });
-      if (it == by_check.end()) {
-        by_check.emplace_back(std::string(check->name()), 1);
-      } else {
-        ++it->second;
+  auto checking = std::make_shared<Checking>();
+  checking->later = std::move(later);
+  checking->stream = stream;
+  uint64_t id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = kCheckBit | next_check_id_++;
+    checking_.emplace(id, checking);
+  }
+  check_->Check(request, [this, id, checking](
+                             absl::StatusOr<std::unique_ptr<CallGrant>> grant) {
+    OnChecked(id, checking, std::move(grant));
+  });
+  absl::MutexLock lock(&mu_);
+  checking->returned = true;
+  if (!checking->early.has_value()) {
+    decision.wait_id = id;  // the answer comes later, to OnChecked
+    return decision;
+  }
+  checking_.erase(id);
+  absl::StatusOr<std::unique_ptr<CallGrant>> grant =
+      *std::move(checking->early);
+  if (!grant.ok()) {
+    CountCheckRefusalLocked(grant.status());
+    decision.refused = grant.status();
+    return decision;
+  }
+  return TakeSlotLocked(stream, *std::move(grant), std::move(checking->later),
+                        0);
+}
+
+void Admission::OnChecked(uint64_t id, std::shared_ptr<Checking> checking,
+                          absl::StatusOr<std::unique_ptr<CallGrant>> grant) {
+  Decision decision;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!checking->returned) {  // inline: Admit() takes it from here
+      checking->early.emplace(std::move(grant));
+      return;
+    }
+    // Gone when the caller cancelled; its `later` has run already.
+    if (checking_.erase(id) == 0) return;
+    if (!grant.ok()) {
+      CountCheckRefusalLocked(grant.status());
+      decision.refused = grant.status();
+    } else {
+      decision = TakeSlotLocked(checking->stream, *std::move(grant),
+                                checking->later, id);
+      if (decision.waiting()) {
+        queued_after_check_[id] = decision.wait_id;
+        return;
       }
-      decision.refused = std::move(status);
-      return decision;
     }
   }
-  absl::MutexLock lock(&mu_);
-  if (request.long_lived_stream && active_streams_ >= limits_.max_streams) {
+  if (decision.ticket.has_value()) {
+    checking->later(*std::move(decision.ticket));
+  } else {
+    checking->later(decision.refused);
+  }
+}
+
+Admission::Decision Admission::TakeSlotLocked(bool stream,
+                                              std::unique_ptr<CallGrant> grant,
+                                              Later later, uint64_t check_id) {
+  Decision decision;
+  if (draining_) {
+    ++rejections_.draining;
+    decision.refused = Draining();
+    return decision;
+  }
+  if (stream && active_streams_ >= limits_.max_streams) {
     ++rejections_.max_streams;
     decision.refused = absl::ResourceExhaustedError(
         absl::StrCat("limits.max_streams: ", limits_.max_streams,
@@ -84,8 +143,8 @@ Admission::Decision Admission::Admit(const AdmissionRequest& request,
   }
   if (active_ < limits_.max_calls) {
     ++active_;
-    if (request.long_lived_stream) ++active_streams_;
-    decision.ticket.emplace(Ticket(this, request.long_lived_stream));
+    if (stream) ++active_streams_;
+    decision.ticket.emplace(Ticket(this, stream, std::move(grant)));
     return decision;
   }
   if (waiting_.size() >= limits_.max_waiting ||
@@ -99,16 +158,33 @@ Admission::Decision Admission::Admit(const AdmissionRequest& request,
   }
   // A waiting stream holds its stream slot already, so that the streams let
   // through never exceed the limit.
-  if (request.long_lived_stream) ++active_streams_;
+  if (stream) ++active_streams_;
   decision.wait_id = waiting_.Push(
-      {std::move(later), request.long_lived_stream},
+      {std::move(later), stream, std::move(grant), check_id},
       timers_.Now() + limits_.max_wait, [this](uint64_t id) { Expire(id); });
   return decision;
 }
 
+void Admission::CountCheckRefusalLocked(const absl::Status& status) {
+  const std::string reason =
+      absl::AsciiStrToLower(absl::StatusCodeToString(status.code()));
+  auto& by_check = rejections_.by_check;
+  auto it = std::find_if(by_check.begin(), by_check.end(),
+                         [&](auto& e) { return e.first == reason; });
+  if (it == by_check.end()) {
+    by_check.emplace_back(reason, 1);
+  } else {
+    ++it->second;
+  }
+}
+
+void Admission::LeftQueueLocked(const Waiter& waiter) {
+  if (waiter.stream) --active_streams_;
+  if (waiter.check_id != 0) queued_after_check_.erase(waiter.check_id);
+}
+
 void Admission::Release(bool stream) {
-  Later next;
-  bool next_is_stream;
+  Waiter next;
   {
     absl::MutexLock lock(&mu_);
     if (stream) --active_streams_;
@@ -117,11 +193,10 @@ void Admission::Release(bool stream) {
       return;
     }
     // The slot passes straight to the longest waiter.
-    Waiter waiter = waiting_.PopFront();
-    next = std::move(waiter.later);
-    next_is_stream = waiter.stream;
+    next = waiting_.PopFront();
+    if (next.check_id != 0) queued_after_check_.erase(next.check_id);
   }
-  next(Ticket(this, next_is_stream));
+  next.later(Ticket(this, next.stream, std::move(next.grant)));
 }
 
 void Admission::Expire(uint64_t id) {
@@ -131,7 +206,7 @@ void Admission::Expire(uint64_t id) {
     waiter = waiting_.Take(id);
     if (!waiter.has_value()) return;
     ++rejections_.wait_timeout;
-    if (waiter->stream) --active_streams_;
+    LeftQueueLocked(*waiter);
   }
   waiter->later(absl::ResourceExhaustedError(absl::StrCat(
       "no call slot freed within ", absl::FormatDuration(limits_.max_wait),
@@ -140,15 +215,29 @@ void Admission::Expire(uint64_t id) {
 }
 
 void Admission::CancelWait(uint64_t id) {
-  std::optional<Waiter> waiter;
+  Later later;
   {
     absl::MutexLock lock(&mu_);
-    waiter = waiting_.Take(id);
-    if (!waiter.has_value()) return;
-    if (waiter->stream) --active_streams_;
+    if ((id & kCheckBit) != 0) {
+      if (auto it = checking_.find(id); it != checking_.end()) {
+        later = std::move(it->second->later);
+        checking_.erase(it);  // its answer, when it comes, is dropped
+      } else if (auto queued = queued_after_check_.find(id);
+                 queued != queued_after_check_.end()) {
+        id = queued->second;
+      } else {
+        return;
+      }
+    }
+    if (!later) {
+      std::optional<Waiter> waiter = waiting_.Take(id);
+      if (!waiter.has_value()) return;
+      LeftQueueLocked(*waiter);
+      later = std::move(waiter->later);
+    }
   }
   // Never on the cancelling thread: it may hold locks `later` takes.
-  timers_.Post([later = std::move(waiter->later)] {
+  timers_.Post([later = std::move(later)] {
     later(absl::CancelledError(
         "the caller cancelled while waiting for a call slot"));
   });

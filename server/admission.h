@@ -4,8 +4,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -23,7 +25,7 @@ namespace voxgate::server {
 enum class MethodClass { kGeneral, kTranscription, kUnderstanding, kBatch };
 
 // The caller's request metadata (gRPC metadata, HTTP headers), for checks that
-// need it (API keys in a later step). Keys are lower case.
+// need it (API keys). Keys are lower case.
 class CallerMetadata {
  public:
   virtual ~CallerMetadata() = default;
@@ -40,28 +42,60 @@ struct AdmissionRequest {
   // Holds a limits.max_streams slot for its whole life (StreamTranscribe).
   bool long_lived_stream = false;
   absl::string_view peer;  // "ipv4:127.0.0.1:5555"
+  // The verified client-certificate identity (mTLS), or empty.
+  absl::string_view identity;
+  // The model the request names ("" when it leaves it to the gateway, or
+  // when the call names it later, as streams do in their first message).
+  absl::string_view model;
+  bool model_known = false;  // whether `model` was read from the request
   const CallerMetadata* metadata = nullptr;
   // Size of the request message, when the call starts with one; 0 otherwise.
   int64_t request_bytes = 0;
 };
 
-// One step of admission beyond the built-in limits: authentication, method
-// and model permissions, rate limits and quotas plug in here. Runs on the
-// thread that starts the call and must not block.
-class AdmissionCheck {
- public:
-  virtual ~AdmissionCheck() = default;
-  // OK to let the call go on, or the status that refuses it
-  // (UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED...).
-  virtual absl::Status Check(const AdmissionRequest& request) = 0;
-  // Names the reason in voxgate_admission_rejections_total.
-  virtual absl::string_view name() const = 0;
+// What a call used, reported once as it ends (quotas are charged with it).
+struct CallUsage {
+  absl::string_view method;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  double audio_seconds = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
 };
 
-// The one admission step of every RPC, gRPC and (later) HTTP alike: refuses
-// while draining, runs the configured checks, counts long-lived streams against
-// limits.max_streams and calls against limits.max_concurrent_calls; beyond the
-// latter a call waits (bounded in number and time) for a slot. Thread-safe.
+// What a check granted a call: who the caller is, and the per-caller slots it
+// holds. Lives as long as the call's ticket; destroying it frees them.
+class CallGrant {
+ public:
+  virtual ~CallGrant() = default;
+  // The tenant, for log lines and metrics ("" when there is none).
+  virtual const std::string& tenant() const = 0;
+  // A model the call names after admission (a stream's first message):
+  // PERMISSION_DENIED naming it when the tenant may not use it.
+  virtual absl::Status CheckModel(absl::string_view model) const = 0;
+  // Charges the call's usage to the tenant's quotas. Called at most once,
+  // as the call ends; must not block.
+  virtual void Charge(const CallUsage& usage) = 0;
+};
+
+// The step of admission beyond the built-in limits: authentication, method
+// and model permissions, rate limits and quotas. Must not block.
+class AdmissionCheck {
+ public:
+  using Done = std::function<void(absl::StatusOr<std::unique_ptr<CallGrant>>)>;
+  virtual ~AdmissionCheck() = default;
+  // Runs `done` exactly once: on this thread before returning when it can
+  // decide at once, else later on another thread (a shared store's answer).
+  // OK carries the grant (may be null); a refusal is UNAUTHENTICATED,
+  // PERMISSION_DENIED, RESOURCE_EXHAUSTED (with a RetryInfo payload) or
+  // UNAVAILABLE.
+  virtual void Check(const AdmissionRequest& request, Done done) = 0;
+};
+
+// The one admission step of every call, gRPC and HTTP alike: refuses while
+// draining, runs the configured check (which may answer later), counts
+// long-lived streams against limits.max_streams and calls against
+// limits.max_concurrent_calls; beyond the latter a call waits (bounded in
+// number and time) for a slot. Thread-safe.
 class Admission {
  public:
   // Holds one call's slot (and its stream slot) until destroyed, then hands
@@ -71,22 +105,27 @@ class Admission {
     Ticket() = default;
     Ticket(Ticket&& other) noexcept
         : admission_(std::exchange(other.admission_, nullptr)),
-          stream_(other.stream_) {}
+          stream_(other.stream_),
+          grant_(std::move(other.grant_)) {}
     Ticket& operator=(Ticket&& other) noexcept {
       std::swap(admission_, other.admission_);
       std::swap(stream_, other.stream_);
+      std::swap(grant_, other.grant_);
       return *this;
     }
     ~Ticket() {
       if (admission_ != nullptr) admission_->Release(stream_);
     }
+    // What the check granted, or null (no check, or it granted nothing).
+    CallGrant* grant() const { return grant_.get(); }
 
    private:
     friend class Admission;
-    Ticket(Admission* admission, bool stream)
-        : admission_(admission), stream_(stream) {}
+    Ticket(Admission* admission, bool stream, std::unique_ptr<CallGrant> grant)
+        : admission_(admission), stream_(stream), grant_(std::move(grant)) {}
     Admission* admission_ = nullptr;
     bool stream_ = false;
+    std::unique_ptr<CallGrant> grant_;
   };
 
   struct Limits {
@@ -96,22 +135,18 @@ class Admission {
     int max_streams = 1 << 30;
   };
 
-  // `timers` runs the wait timeouts and reports cancelled waits; `checks` run
-  // in order after the draining test. Both must outlive this object.
-  Admission(Limits limits, TimerQueue& timers,
-            std::vector<AdmissionCheck*> checks = {})
-      : limits_(limits),
-        timers_(timers),
-        checks_(std::move(checks)),
-        waiting_(timers) {}
+  // `timers` runs the wait timeouts and reports cancelled waits; `check` (may
+  // be null) runs after the draining test. Both must outlive this object.
+  Admission(Limits limits, TimerQueue& timers, AdmissionCheck* check = nullptr)
+      : limits_(limits), timers_(timers), check_(check), waiting_(timers) {}
 
   // From now on calls are refused with UNAVAILABLE, so callers retry elsewhere
   // while calls in flight finish; waiting calls are refused too.
   void StartDraining();
   bool draining() const;
-  // Whether any check is configured (callers may skip gathering what only
+  // Whether a check is configured (callers may skip gathering what only
   // checks read, such as the peer's address).
-  bool has_checks() const { return !checks_.empty(); }
+  bool has_checks() const { return check_ != nullptr; }
   // Calls holding a slot, and long-lived streams among them.
   int active() const;
   int active_streams() const;
@@ -122,6 +157,7 @@ class Admission {
     int64_t too_many_waiting = 0;  // limits.max_waiting_calls
     int64_t wait_timeout = 0;      // limits.admission_wait
     int64_t max_streams = 0;       // limits.max_streams
+    // Refusals of the check, by code ("unauthenticated", ...).
     std::vector<std::pair<std::string, int64_t>> by_check;
   };
   Rejections rejections() const;
@@ -135,11 +171,12 @@ class Admission {
     bool waiting() const { return wait_id != 0; }
   };
   using Later = std::function<void(absl::StatusOr<Ticket>)>;
-  // Decides on the caller's thread. Only when the call must wait does `later`
-  // run, exactly once and never on this thread: with a ticket when a slot
-  // frees (on the releasing call's thread), UNAVAILABLE when draining starts,
-  // RESOURCE_EXHAUSTED when the wait times out (timer thread), CANCELLED
-  // after CancelWait (timer thread).
+  // Decides on the caller's thread. Only when the call must wait (for the
+  // check's answer or for a slot) does `later` run, exactly once and never on
+  // this thread: with a ticket when a slot frees (on the releasing call's
+  // thread) or the check admits (on its thread), with the check's refusal,
+  // UNAVAILABLE when draining starts, RESOURCE_EXHAUSTED when the wait times
+  // out (timer thread), CANCELLED after CancelWait (timer thread).
   Decision Admit(const AdmissionRequest& request, Later later);
   // Withdraws a wait; its `later` then runs with CANCELLED on the timer
   // thread. No effect once it ended.
@@ -149,19 +186,44 @@ class Admission {
   struct Waiter {
     Later later;
     bool stream;
+    std::unique_ptr<CallGrant> grant;
+    uint64_t check_id = 0;  // the wait's id while the check ran, or 0
   };
+  // A call whose check has not answered yet.
+  struct Checking {
+    Later later;
+    bool stream = false;
+    bool returned = false;  // Admit() has returned (the answer is late)
+    std::optional<absl::StatusOr<std::unique_ptr<CallGrant>>> early;
+  };
+  // Ids of waits for the check have this bit; waits for a slot do not.
+  static constexpr uint64_t kCheckBit = uint64_t{1} << 63;
+
+  void OnChecked(uint64_t id, std::shared_ptr<Checking> checking,
+                 absl::StatusOr<std::unique_ptr<CallGrant>> grant);
+  // After the checks: a slot now, a refusal, or a place in the queue.
+  Decision TakeSlotLocked(bool stream, std::unique_ptr<CallGrant> grant,
+                          Later later, uint64_t check_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CountCheckRefusalLocked(const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LeftQueueLocked(const Waiter& waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(bool stream);
   void Expire(uint64_t id);
 
   const Limits limits_;
   TimerQueue& timers_;
-  const std::vector<AdmissionCheck*> checks_;
+  AdmissionCheck* const check_;
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
   int active_streams_ ABSL_GUARDED_BY(mu_) = 0;
   Rejections rejections_ ABSL_GUARDED_BY(mu_);
   WaiterQueue<Waiter> waiting_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_check_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, std::shared_ptr<Checking>> checking_ ABSL_GUARDED_BY(mu_);
+  // Check waits that moved on to the slot queue: check id to queue id.
+  std::map<uint64_t, uint64_t> queued_after_check_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace voxgate::server

@@ -1,6 +1,8 @@
 #include "server/admission.h"
 
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "common/manual_clock.h"
@@ -125,18 +127,37 @@ TEST_F(AdmissionTest, StreamsBeyondMaxStreamsAreRefusedAndTheirSlotsReturn) {
   EXPECT_EQ(limits.rejections().max_streams, 1);
 }
 
-// A check that refuses calls to one method, as an authorization step would.
+// A check that refuses calls to one method, as an authorization step would,
+// and grants the others a named tenant.
+class TenantGrant final : public CallGrant {
+ public:
+  explicit TenantGrant(int* live) : live_(live) { ++*live_; }
+  ~TenantGrant() override { --*live_; }
+  const std::string& tenant() const override { return tenant_; }
+  absl::Status CheckModel(absl::string_view) const override {
+    return absl::OkStatus();
+  }
+  void Charge(const CallUsage&) override {}
+
+ private:
+  int* live_;
+  const std::string tenant_ = "team-a";
+};
+
 class RefuseMethod final : public AdmissionCheck {
  public:
   explicit RefuseMethod(std::string method) : method_(std::move(method)) {}
-  absl::Status Check(const AdmissionRequest& request) override {
+  void Check(const AdmissionRequest& request, Done done) override {
     seen_peer_ = std::string(request.peer);
-    if (request.method != method_) return absl::OkStatus();
-    return absl::PermissionDeniedError(
-        absl::StrCat("method ", request.method, " is not allowed"));
+    if (request.method != method_) {
+      done(std::make_unique<TenantGrant>(&live_grants_));
+      return;
+    }
+    done(absl::PermissionDeniedError(
+        absl::StrCat("method ", request.method, " is not allowed")));
   }
-  absl::string_view name() const override { return "test_check"; }
   std::string seen_peer_;
+  int live_grants_ = 0;
 
  private:
   std::string method_;
@@ -144,11 +165,14 @@ class RefuseMethod final : public AdmissionCheck {
 
 TEST_F(AdmissionTest, ChecksRunForEveryCallAndTheirRefusalsAreCounted) {
   RefuseMethod check("ListModels");
-  Admission admission({10, 4, absl::Seconds(1)}, timers_, {&check});
+  Admission admission({10, 4, absl::Seconds(1)}, timers_, &check);
   LaterAnswer none;
   AdmissionRequest request = Call();
   request.peer = "ipv4:127.0.0.1:1234";
-  EXPECT_TRUE(admission.Admit(request, none.Callback()).ticket.has_value());
+  Admission::Decision admitted = admission.Admit(request, none.Callback());
+  ASSERT_TRUE(admitted.ticket.has_value());
+  ASSERT_NE(admitted.ticket->grant(), nullptr);
+  EXPECT_EQ(admitted.ticket->grant()->tenant(), "team-a");
   EXPECT_EQ(check.seen_peer_, "ipv4:127.0.0.1:1234");
   request.method = "ListModels";
   EXPECT_THAT(
@@ -156,8 +180,102 @@ TEST_F(AdmissionTest, ChecksRunForEveryCallAndTheirRefusalsAreCounted) {
       StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("ListModels")));
   const Admission::Rejections rejections = admission.rejections();
   ASSERT_EQ(rejections.by_check.size(), 1u);
-  EXPECT_EQ(rejections.by_check[0].first, "test_check");
+  EXPECT_EQ(rejections.by_check[0].first, "permission_denied");
   EXPECT_EQ(rejections.by_check[0].second, 1);
+  EXPECT_EQ(check.live_grants_, 1);
+  admitted.ticket.reset();  // the grant ends with the ticket
+  EXPECT_EQ(check.live_grants_, 0);
+}
+
+// A check whose answer comes later, as a shared limits store's does.
+class LateCheck final : public AdmissionCheck {
+ public:
+  void Check(const AdmissionRequest&, Done done) override {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back(std::move(done));
+  }
+  // Answers the oldest pending check on a thread of its own.
+  void Answer(absl::StatusOr<std::unique_ptr<CallGrant>> answer) {
+    Done done;
+    {
+      absl::MutexLock lock(&mu_);
+      ASSERT_FALSE(pending_.empty());
+      done = std::move(pending_.front());
+      pending_.erase(pending_.begin());
+    }
+    std::thread([done = std::move(done), &answer] {
+      done(std::move(answer));
+    }).join();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Done> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(AdmissionTest, ALateCheckAnswerAdmitsOrRefusesOffTheCallersThread) {
+  LateCheck check;
+  Admission admission({10, 4, absl::Seconds(1)}, timers_, &check);
+  LaterAnswer admitted, refused;
+  Admission::Decision first = admission.Admit(Call(), admitted.Callback());
+  Admission::Decision second = admission.Admit(Call(), refused.Callback());
+  ASSERT_TRUE(first.waiting());
+  ASSERT_TRUE(second.waiting());
+  EXPECT_EQ(admission.active(), 0);  // no slot until the check says so
+  int live = 0;
+  check.Answer(std::make_unique<TenantGrant>(&live));
+  check.Answer(absl::ResourceExhaustedError("requests_per_minute.general"));
+  ASSERT_THAT(admitted.Wait(), IsOk());
+  EXPECT_NE(admitted.thread(), std::this_thread::get_id());
+  EXPECT_EQ((*admitted.Wait()).grant()->tenant(), "team-a");
+  EXPECT_EQ(admission.active(), 1);
+  EXPECT_THAT(refused.Wait(), StatusIs(absl::StatusCode::kResourceExhausted,
+                                       HasSubstr("requests_per_minute")));
+  EXPECT_EQ(admission.rejections().by_check[0].first, "resource_exhausted");
+}
+
+TEST_F(AdmissionTest, CancelWhileCheckingEndsTheWaitAndDropsTheLateGrant) {
+  LateCheck check;
+  Admission admission({10, 4, absl::Seconds(1)}, timers_, &check);
+  LaterAnswer cancelled;
+  Admission::Decision waiting = admission.Admit(Call(), cancelled.Callback());
+  ASSERT_TRUE(waiting.waiting());
+  admission.CancelWait(waiting.wait_id);
+  EXPECT_THAT(cancelled.Wait(),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
+  int live = 0;
+  check.Answer(std::make_unique<TenantGrant>(&live));
+  EXPECT_EQ(live, 0);  // the grant nobody took is freed
+  EXPECT_EQ(admission.active(), 0);
+}
+
+TEST_F(AdmissionTest, ACheckedCallThatQueuesForASlotCanStillBeCancelled) {
+  LateCheck check;
+  Admission admission({1, 4, absl::Seconds(10)}, timers_, &check);
+  LaterAnswer first, second;
+  Admission::Decision a = admission.Admit(Call(), first.Callback());
+  Admission::Decision b = admission.Admit(Call(), second.Callback());
+  check.Answer(std::unique_ptr<CallGrant>());
+  ASSERT_THAT(first.Wait(), IsOk());
+  check.Answer(std::unique_ptr<CallGrant>());  // b now waits for a's slot
+  EXPECT_FALSE(second.answered());
+  admission.CancelWait(b.wait_id);  // the id from Admit still names it
+  EXPECT_THAT(second.Wait(),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
+  first.Wait() = absl::CancelledError("released");  // frees the slot
+  EXPECT_EQ(admission.active(), 0);
+  EXPECT_TRUE(a.waiting() && b.waiting());  // both waited for the check
+}
+
+TEST_F(AdmissionTest, DrainingRefusesCallsWhoseCheckAnswersLate) {
+  LateCheck check;
+  Admission admission({10, 4, absl::Seconds(1)}, timers_, &check);
+  LaterAnswer refused;
+  ASSERT_TRUE(admission.Admit(Call(), refused.Callback()).waiting());
+  admission.StartDraining();
+  check.Answer(std::unique_ptr<CallGrant>());
+  EXPECT_THAT(refused.Wait(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("draining")));
 }
 
 }  // namespace

@@ -230,6 +230,7 @@ void AnalyzeCall::Ask(upstream::ChatBackend& backend,
           return;
         }
         AddUsage(completion->usage, usage_);
+        call_.BookTokens(completion->usage);
         response_.set_answer(completion->content);
         FillToolCalls(completion->tool_calls, *response_.mutable_tool_calls());
         response_.set_finish_reason(FinishReasonFor(completion->finish_reason));

@@ -27,6 +27,9 @@ class AnalyzeCall final
 
  private:
   void Start() override;
+  std::optional<absl::string_view> requested_model() const override {
+    return request_.model();
+  }
   // The system prompt, history and tools every step's request starts from.
   absl::Status BuildConversationBase();
   void Transcribe();

@@ -23,12 +23,28 @@ struct CallContext {
   // Audio the call decoded (seconds) and the chunks it was cut into.
   double audio_seconds = 0;
   int chunks = 0;
+  // Tokens as the upstream reported them (chat calls).
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  // The tenant admission granted the call to ("" without authentication),
+  // and the grant (null without one), for checks made after admission.
+  std::string tenant;
+  CallGrant* grant = nullptr;
 
   std::shared_ptr<upstream::EndpointTrace> endpoints =
       std::make_shared<upstream::EndpointTrace>();
 
   upstream::CallOptions upstream_options() const {
     return {deadline, request_id, endpoints};
+  }
+
+  // Adds the tokens an upstream reported (quotas and the log line use them).
+  void BookTokens(const upstream::Usage& usage) {
+    prompt_tokens += usage.input_tokens;
+    completion_tokens += usage.output_tokens;
+    if (usage.input_tokens == 0 && usage.output_tokens == 0) {
+      prompt_tokens += usage.total_tokens;  // servers that give a total only
+    }
   }
 
   // Books an upstream request that was sent `sent`: its time waiting for a

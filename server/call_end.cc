@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/retry_info.h"
 #include "server/grpc_status.h"
 
 namespace voxgate::server {
@@ -12,11 +13,12 @@ absl::Status RecordCallEnd(const CallContext& call, const char* method,
   const absl::Duration total = absl::Now() - call.started;
   const absl::Status shown =
       status.ok() ? status
-                  : absl::Status(status.code(), ScrubSecrets(status.message()));
+                  : WithMessage(status, ScrubSecrets(status.message()));
   logger.Log(
       status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "call",
       {{"method", method},
        {"request_id", call.request_id},
+       {"tenant", call.tenant.empty() ? TenantOf(status) : call.tenant},
        {"code", absl::StatusCodeToString(status.code())},
        {"total_ms", absl::ToDoubleMilliseconds(total)},
        {"upstream_ms", absl::ToDoubleMilliseconds(call.upstream_time)},
@@ -26,6 +28,8 @@ absl::Status RecordCallEnd(const CallContext& call, const char* method,
        {"chunks", call.chunks},
        {"pool", pool},
        {"endpoint", absl::StrJoin(call.endpoints->urls(), ",")},
+       {"prompt_tokens", call.prompt_tokens},
+       {"completion_tokens", call.completion_tokens},
        {"error", shown.message()}});
   metrics.Handled(method, status.code(), total, call.upstream_time);
   if (call.audio_seconds > 0) {
@@ -35,11 +39,28 @@ absl::Status RecordCallEnd(const CallContext& call, const char* method,
   return shown;
 }
 
+void AttachGrant(const Admission::Ticket& ticket, CallContext& call) {
+  call.grant = ticket.grant();
+  if (call.grant != nullptr) call.tenant = call.grant->tenant();
+}
+
+void ChargeUsage(const std::optional<Admission::Ticket>& ticket,
+                 const CallContext& call, const char* method,
+                 absl::StatusCode code) {
+  if (!ticket.has_value() || ticket->grant() == nullptr) return;
+  ticket->grant()->Charge({method, code, call.audio_seconds, call.prompt_tokens,
+                           call.completion_tokens});
+}
+
 grpc::Status EndCall(grpc::CallbackServerContext& context,
                      const CallContext& call, const char* method,
                      const std::string& pool, const absl::Status& status,
                      const Logger& logger, CallMetrics& metrics) {
   AddTimingTrailers(context, call);
+  if (const std::optional<absl::Duration> delay = RetryDelay(status)) {
+    context.AddTrailingMetadata("retry-after",
+                                std::to_string(RetryAfterSeconds(*delay)));
+  }
   return ToGrpcStatus(
       RecordCallEnd(call, method, pool, status, logger, metrics));
 }

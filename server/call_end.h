@@ -1,6 +1,7 @@
 #ifndef VOXGATE_SERVER_CALL_END_H_
 #define VOXGATE_SERVER_CALL_END_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -25,6 +26,16 @@ grpc::Status EndCall(grpc::CallbackServerContext& context,
                      const CallContext& call, const char* method,
                      const std::string& pool, const absl::Status& status,
                      const Logger& logger, CallMetrics& metrics);
+
+// Names the call's tenant and grant from its admission ticket. Call when
+// admitted.
+void AttachGrant(const Admission::Ticket& ticket, CallContext& call);
+
+// Charges what the call used to its tenant (tokens, audio seconds), once, as
+// it ends; nothing without a grant.
+void ChargeUsage(const std::optional<Admission::Ticket>& ticket,
+                 const CallContext& call, const char* method,
+                 absl::StatusCode code);
 
 }  // namespace voxgate::server
 

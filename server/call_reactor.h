@@ -18,6 +18,7 @@
 #include "server/call_end.h"
 #include "server/call_metrics.h"
 #include "server/call_scope.h"
+#include "server/tls_credentials.h"
 
 namespace voxgate::server {
 
@@ -124,16 +125,24 @@ class CallReactor : public GrpcReactor {
   // Asks for admission with what the call is. Then exactly one of Start()
   // (admitted, on this thread or the one that freed a slot) and Refused()
   // (draining, limits, checks, or a cancel while waiting) runs.
-  void Admit(int64_t request_bytes) {
+  // `model` is the one the request names, when it is known now.
+  void Admit(int64_t request_bytes,
+             std::optional<absl::string_view> model = std::nullopt) {
     Pin pin(this);
     GrpcCallerMetadata metadata(*context_);
-    // The peer's address costs an allocation per call; only checks read it.
-    const std::string peer = admission_.has_checks() ? context_->peer() : "";
+    // The peer's address and identity cost allocations; only checks read
+    // them.
+    const bool checked = admission_.has_checks();
+    const std::string peer = checked ? context_->peer() : "";
+    const std::string identity = checked ? PeerIdentity(*context_) : "";
     AdmissionRequest request;
     request.method = method_.name;
     request.method_class = method_.method_class;
     request.long_lived_stream = method_.long_lived_stream;
     request.peer = peer;
+    request.identity = identity;
+    request.model = model.value_or("");
+    request.model_known = model.has_value();
     request.metadata = &metadata;
     request.request_bytes = request_bytes;
     const CancelScope::Key key = work_.Reserve();
@@ -172,11 +181,12 @@ class CallReactor : public GrpcReactor {
   grpc::Status Conclude(const absl::Status& status) {
     const bool by_deadline = status.code() == absl::StatusCode::kCancelled &&
                              deadline_passed_.load(std::memory_order_relaxed);
-    const grpc::Status grpc_status = EndCall(
-        *context_, call_, method_.name, pool_,
+    const absl::Status ended =
         by_deadline ? absl::DeadlineExceededError("the call's deadline passed")
-                    : status,
-        logger_, metrics_);
+                    : status;
+    const grpc::Status grpc_status = EndCall(*context_, call_, method_.name,
+                                             pool_, ended, logger_, metrics_);
+    ChargeUsage(ticket_, call_, method_.name, ended.code());
     ticket_.reset();
     return grpc_status;
   }
@@ -217,6 +227,7 @@ class CallReactor : public GrpcReactor {
       return;
     }
     ticket_.emplace(*std::move(ticket));
+    AttachGrant(*ticket_, call_);
     call_.queue_time = absl::Now() - call_.started;
     Start();
   }

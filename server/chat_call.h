@@ -18,6 +18,9 @@ class ChatCall final
 
  private:
   void Start() override;
+  std::optional<absl::string_view> requested_model() const override {
+    return request_.model();
+  }
 
   ChatOperation operation_;
 };

@@ -89,6 +89,7 @@ void ChatOperation::SendUpstream(upstream::ChatRequest request) {
                     scope_.work.Done(key);
                     scope_.call.BookUpstreamRequest(sent, absl::Now());
                     if (!completion.ok()) return Finish(completion.status());
+                    scope_.call.BookTokens(completion->usage);
                     v1::ChatResponse response;
                     response.set_content(completion->content);
                     response.set_finish_reason(
@@ -142,7 +143,8 @@ void ChatStreamSummary::StampFirst(const std::string& request_id,
   chunk.set_request_id(request_id);
 }
 
-v1::ChatChunk ChatStreamSummary::LastChunk() const {
+v1::ChatChunk ChatStreamSummary::LastChunk(CallContext& call) const {
+  if (usage_) call.BookTokens(*usage_);
   v1::ChatChunk last;
   last.set_finish_reason(
       FinishReasonFor(finish_reason_.empty() ? "stop" : finish_reason_));

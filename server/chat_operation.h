@@ -72,8 +72,8 @@ class ChatStreamSummary {
   // Stamps the first chunk with the model and request id.
   void StampFirst(const std::string& request_id, v1::ChatChunk& chunk) const;
   // The last chunk: finish reason (stop when the upstream named none) and
-  // usage.
-  v1::ChatChunk LastChunk() const;
+  // usage, which it books to `call`.
+  v1::ChatChunk LastChunk(CallContext& call) const;
 
  private:
   std::string model_;

@@ -37,7 +37,7 @@ void ChatStreamCall::Begin() {
       !parsed.ok()) {
     return Refused(parsed);
   }
-  Admit(static_cast<int64_t>(request_bytes_->Length()));
+  Admit(static_cast<int64_t>(request_bytes_->Length()), request_.model());
 }
 
 void ChatStreamCall::Refused(absl::Status status) {
@@ -84,7 +84,7 @@ void ChatStreamCall::OnUpstreamDone(absl::Status status) {
   transfer_.reset();
   if (status.ok() && !finished_) {
     // The last chunk carries why generation stopped and what it cost.
-    queue_.push_back(summary_.LastChunk());
+    queue_.push_back(summary_.LastChunk(call_));
   } else {
     queue_.clear();  // an error ends the stream now
   }

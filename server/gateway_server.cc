@@ -12,6 +12,7 @@
 #include "http/front_door.h"
 #include "server/config/command_line.h"
 #include "server/gateway_collector.h"
+#include "server/tls_credentials.h"
 #include "server/voxgate_service.h"
 #include "server/wire_messages.h"
 #include "upstream/embedded_engine.h"
@@ -59,16 +60,22 @@ void ApplyTransportSettings(const config::v1::ServerConfig& server,
   }
 }
 
+// Adds gRPC reflection to one server (the global plugin registration would
+// add it to every server of the process).
+class ReflectionOption final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->push_back(
+        std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+  }
+};
+
 }  // namespace
 
 GatewayServer::GatewayServer(const Config& config, const Logger& logger)
-    : config_(config),
-      logger_(logger),
-      admission_({static_cast<int>(config.limits().max_concurrent_calls()),
-                  static_cast<int>(config.limits().max_waiting_calls()),
-                  ToAbsl(config.limits().admission_wait()),
-                  static_cast<int>(config.limits().max_streams())},
-                 timers_) {}
+    : config_(config), logger_(logger) {}
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config, const Logger& logger, Options options) {
@@ -77,11 +84,25 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   static std::once_flag once;
   std::call_once(once, [] {
     grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     CaptureProtobufDiagnostics();
   });
 
   std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
+  auto tenancy = tenancy::Tenancy::Create(config, gateway->timers_, logger,
+                                          *gateway->metrics_.registry());
+  if (!tenancy.ok()) return tenancy.status();
+  gateway->tenancy_ = *std::move(tenancy);
+  gateway->admission_ = std::make_unique<Admission>(
+      Admission::Limits{
+          static_cast<int>(config.limits().max_concurrent_calls()),
+          static_cast<int>(config.limits().max_waiting_calls()),
+          ToAbsl(config.limits().admission_wait()),
+          static_cast<int>(config.limits().max_streams())},
+      gateway->timers_,
+      gateway->tenancy_ != nullptr ? &gateway->tenancy_->gate() : nullptr);
+  Admission& admission = *gateway->admission_;
+  auto credentials = GrpcServerCredentials(config.tls());
+  if (!credentials.ok()) return credentials.status();
   const int threads = static_cast<int>(config.audio().worker_threads());
   gateway->workers_ = std::make_unique<WorkerPool>(
       threads, static_cast<int>(config.audio().worker_queue()));
@@ -110,13 +131,17 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       options.routing != nullptr ? options.routing : gateway->upstreams_.get();
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
       gateway->config_,
-      CallServices{gateway->admission_, logger, gateway->metrics_,
-                   absl::ZeroDuration()},
+      CallServices{admission, logger, gateway->metrics_, absl::ZeroDuration()},
       *gateway->routing_, workers, gateway->timers_);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.server().listen(),
-                           grpc::InsecureServerCredentials(), &gateway->port_);
+  builder.AddListeningPort(config.server().listen(), *credentials,
+                           &gateway->port_);
   builder.RegisterService(gateway->service_.get());
+  // Reflection lists the API to anyone; with keys it is off unless opened.
+  // (Health stays open: probes carry no keys.)
+  if (gateway->tenancy_ == nullptr || config.auth().open_reflection()) {
+    builder.SetOption(std::make_unique<ReflectionOption>());
+  }
   ApplyTransportSettings(config.server(), builder);
   if (options.customize) options.customize(builder);
 
@@ -127,7 +152,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         " (address in use or not local?)"));
   }
   if (config.server().http_listen() != "off") {
-    const CallServices services{gateway->admission_, logger, gateway->metrics_,
+    const CallServices services{admission, logger, gateway->metrics_,
                                 absl::ZeroDuration()};
     auto http = http::HttpFrontDoor::Start(
         gateway->config_,
@@ -144,16 +169,16 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   auto admin = AdminServer::Start(
       config.server().admin_listen(),
       {gateway->metrics_.registry(),
-       std::make_shared<GatewayCollector>(
-           gateway->admission_, *gateway->workers_, *gateway->upstreams_,
-           gateway->logger_)},
+       std::make_shared<GatewayCollector>(admission, *gateway->workers_,
+                                          *gateway->upstreams_,
+                                          gateway->logger_)},
       // Ready unless draining, as the gRPC health service says: every
       // replica shares the model servers, so an upstream outage marking them
       // all unready would empty the Service (embedded-engine and healthy
       // pools' calls too) and callers would get connection errors instead of
       // an UNAVAILABLE naming the pool. Pools are reported separately.
       [raw]() -> std::string {
-        return raw->admission_.draining() ? "draining" : "";
+        return raw->admission_->draining() ? "draining" : "";
       },
       [raw] { return raw->routing_->PoolAvailability(); });
   if (!admin.ok()) return admin.status();
@@ -185,7 +210,7 @@ void GatewayServer::Drain() {
   // Shutdown() of the health service turns every service NOT_SERVING for good,
   // Watch streams included.
   server_->GetHealthCheckService()->Shutdown();
-  admission_.StartDraining();
+  admission_->StartDraining();
   const absl::Duration delay = ToAbsl(config_.server().drain_delay());
   const absl::Duration timeout = ToAbsl(config_.server().drain_timeout());
   logger_.Info("draining",

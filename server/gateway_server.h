@@ -14,6 +14,7 @@
 #include "server/call_metrics.h"
 #include "server/config/config.h"
 #include "server/pool_health.h"
+#include "tenancy/tenancy.h"
 #include "upstream/upstreams.h"
 
 namespace voxgate::server {
@@ -74,8 +75,10 @@ class GatewayServer {
   const Config config_;
   const Logger& logger_;
   TimerQueue timers_;  // admission waits, stream idle timeouts
-  Admission admission_;
   CallMetrics metrics_;
+  // Null without auth.keys_file; before admission, which runs its gate.
+  std::unique_ptr<tenancy::Tenancy> tenancy_;
+  std::unique_ptr<Admission> admission_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.
   std::unique_ptr<upstream::Upstreams> upstreams_;

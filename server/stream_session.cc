@@ -57,6 +57,12 @@ void StreamSession::Configure(const v1::StreamTranscribeConfig& config) {
         "config: sent twice; the config is the first message only"));
   }
   asked_for_input_ = false;
+  // Admission could not see the model: it comes in this message.
+  if (call_.grant != nullptr) {
+    absl::Status allowed =
+        call_.grant->CheckModel(config.recognition().model());
+    if (!allowed.ok()) return FailLocked(std::move(allowed));
+  }
   absl::StatusOr<StreamSettings> settings = StreamSettingsFor(config, config_);
   if (!settings.ok()) return FailLocked(settings.status());
   settings_ = *std::move(settings);

@@ -74,7 +74,6 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // to go out and cancels backend requests.
   void Fail(absl::Status status);
 
-
  private:
   class Lock;
 

@@ -21,6 +21,9 @@ class TranscribeCall final
 
  private:
   void Start() override;
+  std::optional<absl::string_view> requested_model() const override {
+    return request_.config().model();
+  }
 
   const OperationServices operations_;
 };

@@ -33,7 +33,7 @@ class UnaryCall : public CallReactor<grpc::ServerUnaryReactor> {
       Complete(parsed);
       return;
     }
-    Admit(static_cast<int64_t>(request_bytes_->Length()));
+    Admit(static_cast<int64_t>(request_bytes_->Length()), requested_model());
   }
   // Lets gRPC run OnDone and OnCancel on the thread that completes the call
   // instead of handing each to its executor: one thread wake-up less per call
@@ -54,6 +54,11 @@ class UnaryCall : public CallReactor<grpc::ServerUnaryReactor> {
   void Refused(absl::Status status) override { Complete(std::move(status)); }
 
   virtual google::protobuf::Message& request() = 0;
+  // The model the parsed request names, for admission's permission check;
+  // nullopt for methods that name none.
+  virtual std::optional<absl::string_view> requested_model() const {
+    return std::nullopt;
+  }
   virtual const google::protobuf::Message& response() const = 0;
 
  private:

@@ -31,6 +31,8 @@ int Stream(Session& session, const Args& args);
 int Chat(Session& session, const Args& args);
 int Analyze(Session& session, const Args& args);
 int Models(Session& session, const Args& args);
+// Needs no gateway: `session` is unused.
+int MintKey(Session& session, const Args& args);
 
 }  // namespace voxgate::cli
 

@@ -5,7 +5,9 @@
 #include <iostream>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/cpp/channel.h"
 #include "client/cpp/cli_args.h"
 #include "client/cpp/commands.h"
 #include "grpcpp/grpcpp.h"
@@ -14,7 +16,9 @@ namespace voxgate::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(Usage: voxgate-cli [--address=HOST:PORT] [--timeout=DURATION] [--json] COMMAND [ARGS]
+    R"(Usage: voxgate-cli [--address=HOST:PORT] [--timeout=DURATION] [--json]
+                   [--api-key=KEY] [--tls] [--ca-file=PEM] [--cert-file=PEM --key-file=PEM]
+                   COMMAND [ARGS]
 
 Commands:
   transcribe FILE      Transcribe an audio file (any format the gateway decodes).
@@ -24,11 +28,20 @@ Commands:
   analyze FILE "INSTRUCTION"
                        Ask about an audio file (summarise, classify, answer).
   models               List the models, their pools and capabilities.
+  mint-key --tenant=NAME
+                       Make a new API key for a tenant: prints the key (once)
+                       and the line to add to the keys file (its salted hash).
 
 Global flags:
   --address  The gateway, HOST:PORT. Default $VOXGATE_ADDRESS or localhost:50051.
   --timeout  Deadline of each call, e.g. 30s or 5m. Default 5m.
   --json     Print results as JSON (one document per result) for scripts.
+  --api-key  Sent as "authorization: Bearer KEY". Default $VOXGATE_API_KEY.
+  --tls      Connect with TLS, trusting the system's roots (implied by the
+             file flags below).
+  --ca-file  PEM CA that signs the gateway's certificate.
+  --cert-file, --key-file
+             PEM client certificate and key, for gateways that ask (mTLS).
 
 Exit codes: 0 on success; a gRPC failure exits with its code (3
 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 9
@@ -97,6 +110,13 @@ Asks INSTRUCTION about FILE.
 
 Lists the configured models with their pool, availability and capabilities.
 )"}},
+      {"mint-key",
+       {&MintKey, {"tenant"}, {}, R"(Usage: voxgate-cli mint-key --tenant=NAME
+
+Makes a new API key (256 random bits). Prints the key, shown only this once,
+and the keys file line that holds its salted SHA-256 hash, never the key.
+Needs no gateway.
+)"}},
   };
   return *commands;
 }
@@ -109,11 +129,14 @@ int Main(int argc, char** argv) {
     global.push_back(argv[i]);
     const std::string arg = argv[i];
     if (arg.find('=') == std::string::npos && arg != "--json" &&
-        arg != "--help" && i + 1 < argc) {
+        arg != "--help" && arg != "--tls" && i + 1 < argc) {
       global.push_back(argv[++i]);
     }
   }
-  auto globals = ParseArgs(global, {"address", "timeout"}, {"json", "help"});
+  auto globals = ParseArgs(
+      global,
+      {"address", "timeout", "api-key", "ca-file", "cert-file", "key-file"},
+      {"json", "help", "tls"});
   if (!globals.ok()) {
     std::cerr << "usage error: " << globals.status().message() << "\n";
     return kExitUsage;
@@ -156,11 +179,24 @@ int Main(int argc, char** argv) {
   }
   session.json = globals->Get("json") == "true" || args->Get("json") == "true";
   session.tty = isatty(STDOUT_FILENO);
-  grpc::ChannelArguments channel_args;
-  channel_args.SetMaxSendMessageSize(64 << 20);
-  channel_args.SetMaxReceiveMessageSize(64 << 20);
-  session.stub = v1::VoxgateService::NewStub(grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), channel_args));
+  if (name == "mint-key") return command->second.run(session, *args);
+  const char* env_key = std::getenv("VOXGATE_API_KEY");
+  ChannelOptions channel;
+  channel.address = address;
+  channel.api_key = globals->Get("api-key", env_key != nullptr ? env_key : "");
+  channel.tls = globals->Has("tls");
+  channel.ca_file = globals->Get("ca-file");
+  channel.cert_file = globals->Get("cert-file");
+  channel.key_file = globals->Get("key-file");
+  auto made = MakeChannel(channel);
+  if (!made.ok()) {
+    std::cerr << "usage error: " << made.status().message() << "\n";
+    return made.status().code() == absl::StatusCode::kInvalidArgument &&
+                   absl::StrContains(made.status().message(), "cannot read")
+               ? kExitNoInput
+               : kExitUsage;
+  }
+  session.stub = v1::VoxgateService::NewStub(*made);
   return command->second.run(session, *args);
 }
 

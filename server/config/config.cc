@@ -92,6 +92,20 @@ void ApplyDefaults(Config& config) {
   DefaultDuration(http.mutable_idle_timeout(), 60);
   VOXGATE_DEFAULT(http, max_websocket_message_bytes, kMiB);
   VOXGATE_DEFAULT(http, threads, 1);
+  auto& tls = *config.mutable_tls();
+  DefaultDuration(tls.mutable_reload_interval(), 10);
+  if (!tls.has_require_client_cert()) tls.set_require_client_cert(true);
+  DefaultDuration(config.mutable_auth()->mutable_reload_interval(), 5);
+  auto& redis = *config.mutable_redis();
+  if (redis.timeout().seconds() == 0 && redis.timeout().nanos() == 0) {
+    *redis.mutable_timeout() = TimeUtil::MillisecondsToDuration(250);
+  }
+  DefaultDuration(redis.mutable_reconnect_interval(), 1);
+  if (redis.on_failure() == config::v1::REDIS_FAILURE_POLICY_UNSPECIFIED) {
+    redis.set_on_failure(config::v1::REDIS_FAILURE_POLICY_OPEN);
+  }
+  if (redis.key_prefix().empty()) redis.set_key_prefix("voxgate:");
+  VOXGATE_DEFAULT(redis, max_pending, 10000);
   VOXGATE_DEFAULT(server, max_receive_message_bytes, 32 * kMiB);
   DefaultDuration(server.mutable_keepalive_time(), 2 * 3600);
   DefaultDuration(server.mutable_keepalive_timeout(), 20);
@@ -341,7 +355,50 @@ absl::Status ValidateRouting(const Config& config) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateDuration(absl::string_view path, const Duration& value,
+                              absl::Duration low, absl::Duration high) {
+  const absl::Duration given =
+      absl::Milliseconds(TimeUtil::DurationToMilliseconds(value));
+  if (given < low || given > high) {
+    return KeyError(path,
+                    absl::StrCat("must be between ", absl::FormatDuration(low),
+                                 " and ", absl::FormatDuration(high), ", got ",
+                                 absl::FormatDuration(given)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTenancy(const Config& config) {
+  const auto& tls = config.tls();
+  if (tls.cert_file().empty() != tls.key_file().empty()) {
+    return KeyError(tls.cert_file().empty() ? "tls.cert_file" : "tls.key_file",
+                    "tls.cert_file and tls.key_file go together");
+  }
+  if (tls.cert_file().empty() &&
+      (!tls.client_ca_file().empty() || tls.admin())) {
+    return KeyError(tls.admin() ? "tls.admin" : "tls.client_ca_file",
+                    "needs tls.cert_file and tls.key_file");
+  }
+  RETURN_IF_ERROR(ValidateDuration("tls.reload_interval", tls.reload_interval(),
+                                   absl::Seconds(1), absl::Hours(1)));
+  RETURN_IF_ERROR(ValidateDuration("auth.reload_interval",
+                                   config.auth().reload_interval(),
+                                   absl::Seconds(1), absl::Hours(1)));
+  const auto& redis = config.redis();
+  if (!redis.address().empty()) {
+    RETURN_IF_ERROR(ValidateAddress("redis.address", redis.address()));
+  }
+  RETURN_IF_ERROR(ValidateDuration("redis.timeout", redis.timeout(),
+                                   absl::Milliseconds(10), absl::Seconds(10)));
+  RETURN_IF_ERROR(ValidateDuration("redis.reconnect_interval",
+                                   redis.reconnect_interval(),
+                                   absl::Milliseconds(100), absl::Minutes(1)));
+  return ValidateRange<int64_t>("redis.max_pending", redis.max_pending(), 1,
+                                1000000);
+}
+
 absl::Status Validate(const Config& config) {
+  RETURN_IF_ERROR(ValidateTenancy(config));
   const auto& server = config.server();
   RETURN_IF_ERROR(ValidateAddress("server.listen", server.listen()));
   RETURN_IF_ERROR(

@@ -196,6 +196,18 @@ const std::vector<OverrideFlag>& OverrideFlags() {
       {"api_key_env", "Environment variable holding the upstream API key."},
       {"text_model", "Model name sent to the text server."},
       {"audio_model", "Model name sent to the audio server."},
+      {"tls_cert_file",
+       "PEM certificate chain: serve gRPC over TLS (tls.cert_file)."},
+      {"tls_key_file", "PEM private key of the certificate (tls.key_file)."},
+      {"tls_client_ca_file",
+       "PEM CA bundle: require client certificates it signed, mTLS "
+       "(tls.client_ca_file)."},
+      {"keys_file",
+       "Tenants and hashed API keys: every call needs a key "
+       "(auth.keys_file). Default: no authentication."},
+      {"redis_address",
+       "host:port of Redis for rate limits shared by replicas "
+       "(redis.address). Default: limits local to each replica."},
   };
   return *kFlags;
 }
@@ -214,6 +226,11 @@ absl::Status ApplyOverrides(
           {"max_connection_age", {"server", "max_connection_age"}},
           {"drain_timeout", {"server", "drain_timeout"}},
           {"log_level", {"logging", "level"}},
+          {"tls_cert_file", {"tls", "cert_file"}},
+          {"tls_key_file", {"tls", "key_file"}},
+          {"tls_client_ca_file", {"tls", "client_ca_file"}},
+          {"keys_file", {"auth", "keys_file"}},
+          {"redis_address", {"redis", "address"}},
       };
   QuickSetup setup;
   const std::map<std::string, std::optional<std::string>*> quick = {

@@ -1,0 +1,46 @@
+#include "tenancy/tenancy.h"
+
+#include "absl/strings/numbers.h"
+#include "common/proto_duration.h"
+#include "tenancy/local_limiter.h"
+#include "tenancy/redis_limiter.h"
+
+namespace voxgate::tenancy {
+
+absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
+    const ::voxgate::config::v1::Config& config, TimerQueue& timers,
+    const Logger& logger, prometheus::Registry& registry) {
+  if (config.auth().keys_file().empty()) return nullptr;
+  std::unique_ptr<Tenancy> tenancy(new Tenancy());
+  tenancy->metrics_ = std::make_unique<TenantMetrics>(registry);
+  const auto& redis = config.redis();
+  if (redis.address().empty()) {
+    tenancy->limiter_ = std::make_unique<LocalLimiter>(timers.clock());
+  } else {
+    RedisLimiter::Options options;
+    const std::size_t colon = redis.address().rfind(':');
+    options.host = redis.address().substr(0, colon);
+    // Validated by the configuration's loader.
+    (void)absl::SimpleAtoi(redis.address().substr(colon + 1), &options.port);
+    options.timeout = ToAbsl(redis.timeout());
+    options.reconnect_interval = ToAbsl(redis.reconnect_interval());
+    options.key_prefix = redis.key_prefix();
+    options.max_pending = static_cast<int>(redis.max_pending());
+    options.fail_open = redis.on_failure() !=
+                        ::voxgate::config::v1::REDIS_FAILURE_POLICY_CLOSED;
+    tenancy->limiter_ = std::make_unique<RedisLimiter>(options, timers.clock(),
+                                                       logger, registry);
+  }
+  TenantMetrics* metrics = tenancy->metrics_.get();
+  auto keys = KeysStore::Start(
+      config.auth().keys_file(), ToAbsl(config.auth().reload_interval()),
+      timers, logger,
+      [metrics](const KeyRing& ring) { metrics->SetTenants(ring); });
+  if (!keys.ok()) return keys.status();
+  tenancy->keys_ = *std::move(keys);
+  tenancy->gate_ = std::make_unique<TenantGate>(
+      *tenancy->keys_, *tenancy->limiter_, *tenancy->metrics_);
+  return tenancy;
+}
+
+}  // namespace voxgate::tenancy

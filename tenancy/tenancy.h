@@ -1,0 +1,40 @@
+#ifndef VOXGATE_TENANCY_TENANCY_H_
+#define VOXGATE_TENANCY_TENANCY_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/logging.h"
+#include "common/timer_queue.h"
+#include "prometheus/registry.h"
+#include "tenancy/keys_store.h"
+#include "tenancy/limiter.h"
+#include "tenancy/tenant_gate.h"
+#include "tenancy/tenant_metrics.h"
+#include "voxgate/config/v1/config.pb.h"
+
+namespace voxgate::tenancy {
+
+// Tenants as the configuration asks: the keys file (auth), the limiter (Redis
+// when redis.address is set, else per replica) and the gate admission runs.
+class Tenancy {
+ public:
+  // Null when auth.keys_file is unset (every call is served, as without
+  // tenants). Errors name the keys file and the key at fault.
+  static absl::StatusOr<std::unique_ptr<Tenancy>> Create(
+      const ::voxgate::config::v1::Config& config, TimerQueue& timers,
+      const Logger& logger, prometheus::Registry& registry);
+
+  TenantGate& gate() { return *gate_; }
+
+ private:
+  Tenancy() = default;
+  std::unique_ptr<TenantMetrics> metrics_;
+  std::unique_ptr<Limiter> limiter_;
+  std::unique_ptr<KeysStore> keys_;
+  std::unique_ptr<TenantGate> gate_;
+};
+
+}  // namespace voxgate::tenancy
+
+#endif  // VOXGATE_TENANCY_TENANCY_H_

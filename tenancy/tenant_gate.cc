@@ -1,0 +1,212 @@
+#include "tenancy/tenant_gate.h"
+
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/retry_info.h"
+
+namespace voxgate::tenancy {
+namespace {
+
+// The key the caller sent, if any: `authorization: Bearer <key>` (the
+// OpenAI SDKs' way) or `x-api-key: <key>`.
+std::optional<absl::string_view> KeyOf(const server::CallerMetadata* metadata) {
+  if (metadata == nullptr) return std::nullopt;
+  if (auto authorization = metadata->Find("authorization")) {
+    absl::string_view value = *authorization;
+    if (value.size() > 7 && absl::StartsWithIgnoreCase(value, "bearer ")) {
+      return absl::StripAsciiWhitespace(value.substr(7));
+    }
+  }
+  if (auto key = metadata->Find("x-api-key")) {
+    return absl::StripAsciiWhitespace(*key);
+  }
+  return std::nullopt;
+}
+
+uint32_t RequestsPerMinute(const TenantPolicy& tenant,
+                           server::MethodClass method_class) {
+  const auto& rpm = tenant.limits().requests_per_minute();
+  switch (method_class) {
+    case server::MethodClass::kGeneral:
+      return rpm.general();
+    case server::MethodClass::kTranscription:
+      return rpm.transcription();
+    case server::MethodClass::kUnderstanding:
+      return rpm.understanding();
+    case server::MethodClass::kBatch:
+      return rpm.batch();
+  }
+  return 0;
+}
+
+Rejection ReasonOf(const absl::Status& refusal) {
+  if (refusal.code() == absl::StatusCode::kUnavailable) {
+    return Rejection::kStoreDown;
+  }
+  return absl::StrContains(refusal.message(), "requests_per_minute")
+             ? Rejection::kRate
+             : Rejection::kQuota;
+}
+
+}  // namespace
+
+class TenantGate::Grant final : public server::CallGrant {
+ public:
+  Grant(TenantGate& gate, std::shared_ptr<const KeyRing> ring,
+        const TenantPolicy& tenant, bool stream)
+      : gate_(gate), ring_(std::move(ring)), tenant_(tenant), stream_(stream) {}
+  ~Grant() override { gate_.Leave(tenant_.name(), stream_); }
+
+  const std::string& tenant() const override { return tenant_.name(); }
+
+  absl::Status CheckModel(absl::string_view model) const override {
+    absl::Status allowed = tenant_.AllowsModel(model);
+    if (!allowed.ok()) {
+      gate_.metrics_.Rejected(tenant_.name(), Rejection::kPermission);
+    }
+    return allowed;
+  }
+
+  void Charge(const server::CallUsage& usage) override {
+    gate_.metrics_.Ended(tenant_.name(), usage.method, usage.code,
+                         usage.prompt_tokens, usage.completion_tokens,
+                         usage.audio_seconds);
+    const auto& limits = tenant_.limits();
+    const int64_t tokens = limits.tokens_per_day() > 0
+                               ? usage.prompt_tokens + usage.completion_tokens
+                               : 0;
+    const double audio =
+        limits.audio_seconds_per_hour() > 0 ? usage.audio_seconds : 0;
+    gate_.limiter_.Charge(tenant_.name(), tokens, audio);
+  }
+
+ private:
+  TenantGate& gate_;
+  // Keeps the keys file's version the call was admitted under alive.
+  const std::shared_ptr<const KeyRing> ring_;
+  const TenantPolicy& tenant_;
+  const bool stream_;
+};
+
+absl::StatusOr<const TenantPolicy*> TenantGate::Identify(
+    const KeyRing& ring, const server::CallerMetadata* metadata,
+    absl::string_view identity) {
+  const std::optional<absl::string_view> key = KeyOf(metadata);
+  if (key.has_value()) {
+    if (const TenantPolicy* tenant = ring.FindByKey(*key)) return tenant;
+    return absl::UnauthenticatedError(
+        "the API key is not valid (unknown, revoked or mistyped)");
+  }
+  if (const TenantPolicy* tenant = ring.FindByIdentity(identity)) {
+    return tenant;
+  }
+  return absl::UnauthenticatedError(
+      identity.empty()
+          ? "an API key is required: send `authorization: Bearer <key>` or "
+            "`x-api-key: <key>`"
+          : "an API key is required: the client certificate's identity is "
+            "not listed by any tenant");
+}
+
+void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
+  std::shared_ptr<const KeyRing> ring = keys_.Current();
+  absl::StatusOr<const TenantPolicy*> found =
+      Identify(*ring, request.metadata, request.identity);
+  if (!found.ok()) {
+    metrics_.Rejected("", Rejection::kUnauthenticated);
+    done(found.status());
+    return;
+  }
+  const TenantPolicy& tenant = **found;
+  absl::Status allowed = tenant.AllowsMethod(request.method);
+  if (allowed.ok() && request.model_known) {
+    allowed = tenant.AllowsModel(request.model);
+  }
+  if (!allowed.ok()) {
+    metrics_.Rejected(tenant.name(), Rejection::kPermission);
+    done(WithTenant(std::move(allowed), tenant.name()));
+    return;
+  }
+  if (absl::Status entered = Enter(tenant, request.long_lived_stream);
+      !entered.ok()) {
+    metrics_.Rejected(tenant.name(), Rejection::kConcurrency);
+    done(WithTenant(std::move(entered), tenant.name()));
+    return;
+  }
+  auto grant = std::make_unique<Grant>(*this, std::move(ring), tenant,
+                                       request.long_lived_stream);
+  LimitClaim claim;
+  const auto& limits = tenant.limits();
+  claim.requests_per_minute = RequestsPerMinute(tenant, request.method_class);
+  claim.tokens_per_day = limits.tokens_per_day();
+  claim.audio_seconds_per_hour = limits.audio_seconds_per_hour();
+  if (!claim.limited()) {
+    done(std::move(grant));
+    return;
+  }
+  claim.tenant = tenant.name();
+  claim.method_class = request.method_class;
+  // std::function needs a copyable callable: the grant rides in a shared_ptr.
+  auto held = std::make_shared<std::unique_ptr<Grant>>(std::move(grant));
+  limiter_.Check(
+      claim, [this, held, done = std::move(done)](absl::Status verdict) {
+        if (!verdict.ok()) {
+          const std::string tenant = (*held)->tenant();
+          metrics_.Rejected(tenant, ReasonOf(verdict));
+          held->reset();  // frees the concurrency slot before answering
+          done(WithTenant(std::move(verdict), tenant));
+          return;
+        }
+        done(std::unique_ptr<server::CallGrant>(std::move(*held)));
+      });
+}
+
+absl::Status TenantGate::Enter(const TenantPolicy& tenant, bool stream) {
+  const auto& limits = tenant.limits();
+  absl::MutexLock lock(&mu_);
+  InFlight& in_flight = in_flight_[tenant.name()];
+  if (limits.max_concurrent_calls() > 0 &&
+      in_flight.calls >= static_cast<int>(limits.max_concurrent_calls())) {
+    return WithRetryDelay(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "tenant \"", tenant.name(),
+            "\" is over its limit "
+            "max_concurrent_calls (",
+            limits.max_concurrent_calls(),
+            " calls in flight on this replica); retry when one ends")),
+        absl::Seconds(1));
+  }
+  if (stream && limits.max_streams() > 0 &&
+      in_flight.streams >= static_cast<int>(limits.max_streams())) {
+    return WithRetryDelay(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "tenant \"", tenant.name(), "\" is over its limit max_streams (",
+            limits.max_streams(),
+            " streams open on this replica); retry when one ends")),
+        absl::Seconds(1));
+  }
+  ++in_flight.calls;
+  if (stream) ++in_flight.streams;
+  return absl::OkStatus();
+}
+
+void TenantGate::Leave(const std::string& tenant, bool stream) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(tenant);
+  if (it == in_flight_.end()) return;
+  --it->second.calls;
+  if (stream) --it->second.streams;
+}
+
+absl::Status TenantGate::AuthorizeMetrics(
+    const server::CallerMetadata& metadata) {
+  std::shared_ptr<const KeyRing> ring = keys_.Current();
+  absl::StatusOr<const TenantPolicy*> found = Identify(*ring, &metadata, "");
+  if (!found.ok()) return found.status();
+  return (*found)->AllowsMethod("Metrics");
+}
+
+}  // namespace voxgate::tenancy

@@ -1,0 +1,62 @@
+#ifndef VOXGATE_TENANCY_TENANT_GATE_H_
+#define VOXGATE_TENANCY_TENANT_GATE_H_
+
+#include <map>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "server/admission.h"
+#include "tenancy/keys_store.h"
+#include "tenancy/limiter.h"
+#include "tenancy/tenant_metrics.h"
+
+namespace voxgate::tenancy {
+
+// Admission's check when a keys file is configured, for every front door:
+//  1. who: the key in `authorization: Bearer <key>` or `x-api-key`, else a
+//     client-certificate identity a tenant lists; none or unknown is
+//     UNAUTHENTICATED (the message never repeats the key);
+//  2. may it: the tenant's methods and models, else PERMISSION_DENIED naming
+//     the method or model;
+//  3. how much: the tenant's concurrent calls and streams (per replica),
+//     then its requests per minute, tokens per day and audio seconds per hour
+//     through the limiter (shared through Redis when configured), else
+//     RESOURCE_EXHAUSTED naming the limit, with when to retry.
+// The grant names the tenant for logs and metrics, holds the concurrency
+// slots, and charges usage as the call ends. Thread-safe.
+class TenantGate final : public server::AdmissionCheck {
+ public:
+  // All borrowed; they must outlive the gate and every call it admitted.
+  TenantGate(KeysStore& keys, Limiter& limiter, TenantMetrics& metrics)
+      : keys_(keys), limiter_(limiter), metrics_(metrics) {}
+
+  void Check(const server::AdmissionRequest& request, Done done) override;
+
+  // For the admin port's /metrics: OK when the key's tenant may call
+  // "Metrics", else UNAUTHENTICATED or PERMISSION_DENIED.
+  absl::Status AuthorizeMetrics(const server::CallerMetadata& metadata);
+
+ private:
+  class Grant;
+  struct InFlight {
+    int calls = 0;
+    int streams = 0;
+  };
+  // Who the caller is, or UNAUTHENTICATED.
+  absl::StatusOr<const TenantPolicy*> Identify(
+      const KeyRing& ring, const server::CallerMetadata* metadata,
+      absl::string_view identity);
+  // Takes a concurrency slot, or RESOURCE_EXHAUSTED naming the limit.
+  absl::Status Enter(const TenantPolicy& tenant, bool stream);
+  void Leave(const std::string& tenant, bool stream);
+
+  KeysStore& keys_;
+  Limiter& limiter_;
+  TenantMetrics& metrics_;
+  absl::Mutex mu_;
+  std::map<std::string, InFlight, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace voxgate::tenancy
+
+#endif  // VOXGATE_TENANCY_TENANT_GATE_H_
