@@ -11,15 +11,41 @@
 namespace voxgate::server {
 namespace {
 
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    default:
+      return "Service Unavailable";
+  }
+}
+
 void Reply(mg_connection* connection, int status, const char* content_type,
            const std::string& body) {
   mg_printf(connection,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
             "Connection: close\r\n\r\n",
-            status, status == 200 ? "OK" : "Service Unavailable", content_type,
-            body.size());
+            status, Reason(status), content_type, body.size());
   mg_write(connection, body.data(), body.size());
 }
+
+// A request's headers as admission checks read metadata.
+class RequestHeaders final : public CallerMetadata {
+ public:
+  explicit RequestHeaders(mg_connection* connection) : connection_(connection) {}
+  std::optional<absl::string_view> Find(absl::string_view key) const override {
+    const char* value = mg_get_header(connection_, std::string(key).c_str());
+    if (value == nullptr) return std::nullopt;
+    return absl::string_view(value);
+  }
+
+ private:
+  mg_connection* connection_;
+};
 
 class FunctionHandler final : public CivetHandler {
  public:
@@ -62,10 +88,21 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const std::string& listen,
     std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
     std::function<std::string()> ready,
-    std::function<std::map<std::string, bool>()> pools) {
+    std::function<std::map<std::string, bool>()> pools, Security security) {
   std::unique_ptr<AdminServer> admin(new AdminServer());
   admin->handlers_.reset(new Handlers{
-      FunctionHandler([metrics](mg_connection* connection) {
+      FunctionHandler([metrics, authorize = security.authorize_metrics](
+                          mg_connection* connection) {
+        if (authorize) {
+          const absl::Status allowed = authorize(RequestHeaders(connection));
+          if (!allowed.ok()) {
+            Reply(connection,
+                  allowed.code() == absl::StatusCode::kUnauthenticated ? 401
+                                                                       : 403,
+                  "text/plain", std::string(allowed.message()) + "\n");
+            return;
+          }
+        }
         std::vector<prometheus::MetricFamily> families;
         for (const auto& collectable : metrics) {
           for (auto& family : collectable->Collect())
@@ -92,6 +129,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
       })});
   // civetweb wants "host:port"; it reports failure by exception (its C++
   // boundary).
+  // Plain HTTP only: Debian's civetweb 1.15 crashes on the first HTTPS
+  // handshake with OpenSSL 3 (its own `civetweb` binary does too).
   const std::vector<std::string> options = {"listening_ports", listen,
                                             "num_threads", "2"};
   try {

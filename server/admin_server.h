@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "prometheus/collectable.h"
+#include "server/admission.h"
 
 class CivetServer;
 
@@ -22,12 +23,20 @@ namespace voxgate::server {
 // civetweb's own threads. Thread-safe.
 class AdminServer {
  public:
+  struct Security {
+    // Decides who may read /metrics when set, from the request's
+    // `authorization` and `x-api-key` headers: OK, or the refusal (401 or
+    // 403). Health and readiness stay open for probes.
+    std::function<absl::Status(const CallerMetadata&)> authorize_metrics;
+  };
+
   // UNAVAILABLE naming server.admin_listen when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(
       const std::string& listen,
       std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
       std::function<std::string()> ready,
-      std::function<std::map<std::string, bool>()> pools);
+      std::function<std::map<std::string, bool>()> pools,
+      Security security);
   ~AdminServer();
 
   // The bound port (useful with port 0).

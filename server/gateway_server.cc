@@ -165,6 +165,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     gateway->http_ = *std::move(http);
   }
   // The admin listener: /metrics, /healthz, /readyz.
+  AdminServer::Security security;
+  if (gateway->tenancy_ != nullptr && !config.auth().open_metrics()) {
+    tenancy::TenantGate* gate = &gateway->tenancy_->gate();
+    security.authorize_metrics = [gate](const CallerMetadata& metadata) {
+      return gate->AuthorizeMetrics(metadata);
+    };
+  }
   GatewayServer* raw = gateway.get();
   auto admin = AdminServer::Start(
       config.server().admin_listen(),
@@ -180,7 +187,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       [raw]() -> std::string {
         return raw->admission_->draining() ? "draining" : "";
       },
-      [raw] { return raw->routing_->PoolAvailability(); });
+      [raw] { return raw->routing_->PoolAvailability(); }, security);
   if (!admin.ok()) return admin.status();
   gateway->admin_ = std::move(*admin);
   grpc::HealthCheckServiceInterface* health =

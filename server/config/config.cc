@@ -374,9 +374,8 @@ absl::Status ValidateTenancy(const Config& config) {
     return KeyError(tls.cert_file().empty() ? "tls.cert_file" : "tls.key_file",
                     "tls.cert_file and tls.key_file go together");
   }
-  if (tls.cert_file().empty() &&
-      (!tls.client_ca_file().empty() || tls.admin())) {
-    return KeyError(tls.admin() ? "tls.admin" : "tls.client_ca_file",
+  if (tls.cert_file().empty() && !tls.client_ca_file().empty()) {
+    return KeyError("tls.client_ca_file",
                     "needs tls.cert_file and tls.key_file");
   }
   RETURN_IF_ERROR(ValidateDuration("tls.reload_interval", tls.reload_interval(),
