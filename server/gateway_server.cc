@@ -60,16 +60,28 @@ void ApplyTransportSettings(const config::v1::ServerConfig& server,
   }
 }
 
-// Adds gRPC reflection to one server (the global plugin registration would
-// add it to every server of the process).
+// Turns gRPC reflection on or off for one server: linking the reflection
+// library registers it for every server of the process.
 class ReflectionOption final : public grpc::ServerBuilderOption {
  public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
   void UpdateArguments(grpc::ChannelArguments*) override {}
   void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
                          plugins) override {
-    plugins->push_back(
-        std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const auto& plugin) {
+                                    return plugin->name() ==
+                                           "proto_server_reflection";
+                                  }),
+                   plugins->end());
+    if (enabled_) {
+      plugins->push_back(
+          std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
   }
+
+ private:
+  const bool enabled_;
 };
 
 }  // namespace
@@ -139,9 +151,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   builder.RegisterService(gateway->service_.get());
   // Reflection lists the API to anyone; with keys it is off unless opened.
   // (Health stays open: probes carry no keys.)
-  if (gateway->tenancy_ == nullptr || config.auth().open_reflection()) {
-    builder.SetOption(std::make_unique<ReflectionOption>());
-  }
+  builder.SetOption(std::make_unique<ReflectionOption>(
+      gateway->tenancy_ == nullptr || config.auth().open_reflection()));
   ApplyTransportSettings(config.server(), builder);
   if (options.customize) options.customize(builder);
 

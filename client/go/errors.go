@@ -3,7 +3,9 @@ package voxgate
 import (
 	"errors"
 	"fmt"
+	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -27,6 +29,9 @@ type Error struct {
 	Code      codes.Code
 	Message   string
 	RequestID string
+	// RetryAfter is when the gateway said to come back (a rate limit or
+	// quota), 0 when it did not.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -64,7 +69,26 @@ func wrap(err error, requestID string) error {
 	if !ok {
 		return err
 	}
-	return &Error{Code: s.Code(), Message: s.Message(), RequestID: requestID}
+	retryAfter, _ := RetryAfter(err)
+	return &Error{Code: s.Code(), Message: s.Message(), RequestID: requestID, RetryAfter: retryAfter}
+}
+
+// RetryAfter is the delay a refusal's google.rpc.RetryInfo detail names.
+func RetryAfter(err error) (time.Duration, bool) {
+	var voxgateErr *Error
+	if errors.As(err, &voxgateErr) && voxgateErr.RetryAfter > 0 {
+		return voxgateErr.RetryAfter, true
+	}
+	s, ok := status.FromError(err)
+	if !ok {
+		return 0, false
+	}
+	for _, detail := range s.Details() {
+		if info, ok := detail.(*errdetails.RetryInfo); ok && info.GetRetryDelay() != nil {
+			return info.GetRetryDelay().AsDuration(), true
+		}
+	}
+	return 0, false
 }
 
 // grpcMetadata collects a call's response headers (the gateway returns

@@ -29,6 +29,8 @@ type config struct {
 	timeout time.Duration
 	retries int
 	dial    []grpc.DialOption
+	apiKey  string
+	tls     *TLSFiles
 }
 
 // Option configures a Client.
@@ -37,8 +39,10 @@ type Option func(*config)
 // WithTimeout sets the deadline of calls whose context has none. Default 5m.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
-// WithRetries sets how many times UNAVAILABLE is retried (with jittered
-// exponential backoff, within the deadline). Default 2.
+// WithRetries sets how many times a call is retried within its deadline:
+// UNAVAILABLE with jittered exponential backoff, and RESOURCE_EXHAUSTED after
+// the delay the gateway's google.rpc.RetryInfo names (a rate limit's window).
+// Default 2.
 func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 
 // WithDialOptions adds gRPC dial options (credentials, interceptors, ...).
@@ -53,15 +57,33 @@ func New(address string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	security, err := securityOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	dial := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)),
-	}, cfg.dial...)
+	}, security...)
+	dial = append(dial, cfg.dial...)
 	conn, err := grpc.NewClient(address, dial...)
 	if err != nil {
 		return nil, err
 	}
 	return &Client{conn: conn, stub: v1.NewVoxgateServiceClient(conn), timeout: cfg.timeout, retries: cfg.retries}, nil
+}
+
+// retryDelay says whether a failed call may be retried and after how long.
+func retryDelay(err error, attempt int) (time.Duration, bool) {
+	switch status.Code(err) {
+	case codes.Unavailable:
+		return time.Duration(rand.Int64N(int64(100*time.Millisecond) << attempt)), true
+	case codes.ResourceExhausted:
+		if delay, ok := RetryAfter(err); ok && delay <= 30*time.Second {
+			return delay, true
+		}
+	}
+	return 0, false
 }
 
 // Close releases the connection.
@@ -87,10 +109,13 @@ func unary[T any](c *Client, ctx context.Context, call func(context.Context, ...
 		if err == nil {
 			return result, nil
 		}
-		if status.Code(err) != codes.Unavailable || attempt >= c.retries {
+		backoff, retry := retryDelay(err, attempt)
+		if !retry || attempt >= c.retries {
 			return result, wrap(err, header.requestID())
 		}
-		backoff := time.Duration(rand.Int64N(int64(100*time.Millisecond) << attempt))
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= backoff {
+			return result, wrap(err, header.requestID())
+		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():

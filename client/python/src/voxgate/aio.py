@@ -12,7 +12,8 @@ import grpc.aio
 
 from voxgate import _convert
 from voxgate._convert import AudioSource
-from voxgate._retry import RetryPolicy, retryable, time_left
+from voxgate._connection import auth_metadata, tls_credentials
+from voxgate._retry import RetryPolicy, retry_delay, time_left
 from voxgate.errors import from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
@@ -40,9 +41,15 @@ class AsyncClient:
 
     def __init__(self, address: str = "localhost:50051", *, timeout_s: float = 300.0,
                  retry: RetryPolicy = RetryPolicy(),
-                 credentials: Optional[grpc.ChannelCredentials] = None) -> None:
+                 credentials: Optional[grpc.ChannelCredentials] = None,
+                 api_key: Optional[str] = None, ca_file: Optional[str] = None,
+                 client_cert_file: Optional[str] = None,
+                 client_key_file: Optional[str] = None, tls: bool = False) -> None:
         options = [("grpc.max_send_message_length", _MAX_MESSAGE),
                    ("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        credentials = credentials or tls_credentials(ca_file, client_cert_file,
+                                                     client_key_file, tls)
+        self._metadata = auth_metadata(api_key)
         self._channel = (grpc.aio.secure_channel(address, credentials, options)
                          if credentials else grpc.aio.insecure_channel(address, options))
         self._stub = service_pb2_grpc.VoxgateServiceStub(self._channel)
@@ -65,11 +72,10 @@ class AsyncClient:
         while True:
             try:
                 return await method(request, timeout=max(0.001, time_left(deadline)),
-                                    metadata=(("x-request-id", request_id),))
+                                    metadata=self._metadata + (("x-request-id", request_id),))
             except grpc.RpcError as error:
-                delay = self._retry.delay(attempt)
-                if (not retryable(error) or attempt >= self._retry.attempts
-                        or time_left(deadline) <= delay):
+                delay = retry_delay(error, self._retry, attempt)
+                if delay is None or time_left(deadline) <= delay:
                     raise from_rpc_error(error, await _request_id_of(error, request_id)) from None
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -123,7 +129,8 @@ class AsyncClient:
         call, and the gateway aborts the upstream request."""
         request = _convert.chat_request(messages, params)
         return AsyncChatStream(
-            self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s))
+            self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s,
+                                   metadata=self._metadata))
 
     async def stream_transcribe(self, source: Any, *, sample_rate: int = 16000,
                                 realtime: bool = True, interim_results: bool = True,
@@ -140,7 +147,8 @@ class AsyncClient:
             rate, chunks = sample_rate, _as_async(source)
         config = _convert.stream_config(rate, interim_results, model, language)
         call = self._stub.StreamTranscribe(_stream_requests(config, chunks),
-                                           timeout=timeout_s or self._timeout_s)
+                                           timeout=timeout_s or self._timeout_s,
+                                           metadata=self._metadata)
         try:
             async for response in call:
                 result = _convert.stream_result_dict(response)

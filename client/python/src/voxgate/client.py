@@ -11,7 +11,8 @@ import grpc
 
 from voxgate import _convert
 from voxgate._convert import AudioSource
-from voxgate._retry import RetryPolicy, retryable, time_left
+from voxgate._connection import auth_metadata, tls_credentials
+from voxgate._retry import RetryPolicy, retry_delay, time_left
 from voxgate.errors import from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
@@ -33,16 +34,28 @@ class Client:
     """A connection to a Voxgate gateway. Thread-safe; reuse one per process.
 
     ``timeout_s`` is each call's deadline (overridable per call); UNAVAILABLE
-    is retried per ``retry`` within it. Failures raise the typed exceptions of
-    :mod:`voxgate.errors`.
+    is retried per ``retry`` within it, and so is RESOURCE_EXHAUSTED when the
+    gateway says when to come back (a rate limit's ``retry-after``). Failures
+    raise the typed exceptions of :mod:`voxgate.errors`.
+
+    ``api_key`` (default ``$VOXGATE_API_KEY``) goes with every call as
+    ``authorization: Bearer``; ``ca_file`` (the CA of the gateway's certificate),
+    ``client_cert_file`` and ``client_key_file`` (mTLS), or ``tls=True`` (the
+    system's roots) connect with TLS.
     """
 
     def __init__(self, address: str = "localhost:50051", *, timeout_s: float = 300.0,
                  retry: RetryPolicy = RetryPolicy(),
                  credentials: Optional[grpc.ChannelCredentials] = None,
-                 channel: Optional[grpc.Channel] = None) -> None:
+                 channel: Optional[grpc.Channel] = None,
+                 api_key: Optional[str] = None, ca_file: Optional[str] = None,
+                 client_cert_file: Optional[str] = None,
+                 client_key_file: Optional[str] = None, tls: bool = False) -> None:
         options = [("grpc.max_send_message_length", _MAX_MESSAGE),
                    ("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        credentials = credentials or tls_credentials(ca_file, client_cert_file,
+                                                     client_key_file, tls)
+        self._metadata = auth_metadata(api_key)
         if channel is None:
             channel = (grpc.secure_channel(address, credentials, options)
                        if credentials else grpc.insecure_channel(address, options))
@@ -67,11 +80,10 @@ class Client:
         while True:
             try:
                 return method(request, timeout=max(0.001, time_left(deadline)),
-                              metadata=[("x-request-id", request_id)])
+                              metadata=self._metadata + (("x-request-id", request_id),))
             except grpc.RpcError as error:
-                delay = self._retry.delay(attempt)
-                if (not retryable(error) or attempt >= self._retry.attempts
-                        or time_left(deadline) <= delay):
+                delay = retry_delay(error, self._retry, attempt)
+                if delay is None or time_left(deadline) <= delay:
                     raise from_rpc_error(error, _request_id_of(error, request_id)) from None
                 time.sleep(delay)
                 attempt += 1
@@ -129,7 +141,8 @@ class Client:
         how it ended. Not retried once started (part of the answer may have
         been seen)."""
         request = _convert.chat_request(messages, params)
-        return ChatStream(self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s))
+        return ChatStream(self._stub.ChatStream(request, timeout=timeout_s or self._timeout_s,
+                                   metadata=self._metadata))
 
     def stream_transcribe(self, source: Any, *, sample_rate: int = 16000,
                           realtime: bool = True, interim_results: bool = True,
@@ -149,7 +162,8 @@ class Client:
             rate, chunks = sample_rate, iter(source)
         requests = _stream_requests(_convert.stream_config(rate, interim_results, model, language),
                                     chunks)
-        call = self._stub.StreamTranscribe(requests, timeout=timeout_s or self._timeout_s)
+        call = self._stub.StreamTranscribe(requests, timeout=timeout_s or self._timeout_s,
+                                           metadata=self._metadata)
         try:
             for response in call:
                 result = _convert.stream_result_dict(response)

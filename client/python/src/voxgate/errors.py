@@ -11,16 +11,21 @@ from typing import Optional
 
 import grpc
 
+from voxgate._retry import retry_after_s
+
 
 class VoxgateError(Exception):
     """A call failed; the base of every Voxgate exception."""
 
     def __init__(self, message: str, code: grpc.StatusCode,
-                 request_id: Optional[str] = None) -> None:
+                 request_id: Optional[str] = None,
+                 retry_after_s: Optional[float] = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.request_id = request_id
+        # When the gateway said to come back (a rate limit or quota), seconds.
+        self.retry_after_s = retry_after_s
 
     def __str__(self) -> str:
         suffix = f" [request {self.request_id}]" if self.request_id else ""
@@ -87,4 +92,4 @@ def from_rpc_error(error: grpc.RpcError,
     # The gateway prefixes audio problems with "audio" (the field).
     if kind is InvalidRequestError and message.startswith("audio"):
         kind = AudioProcessingError
-    return kind(message, code, request_id)
+    return kind(message, code, request_id, retry_after_s(error))

@@ -1,0 +1,250 @@
+"""Each authentication and permission outcome, over gRPC and HTTP, with the
+code and a message that names what is wrong (and never the key)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+import voxgate
+from voxgate.v1 import (audio_pb2, chat_pb2, models_pb2, service_pb2_grpc, stream_pb2)
+
+from conftest import wait_for
+
+
+def stub(gateway) -> service_pb2_grpc.VoxgateServiceStub:
+    return service_pb2_grpc.VoxgateServiceStub(grpc.insecure_channel(gateway.address))
+
+
+def bearer(key: str):
+    return (("authorization", f"Bearer {key}"),)
+
+
+def chat_request(model: str = "llama3") -> chat_pb2.ChatRequest:
+    return chat_pb2.ChatRequest(model=model, messages=[chat_pb2.ChatMessage(
+        role=chat_pb2.ROLE_USER, content=[chat_pb2.ContentPart(text="hi")])])
+
+
+def code_of(call) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as error:
+        call()
+    return error.value
+
+
+def test_missing_and_unknown_keys_are_unauthenticated(gateway, keys):
+    models = stub(gateway).ListModels
+    missing = code_of(lambda: models(models_pb2.ListModelsRequest(), timeout=10))
+    assert missing.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "authorization: Bearer" in missing.details()
+    forged = keys.key("search")[:-4] + "0000"
+    unknown = code_of(lambda: models(models_pb2.ListModelsRequest(), timeout=10,
+                                     metadata=bearer(forged)))
+    assert unknown.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "not valid" in unknown.details() and forged[4:16] not in unknown.details()
+
+
+def test_a_key_in_either_header_is_served_as_its_tenant(gateway, keys):
+    models = stub(gateway).ListModels
+    assert models(models_pb2.ListModelsRequest(), timeout=10,
+                  metadata=bearer(keys.key("search"))).models
+    assert models(models_pb2.ListModelsRequest(), timeout=10,
+                  metadata=(("x-api-key", keys.key("search")),)).models
+    wait_for(lambda: any(line.get("tenant") == "search" and line["method"] == "ListModels"
+                         for line in gateway.call_lines()), 10, "a log line naming the tenant")
+
+
+def test_methods_and_models_outside_the_tenants_lists_are_denied(gateway, keys):
+    service = stub(gateway)
+    denied = code_of(lambda: service.Analyze(_analyze_request(), timeout=10,
+                                             metadata=bearer(keys.key("search"))))
+    assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "may not call Analyze" in denied.details()
+    model = code_of(lambda: service.Chat(chat_request("gpt-4o"), timeout=10,
+                                         metadata=bearer(keys.key("search"))))
+    assert model.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert 'model "gpt-4o"' in model.details()
+    reply = service.Chat(chat_request("llama3"), timeout=30, metadata=bearer(keys.key("search")))
+    assert reply.content
+
+
+def _analyze_request():
+    from voxgate.v1 import transcribe_pb2
+    return transcribe_pb2.AnalyzeRequest(
+        audio=audio_pb2.AudioInput(content=b"RIFF"), instruction="summarise")
+
+
+def test_a_stream_naming_a_model_it_may_not_use_is_denied(gateway, keys):
+    def requests():
+        yield stream_pb2.StreamTranscribeRequest(config=stream_pb2.StreamTranscribeConfig(
+            format=audio_pb2.AudioFormat(encoding=audio_pb2.AUDIO_ENCODING_LINEAR16,
+                                         sample_rate_hertz=16000, channel_count=1),
+            recognition=audio_pb2.RecognitionConfig(model="whisper-large")))
+    calls = stub(gateway).StreamTranscribe(requests(), timeout=30,
+                                           metadata=bearer(keys.key("search")))
+    error = code_of(lambda: list(calls))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert 'model "whisper-large"' in error.details()
+
+
+def test_http_answers_401_and_403_in_openai_shape(gateway, keys):
+    def post(key=None, model="llama3"):
+        headers = {"content-type": "application/json"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}]})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{gateway.http_port}/v1/chat/completions",
+            data=body.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.load(reply)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    status, body = post()
+    assert status == 401 and body["error"]["code"] == "unauthenticated"
+    status, body = post(keys.key("search"), "gpt-4o")
+    assert status == 403 and "gpt-4o" in body["error"]["message"]
+    status, body = post(keys.key("search"))
+    assert status == 200 and body["choices"][0]["message"]["content"]
+
+
+def test_health_stays_open_reflection_is_off_and_metrics_need_a_key(gateway, keys):
+    channel = grpc.insecure_channel(gateway.address)
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
+                                                       timeout=10)
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    reflection = channel.stream_stream(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        request_serializer=lambda raw: raw, response_deserializer=lambda raw: raw)
+    error = code_of(lambda: list(reflection(iter([b"\x3a\x00"]), timeout=10)))
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    url = f"http://127.0.0.1:{gateway.admin_port}/metrics"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=10)
+    assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as forbidden:  # search may not read metrics
+        urllib.request.urlopen(urllib.request.Request(
+            url, headers={"x-api-key": keys.key("search")}), timeout=10)
+    assert forbidden.value.code == 403
+    with urllib.request.urlopen(urllib.request.Request(
+            url, headers={"authorization": f"Bearer {keys.key('ops')}"}), timeout=10) as reply:
+        text = reply.read().decode()
+    assert 'voxgate_tenant_info{cost_center="42",team="search",tenant="search"} 1' in text
+    assert 'voxgate_tenant_rejections_total{reason="unauthenticated",tenant=""}' in text
+    assert 'voxgate_tenant_calls_total{code="OK",method="ListModels",tenant="search"}' in text
+
+
+def test_rate_limit_refusal_carries_retry_info(gateway, keys, work):
+    models = stub(gateway).ListModels
+    for _ in range(3):
+        models(models_pb2.ListModelsRequest(), timeout=10, metadata=bearer(keys.key("limited")))
+    error = code_of(lambda: models(models_pb2.ListModelsRequest(), timeout=10,
+                                   metadata=bearer(keys.key("limited"))))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "requests_per_minute.general (3" in error.details()
+    trailers = dict(error.trailing_metadata())
+    assert 1 <= int(trailers["retry-after"]) <= 60
+    status = _google_rpc_status(work).FromString(trailers["grpc-status-details-bin"])
+    info = _retry_info(work)()
+    assert status.details[0].Unpack(info)
+    assert 0 < info.retry_delay.seconds <= 60
+    # The Python client exposes it, and does not wait a minute for it.
+    with voxgate.Client(gateway.address, api_key=keys.key("limited"), timeout_s=5) as client:
+        with pytest.raises(voxgate.errors.OverloadedError) as overloaded:
+            client.list_models()
+    assert 0 < overloaded.value.retry_after_s <= 60
+
+
+def test_the_python_client_waits_the_retry_after_and_succeeds(gateway, keys, fake):
+    """`single` may hold one call: a hanging chat holds it; the client's second
+    call is refused with retry-after 1 and goes through once the first ends."""
+    import urllib.request as http
+    http.urlopen(http.Request(f"http://127.0.0.1:{fake.port}/_fake/script",
+                              data=json.dumps({"path": "/v1/chat/completions",
+                                               "behavior": {"hang": True},
+                                               "times": 1}).encode(),
+                              headers={"content-type": "application/json"}),
+                 timeout=10).read()
+    channel = grpc.insecure_channel(gateway.address)
+    holder = service_pb2_grpc.VoxgateServiceStub(channel).Chat.future(
+        chat_request(), timeout=60, metadata=bearer(keys.key("single")))
+    wait_for(lambda: _in_flight(fake) == 1, 30, "the hanging chat to reach the fake")
+    done = {}
+
+    def second() -> None:
+        started = time.monotonic()
+        with voxgate.Client(gateway.address, api_key=keys.key("single"), timeout_s=60,
+                            retry=voxgate.RetryPolicy(attempts=8)) as client:
+            done["reply"] = client.chat_completion([{"role": "user", "content": "hi"}])
+        done["took"] = time.monotonic() - started
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    wait_for(lambda: any(line.get("tenant") == "single" and "max_concurrent_calls"
+                         in line.get("error", "") for line in gateway.call_lines()),
+             30, "the second call's refusal")
+    holder.cancel()
+    thread.join(60)
+    assert done["reply"]["choices"][0]["message"]["content"]
+    assert done["took"] >= 1.0  # it waited the retry-after, not a fast backoff
+
+
+def _in_flight(fake) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{fake.port}/_fake/stats",
+                                timeout=10) as reply:
+        return json.load(reply)["in_flight"]
+
+
+def test_tokens_per_day_are_charged_from_upstream_usage(gateway, keys):
+    service = stub(gateway)
+    # The fake reports usage; the first call takes `budget` past 10 tokens.
+    service.Chat(chat_request(), timeout=30, metadata=bearer(keys.key("budget")))
+    error = code_of(lambda: service.Chat(chat_request(), timeout=30,
+                                         metadata=bearer(keys.key("budget"))))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "tokens_per_day (10" in error.details()
+    def served():
+        return [line for line in gateway.call_lines()
+                if line.get("tenant") == "budget" and line["code"] == "OK"]
+    wait_for(lambda: served(), 10, "the served call's log line")
+    assert served()[0]["prompt_tokens"] + served()[0]["completion_tokens"] >= 10
+
+
+_PROTOS = {}
+
+
+def _compiled(work):
+    """google.rpc protos (the gateway's copy) compiled for this test."""
+    if not _PROTOS:
+        import importlib
+        import sys
+        from grpc_tools import protoc
+        from conftest import REPO
+        out = work / "google_rpc_py"
+        out.mkdir(exist_ok=True)
+        import grpc_tools
+        include = str(__import__("pathlib").Path(grpc_tools.__file__).parent / "_proto")
+        assert protoc.main(["protoc", f"-I{REPO / 'proto'}", f"-I{include}",
+                            f"--python_out={out}", "google/rpc/status.proto",
+                            "google/rpc/error_details.proto"]) == 0
+        sys.path.insert(0, str(out))
+        import google.rpc  # noqa: F401  may be a namespace package elsewhere
+        _PROTOS["status"] = importlib.import_module("google.rpc.status_pb2")
+        _PROTOS["details"] = importlib.import_module("google.rpc.error_details_pb2")
+    return _PROTOS
+
+
+def _google_rpc_status(work):
+    return _compiled(work)["status"].Status
+
+
+def _retry_info(work):
+    return _compiled(work)["details"].RetryInfo
