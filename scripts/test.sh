@@ -53,6 +53,7 @@ bazel_suite asan "--config=asan --test_tag_filters=-no_asan" //...
 # grpcurl against the real binaries, reflection only.
 echo "== grpcurl"
 bazel build "${bazel_cache[@]}" //server:voxgate //tests/fake_upstream:fake_upstream_server \
+  //client/cpp:voxgate-cli \
   >/dev/null 2>&1
 bin=$(bazel info bazel-bin 2>/dev/null)
 if tests/grpcurl_test.sh "$tools/bin/grpcurl" "$bin/server/voxgate" \
@@ -92,6 +93,10 @@ pytest_suite python-client client/python/tests
 # The HTTP front door with real clients: the openai SDK, curl, raw sockets,
 # a WebSocket client and headless Chromium.
 pytest_suite http-front-door tests/http_front_door
+
+# Tenants: API keys, TLS and mTLS with each client, limits shared by three
+# gateways through a real Redis, the Redis outage policy, no secret in outputs.
+VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite tenants tests/tenants
 
 echo "== go client: go test"
 (cd client/go && go vet ./... && go test -count=1 -json ./...) >"$results/go.json"

@@ -36,7 +36,8 @@ void Reply(mg_connection* connection, int status, const char* content_type,
 // A request's headers as admission checks read metadata.
 class RequestHeaders final : public CallerMetadata {
  public:
-  explicit RequestHeaders(mg_connection* connection) : connection_(connection) {}
+  explicit RequestHeaders(mg_connection* connection)
+      : connection_(connection) {}
   std::optional<absl::string_view> Find(absl::string_view key) const override {
     const char* value = mg_get_header(connection_, std::string(key).c_str());
     if (value == nullptr) return std::nullopt;

@@ -35,8 +35,7 @@ class AdminServer {
       const std::string& listen,
       std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
       std::function<std::string()> ready,
-      std::function<std::map<std::string, bool>()> pools,
-      Security security);
+      std::function<std::map<std::string, bool>()> pools, Security security);
   ~AdminServer();
 
   // The bound port (useful with port 0).

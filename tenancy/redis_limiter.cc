@@ -218,11 +218,16 @@ void RedisLimiter::Run() {
         clock_.AwaitWithDeadline(mu_, absl::Condition(&stopping_),
                                  next_attempt_);
       } else {
-        mu_.Await(absl::Condition(
-            +[](RedisLimiter* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return self->stopping_ || !self->queue_.empty();
-            },
-            this));
+        // Idle, it pings every reconnect_interval, so an outage shows (gauge,
+        // log line) before a call meets it.
+        clock_.AwaitWithDeadline(
+            mu_,
+            absl::Condition(
+                +[](RedisLimiter* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                  return self->stopping_ || !self->queue_.empty();
+                },
+                this),
+            clock_.Now() + options_.reconnect_interval);
       }
       if (stopping_) break;
       // Checks queued while down were answered by the policy, not queued.
@@ -237,6 +242,13 @@ void RedisLimiter::Run() {
       error = fresh->Open(options_);
       if (error.empty()) connection = std::move(fresh);
       SetUp(connection != nullptr, error);
+    } else if (batch.empty()) {
+      connection->Append({"PING"});
+      if (connection->Next(error) == nullptr) {
+        connection.reset();
+        SetUp(false, error);
+      }
+      continue;
     }
     if (connection != nullptr && !batch.empty()) {
       const std::string& p = options_.key_prefix;

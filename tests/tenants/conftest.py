@@ -141,13 +141,17 @@ TENANTS = f"""tenants:
   - name: budget
     limits:
       tokens_per_day: 10
+  - name: busy
+    limits:
+      requests_per_minute: {{general: 1000000}}
 """
 
 
 class Gateway:
     """The voxgate binary on free ports with a config of its own."""
 
-    def __init__(self, config: str, fake_port: int = 0) -> None:
+    def __init__(self, config: str, fake_port: int = 0, env: dict = None,
+                 pool_extra: str = "") -> None:
         pools = ""
         if fake_port:
             pools = f"""pools:
@@ -155,7 +159,7 @@ class Gateway:
     protocol: openai_chat
     endpoints: [{{url: "http://127.0.0.1:{fake_port}/v1", max_concurrency: 64}}]
     models: [llama3]
-    health_check: {{path: ""}}
+    health_check: {{path: ""}}{pool_extra}
   - name: embedded
     protocol: embedded
 routing: {{text_pool: llm, audio_pool: embedded}}
@@ -165,7 +169,8 @@ routing: {{text_pool: llm, audio_pool: embedded}}
         self._config.close()
         self.process = Process([VOXGATE_BIN, f"--config={self._config.name}",
                                 "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
-                                "--http_listen=127.0.0.1:0"])
+                                "--http_listen=127.0.0.1:0"],
+                               env={**os.environ, **(env or {})})
         line = self.process.wait_for_line(r'.*"serving".*', 60).group(0)
         self.port = int(re.search(r'"grpc_port":(\d+)', line).group(1))
         self.http_port = int(re.search(r'"http_port":(\d+)', line).group(1))
@@ -201,7 +206,7 @@ def certs(work) -> Certificates:
 def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
-                                         "budget")})
+                                         "budget", "busy")})
 
 
 @pytest.fixture(scope="session")
