@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config/config.h"
+#include "tenancy/keyring.h"
 #include "yaml-cpp/yaml.h"
 
 namespace voxgate::server {
@@ -41,6 +42,24 @@ TEST(ConfigDocsTest, KubernetesConfigMapLoads) {
   auto config =
       LoadConfigFromYaml(map["data"]["voxgate.yaml"].as<std::string>());
   ASSERT_THAT(config, IsOk());
+}
+
+// The keys-file example the README shows and the one the tenants component
+// ships load (its hashes are placeholders, but well formed).
+TEST(ConfigDocsTest, KeysFileExamplesLoad) {
+  const std::string readme = ReadFile("README.md");
+  const std::size_t tenants = readme.find("```yaml\ntenants:");
+  ASSERT_NE(tenants, std::string::npos);
+  const std::size_t end = readme.find("```", tenants + 8);
+  EXPECT_THAT(tenancy::KeyRing::Parse(
+                  readme.substr(tenants + 8, end - tenants - 8)),
+              IsOk());
+  YAML::Node secret =
+      YAML::LoadFile("k8s/components/tenants/keys-secret.yaml");
+  auto shipped = tenancy::KeyRing::Parse(
+      secret["stringData"]["keys.yaml"].as<std::string>());
+  ASSERT_THAT(shipped, IsOk());
+  EXPECT_EQ((*shipped)->tenants().size(), 2u);
 }
 
 }  // namespace
