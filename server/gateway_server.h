@@ -76,9 +76,11 @@ class GatewayServer {
   const Logger& logger_;
   TimerQueue timers_;  // admission waits, stream idle timeouts
   CallMetrics metrics_;
-  // Null without auth.keys_file; before admission, which runs its gate.
-  std::unique_ptr<tenancy::Tenancy> tenancy_;
+  // Admission outlives the tenancy: a check the limiter's thread still holds
+  // at shutdown is answered into it as that thread stops.
   std::unique_ptr<Admission> admission_;
+  // Null without auth.keys_file.
+  std::unique_ptr<tenancy::Tenancy> tenancy_;
   // Destroyed in reverse: the server, then the service, then the workers (whose
   // jobs may use the embedded engine), then the upstreams.
   std::unique_ptr<upstream::Upstreams> upstreams_;

@@ -30,9 +30,11 @@ class Tenancy {
  private:
   Tenancy() = default;
   std::unique_ptr<TenantMetrics> metrics_;
-  std::unique_ptr<Limiter> limiter_;
   std::unique_ptr<KeysStore> keys_;
   std::unique_ptr<TenantGate> gate_;
+  // Destroyed first: its thread answers the checks it still holds into the
+  // gate as it stops.
+  std::unique_ptr<Limiter> limiter_;
 };
 
 }  // namespace voxgate::tenancy
