@@ -56,28 +56,25 @@ def test_python_client_with_a_client_certificate_is_its_tenant(mtls_gateway, cer
              10, "a call admitted as the certificate's tenant")
 
 
+def assert_handshake_fails(gateway, **files) -> None:
+    with voxgate.Client(f"localhost:{gateway.port}", timeout_s=5,
+                        retry=voxgate.RetryPolicy(attempts=1),
+                        **{name: str(path) for name, path in files.items()}) as client:
+        with pytest.raises(voxgate.errors.UpstreamUnavailableError):
+            client.list_models()
+
+
 def test_python_client_without_a_certificate_or_trusting_another_ca_fails(mtls_gateway, certs):
-    with voxgate.Client(f"localhost:{mtls_gateway.port}", ca_file=str(certs.ca),
-                        timeout_s=5, retry=voxgate.RetryPolicy(attempts=1)) as client:
-        with pytest.raises(voxgate.errors.UpstreamUnavailableError):
-            client.list_models()
-    with voxgate.Client(f"localhost:{mtls_gateway.port}", ca_file=str(certs.other_ca),
-                        client_cert_file=str(certs.client),
-                        client_key_file=str(certs.client_key),
-                        timeout_s=5, retry=voxgate.RetryPolicy(attempts=1)) as client:
-        with pytest.raises(voxgate.errors.UpstreamUnavailableError):
-            client.list_models()
+    assert_handshake_fails(mtls_gateway, ca_file=certs.ca)
+    assert_handshake_fails(mtls_gateway, ca_file=certs.other_ca,
+                           client_cert_file=certs.client, client_key_file=certs.client_key)
 
 
 def test_a_certificate_from_another_ca_is_refused_by_the_gateway(mtls_gateway, certs):
     """The stranger's certificate names the mesh tenant's identity, but its CA
     is not the gateway's client CA: the handshake fails."""
-    with voxgate.Client(f"localhost:{mtls_gateway.port}", ca_file=str(certs.ca),
-                        client_cert_file=str(certs.stranger),
-                        client_key_file=str(certs.stranger_key),
-                        timeout_s=5, retry=voxgate.RetryPolicy(attempts=1)) as client:
-        with pytest.raises(voxgate.errors.UpstreamUnavailableError):
-            client.list_models()
+    assert_handshake_fails(mtls_gateway, ca_file=certs.ca,
+                           client_cert_file=certs.stranger, client_key_file=certs.stranger_key)
     wait_for(lambda: "Handshake failed" in mtls_gateway.process.output(), 10,
              "the gateway to refuse the handshake")
 
