@@ -130,8 +130,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
       })});
   // civetweb wants "host:port"; it reports failure by exception (its C++
   // boundary).
-  // Plain HTTP only: Debian's civetweb 1.15 crashes on the first HTTPS
-  // handshake with OpenSSL 3 (its own `civetweb` binary does too).
+  // Plain HTTP only: Debian's civetweb 1.15 completes no HTTPS handshake with
+  // OpenSSL 3 (README "Tenants").
   const std::vector<std::string> options = {"listening_ports", listen,
                                             "num_threads", "2"};
   try {
