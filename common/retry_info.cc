@@ -7,7 +7,6 @@
 namespace voxgate {
 namespace {
 
-constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 constexpr char kTenantUrl[] = "voxgate/tenant";
 
 }  // namespace
@@ -18,12 +17,12 @@ absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   info.mutable_retry_delay()->set_seconds(nanos / 1000000000);
   info.mutable_retry_delay()->set_nanos(
       static_cast<int32_t>(nanos % 1000000000));
-  status.SetPayload(kRetryInfoUrl, absl::Cord(info.SerializeAsString()));
+  status.SetPayload(kRetryInfoTypeUrl, absl::Cord(info.SerializeAsString()));
   return status;
 }
 
 std::optional<absl::Duration> RetryDelay(const absl::Status& status) {
-  const auto payload = status.GetPayload(kRetryInfoUrl);
+  const auto payload = status.GetPayload(kRetryInfoTypeUrl);
   if (!payload.has_value()) return std::nullopt;
   google::rpc::RetryInfo info;
   if (!info.ParseFromString(std::string(*payload))) return std::nullopt;

@@ -16,6 +16,10 @@ namespace voxgate {
 // details plus a `retry-after` trailer, HTTP's Retry-After header.
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 
+// The payload's type URL, which is also its google.protobuf.Any type URL.
+inline constexpr char kRetryInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.RetryInfo";
+
 // The delay WithRetryDelay attached, or nullopt.
 std::optional<absl::Duration> RetryDelay(const absl::Status& status);
 

@@ -4,7 +4,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/retry_info.h"
-#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace voxgate::server {
@@ -76,20 +75,18 @@ std::string ScrubSecrets(absl::string_view text) {
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const std::string message = ScrubSecrets(status.message());
-  const std::optional<absl::Duration> delay = RetryDelay(status);
-  if (!delay.has_value()) {
+  const auto retry_info = status.GetPayload(kRetryInfoTypeUrl);
+  if (!retry_info.has_value()) {
     return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message);
   }
-  // google.rpc.Status in the details, as Google's APIs send RetryInfo.
+  // google.rpc.Status in the details, as Google's APIs send RetryInfo; the
+  // payload is the serialized RetryInfo already.
   google::rpc::Status details;
   details.set_code(static_cast<int>(status.code()));
   details.set_message(message);
-  google::rpc::RetryInfo info;
-  const int64_t nanos = absl::ToInt64Nanoseconds(*delay);
-  info.mutable_retry_delay()->set_seconds(nanos / 1000000000);
-  info.mutable_retry_delay()->set_nanos(
-      static_cast<int32_t>(nanos % 1000000000));
-  details.add_details()->PackFrom(info);
+  google::protobuf::Any* any = details.add_details();
+  any->set_type_url(kRetryInfoTypeUrl);
+  any->set_value(std::string(*retry_info));
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
                       details.SerializeAsString());
 }

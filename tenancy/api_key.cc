@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -47,6 +48,14 @@ bool IsLowerHex(absl::string_view text, size_t size) {
 }
 
 }  // namespace
+
+bool IsValidTenantName(absl::string_view name) {
+  return !name.empty() && name.size() <= 64 &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+         });
+}
 
 MintedKey MintKey() {
   MintedKey minted;

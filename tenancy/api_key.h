@@ -21,6 +21,10 @@ struct MintedKey {
   std::string hash;  // what the keys file holds
 };
 
+// Whether `name` may name a tenant: 1 to 64 of [a-z0-9_.-] (it becomes a
+// metric label and a Redis key part).
+bool IsValidTenantName(absl::string_view name);
+
 // A new key from the system's cryptographic random source.
 MintedKey MintKey();
 

@@ -16,14 +16,6 @@ absl::Status KeyError(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
 
-bool IsName(absl::string_view name) {
-  return !name.empty() && name.size() <= 64 &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return absl::ascii_islower(c) || absl::ascii_isdigit(c) ||
-                  c == '_' || c == '.' || c == '-';
-         });
-}
-
 bool IsLabelName(absl::string_view name) {
   return !name.empty() && !absl::ascii_isdigit(name[0]) &&
          std::all_of(name.begin(), name.end(), [](char c) {
@@ -33,7 +25,7 @@ bool IsLabelName(absl::string_view name) {
 
 absl::Status ValidateTenant(const std::string& path,
                             const TenantConfig& tenant) {
-  if (!IsName(tenant.name())) {
+  if (!IsValidTenantName(tenant.name())) {
     return KeyError(path + ".name",
                     absl::StrCat("expected 1 to 64 of [a-z0-9_.-], got \"",
                                  tenant.name(), "\""));

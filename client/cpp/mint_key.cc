@@ -1,9 +1,7 @@
 // voxgate-cli mint-key: a new API key and its keys-file line.
 
-#include <algorithm>
 #include <iostream>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "client/cpp/commands.h"
 #include "tenancy/api_key.h"
@@ -12,13 +10,7 @@ namespace voxgate::cli {
 
 int MintKey(Session& session, const Args& args) {
   const std::string tenant = args.Get("tenant");
-  const bool valid = !tenant.empty() && tenant.size() <= 64 &&
-                     std::all_of(tenant.begin(), tenant.end(), [](char c) {
-                       return absl::ascii_islower(c) ||
-                              absl::ascii_isdigit(c) || c == '_' || c == '.' ||
-                              c == '-';
-                     });
-  if (!valid || !args.positional.empty()) {
+  if (!tenancy::IsValidTenantName(tenant) || !args.positional.empty()) {
     std::cerr << "usage error: mint-key --tenant=NAME, the name being 1 to 64 "
                  "of [a-z0-9_.-] as in the keys file\n";
     return kExitUsage;
