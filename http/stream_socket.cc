@@ -25,20 +25,25 @@ void StreamSocket::Begin(absl::Status admitted) {
                        std::string(shown.message()));
     return;
   }
-  self_ = shared_from_this();
-  session_ = std::make_shared<server::StreamSession>(
+  auto session = std::make_shared<server::StreamSession>(
       operations_.config, operations_.routing, operations_.workers, metrics_,
       call_->context(), *this);
+  {
+    absl::MutexLock lock(&mu_);
+    self_ = shared_from_this();
+    session_ = session;
+  }
   // A cancel of the call (the front door stopping) ends the stream.
   CancelScope& work = call_->work();
   cancel_key_ = work.Reserve();
-  work.Attach(
-      cancel_key_, [session = std::weak_ptr<server::StreamSession>(session_)] {
-        if (auto alive = session.lock()) {
-          alive->Fail(absl::UnavailableError(
-              "the gateway is shutting down; reconnect to another replica"));
-        }
-      });
+  work.Attach(cancel_key_,
+              [weak = std::weak_ptr<server::StreamSession>(session)] {
+                if (auto alive = weak.lock()) {
+                  alive->Fail(absl::UnavailableError(
+                      "the gateway is shutting down; reconnect to another "
+                      "replica"));
+                }
+              });
   absl::MutexLock lock(&mu_);
   wants_input_ = true;  // the config
   ReadLocked();
@@ -57,10 +62,12 @@ void StreamSocket::ArmTimerLocked(absl::Time idle_since) {
 
 void StreamSocket::OnTimer() {
   absl::Status expired;
+  std::shared_ptr<server::StreamSession> session;
   {
     absl::MutexLock lock(&mu_);
     timer_ = 0;
     if (closed_) return;
+    session = session_;
     const absl::Time now = absl::Now();
     const absl::Duration idle =
         ToAbsl(operations_.config.limits().stream_idle_timeout());
@@ -80,7 +87,7 @@ void StreamSocket::OnTimer() {
       return;
     }
   }
-  session_->Fail(expired);
+  session->Fail(expired);
 }
 
 void StreamSocket::ReadLocked() {
@@ -96,9 +103,15 @@ void StreamSocket::ReadLocked() {
 
 void StreamSocket::OnMessage(absl::StatusOr<WebSocketMessage> message) {
   bool configured;
+  // The stream may have ended while the read waited (an upstream error, a
+  // deadline): the read then completes with the close, and there is no
+  // session left to tell.
+  std::shared_ptr<server::StreamSession> session;
   {
     absl::MutexLock lock(&mu_);
     reading_ = false;
+    if (closed_) return;
+    session = session_;
     configured = configured_;
     configured_ = true;
     if (!message.ok() &&
@@ -106,11 +119,11 @@ void StreamSocket::OnMessage(absl::StatusOr<WebSocketMessage> message) {
       too_big_close_ = 1009;
     }
   }
-  if (!message.ok()) return session_->Fail(message.status());
+  if (!message.ok()) return session->Fail(message.status());
   metrics_.MessageReceived("StreamTranscribe");
   if (!configured) {
     if (!message->text) {
-      return session_->Fail(absl::InvalidArgumentError(
+      return session->Fail(absl::InvalidArgumentError(
           "the first message must be the StreamTranscribeConfig as JSON "
           "text"));
     }
@@ -118,19 +131,19 @@ void StreamSocket::OnMessage(absl::StatusOr<WebSocketMessage> message) {
     const auto parsed =
         google::protobuf::util::JsonStringToMessage(message->data, &config);
     if (!parsed.ok()) {
-      return session_->Fail(absl::InvalidArgumentError(
+      return session->Fail(absl::InvalidArgumentError(
           "config: " + std::string(parsed.message())));
     }
-    return session_->Configure(config);
+    return session->Configure(config);
   }
-  if (!message->text) return session_->Push(std::move(message->data), false);
+  if (!message->text) return session->Push(std::move(message->data), false);
   const nlohmann::json control =
       nlohmann::json::parse(message->data, nullptr, false);
   const std::string type =
       control.is_object() ? control.value("type", "") : std::string();
-  if (type == "finalize") return session_->Push("", true);
-  if (type == "end") return session_->EndOfInput();
-  session_->Fail(absl::InvalidArgumentError(
+  if (type == "finalize") return session->Push("", true);
+  if (type == "end") return session->EndOfInput();
+  session->Fail(absl::InvalidArgumentError(
       "a text message must be {\"type\": \"finalize\"} or "
       "{\"type\": \"end\"}"));
 }
@@ -166,18 +179,20 @@ void StreamSocket::OnEnd(absl::Status status) {
   const absl::Status shown = call_->End(status);
   int code = WebSocketCloseCodeFor(shown.code());
   call_->work().Done(cancel_key_);
+  // The session is done with this socket; the connection's own callbacks
+  // hold it while they run. Both are let go as this returns, not under mu_.
+  std::shared_ptr<server::StreamSession> session;
+  std::shared_ptr<StreamSocket> self;
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
     if (too_big_close_ != 0) code = too_big_close_;
     if (timer_ != 0) operations_.timers.Cancel(timer_);
     timer_ = 0;
+    session = std::move(session_);
+    self = std::move(self_);
   }
   connection_->Close(code, shown.ok() ? "" : std::string(shown.message()));
-  // The session is done with this socket; the connection's own callbacks
-  // hold it while they run.
-  session_.reset();
-  self_.reset();
 }
 
 }  // namespace voxgate::http

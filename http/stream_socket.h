@@ -57,10 +57,12 @@ class StreamSocket final : public server::StreamSession::Output,
   const std::shared_ptr<HttpCall> call_;
   const server::OperationServices operations_;
   server::CallMetrics& metrics_;
-  std::shared_ptr<server::StreamSession> session_;
-  // Keeps the socket alive until the session has ended.
-  std::shared_ptr<StreamSocket> self_;
   absl::Mutex mu_;
+  // Null once the stream has ended: a read or timer completing after that
+  // finds no session.
+  std::shared_ptr<server::StreamSession> session_ ABSL_GUARDED_BY(mu_);
+  // Keeps the socket alive until the session has ended.
+  std::shared_ptr<StreamSocket> self_ ABSL_GUARDED_BY(mu_);
   bool configured_ ABSL_GUARDED_BY(mu_) = false;
   bool wants_input_ ABSL_GUARDED_BY(mu_) = false;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;

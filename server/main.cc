@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/synchronization/mutex.h"
 #include "audio/decoder.h"
 #include "common/logging.h"
@@ -32,6 +34,10 @@ voxgate::LogLevel ToLogLevel(voxgate::config::v1::LogLevel level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash prints the signal and a symbolized stack to stderr (the log's
+  // stream) before the default action, so a dead pod says where it died.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler({});
 #ifdef NDEBUG
   // Debian builds Abseil with its lock-order (deadlock) detection on: every
   // Mutex acquisition then updates a process-wide graph under a global lock,

@@ -60,6 +60,14 @@ class Process:
         wait_for(seen, timeout_s, f"{pattern!r} from {self.argv[0]}")
         return found[0]
 
+    def death(self) -> Optional[str]:
+        """Why the process is gone when nobody stopped it (exit status and
+        the end of its output, which holds the crash's stack), else None."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        return f"{self.argv[0]} exited by itself with {code}:\n{self.output()[-6000:]}"
+
     def kill(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)

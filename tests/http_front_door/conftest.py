@@ -111,8 +111,12 @@ class Gateway:
         return lines
 
     def stop(self) -> None:
+        death = self.process.death()
         self.process.stop()
         os.unlink(self._config.name)
+        # A gateway that crashed mid-suite fails every later test with
+        # "connection refused"; this says where it died.
+        assert death is None, death
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,14 @@ def connect(gateway, **options) -> websocket.WebSocket:
                                        "/v1/stream/transcribe", timeout=60, **options)
 
 
-def collect(ws: websocket.WebSocket) -> Tuple[List[dict], int, str]:
-    """Every message until the server closes: (messages, close code, reason)."""
+def collect(ws: websocket.WebSocket, answer_close: bool = False
+            ) -> Tuple[List[dict], int, str]:
+    """Every message until the server closes: (messages, close code, reason).
+    The close is answered only when asked: the server may be gone once its
+    close frame is out."""
     messages = []
-    # The server may be gone once its close frame is out: do not answer it.
-    ws.send_close = lambda *args, **kwargs: None
+    if not answer_close:
+        ws.send_close = lambda *args, **kwargs: None
     while True:
         opcode, data = ws.recv_data(control_frame=True)
         if opcode == websocket.ABNF.OPCODE_CLOSE:
@@ -142,5 +145,27 @@ def test_silent_client_is_ended_at_the_idle_timeout(fake):
         _, code, reason = collect(ws)  # waits for the server's close
         assert code == 4004  # 4000 + DEADLINE_EXCEEDED
         assert "limits.stream_idle_timeout" in reason
+    finally:
+        quick.stop()
+
+
+def test_a_read_waiting_when_the_stream_ends_finds_it_ended(fake):
+    """The idle timeout ends the stream while the gateway waits for the
+    client; the client then answers the close, which completes that waiting
+    read after the stream is gone. The gateway must shrug it off and serve on
+    (it once followed a null session there)."""
+    from conftest import Gateway
+    quick = Gateway(fake, "limits:\n  stream_idle_timeout: 1s")
+    try:
+        ws = connect(quick)
+        ws.send(json.dumps(PCM_CONFIG))
+        _, code, _ = collect(ws, answer_close=True)
+        assert code == 4004
+        # The server shuts the TCP connection once the handshake is done,
+        # which is after the waiting read has completed.
+        ws.sock.settimeout(30)
+        assert ws.sock.recv(1) == b""
+        still_serves(quick)
+        assert quick.process.death() is None
     finally:
         quick.stop()
