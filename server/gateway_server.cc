@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/cpu_quota.h"
 #include "common/proto_duration.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -208,10 +209,16 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   gateway->pool_health_ = std::make_unique<PoolHealthReporter>(
       gateway->timers_, *gateway->routing_, *health);
   gateway->pool_health_->Start();
+  const CpuBudget cpus = CurrentCpuBudget();
   logger.Info("serving", {{"listen", config.server().listen()},
                           {"grpc_port", gateway->port_},
                           {"http_port", gateway->http_port()},
-                          {"admin_port", gateway->admin_->port()}});
+                          {"admin_port", gateway->admin_->port()},
+                          {"worker_threads", threads},
+                          {"cpu_affinity", cpus.affinity_cpus},
+                          {"cpu_quota", cpus.quota_cpus.has_value()
+                                            ? nlohmann::json(*cpus.quota_cpus)
+                                            : nlohmann::json(nullptr)}});
   return gateway;
 }
 

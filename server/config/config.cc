@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/cpu_quota.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/config/overrides.h"
@@ -157,8 +158,9 @@ void ApplyDefaults(Config& config) {
   if (!audio.has_chunk_overlap()) {
     *audio.mutable_chunk_overlap() = TimeUtil::MillisecondsToDuration(500);
   }
-  VOXGATE_DEFAULT(audio, worker_threads,
-                  std::max(1u, std::thread::hardware_concurrency()));
+  // The container's CPU quota, not the node's cores: each worker may hold an
+  // embedded decoder of about 100 MB.
+  VOXGATE_DEFAULT(audio, worker_threads, CurrentCpuBudget().usable_cpus());
   VOXGATE_DEFAULT(audio, worker_queue, 256);
 
   auto& limits = *config.mutable_limits();
