@@ -235,13 +235,15 @@ void GatewayServer::Drain() {
   // Shutdown() of the health service turns every service NOT_SERVING for good,
   // Watch streams included.
   server_->GetHealthCheckService()->Shutdown();
-  admission_->StartDraining();
   const absl::Duration delay = ToAbsl(config_.server().drain_delay());
   const absl::Duration timeout = ToAbsl(config_.server().drain_timeout());
   logger_.Info("draining",
                {{"delay_ms", absl::ToInt64Milliseconds(delay)},
                 {"timeout_ms", absl::ToInt64Milliseconds(timeout)}});
-  absl::SleepFor(delay);
+  // Calls routed here before the endpoint removal has spread are still
+  // served meanwhile.
+  skip_drain_delay_.WaitForNotificationWithTimeout(delay);
+  admission_->StartDraining();
   // Refuses new calls at once and waits for calls in flight up to the deadline.
   const absl::Time deadline = absl::Now() + timeout;
   server_->Shutdown(absl::ToChronoTime(deadline));

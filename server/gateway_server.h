@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
@@ -63,11 +64,18 @@ class GatewayServer {
   // The bound port of the HTTP front door; 0 when server.http_listen is off.
   int http_port() const;
 
-  // Graceful stop: health turns NOT_SERVING, after server.drain_delay new calls
-  // are refused (UNAVAILABLE, HTTP 503), calls in flight on either door get
-  // up to server.drain_timeout to finish and are cancelled after. Blocks until
-  // done; call it from a thread that is not a gRPC callback thread. Idempotent.
+  // Graceful stop: health turns NOT_SERVING at once, so load balancers and
+  // endpoint controllers take the replica out, while new calls are still
+  // served for server.drain_delay (what a Kubernetes preStop sleep did, with
+  // no shell in the image). Then new calls are refused (UNAVAILABLE, HTTP
+  // 503), the listeners close, and calls in flight on either door get up to
+  // server.drain_timeout to finish and are cancelled after. Blocks until
+  // done; call it from a thread that is not a gRPC callback thread.
+  // Idempotent.
   void Drain();
+  // Ends a Drain()'s drain_delay now (a second SIGTERM or SIGINT: the
+  // operator does not want to wait). Any thread.
+  void SkipDrainDelay() { skip_drain_delay_.Notify(); }
 
  private:
   GatewayServer(const Config& config, const Logger& logger);
@@ -95,6 +103,7 @@ class GatewayServer {
   std::unique_ptr<AdminServer> admin_;
   int port_ = 0;
   bool drained_ = false;
+  absl::Notification skip_drain_delay_;
 };
 
 }  // namespace voxgate::server

@@ -2,9 +2,13 @@
 // serves until SIGTERM or SIGINT, then drains and exits 0. Exits 2 on invalid
 // configuration (before listening) and 1 when it cannot serve.
 
+#include <pthread.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/debugging/failure_signal_handler.h"
@@ -85,6 +89,18 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &signal_number);
   logger.Info("stop signal",
               {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // A second stop signal skips what is left of server.drain_delay. Once the
+  // drain is over, main wakes that thread itself and joins it before the
+  // server goes away.
+  std::atomic<bool> drained{false};
+  std::thread impatient([&stop_signals, &server, &drained] {
+    int again = 0;
+    sigwait(&stop_signals, &again);
+    if (!drained.load()) (*server)->SkipDrainDelay();
+  });
   (*server)->Drain();
+  drained.store(true);
+  pthread_kill(impatient.native_handle(), SIGTERM);
+  impatient.join();
   return 0;
 }

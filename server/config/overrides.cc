@@ -179,6 +179,10 @@ const std::vector<OverrideFlag>& OverrideFlags() {
        "On SIGTERM, how long in-flight calls may finish "
        "(server.drain_timeout). "
        "Default 30s."},
+      {"drain_delay",
+       "On SIGTERM, keep serving this long while health says NOT_SERVING, "
+       "so endpoint removal propagates first; replaces a preStop sleep "
+       "(server.drain_delay). Default 0."},
       {"log_level",
        "debug, info, warning or error (logging.level). Default info."},
       {"text_base_url",
@@ -225,6 +229,7 @@ absl::Status ApplyOverrides(
            {"server", "max_receive_message_bytes"}},
           {"max_connection_age", {"server", "max_connection_age"}},
           {"drain_timeout", {"server", "drain_timeout"}},
+          {"drain_delay", {"server", "drain_delay"}},
           {"log_level", {"logging", "level"}},
           {"tls_cert_file", {"tls", "cert_file"}},
           {"tls_key_file", {"tls", "key_file"}},
