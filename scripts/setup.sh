@@ -30,6 +30,9 @@ readonly PACKAGES=(
   chromium chromium-driver wrk
   # Tenants suite: a real Redis for shared limits, openssl for test certificates
   redis-server openssl
+  # Kubernetes: the offline image (buildah, run by podman with runc), and the
+  # multi-replica proof behind real L7 gRPC balancers
+  buildah podman runc haproxy nginx-light
 )
 
 missing=()

@@ -197,7 +197,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       // pools' calls too) and callers would get connection errors instead of
       // an UNAVAILABLE naming the pool. Pools are reported separately.
       [raw]() -> std::string {
-        return raw->admission_->draining() ? "draining" : "";
+        return raw->stopping_.load() || raw->admission_->draining() ? "draining"
+                                                                    : "";
       },
       [raw] { return raw->routing_->PoolAvailability(); }, security);
   if (!admin.ok()) return admin.status();
@@ -231,6 +232,7 @@ int GatewayServer::http_port() const {
 void GatewayServer::Drain() {
   if (drained_) return;
   drained_ = true;
+  stopping_.store(true);  // /readyz agrees with the health service
   pool_health_->Stop();
   // Shutdown() of the health service turns every service NOT_SERVING for good,
   // Watch streams included.

@@ -1,6 +1,7 @@
 #ifndef VOXGATE_SERVER_GATEWAY_SERVER_H_
 #define VOXGATE_SERVER_GATEWAY_SERVER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -103,6 +104,8 @@ class GatewayServer {
   std::unique_ptr<AdminServer> admin_;
   int port_ = 0;
   bool drained_ = false;
+  // Set as Drain() begins, before drain_delay: readiness turns false then.
+  std::atomic<bool> stopping_{false};
   absl::Notification skip_drain_delay_;
 };
 

@@ -19,6 +19,7 @@
 #include "server/config/command_line.h"
 #include "server/config/config.h"
 #include "server/gateway_server.h"
+#include "server/probe.h"
 
 namespace {
 
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (argc >= 2 && std::string(argv[1]) == "probe") {
+    return voxgate::server::RunProbe(
+        argc >= 3 ? argv[2] : voxgate::server::kDefaultProbeUrl);
+  }
   auto command_line = voxgate::server::ParseCommandLine(
       std::vector<std::string>(argv + 1, argv + argc),
       voxgate::server::ProcessEnv);

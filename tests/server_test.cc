@@ -15,6 +15,7 @@
 #include "server/gateway_server.h"
 #include "tests/audio_fixtures.h"
 #include "tests/grpc_probes.h"
+#include "tests/http_get.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::server {
@@ -243,6 +244,13 @@ TEST_F(ServerTest, DrainServesThroughTheDelayThenRefusesNewCalls) {
     absl::SleepFor(absl::Milliseconds(10));  // Drain has not begun yet.
   }
   ASSERT_EQ(*CheckHealth(*channel_, ""), "NOT_SERVING");
+  auto http = upstream::HttpClient::Create();
+  ASSERT_TRUE(http.ok());
+  auto readyz = voxgate::testing::HttpGet(
+      **http,
+      absl::StrCat("http://127.0.0.1:", server_->admin_port(), "/readyz"));
+  ASSERT_TRUE(readyz.ok()) << readyz.status();
+  EXPECT_EQ(readyz->status_code, 503);
   const grpc::Status during_delay = list_models();
   EXPECT_TRUE(during_delay.ok()) << during_delay.error_message();
 

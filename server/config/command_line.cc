@@ -32,8 +32,8 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
   return std::string(value);
 }
 
-absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                             const EnvLookup& env) {
+absl::StatusOr<CommandLine> ParseCommandLine(
+    const std::vector<std::string>& args, const EnvLookup& env) {
   CommandLine result;
   std::set<std::string> given;
   auto take = [&](const std::string& name, const std::string& value) {
@@ -52,13 +52,12 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
       return result;
     }
     if (!absl::StartsWith(arg, "--")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unexpected argument \"", arg, "\"; flags look like --name=value"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected argument \"", arg, "\"; flags look like --name=value"));
     }
     const std::size_t equals = arg.find('=');
-    const std::string name = arg.substr(2, equals == std::string::npos
-                                               ? std::string::npos
-                                               : equals - 2);
+    const std::string name = arg.substr(
+        2, equals == std::string::npos ? std::string::npos : equals - 2);
     if (!IsKnownFlag(name)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--", name, ": unknown flag (see --help)"));
@@ -68,7 +67,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
     } else if (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--")) {
       take(name, args[++i]);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, ": needs a value"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, ": needs a value"));
     }
   }
 
@@ -77,16 +77,20 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
   for (const OverrideFlag& flag : OverrideFlags()) names.push_back(flag.name);
   for (const std::string& name : names) {
     if (given.count(name)) continue;
-    if (std::optional<std::string> value = env(EnvName(name))) take(name, *value);
+    if (std::optional<std::string> value = env(EnvName(name)))
+      take(name, *value);
   }
   return result;
 }
 
 std::string Usage() {
   std::string text =
-      "Usage: voxgate [--flag=value ...]\n\n"
+      "Usage: voxgate [--flag=value ...]\n"
+      "       voxgate probe [URL]   exit 0 when URL (default "
+      "http://127.0.0.1:9464/readyz) answers 200\n\n"
       "Voxgate: a gRPC gateway for speech and language models.\n"
-      "Every flag can also be set as VOXGATE_<FLAG> in the environment; the command\n"
+      "Every flag can also be set as VOXGATE_<FLAG> in the environment; the "
+      "command\n"
       "line wins. Flags override the config file.\n\n"
       "  --config  YAML configuration file (see README, \"Configuration\").\n";
   for (const OverrideFlag& flag : OverrideFlags()) {

@@ -1,0 +1,19 @@
+#ifndef VOXGATE_SERVER_PROBE_H_
+#define VOXGATE_SERVER_PROBE_H_
+
+// `voxgate probe [URL]`: the container's HEALTHCHECK, for images with no shell
+// or curl. GETs the admin port's readiness (default
+// http://127.0.0.1:9464/readyz, which is plaintext even when gRPC serves TLS)
+// and exits 0 on HTTP 200, 1 otherwise, printing why to stderr.
+
+#include <string>
+
+namespace voxgate::server {
+
+inline constexpr char kDefaultProbeUrl[] = "http://127.0.0.1:9464/readyz";
+
+int RunProbe(const std::string& url);
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_PROBE_H_
