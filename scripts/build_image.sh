@@ -21,6 +21,7 @@ readonly MODEL=/usr/share/pocketsphinx/model/en-us
 runtime_packages() {
   local lib path
   for lib in $(readelf -d "$BINARY" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    [[ $lib == ld-linux* ]] && continue  # the loader: libc6
     path=$(ldd "$BINARY" | awk -v lib="$lib" '$1 == lib { print $3 }')
     [[ -n $path ]] || { echo "build_image: ldd cannot find $lib" >&2; exit 1; }
     # usrmerge: dpkg may know the file under /lib or /usr/lib.
@@ -63,7 +64,7 @@ buildah umount "$container" >/dev/null
 buildah config --user 65532:65532 --workingdir / \
   --entrypoint '["/usr/local/bin/voxgate"]' --cmd '' \
   --port 50051 --port 8080 --port 9464 \
-  --healthcheck 'CMD ["/usr/local/bin/voxgate", "probe"]' \
+  --healthcheck 'CMD /usr/local/bin/voxgate probe' \
   --healthcheck-interval 10s --healthcheck-timeout 5s \
   --label org.opencontainers.image.title=voxgate \
   --label org.opencontainers.image.source=https://github.com/voxgate/voxgate \

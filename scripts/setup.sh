@@ -82,5 +82,7 @@ if ! cmp -s "$REQUIREMENTS" "$TOOLS/venv/.requirements"; then
   "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check --no-deps -e client/python
   cp "$REQUIREMENTS" "$TOOLS/venv/.requirements"
 fi
-# The Go client's modules (go.sum pins them), fetched once.
+# The Go client's and the manifest checker's modules (go.sum pins them),
+# fetched once.
 (cd client/go && go mod download)
+(cd k8s/check && go mod download)

@@ -98,6 +98,12 @@ pytest_suite http-front-door tests/http_front_door
 # gateways through a real Redis, the Redis outage policy, no secret in outputs.
 VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite tenants tests/tenants
 
+# Kubernetes: the manifests decoded strictly (kustomize API + k8s.io/api), the
+# offline image run by podman (skipped, with the reason, where containers
+# cannot run), and three replicas behind HAProxy and client-side round_robin
+# through a rolling restart.
+VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite kubernetes tests/kubernetes
+
 echo "== go client: go test"
 (cd client/go && go vet ./... && go test -count=1 -json ./...) >"$results/go.json"
 code=$?
