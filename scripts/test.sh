@@ -81,7 +81,7 @@ export VOXGATE_BIN="$bin/server/voxgate" FAKE_UPSTREAM_BIN="$bin/tests/fake_upst
 pytest_suite() {
   local name=$1 dir=$2 code
   echo "== $name: pytest $dir"
-  "$tools/venv/bin/python" -m pytest -q -p no:cacheprovider "$dir" \
+  "$tools/venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$dir" \
     --junitxml="$results/$name.xml"
   code=$?
   [[ $code -eq 0 ]] || status=1
