@@ -97,7 +97,7 @@ CpuBudget CpuBudgetFrom(absl::string_view proc_self_cgroup,
     if (parts[0] == "0" && controllers.empty()) {
       // cgroup v2: the unified hierarchy is mounted at the root itself (pure
       // v2) or at "unified" beside the v1 controllers (hybrid).
-      for (const std::string mount : {cgroup_root, cgroup_root + "/unified"}) {
+      for (const std::string& mount : {cgroup_root, cgroup_root + "/unified"}) {
         for (const std::string& dir : SelfAndAncestors(mount, path)) {
           const std::string file = dir + "/cpu.max";
           if (auto text = ReadSmallFile(file)) {
