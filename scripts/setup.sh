@@ -71,6 +71,8 @@ go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 go_tool protoc-gen-doc github.com/pseudomuto/protoc-gen-doc/cmd/protoc-gen-doc@v1.5.1
 go_tool buf github.com/bufbuild/buf/cmd/buf@v1.75.0
+# helm lint and helm template over charts/voxgate (tests/kubernetes).
+go_tool helm helm.sh/helm/v3/cmd/helm@v3.22.0
 
 readonly REQUIREMENTS=client/python/requirements-dev.txt
 if [[ ! -x $TOOLS/venv/bin/python ]]; then

@@ -8,11 +8,14 @@
 //
 //	go run . DIR...           prints one line per object, exits 1 on any error
 //	go run . -render DIR      prints what the kustomization renders, as YAML
+//	go run . -manifests FILE  checks rendered YAML (helm template's), "-": stdin
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -28,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -40,6 +44,13 @@ func main() {
 	}
 	if os.Args[1] == "-render" && len(os.Args) == 3 {
 		if err := render(os.Args[2]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[2], err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "-manifests" && len(os.Args) == 3 {
+		if err := checkManifests(os.Args[2]); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[2], err)
 			os.Exit(1)
 		}
@@ -69,6 +80,52 @@ func render(dir string) error {
 	}
 	_, err = os.Stdout.Write(rendered)
 	return err
+}
+
+func checkManifests(path string) error {
+	input := os.Stdin
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		input = file
+	}
+	decoder := serializer.NewCodecFactory(newScheme(), serializer.EnableStrict).UniversalDeserializer()
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(input))
+	var problems []string
+	for {
+		document, err := reader.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		var head struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(document, &head); err != nil {
+			return err
+		}
+		if head.Kind == "" {
+			continue // an empty document between separators
+		}
+		name := head.Kind + "/" + head.Metadata.Name
+		if err := checkObject(decoder, document); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		fmt.Printf("%s: %s ok\n", path, name)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d objects fail:\n  %s", len(problems), strings.Join(problems, "\n  "))
+	}
+	return nil
 }
 
 func newScheme() *runtime.Scheme {

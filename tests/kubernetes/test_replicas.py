@@ -49,11 +49,21 @@ def report(phase: str, figures: dict) -> None:
     print("replicas: " + json.dumps({"phase": phase, **figures}), flush=True)
 
 
-def rolling_restart_under_load(cluster: Cluster, channel: grpc.Channel,
-                               speech: bytes, phase: str) -> None:
-    load = MixedLoad(channel, cluster.keys["load"]["key"], speech).start()
+def test_rolling_restart_fails_no_call_behind_haproxy_or_with_round_robin(
+        cluster, haproxy, speech):
+    """One roll of the three replicas under two loads at once: one through
+    HAProxy, one balancing round_robin itself (with health checking). Neither
+    client retries."""
+    key = cluster.keys["load"]["key"]
+    loads = {
+        "haproxy": MixedLoad(proxy_channel(haproxy.port, retry=False), key, speech,
+                             workers=5).start(),
+        "round_robin": MixedLoad(round_robin_channel(cluster.addresses(), retry=False),
+                                 key, speech, workers=5).start(),
+    }
     began = time.monotonic()
-    wait_for(lambda: load.summary()["calls"] >= 20, 60, "the load to get going")
+    wait_for(lambda: all(load.summary()["calls"] >= 10 for load in loads.values()), 60,
+             "the loads to get going")
     served_before = [cluster.calls_served(i) for i in range(3)]
     roll_start = time.monotonic()
     exit_codes = [cluster.roll(index) for index in range(3)]
@@ -61,30 +71,24 @@ def rolling_restart_under_load(cluster: Cluster, channel: grpc.Channel,
     # The rest of the minute at least, with every replica back.
     wait_for(lambda: time.monotonic() - began >= LOAD_SECONDS, LOAD_SECONDS + 10,
              "the load's minute")
-    load.stop()
-    total = load.summary()
-    during = load.summary(roll_start, roll_end)
-    report(phase, {"seconds": round(time.monotonic() - began, 1),
-                   "roll_seconds": round(roll_end - roll_start, 1),
-                   "total": total, "during_roll": during})
+    for load in loads.values():
+        load.stop()
+    for phase, load in loads.items():
+        report(phase, {"seconds": round(time.monotonic() - began, 1),
+                       "roll_seconds": round(roll_end - roll_start, 1),
+                       "total": load.summary(),
+                       "during_roll": load.summary(roll_start, roll_end)})
     assert exit_codes == [0, 0, 0]  # each drained and exited cleanly
     assert all(count > 0 for count in served_before), served_before
-    assert total["failed"] == 0, total["failures"]
-    assert total["methods"] == ["chat", "chat_stream", "stream_transcribe", "transcribe"]
-    assert during["calls"] > 0
+    for phase, load in loads.items():
+        total, during = load.summary(), load.summary(roll_start, roll_end)
+        assert total["failed"] == 0, (phase, total["failures"])
+        assert total["methods"] == ["chat", "chat_stream", "stream_transcribe",
+                                    "transcribe"], phase
+        assert during["calls"] > 0, phase
     # The replacements serve too.
     wait_for(lambda: all(cluster.calls_served(i) > 0 for i in range(3)), 60,
              "every replacement to serve")
-
-
-def test_rolling_restart_behind_haproxy_fails_no_call(cluster, haproxy, speech):
-    channel = proxy_channel(haproxy.port, retry=False)
-    rolling_restart_under_load(cluster, channel, speech, "haproxy")
-
-
-def test_rolling_restart_with_client_round_robin_fails_no_call(cluster, speech):
-    channel = round_robin_channel(cluster.addresses(), retry=False)
-    rolling_restart_under_load(cluster, channel, speech, "round_robin")
 
 
 def test_kill_9_fails_only_that_replicas_calls_and_retries_recover(cluster, speech):
