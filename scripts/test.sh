@@ -11,11 +11,16 @@ tools="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
 
 # Bazel's disk cache lives in the tools cache too, so that a fresh clone reuses
 # what an earlier run compiled (CI keeps that folder). Test results are never
-# taken from a cache: every test runs. Bazel 4 never trims the cache, so it
-# starts afresh past 8 GiB.
+# taken from a cache: every test runs. Bazel 4 never trims the cache, so past
+# 8 GiB the least recently used files go until 6 GiB is left (wiping it whole
+# made the next "warm" run rebuild everything).
 disk_cache="$tools/bazel-disk-cache"
 if [[ -d $disk_cache ]] && (($(du -sm "$disk_cache" | cut -f1) > 8192)); then
-  rm -rf "$disk_cache"
+  find "$disk_cache" -type f -printf '%A@ %s %p\n' | sort -n |
+    awk -v keep=$((6 * 1024 * 1024 * 1024)) '
+      { size[NR] = $2; path[NR] = substr($0, index($0, $3)); total += $2 }
+      END { for (i = 1; i <= NR && total > keep; i++) { print path[i]; total -= size[i] } }' |
+    xargs -r -d '\n' rm -f
 fi
 bazel_cache=(--disk_cache="$disk_cache")
 
