@@ -31,6 +31,11 @@ TEST_F(FileWatcherTest, ReportsAChangeAtTheNextLookAndNotBefore) {
     changed.Notify();
   });
   clock_.Advance(absl::Seconds(5));  // a look with nothing changed
+  // A timer due at the same instant runs after the look, which was scheduled
+  // first: once it has run, the look has happened and the write comes after.
+  absl::Notification looked;
+  timers_.ScheduleAfter(absl::ZeroDuration(), [&] { looked.Notify(); });
+  ASSERT_TRUE(looked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   Write("two, longer");
   EXPECT_FALSE(changed.HasBeenNotified());
   clock_.Advance(absl::Seconds(5));

@@ -3,10 +3,18 @@
 # them (test cases, not targets) and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh --tests || exit 1
-
 results=$(mktemp -d)
 status=0
+
+# phase NAME: announces a phase and records how long the one before took, so a
+# slow run says where its minutes went.
+phase() {
+  [[ -z ${phase_name:-} ]] || printf '%6ds  %s\n' $((SECONDS - phase_started)) "$phase_name" >>"$results/phases"
+  phase_name=$1 phase_started=$SECONDS
+  echo "== $1 (at ${SECONDS}s)"
+}
+phase setup
+./scripts/setup.sh --tests || exit 1
 tools="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
 
 # Bazel's disk cache lives in the tools cache too, so that a fresh clone reuses
@@ -38,7 +46,7 @@ trap 'kill $model_servers_pid 2>/dev/null; rm -rf "$results"' EXIT
 bazel_suite() {
   local suite=$1 options=$2
   shift 2
-  echo "== $suite: bazel test $options $*"
+  phase "$suite: bazel test $options ($# target patterns)"
   # shellcheck disable=SC2086  # options is a list of flags
   bazel test --test_summary=short --nocache_test_results "${bazel_cache[@]}" $options "$@" \
     2>&1 | tee "$results/$suite.log"
@@ -51,12 +59,20 @@ bazel_suite() {
     --testlogs "$(bazel info $options bazel-testlogs 2>/dev/null)" >"$results/$suite.count"
 }
 
-bazel_suite unit-and-integration "" //...
-# AddressSanitizer + UBSan over the same tests (heavy ones opt out: tag no_asan).
-bazel_suite asan "--config=asan --test_tag_filters=-no_asan" //...
+# Each C++ test runs once, in its strictest build: AddressSanitizer + UBSan,
+# except the heavy ones tagged no_asan (minutes of decoding or hundreds of
+# threads under ASan measure ASan), which run in the normal -O2 build. That
+# build also compiles every other target (the binaries the suites below start,
+# benchmarks, tools), so nothing goes unbuilt; compiling and linking every
+# test twice cost a cold run about ten minutes and bought no coverage.
+plain_targets=$(bazel query 'let t = tests(//...) in (//... except $t) + attr(tags, "no_asan", $t)' 2>/dev/null) ||
+  { echo "bazel query for the normal build's targets failed"; exit 1; }
+# shellcheck disable=SC2086  # one target per word
+bazel_suite unit-and-integration "" $plain_targets
+bazel_suite asan "--config=asan --build_tests_only --test_tag_filters=-no_asan" //...
 
 # grpcurl against the real binaries, reflection only.
-echo "== grpcurl"
+phase grpcurl
 bazel build "${bazel_cache[@]}" //server:voxgate //tests/fake_upstream:fake_upstream_server \
   //client/cpp:voxgate-cli \
   >/dev/null 2>&1
@@ -71,7 +87,7 @@ tail -n 1 "$results/grpcurl.log" | awk '/passed, / {print $1, $3; found=1} END {
   >"$results/grpcurl.count"
 
 # Checked-in stubs and docs match proto/, and buf lint passes on it.
-echo "== stubs and buf lint"
+phase "stubs and buf lint"
 check_step() {  # name command...: one counted case
   local name=$1
   shift
@@ -85,7 +101,7 @@ export VOXGATE_BIN="$bin/server/voxgate" FAKE_UPSTREAM_BIN="$bin/tests/fake_upst
 # pytest_suite NAME DIR: runs a pytest suite and records its counted cases.
 pytest_suite() {
   local name=$1 dir=$2 code
-  echo "== $name: pytest $dir"
+  phase "$name: pytest $dir"
   "$tools/venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$dir" \
     --junitxml="$results/$name.xml"
   code=$?
@@ -109,7 +125,7 @@ VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite tenants tests/tenants
 # through a rolling restart.
 VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite kubernetes tests/kubernetes
 
-echo "== go client: go test"
+phase "go client: go test"
 (cd client/go && go vet ./... && go test -count=1 -json ./...) >"$results/go.json"
 code=$?
 python3 - "$results/go.json" <<'PY'
@@ -128,6 +144,7 @@ python3 scripts/count_test_results.py --go-json "$results/go.json" --exit $code 
 
 # Real model servers: llama-server (SmolLM2) and faster-whisper-server
 # (Whisper tiny.en) behind the real voxgate binary.
+phase "waiting for the model servers' setup"
 if wait $model_servers_pid; then
   set -a
   # shellcheck disable=SC1091  # written above by setup_model_servers.sh
@@ -141,5 +158,8 @@ else
   status=1
 fi
 
+phase end
+echo "time per phase:"
+cat "$results/phases"
 python3 scripts/count_test_results.py --sum "$results"/*.count || status=1
 exit $status
