@@ -2,6 +2,7 @@
 #define VOXGATE_AUDIO_DECODER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -59,6 +60,27 @@ struct DecodedAudio {
 // reaction.
 absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
                                          const DecodeOptions& options);
+
+// Decodes a file step by step, with the limits and whitelist of DecodeAudio,
+// so that a long file is processed in pieces with bounded memory (a spooled
+// upload whose container needs seeking, as MP4 with its index at the end).
+// Not thread-safe: one caller at a time; CPU heavy, like DecodeAudio.
+class FileDecoder {
+ public:
+  // Opens the first `size` bytes of `fd` (read with pread; the caller keeps
+  // it open while the decoder lives). INVALID_ARGUMENT as DecodeAudio.
+  static absl::StatusOr<std::unique_ptr<FileDecoder>> Open(
+      int fd, int64_t size, const DecodeOptions& options);
+  virtual ~FileDecoder() = default;
+
+  virtual const SourceInfo& source() const = 0;
+  // Decodes until at least `min_samples` more samples were appended to `out`
+  // (interleaved, at the target rate and channels), or the file ended: true
+  // while there may be more. INVALID_ARGUMENT as DecodeAudio, including the
+  // wall-time limit counted from Open.
+  virtual absl::StatusOr<bool> Next(int64_t min_samples,
+                                    std::vector<float>& out) = 0;
+};
 
 // Routes FFmpeg's own log lines to `logger` (warnings and errors only: FFmpeg
 // is chatty about recoverable stream damage). Until called, FFmpeg logs

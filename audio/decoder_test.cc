@@ -3,6 +3,9 @@
 
 #include "audio/decoder.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <random>
 
 #include "common/status_matchers.h"
@@ -268,6 +271,55 @@ TEST(DecoderHostileTest, LimitsAreNamed) {
   EXPECT_THAT(DecodeAudio(wav, raw),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("sample_rate_hertz")));
+}
+
+// A spooled upload: an M4A with its index at the end, read from a file in
+// steps, gives exactly what decoding it whole from memory gives.
+TEST(FileDecoderTest, StepsThroughAFileAsDecodeAudioDoesWhole) {
+  const std::string m4a =
+      Transcode(ToneWav(440, 12.0, 44100, 2), "-c:a aac -b:a 96k", "m4a");
+  ASSERT_EQ(m4a.substr(4, 4), "ftyp");
+  ASSERT_NE(m4a.find("moov"), std::string::npos);
+  ASSERT_GT(m4a.find("moov"), m4a.find("mdat"));  // the index comes last
+  const std::string path = voxgate::testing::TempPath("upload.m4a");
+  voxgate::testing::WriteBytes(path, m4a);
+  const int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  absl::StatusOr<std::unique_ptr<FileDecoder>> decoder =
+      FileDecoder::Open(fd, static_cast<int64_t>(m4a.size()), DecodeOptions());
+  ASSERT_THAT(decoder, IsOk());
+  EXPECT_EQ((*decoder)->source().container, "mov,mp4,m4a,3gp,3g2,mj2");
+  std::vector<float> stepped;
+  int steps = 0;
+  while (true) {
+    const std::size_t before = stepped.size();
+    absl::StatusOr<bool> more = (*decoder)->Next(16000, stepped);
+    ASSERT_THAT(more, IsOk());
+    ++steps;
+    if (!*more) break;
+    EXPECT_GE(stepped.size() - before, 16000u);
+  }
+  close(fd);
+  EXPECT_GE(steps, 12);
+  absl::StatusOr<DecodedAudio> whole = DecodeAudio(m4a, DecodeOptions());
+  ASSERT_THAT(whole, IsOk());
+  EXPECT_EQ(stepped, whole->pcm.samples);
+}
+
+TEST(FileDecoderTest, RefusesWhatDecodeAudioRefuses) {
+  const std::string path = voxgate::testing::TempPath("noise.bin");
+  voxgate::testing::WriteBytes(path, std::string(4096, '\x5a'));
+  const int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_THAT(FileDecoder::Open(fd, 4096, DecodeOptions()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a supported audio format")));
+  DecodeOptions small;
+  small.max_input_bytes = 1000;
+  EXPECT_THAT(FileDecoder::Open(fd, 4096, small),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("max_audio_bytes 1000")));
+  close(fd);
 }
 
 }  // namespace

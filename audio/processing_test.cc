@@ -2,6 +2,7 @@
 // audio made at test time and measured by independent tools where one exists
 // (the ffmpeg CLI's ebur128 filter for loudness).
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <regex>
@@ -203,6 +204,79 @@ TEST(SegmenterTest, ShortAudioIsOneChunk) {
   const std::vector<Chunk> chunks = SegmentAudio(audio, SegmentOptions());
   ASSERT_EQ(chunks.size(), 1u);
   EXPECT_EQ(chunks[0].end_frame, audio.frames());
+}
+
+// Feeds `audio` to a StreamSegmenter in pieces of random length (up to three
+// seconds), as decoded uploads arrive.
+std::vector<StreamChunk> SegmentInPieces(const PcmAudio& audio,
+                                         const SegmentOptions& options) {
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int64_t> piece(1, 3 * 16000);
+  StreamSegmenter segmenter(16000, options);
+  std::vector<StreamChunk> chunks;
+  for (int64_t at = 0; at < audio.frames();) {
+    const int64_t end = std::min(audio.frames(), at + piece(random));
+    std::vector<float> samples(audio.samples.begin() + at,
+                               audio.samples.begin() + end);
+    for (StreamChunk& chunk : segmenter.Push(samples))
+      chunks.push_back(std::move(chunk));
+    at = end;
+  }
+  EXPECT_EQ(segmenter.frames_seen(), audio.frames());
+  for (StreamChunk& chunk : segmenter.Finish())
+    chunks.push_back(std::move(chunk));
+  return chunks;
+}
+
+TEST(StreamSegmenterTest, CutsPiecesWhereTheWholeFileIsCut) {
+  const SpokenTimeline timeline = SpeechWithPauses(12, 0.8);
+  SegmentOptions options;
+  options.max_chunk_seconds = 10;
+  options.overlap_seconds = 0.5;
+  const std::vector<Chunk> whole = SegmentAudio(timeline.audio, options);
+  const std::vector<StreamChunk> streamed =
+      SegmentInPieces(timeline.audio, options);
+  ASSERT_EQ(streamed.size(), whole.size());
+  int64_t covered = 0;
+  for (std::size_t i = 0; i < streamed.size(); ++i) {
+    const Chunk& chunk = streamed[i].frames;
+    EXPECT_EQ(chunk.core_start_frame, covered) << i;
+    EXPECT_EQ(chunk.start_frame, i == 0 ? 0 : chunk.core_start_frame - 8000)
+        << i;
+    EXPECT_LE(chunk.end_frame - chunk.start_frame, 10 * 16000) << i;
+    // The analysis frames start where the held audio does, not at 0: a cut
+    // may move within the same pause by up to a frame.
+    EXPECT_NEAR(chunk.end_frame, whole[i].end_frame, 320) << i;
+    // The chunk carries exactly its stretch of the audio.
+    ASSERT_EQ(streamed[i].samples.size(),
+              static_cast<std::size_t>(chunk.end_frame - chunk.start_frame));
+    EXPECT_TRUE(std::equal(streamed[i].samples.begin(),
+                           streamed[i].samples.end(),
+                           timeline.audio.samples.begin() + chunk.start_frame))
+        << i;
+    covered = chunk.end_frame;
+  }
+  EXPECT_EQ(covered, timeline.audio.frames());
+}
+
+TEST(StreamSegmenterTest, WithoutSilenceSplittingCutsAtTheLimit) {
+  PcmAudio audio = Decode(voxgate::testing::ToneWav(300, 25, 16000, 1));
+  SegmentOptions options;
+  options.max_chunk_seconds = 10;
+  options.overlap_seconds = 1;
+  options.split_on_silence = false;
+  const std::vector<StreamChunk> chunks = SegmentInPieces(audio, options);
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_EQ(chunks[0].frames.end_frame, 160000);
+  EXPECT_EQ(chunks[1].frames.start_frame, 144000);
+  EXPECT_EQ(chunks[1].frames.end_frame, 304000);
+  EXPECT_EQ(chunks[2].frames.end_frame, 400000);
+}
+
+TEST(StreamSegmenterTest, NoAudioIsNoChunk) {
+  StreamSegmenter segmenter(16000, SegmentOptions());
+  EXPECT_TRUE(segmenter.Push({}).empty());
+  EXPECT_TRUE(segmenter.Finish().empty());
 }
 
 // Where the source is loud: [start, end) seconds of each stretch of speech.

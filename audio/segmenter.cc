@@ -86,4 +86,55 @@ std::vector<Chunk> SegmentAudio(const PcmAudio& audio,
   }
 }
 
+StreamSegmenter::StreamSegmenter(int sample_rate, const SegmentOptions& options)
+    : options_(options),
+      max_frames_(std::max<int64_t>(
+          1, static_cast<int64_t>(options.max_chunk_seconds * sample_rate))),
+      overlap_(std::clamp<int64_t>(
+          static_cast<int64_t>(options.overlap_seconds * sample_rate), 0,
+          max_frames_ / 4)) {
+  pending_.sample_rate = sample_rate;
+  pending_.channels = 1;
+}
+
+std::vector<StreamChunk> StreamSegmenter::Push(
+    const std::vector<float>& samples) {
+  pending_.samples.insert(pending_.samples.end(), samples.begin(),
+                          samples.end());
+  std::vector<StreamChunk> chunks;
+  // SegmentAudio over one frame more than a chunk gives the first cut
+  // exactly as it would over the whole file from here on.
+  PcmAudio window;
+  window.sample_rate = pending_.sample_rate;
+  while (pending_.frames() > max_frames_) {
+    window.samples.assign(pending_.samples.begin(),
+                          pending_.samples.begin() + max_frames_ + 1);
+    const std::vector<Chunk> cuts = SegmentAudio(window, options_);
+    chunks.push_back(TakeChunk(cuts.front().end_frame));
+  }
+  return chunks;
+}
+
+std::vector<StreamChunk> StreamSegmenter::Finish() {
+  std::vector<StreamChunk> chunks;
+  if (pending_.frames() > core_start_ - buffer_start_) {
+    chunks.push_back(TakeChunk(pending_.frames()));
+  }
+  return chunks;
+}
+
+StreamChunk StreamSegmenter::TakeChunk(int64_t end) {
+  StreamChunk chunk;
+  chunk.frames = {buffer_start_, buffer_start_ + end, core_start_};
+  chunk.samples.assign(pending_.samples.begin(),
+                       pending_.samples.begin() + end);
+  // The next chunk starts `overlap_` before this one's cut.
+  const int64_t keep_from = std::max<int64_t>(0, end - overlap_);
+  pending_.samples.erase(pending_.samples.begin(),
+                         pending_.samples.begin() + keep_from);
+  buffer_start_ += keep_from;
+  core_start_ = chunk.frames.end_frame;
+  return chunk;
+}
+
 }  // namespace voxgate::audio

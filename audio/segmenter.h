@@ -34,6 +34,38 @@ struct Chunk {
 std::vector<Chunk> SegmentAudio(const PcmAudio& audio,
                                 const SegmentOptions& options);
 
+// A chunk cut from audio that arrives in pieces, with its own samples.
+struct StreamChunk {
+  Chunk frames;  // in frames of the whole stream
+  std::vector<float> samples;
+};
+
+// SegmentAudio for mono audio that arrives in pieces: it holds only the audio
+// not yet cut (one chunk's worth and the last piece), and cuts each chunk as
+// soon as audio past the chunk's limit has come, by SegmentAudio's rule. So a
+// file of any length is cut with bounded memory. Thread-compatible.
+class StreamSegmenter {
+ public:
+  StreamSegmenter(int sample_rate, const SegmentOptions& options);
+
+  // Appends mono samples; returns the chunks now complete, in order.
+  std::vector<StreamChunk> Push(const std::vector<float>& samples);
+  // End of audio: the rest as the last chunk (none when no audio came).
+  std::vector<StreamChunk> Finish();
+  // Frames pushed so far.
+  int64_t frames_seen() const { return buffer_start_ + pending_.frames(); }
+
+ private:
+  StreamChunk TakeChunk(int64_t end);
+
+  const SegmentOptions options_;
+  const int64_t max_frames_;
+  const int64_t overlap_;
+  PcmAudio pending_;  // the audio from buffer_start_ on, not yet cut
+  int64_t buffer_start_ = 0;
+  int64_t core_start_ = 0;  // where the next chunk's new audio begins
+};
+
 }  // namespace voxgate::audio
 
 #endif  // VOXGATE_AUDIO_SEGMENTER_H_

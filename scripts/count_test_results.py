@@ -16,6 +16,7 @@ if anything failed.
 """
 
 import argparse
+import glob
 import json
 import os
 import re
@@ -44,6 +45,19 @@ def count_xml(path):
     return passed, failed
 
 
+def target_xmls(folder):
+    """A target's test.xml, or one per shard (shard_I_of_N/test.xml) for a
+    sharded test: those of the newest shard count, should an older run with
+    another count have left its folders."""
+    shards = glob.glob(os.path.join(folder, "shard_*_of_*", "test.xml"))
+    if shards:
+        newest = max(shards, key=os.path.getmtime)
+        count = re.search(r"shard_\d+_of_(\d+)", newest).group(1)
+        return sorted(x for x in shards if x.split(os.sep)[-2].endswith(f"_of_{count}"))
+    xml = os.path.join(folder, "test.xml")
+    return [xml] if os.path.exists(xml) else []
+
+
 def count_bazel(log_path, testlogs):
     passed = failed = 0
     with open(log_path, encoding="utf-8", errors="replace") as log:
@@ -51,13 +65,15 @@ def count_bazel(log_path, testlogs):
             match = SUMMARY.match(line.strip())
             if not match:
                 continue
-            xml = os.path.join(testlogs, match["package"], match["name"], "test.xml")
             p = f = 0
-            if match["status"] not in ("FAILED TO BUILD", "NO STATUS") and os.path.exists(xml):
-                try:
-                    p, f = count_xml(xml)
-                except ET.ParseError:
-                    pass
+            if match["status"] not in ("FAILED TO BUILD", "NO STATUS"):
+                for xml in target_xmls(os.path.join(testlogs, match["package"], match["name"])):
+                    try:
+                        xml_passed, xml_failed = count_xml(xml)
+                    except ET.ParseError:
+                        continue
+                    p += xml_passed
+                    f += xml_failed
             if match["status"] not in ("PASSED", "FLAKY") and f == 0:
                 f = 1
                 print(f"failed: //{match['package']}:{match['name']} {match['status']}",

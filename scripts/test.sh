@@ -127,6 +127,10 @@ VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite tenants tests/tenants
 # through a rolling restart.
 VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite kubernetes tests/kubernetes
 
+# Big audio: a three-hour file through TranscribeUpload with the gateway's
+# peak memory bounded, M4A spooled to disk, the CLI's progress, bad uploads.
+VOXGATE_CLI_BIN="$bin/client/cpp/voxgate-cli" pytest_suite big-audio tests/big_audio
+
 phase "go client: go test"
 (cd client/go && go vet ./... && go test -count=1 -json ./...) >"$results/go.json"
 code=$?

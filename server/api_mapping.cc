@@ -39,17 +39,19 @@ const std::set<absl::string_view>& TranscriptionOwnedKeys() {
 }  // namespace
 
 absl::StatusOr<audio::DecodeOptions> DecodeOptionsFor(
-    const v1::AudioInput& audio, const Config& config,
-    absl::string_view field) {
+    const v1::AudioInput& audio, const Config& config, absl::string_view field,
+    AudioContent content_kind) {
   audio::DecodeOptions options;
   const std::string content = absl::StrCat(field, ".content");
-  if (audio.content().empty()) return FieldError(content, "is empty");
-  if (static_cast<int64_t>(audio.content().size()) >
-      config.audio().max_audio_bytes()) {
-    return FieldError(content, absl::StrCat(audio.content().size(),
-                                            " bytes is over the limit of ",
-                                            config.audio().max_audio_bytes(),
-                                            " (audio.max_audio_bytes)"));
+  if (content_kind == AudioContent::kInline) {
+    if (audio.content().empty()) return FieldError(content, "is empty");
+    if (static_cast<int64_t>(audio.content().size()) >
+        config.audio().max_audio_bytes()) {
+      return FieldError(content, absl::StrCat(audio.content().size(),
+                                              " bytes is over the limit of ",
+                                              config.audio().max_audio_bytes(),
+                                              " (audio.max_audio_bytes)"));
+    }
   }
   options.max_input_bytes = config.audio().max_audio_bytes();
   options.max_duration = ToAbsl(config.audio().max_audio_duration());
@@ -71,8 +73,10 @@ absl::StatusOr<audio::DecodeOptions> DecodeOptionsFor(
       break;
   }
   if (options.format != audio::InputFormat::kAuto) {
-    const std::string rate = absl::StrCat(field, ".format.sample_rate_hertz");
-    const std::string channels = absl::StrCat(field, ".format.channel_count");
+    const std::string prefix =
+        field.empty() ? "format" : absl::StrCat(field, ".format");
+    const std::string rate = absl::StrCat(prefix, ".sample_rate_hertz");
+    const std::string channels = absl::StrCat(prefix, ".channel_count");
     if (absl::Status status =
             CheckRange(rate, format.sample_rate_hertz(), 8000, 192000);
         !status.ok()) {
@@ -95,10 +99,11 @@ absl::StatusOr<audio::DecodeOptions> DecodeOptionsFor(
 absl::StatusOr<TranscriptionJobOptions> TranscriptionOptionsFor(
     const v1::RecognitionConfig& recognition, const v1::AudioInput& audio,
     const Config& config, const upstream::TranscriptionBackend& backend,
-    const std::string& pool_name, std::vector<std::string>& warnings) {
+    const std::string& pool_name, std::vector<std::string>& warnings,
+    AudioContent content) {
   TranscriptionJobOptions options;
-  absl::StatusOr<audio::DecodeOptions> decode =
-      DecodeOptionsFor(audio, config, "audio");
+  absl::StatusOr<audio::DecodeOptions> decode = DecodeOptionsFor(
+      audio, config, content == AudioContent::kInline ? "audio" : "", content);
   if (!decode.ok()) return decode.status();
   options.preprocess.decode = *decode;
 

@@ -22,17 +22,24 @@
 
 namespace voxgate::server {
 
-// Decode options for `audio` (named `field` in messages, e.g. "audio"): checks
-// emptiness, the size limit and the raw-format parameters.
+// Where the audio's bytes are: inline in the message (checked for emptiness
+// and the size limit here), or still to come (an upload checks as they come).
+enum class AudioContent { kInline, kUploaded };
+
+// Decode options for `audio` (named `field` in messages, e.g. "audio"; its
+// format "<field>.format", or "format" when `field` is empty): checks the
+// content (kInline) and the raw-format parameters.
 absl::StatusOr<audio::DecodeOptions> DecodeOptionsFor(
-    const v1::AudioInput& audio, const Config& config, absl::string_view field);
+    const v1::AudioInput& audio, const Config& config, absl::string_view field,
+    AudioContent content = AudioContent::kInline);
 
 // Everything a TranscriptionJob needs for `config`, sent to `backend`. Appends
 // one warning per requested option the backend cannot honour.
 absl::StatusOr<TranscriptionJobOptions> TranscriptionOptionsFor(
     const v1::RecognitionConfig& recognition, const v1::AudioInput& audio,
     const Config& config, const upstream::TranscriptionBackend& backend,
-    const std::string& pool_name, std::vector<std::string>& warnings);
+    const std::string& pool_name, std::vector<std::string>& warnings,
+    AudioContent content = AudioContent::kInline);
 
 void FillTranscribeResponse(const TranscriptionOutcome& outcome,
                             const v1::RecognitionConfig& recognition,

@@ -14,7 +14,8 @@ const std::map<std::string, std::string>& MethodTypes() {
       {"Chat", "unary"},
       {"ListModels", "unary"},
       {"ChatStream", "server_stream"},
-      {"StreamTranscribe", "bidi_stream"}};
+      {"StreamTranscribe", "bidi_stream"},
+      {"TranscribeUpload", "bidi_stream"}};
   return *types;
 }
 

@@ -74,7 +74,8 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
               "Log lines dropped because the log output fell behind."));
   Add(families.back(), logger_.dropped_lines());
   families.push_back(
-      Gauge("voxgate_streams_active", "StreamTranscribe calls open."));
+      Gauge("voxgate_streams_active",
+            "StreamTranscribe and TranscribeUpload calls open."));
   Add(families.back(), admission_.active_streams());
 
   const auto snapshots = upstreams_.EndpointSnapshots();

@@ -19,26 +19,6 @@ google::protobuf::Duration Offset(int64_t frames) {
 
 }  // namespace
 
-// Holds mu_; on release delivers what was queued under it, keeping the
-// session alive meanwhile.
-class StreamSession::Lock {
- public:
-  explicit Lock(StreamSession* session)
-      ABSL_EXCLUSIVE_LOCK_FUNCTION(session->mu_)
-      : session_(session) {
-    session_->mu_.Lock();
-  }
-  Lock(const Lock&) = delete;
-  Lock& operator=(const Lock&) = delete;
-  ~Lock() ABSL_UNLOCK_FUNCTION() {
-    session_->mu_.Unlock();
-    session_->Deliver();
-  }
-
- private:
-  StreamSession* const session_;
-};
-
 StreamSession::StreamSession(const Config& config, upstream::Routing& routing,
                              WorkerPool& workers, CallMetrics& metrics,
                              CallContext& call, Output& output)
@@ -407,7 +387,7 @@ void StreamSession::EmitReadyLocked() {
       ready_.clear();
       answered_.clear();
       next_utterance_ = next_to_emit_;
-      outbox_.push_back({Event::Kind::kCancelRequests, {}, {}});
+      outbox_.CancelRequests();
       return;
     }
   }
@@ -418,7 +398,7 @@ void StreamSession::EmitLocked(v1::StreamTranscribeResponse response) {
     first_response_ = false;
     response.set_request_id(call_.request_id);
   }
-  outbox_.push_back({Event::Kind::kResponse, std::move(response), {}});
+  outbox_.Respond(std::move(response));
 }
 
 void StreamSession::FailLocked(absl::Status status) {
@@ -426,13 +406,8 @@ void StreamSession::FailLocked(absl::Status status) {
   if (failure_.ok()) {
     failure_ = std::move(status);
     // Results not yet out are dropped: the error ends the stream now.
-    std::deque<Event> kept;
-    for (Event& event : outbox_) {
-      if (event.kind != Event::Kind::kResponse)
-        kept.push_back(std::move(event));
-    }
-    outbox_.swap(kept);
-    outbox_.push_back({Event::Kind::kCancelRequests, {}, {}});
+    outbox_.DropResponses();
+    outbox_.CancelRequests();
   }
   MaybeEndLocked();
 }
@@ -444,7 +419,7 @@ void StreamSession::MaybeReadyLocked() {
   }
   if (next_utterance_ - next_to_emit_ >= kMaxPending) return;  // backpressure
   asked_for_input_ = true;
-  outbox_.push_back({Event::Kind::kReady, {}, {}});
+  outbox_.Ready();
 }
 
 void StreamSession::MaybeEndLocked() {
@@ -459,42 +434,12 @@ void StreamSession::MaybeEndLocked() {
     call_.audio_seconds =
         static_cast<double>(endpointer_->processed_frames()) / kRate;
   }
-  outbox_.push_back({Event::Kind::kEnd, {}, failure_});
+  outbox_.End(failure_);
 }
 
 void StreamSession::Deliver() {
   std::shared_ptr<StreamSession> self = shared_from_this();
-  {
-    absl::MutexLock lock(&mu_);
-    if (delivering_ || outbox_.empty()) return;  // that thread takes ours too
-    delivering_ = true;
-  }
-  while (true) {
-    Event event;
-    {
-      absl::MutexLock lock(&mu_);
-      if (outbox_.empty()) {
-        delivering_ = false;
-        return;
-      }
-      event = std::move(outbox_.front());
-      outbox_.pop_front();
-    }
-    switch (event.kind) {
-      case Event::Kind::kResponse:
-        output_.OnResponse(std::move(event.response));
-        break;
-      case Event::Kind::kReady:
-        output_.OnReadyForInput();
-        break;
-      case Event::Kind::kCancelRequests:
-        requests_.Cancel();
-        break;
-      case Event::Kind::kEnd:
-        output_.OnEnd(event.status);
-        break;
-    }
-  }
+  outbox_.Deliver(output_, requests_);
 }
 
 }  // namespace voxgate::server

@@ -20,6 +20,7 @@
 #include "server/call_context.h"
 #include "server/call_metrics.h"
 #include "server/config/config.h"
+#include "server/session_outbox.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/stream.pb.h"
 
@@ -75,7 +76,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void Fail(absl::Status status);
 
  private:
-  class Lock;
+  // Holds mu_; on release delivers what was queued under it.
+  using Lock = SessionLock<StreamSession>;
+  friend Lock;
 
   void SubmitLocked(std::string bytes, bool end_of_input, bool finalize)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -155,13 +158,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   int64_t last_interim_frames_ ABSL_GUARDED_BY(mu_) = 0;
 
   // What goes out, in order, outside mu_.
-  struct Event {
-    enum class Kind { kResponse, kReady, kCancelRequests, kEnd } kind;
-    v1::StreamTranscribeResponse response;
-    absl::Status status;
-  };
-  std::deque<Event> outbox_ ABSL_GUARDED_BY(mu_);
-  bool delivering_ ABSL_GUARDED_BY(mu_) = false;
+  SessionOutbox<v1::StreamTranscribeResponse> outbox_;
 };
 
 }  // namespace voxgate::server

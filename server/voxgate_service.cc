@@ -102,6 +102,13 @@ VoxgateServiceImpl::StreamTranscribe(grpc::CallbackServerContext* context) {
   return call;
 }
 
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
+VoxgateServiceImpl::TranscribeUpload(grpc::CallbackServerContext* context) {
+  auto* call = new TranscribeUploadCall(context, streams_, operations_);
+  call->Begin();
+  return call;
+}
+
 grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {

@@ -19,8 +19,9 @@ using RawVoxgateService = v1::VoxgateService::WithRawCallbackMethod_Transcribe<
         v1::VoxgateService::WithRawCallbackMethod_Chat<
             v1::VoxgateService::WithRawCallbackMethod_ChatStream<
                 v1::VoxgateService::WithRawCallbackMethod_StreamTranscribe<
-                    v1::VoxgateService::WithRawCallbackMethod_ListModels<
-                        v1::VoxgateService::Service>>>>>>;
+                    v1::VoxgateService::WithRawCallbackMethod_TranscribeUpload<
+                        v1::VoxgateService::WithRawCallbackMethod_ListModels<
+                            v1::VoxgateService::Service>>>>>>>;
 
 // The voxgate.v1.VoxgateService handlers. Each RPC is a reactor that goes
 // through admission, starts its work and returns at once; CPU work goes to the
@@ -47,6 +48,8 @@ class VoxgateServiceImpl final : public RawVoxgateService {
       grpc::CallbackServerContext* context,
       const grpc::ByteBuffer* request) override;
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamTranscribe(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* TranscribeUpload(
       grpc::CallbackServerContext* context) override;
   // What the operations use; the HTTP front door runs them too.
   const OperationServices& operations() const { return operations_; }

@@ -54,8 +54,8 @@ absl::Status ValidateTenant(const std::string& path,
 
 const std::vector<std::string>& KnownMethods() {
   static const auto* const kMethods = new std::vector<std::string>{
-      "Transcribe", "StreamTranscribe", "Analyze", "Chat",
-      "ChatStream", "ListModels",       "Metrics"};
+      "Transcribe", "StreamTranscribe", "TranscribeUpload", "Analyze",
+      "Chat",       "ChatStream",       "ListModels",       "Metrics"};
   return *kMethods;
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "audio/decoder.h"
+#include "client/cpp/upload.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace voxgate::cli {
@@ -99,14 +101,9 @@ class Progress {
 
 int Transcribe(Session& session, const Args& args) {
   if (args.positional.size() != 1) return Usage("transcribe takes one FILE");
+  const std::string& path = args.positional[0];
   const std::string format = session.json ? "json" : args.Get("format", "text");
-  v1::TranscribeRequest request;
-  if (!ReadFile(args.positional[0],
-                *request.mutable_audio()->mutable_content())) {
-    std::cerr << "error: cannot read " << args.positional[0] << "\n";
-    return kExitNoInput;
-  }
-  v1::RecognitionConfig& config = *request.mutable_config();
+  v1::RecognitionConfig config;
   config.set_model(args.Get("model"));
   if (args.Has("language")) config.add_language_codes(args.Get("language"));
   if (format == "srt") {
@@ -118,15 +115,32 @@ int Transcribe(Session& session, const Args& args) {
   } else if (format != "text") {
     return Usage("--format is text, srt, vtt or json");
   }
+  std::error_code unreadable;
+  const uintmax_t size = std::filesystem::file_size(path, unreadable);
+  if (unreadable) {
+    std::cerr << "error: cannot read " << path << "\n";
+    return kExitNoInput;
+  }
   grpc::ClientContext context;
   SetDeadline(context, session);
   v1::TranscribeResponse response;
   grpc::Status status;
-  {
-    const double mib = request.audio().content().size() / 1048576.0;
-    Progress progress(
-        isatty(STDERR_FILENO) && mib >= 1,
-        absl::StrFormat("transcribing %s (%.1f MiB)", args.positional[0], mib));
+  if (args.Has("upload") || size > kUploadThresholdBytes) {
+    const ProgressStyle style = isatty(STDERR_FILENO)  ? ProgressStyle::kBar
+                                : args.Has("progress") ? ProgressStyle::kLines
+                                                       : ProgressStyle::kNone;
+    status = UploadFile(*session.stub, context, path,
+                        static_cast<int64_t>(size), config, style, response);
+  } else {
+    v1::TranscribeRequest request;
+    *request.mutable_config() = std::move(config);
+    if (!ReadFile(path, *request.mutable_audio()->mutable_content())) {
+      std::cerr << "error: cannot read " << path << "\n";
+      return kExitNoInput;
+    }
+    const double mib = size / 1048576.0;
+    Progress progress(isatty(STDERR_FILENO) && mib >= 1,
+                      absl::StrFormat("transcribing %s (%.1f MiB)", path, mib));
     status = session.stub->Transcribe(&context, request, &response);
   }
   if (!status.ok()) return Fail(status);

@@ -1,6 +1,7 @@
 #ifndef VOXGATE_CLIENT_CPP_COMMANDS_H_
 #define VOXGATE_CLIENT_CPP_COMMANDS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,9 @@ namespace voxgate::cli {
 // read.
 inline constexpr int kExitUsage = 64;
 inline constexpr int kExitNoInput = 66;
+
+// `transcribe` streams files bigger than this with TranscribeUpload.
+inline constexpr uintmax_t kUploadThresholdBytes = 16 << 20;
 
 // What every command shares: the stub, the per-call timeout and the output
 // style.

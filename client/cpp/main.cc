@@ -61,14 +61,20 @@ const std::map<std::string, Command>& Commands() {
       {"transcribe",
        {&Transcribe,
         {"format", "model", "language"},
-        {},
+        {"upload", "progress"},
         R"(Usage: voxgate-cli transcribe FILE [--format=text|srt|vtt|json] [--model=M] [--language=L]
+                                [--upload] [--progress]
 
 Transcribes FILE (WAV, MP3, FLAC, Ogg, WebM, M4A, ...). Long files are cut at
-silences and their chunks transcribed side by side by the gateway.
+silences and their chunks transcribed side by side by the gateway. Files over
+16 MiB are streamed in pieces (TranscribeUpload, up to the gateway's
+max_audio_bytes) with a progress bar on a terminal: bytes sent, then audio
+decoded and transcribed as the gateway answers each chunk.
   --format    text (default), srt or vtt subtitles, or json (the full response).
   --model     A model from "voxgate-cli models"; default the gateway's audio pool.
   --language  BCP-47 language hint, e.g. en or fr-FR.
+  --upload    Stream the file in pieces whatever its size.
+  --progress  Print upload progress lines on stderr when it is not a terminal.
 )"}},
       {"stream",
        {&Stream,

@@ -165,6 +165,39 @@ func TestTranscribe(t *testing.T) {
 	}
 }
 
+func TestTranscribeUploadStreamsAFileAndReportsProgress(t *testing.T) {
+	client := newClient(t)
+	// 70 s: the gateway cuts three chunks of at most 30 s.
+	audio := wav(tonePCM(70, 0))
+	var reports []voxgate.UploadProgress
+	response, err := client.TranscribeUpload(context.Background(), bytes.NewReader(audio),
+		voxgate.WithSize(int64(len(audio))),
+		voxgate.WithProgress(func(p voxgate.UploadProgress) { reports = append(reports, p) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(response.Text, "at 16000 Hz 1 ch"); got != 3 {
+		t.Errorf("text %q describes %d chunks, want 3", response.Text, got)
+	}
+	if d := response.AudioDuration.AsDuration(); d < 70*time.Second || d > 71*time.Second {
+		t.Errorf("audio duration %v, want 70.5 s", d)
+	}
+	last := reports[len(reports)-1]
+	if last.BytesSent != int64(len(audio)) || last.BytesTotal != int64(len(audio)) {
+		t.Errorf("last report sent %d of %d bytes, want %d", last.BytesSent, last.BytesTotal, len(audio))
+	}
+	var done int32
+	for _, report := range reports {
+		if report.Gateway.ChunksDone < done {
+			t.Fatalf("chunks done went back from %d to %d", done, report.Gateway.ChunksDone)
+		}
+		done = report.Gateway.ChunksDone
+	}
+	if done != 3 || last.Gateway.ChunksCut != 3 {
+		t.Errorf("gateway reported %d of %d chunks done, want 3 of 3", done, last.Gateway.ChunksCut)
+	}
+}
+
 func TestChatAndChatStream(t *testing.T) {
 	client := newClient(t)
 	fakeControl(t, "/_fake/default", map[string]any{"text": "one two three"})

@@ -24,6 +24,7 @@ const (
 	VoxgateService_Chat_FullMethodName             = "/voxgate.v1.VoxgateService/Chat"
 	VoxgateService_ChatStream_FullMethodName       = "/voxgate.v1.VoxgateService/ChatStream"
 	VoxgateService_StreamTranscribe_FullMethodName = "/voxgate.v1.VoxgateService/StreamTranscribe"
+	VoxgateService_TranscribeUpload_FullMethodName = "/voxgate.v1.VoxgateService/TranscribeUpload"
 	VoxgateService_ListModels_FullMethodName       = "/voxgate.v1.VoxgateService/ListModels"
 )
 
@@ -85,6 +86,16 @@ type VoxgateServiceClient interface {
 	// second config arrives; OUT_OF_RANGE when the stream exceeds its maximum
 	// duration; DEADLINE_EXCEEDED on the idle timeout.
 	StreamTranscribe(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamTranscribeRequest, StreamTranscribeResponse], error)
+	// Transcribes a file too big for one message (up to max_audio_bytes): the
+	// first message is the config, then the audio in pieces, then a half-close.
+	// Audio is decoded as it arrives where the container allows it, cut at
+	// silences and sent to the backend while the upload goes on; the gateway
+	// reads no faster than it transcribes, so its memory does not grow with the
+	// file. Answers with progress messages, then the result. Besides the codes
+	// above: FAILED_PRECONDITION when the first message is not a config or a
+	// second config arrives; DEADLINE_EXCEEDED on limits.stream_idle_timeout.
+	// Holds a limits.max_streams slot.
+	TranscribeUpload(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[TranscribeUploadRequest, TranscribeUploadResponse], error)
 	// Lists the configured models with their capabilities and limits. Returns OK,
 	// or the admission step's refusals (UNAVAILABLE while draining,
 	// RESOURCE_EXHAUSTED at the limits), or CANCELLED.
@@ -161,6 +172,19 @@ func (c *voxgateServiceClient) StreamTranscribe(ctx context.Context, opts ...grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type VoxgateService_StreamTranscribeClient = grpc.BidiStreamingClient[StreamTranscribeRequest, StreamTranscribeResponse]
 
+func (c *voxgateServiceClient) TranscribeUpload(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[TranscribeUploadRequest, TranscribeUploadResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &VoxgateService_ServiceDesc.Streams[2], VoxgateService_TranscribeUpload_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[TranscribeUploadRequest, TranscribeUploadResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type VoxgateService_TranscribeUploadClient = grpc.BidiStreamingClient[TranscribeUploadRequest, TranscribeUploadResponse]
+
 func (c *voxgateServiceClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListModelsResponse)
@@ -229,6 +253,16 @@ type VoxgateServiceServer interface {
 	// second config arrives; OUT_OF_RANGE when the stream exceeds its maximum
 	// duration; DEADLINE_EXCEEDED on the idle timeout.
 	StreamTranscribe(grpc.BidiStreamingServer[StreamTranscribeRequest, StreamTranscribeResponse]) error
+	// Transcribes a file too big for one message (up to max_audio_bytes): the
+	// first message is the config, then the audio in pieces, then a half-close.
+	// Audio is decoded as it arrives where the container allows it, cut at
+	// silences and sent to the backend while the upload goes on; the gateway
+	// reads no faster than it transcribes, so its memory does not grow with the
+	// file. Answers with progress messages, then the result. Besides the codes
+	// above: FAILED_PRECONDITION when the first message is not a config or a
+	// second config arrives; DEADLINE_EXCEEDED on limits.stream_idle_timeout.
+	// Holds a limits.max_streams slot.
+	TranscribeUpload(grpc.BidiStreamingServer[TranscribeUploadRequest, TranscribeUploadResponse]) error
 	// Lists the configured models with their capabilities and limits. Returns OK,
 	// or the admission step's refusals (UNAVAILABLE while draining,
 	// RESOURCE_EXHAUSTED at the limits), or CANCELLED.
@@ -257,6 +291,9 @@ func (UnimplementedVoxgateServiceServer) ChatStream(*ChatRequest, grpc.ServerStr
 }
 func (UnimplementedVoxgateServiceServer) StreamTranscribe(grpc.BidiStreamingServer[StreamTranscribeRequest, StreamTranscribeResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamTranscribe not implemented")
+}
+func (UnimplementedVoxgateServiceServer) TranscribeUpload(grpc.BidiStreamingServer[TranscribeUploadRequest, TranscribeUploadResponse]) error {
+	return status.Error(codes.Unimplemented, "method TranscribeUpload not implemented")
 }
 func (UnimplementedVoxgateServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
@@ -354,6 +391,13 @@ func _VoxgateService_StreamTranscribe_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type VoxgateService_StreamTranscribeServer = grpc.BidiStreamingServer[StreamTranscribeRequest, StreamTranscribeResponse]
 
+func _VoxgateService_TranscribeUpload_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(VoxgateServiceServer).TranscribeUpload(&grpc.GenericServerStream[TranscribeUploadRequest, TranscribeUploadResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type VoxgateService_TranscribeUploadServer = grpc.BidiStreamingServer[TranscribeUploadRequest, TranscribeUploadResponse]
+
 func _VoxgateService_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListModelsRequest)
 	if err := dec(in); err != nil {
@@ -405,6 +449,12 @@ var VoxgateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamTranscribe",
 			Handler:       _VoxgateService_StreamTranscribe_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "TranscribeUpload",
+			Handler:       _VoxgateService_TranscribeUpload_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

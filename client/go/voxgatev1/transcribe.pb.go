@@ -546,6 +546,326 @@ func (x *AnalyzeResponse) GetModelTime() *durationpb.Duration {
 	return nil
 }
 
+// The first message of TranscribeUpload.
+type TranscribeUploadConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Default: every field's default. Loudness normalisation, when on, works per
+	// chunk (the whole-file measure would need the whole file first).
+	Config *RecognitionConfig `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// How the uploaded bytes are encoded. Default: encoding AUTO. WAV, MP3, FLAC,
+	// Ogg, WebM and raw encodings are decoded as they arrive; MP4/M4A (whose
+	// index may come last) is spooled to a temporary file first, then decoded.
+	Format *AudioFormat `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// The upload's size in bytes when the client knows it: refused at once when
+	// over max_audio_bytes (see ListModels). 0 when unknown.
+	TotalBytes    int64 `protobuf:"varint,3,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranscribeUploadConfig) Reset() {
+	*x = TranscribeUploadConfig{}
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranscribeUploadConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranscribeUploadConfig) ProtoMessage() {}
+
+func (x *TranscribeUploadConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranscribeUploadConfig.ProtoReflect.Descriptor instead.
+func (*TranscribeUploadConfig) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_transcribe_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TranscribeUploadConfig) GetConfig() *RecognitionConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *TranscribeUploadConfig) GetFormat() *AudioFormat {
+	if x != nil {
+		return x.Format
+	}
+	return nil
+}
+
+func (x *TranscribeUploadConfig) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
+}
+
+// One message of TranscribeUpload: the config first, then the audio in order.
+type TranscribeUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Request:
+	//
+	//	*TranscribeUploadRequest_Config
+	//	*TranscribeUploadRequest_AudioContent
+	Request       isTranscribeUploadRequest_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranscribeUploadRequest) Reset() {
+	*x = TranscribeUploadRequest{}
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranscribeUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranscribeUploadRequest) ProtoMessage() {}
+
+func (x *TranscribeUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranscribeUploadRequest.ProtoReflect.Descriptor instead.
+func (*TranscribeUploadRequest) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_transcribe_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TranscribeUploadRequest) GetRequest() isTranscribeUploadRequest_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *TranscribeUploadRequest) GetConfig() *TranscribeUploadConfig {
+	if x != nil {
+		if x, ok := x.Request.(*TranscribeUploadRequest_Config); ok {
+			return x.Config
+		}
+	}
+	return nil
+}
+
+func (x *TranscribeUploadRequest) GetAudioContent() []byte {
+	if x != nil {
+		if x, ok := x.Request.(*TranscribeUploadRequest_AudioContent); ok {
+			return x.AudioContent
+		}
+	}
+	return nil
+}
+
+type isTranscribeUploadRequest_Request interface {
+	isTranscribeUploadRequest_Request()
+}
+
+type TranscribeUploadRequest_Config struct {
+	// First message only.
+	Config *TranscribeUploadConfig `protobuf:"bytes,1,opt,name=config,proto3,oneof"`
+}
+
+type TranscribeUploadRequest_AudioContent struct {
+	// The next piece of the file; at most 1 MiB per message. Together at most
+	// max_audio_bytes.
+	AudioContent []byte `protobuf:"bytes,2,opt,name=audio_content,json=audioContent,proto3,oneof"`
+}
+
+func (*TranscribeUploadRequest_Config) isTranscribeUploadRequest_Request() {}
+
+func (*TranscribeUploadRequest_AudioContent) isTranscribeUploadRequest_Request() {}
+
+// How far an upload has come. Sent as chunks are cut and answered, at most
+// one per chunk of each kind.
+type UploadProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Audio bytes received so far.
+	BytesReceived int64 `protobuf:"varint,1,opt,name=bytes_received,json=bytesReceived,proto3" json:"bytes_received,omitempty"`
+	// Audio decoded so far.
+	AudioDecoded *durationpb.Duration `protobuf:"bytes,2,opt,name=audio_decoded,json=audioDecoded,proto3" json:"audio_decoded,omitempty"`
+	// Audio whose chunks the backend has answered.
+	AudioTranscribed *durationpb.Duration `protobuf:"bytes,3,opt,name=audio_transcribed,json=audioTranscribed,proto3" json:"audio_transcribed,omitempty"`
+	// Chunks cut so far, and of them answered.
+	ChunksCut     int32 `protobuf:"varint,4,opt,name=chunks_cut,json=chunksCut,proto3" json:"chunks_cut,omitempty"`
+	ChunksDone    int32 `protobuf:"varint,5,opt,name=chunks_done,json=chunksDone,proto3" json:"chunks_done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadProgress) Reset() {
+	*x = UploadProgress{}
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadProgress) ProtoMessage() {}
+
+func (x *UploadProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadProgress.ProtoReflect.Descriptor instead.
+func (*UploadProgress) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_transcribe_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UploadProgress) GetBytesReceived() int64 {
+	if x != nil {
+		return x.BytesReceived
+	}
+	return 0
+}
+
+func (x *UploadProgress) GetAudioDecoded() *durationpb.Duration {
+	if x != nil {
+		return x.AudioDecoded
+	}
+	return nil
+}
+
+func (x *UploadProgress) GetAudioTranscribed() *durationpb.Duration {
+	if x != nil {
+		return x.AudioTranscribed
+	}
+	return nil
+}
+
+func (x *UploadProgress) GetChunksCut() int32 {
+	if x != nil {
+		return x.ChunksCut
+	}
+	return 0
+}
+
+func (x *UploadProgress) GetChunksDone() int32 {
+	if x != nil {
+		return x.ChunksDone
+	}
+	return 0
+}
+
+// One message of TranscribeUpload's answer: progress, then the result last.
+type TranscribeUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Response:
+	//
+	//	*TranscribeUploadResponse_Progress
+	//	*TranscribeUploadResponse_Result
+	Response      isTranscribeUploadResponse_Response `protobuf_oneof:"response"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranscribeUploadResponse) Reset() {
+	*x = TranscribeUploadResponse{}
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranscribeUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranscribeUploadResponse) ProtoMessage() {}
+
+func (x *TranscribeUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_transcribe_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranscribeUploadResponse.ProtoReflect.Descriptor instead.
+func (*TranscribeUploadResponse) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_transcribe_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TranscribeUploadResponse) GetResponse() isTranscribeUploadResponse_Response {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *TranscribeUploadResponse) GetProgress() *UploadProgress {
+	if x != nil {
+		if x, ok := x.Response.(*TranscribeUploadResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *TranscribeUploadResponse) GetResult() *TranscribeResponse {
+	if x != nil {
+		if x, ok := x.Response.(*TranscribeUploadResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isTranscribeUploadResponse_Response interface {
+	isTranscribeUploadResponse_Response()
+}
+
+type TranscribeUploadResponse_Progress struct {
+	Progress *UploadProgress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type TranscribeUploadResponse_Result struct {
+	// The transcript, as Transcribe's; the stream ends after it.
+	Result *TranscribeResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*TranscribeUploadResponse_Progress) isTranscribeUploadResponse_Response() {}
+
+func (*TranscribeUploadResponse_Result) isTranscribeUploadResponse_Response() {}
+
 var File_voxgate_v1_transcribe_proto protoreflect.FileDescriptor
 
 const file_voxgate_v1_transcribe_proto_rawDesc = "" +
@@ -602,7 +922,29 @@ const file_voxgate_v1_transcribe_proto_rawDesc = "" +
 	"\x12transcription_time\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationR\x11transcriptionTime\x128\n" +
 	"\n" +
-	"model_time\x18\v \x01(\v2\x19.google.protobuf.DurationR\tmodelTime*^\n" +
+	"model_time\x18\v \x01(\v2\x19.google.protobuf.DurationR\tmodelTime\"\xa1\x01\n" +
+	"\x16TranscribeUploadConfig\x125\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.voxgate.v1.RecognitionConfigR\x06config\x12/\n" +
+	"\x06format\x18\x02 \x01(\v2\x17.voxgate.v1.AudioFormatR\x06format\x12\x1f\n" +
+	"\vtotal_bytes\x18\x03 \x01(\x03R\n" +
+	"totalBytes\"\x89\x01\n" +
+	"\x17TranscribeUploadRequest\x12<\n" +
+	"\x06config\x18\x01 \x01(\v2\".voxgate.v1.TranscribeUploadConfigH\x00R\x06config\x12%\n" +
+	"\raudio_content\x18\x02 \x01(\fH\x00R\faudioContentB\t\n" +
+	"\arequest\"\xff\x01\n" +
+	"\x0eUploadProgress\x12%\n" +
+	"\x0ebytes_received\x18\x01 \x01(\x03R\rbytesReceived\x12>\n" +
+	"\raudio_decoded\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\faudioDecoded\x12F\n" +
+	"\x11audio_transcribed\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10audioTranscribed\x12\x1d\n" +
+	"\n" +
+	"chunks_cut\x18\x04 \x01(\x05R\tchunksCut\x12\x1f\n" +
+	"\vchunks_done\x18\x05 \x01(\x05R\n" +
+	"chunksDone\"\x9a\x01\n" +
+	"\x18TranscribeUploadResponse\x128\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1a.voxgate.v1.UploadProgressH\x00R\bprogress\x128\n" +
+	"\x06result\x18\x02 \x01(\v2\x1e.voxgate.v1.TranscribeResponseH\x00R\x06resultB\n" +
+	"\n" +
+	"\bresponse*^\n" +
 	"\vAnalyzeMode\x12\x1c\n" +
 	"\x18ANALYZE_MODE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ANALYZE_MODE_DIRECT\x10\x01\x12\x18\n" +
@@ -621,49 +963,61 @@ func file_voxgate_v1_transcribe_proto_rawDescGZIP() []byte {
 }
 
 var file_voxgate_v1_transcribe_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_voxgate_v1_transcribe_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_voxgate_v1_transcribe_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_voxgate_v1_transcribe_proto_goTypes = []any{
-	(AnalyzeMode)(0),            // 0: voxgate.v1.AnalyzeMode
-	(*TranscribeRequest)(nil),   // 1: voxgate.v1.TranscribeRequest
-	(*TranscribeResponse)(nil),  // 2: voxgate.v1.TranscribeResponse
-	(*AnalyzeRequest)(nil),      // 3: voxgate.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),     // 4: voxgate.v1.AnalyzeResponse
-	(*AudioInput)(nil),          // 5: voxgate.v1.AudioInput
-	(*RecognitionConfig)(nil),   // 6: voxgate.v1.RecognitionConfig
-	(*Segment)(nil),             // 7: voxgate.v1.Segment
-	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
-	(*Usage)(nil),               // 9: voxgate.v1.Usage
-	(*GenerationConfig)(nil),    // 10: voxgate.v1.GenerationConfig
-	(*ChatMessage)(nil),         // 11: voxgate.v1.ChatMessage
-	(*Tool)(nil),                // 12: voxgate.v1.Tool
-	(*ToolChoice)(nil),          // 13: voxgate.v1.ToolChoice
-	(FinishReason)(0),           // 14: voxgate.v1.FinishReason
-	(*ToolCall)(nil),            // 15: voxgate.v1.ToolCall
+	(AnalyzeMode)(0),                 // 0: voxgate.v1.AnalyzeMode
+	(*TranscribeRequest)(nil),        // 1: voxgate.v1.TranscribeRequest
+	(*TranscribeResponse)(nil),       // 2: voxgate.v1.TranscribeResponse
+	(*AnalyzeRequest)(nil),           // 3: voxgate.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),          // 4: voxgate.v1.AnalyzeResponse
+	(*TranscribeUploadConfig)(nil),   // 5: voxgate.v1.TranscribeUploadConfig
+	(*TranscribeUploadRequest)(nil),  // 6: voxgate.v1.TranscribeUploadRequest
+	(*UploadProgress)(nil),           // 7: voxgate.v1.UploadProgress
+	(*TranscribeUploadResponse)(nil), // 8: voxgate.v1.TranscribeUploadResponse
+	(*AudioInput)(nil),               // 9: voxgate.v1.AudioInput
+	(*RecognitionConfig)(nil),        // 10: voxgate.v1.RecognitionConfig
+	(*Segment)(nil),                  // 11: voxgate.v1.Segment
+	(*durationpb.Duration)(nil),      // 12: google.protobuf.Duration
+	(*Usage)(nil),                    // 13: voxgate.v1.Usage
+	(*GenerationConfig)(nil),         // 14: voxgate.v1.GenerationConfig
+	(*ChatMessage)(nil),              // 15: voxgate.v1.ChatMessage
+	(*Tool)(nil),                     // 16: voxgate.v1.Tool
+	(*ToolChoice)(nil),               // 17: voxgate.v1.ToolChoice
+	(FinishReason)(0),                // 18: voxgate.v1.FinishReason
+	(*ToolCall)(nil),                 // 19: voxgate.v1.ToolCall
+	(*AudioFormat)(nil),              // 20: voxgate.v1.AudioFormat
 }
 var file_voxgate_v1_transcribe_proto_depIdxs = []int32{
-	5,  // 0: voxgate.v1.TranscribeRequest.audio:type_name -> voxgate.v1.AudioInput
-	6,  // 1: voxgate.v1.TranscribeRequest.config:type_name -> voxgate.v1.RecognitionConfig
-	7,  // 2: voxgate.v1.TranscribeResponse.segments:type_name -> voxgate.v1.Segment
-	8,  // 3: voxgate.v1.TranscribeResponse.audio_duration:type_name -> google.protobuf.Duration
-	9,  // 4: voxgate.v1.TranscribeResponse.usage:type_name -> voxgate.v1.Usage
-	5,  // 5: voxgate.v1.AnalyzeRequest.audio:type_name -> voxgate.v1.AudioInput
+	9,  // 0: voxgate.v1.TranscribeRequest.audio:type_name -> voxgate.v1.AudioInput
+	10, // 1: voxgate.v1.TranscribeRequest.config:type_name -> voxgate.v1.RecognitionConfig
+	11, // 2: voxgate.v1.TranscribeResponse.segments:type_name -> voxgate.v1.Segment
+	12, // 3: voxgate.v1.TranscribeResponse.audio_duration:type_name -> google.protobuf.Duration
+	13, // 4: voxgate.v1.TranscribeResponse.usage:type_name -> voxgate.v1.Usage
+	9,  // 5: voxgate.v1.AnalyzeRequest.audio:type_name -> voxgate.v1.AudioInput
 	0,  // 6: voxgate.v1.AnalyzeRequest.mode:type_name -> voxgate.v1.AnalyzeMode
-	6,  // 7: voxgate.v1.AnalyzeRequest.recognition:type_name -> voxgate.v1.RecognitionConfig
-	10, // 8: voxgate.v1.AnalyzeRequest.generation:type_name -> voxgate.v1.GenerationConfig
-	11, // 9: voxgate.v1.AnalyzeRequest.history:type_name -> voxgate.v1.ChatMessage
-	12, // 10: voxgate.v1.AnalyzeRequest.tools:type_name -> voxgate.v1.Tool
-	13, // 11: voxgate.v1.AnalyzeRequest.tool_choice:type_name -> voxgate.v1.ToolChoice
-	14, // 12: voxgate.v1.AnalyzeResponse.finish_reason:type_name -> voxgate.v1.FinishReason
-	9,  // 13: voxgate.v1.AnalyzeResponse.usage:type_name -> voxgate.v1.Usage
+	10, // 7: voxgate.v1.AnalyzeRequest.recognition:type_name -> voxgate.v1.RecognitionConfig
+	14, // 8: voxgate.v1.AnalyzeRequest.generation:type_name -> voxgate.v1.GenerationConfig
+	15, // 9: voxgate.v1.AnalyzeRequest.history:type_name -> voxgate.v1.ChatMessage
+	16, // 10: voxgate.v1.AnalyzeRequest.tools:type_name -> voxgate.v1.Tool
+	17, // 11: voxgate.v1.AnalyzeRequest.tool_choice:type_name -> voxgate.v1.ToolChoice
+	18, // 12: voxgate.v1.AnalyzeResponse.finish_reason:type_name -> voxgate.v1.FinishReason
+	13, // 13: voxgate.v1.AnalyzeResponse.usage:type_name -> voxgate.v1.Usage
 	0,  // 14: voxgate.v1.AnalyzeResponse.mode:type_name -> voxgate.v1.AnalyzeMode
-	15, // 15: voxgate.v1.AnalyzeResponse.tool_calls:type_name -> voxgate.v1.ToolCall
-	8,  // 16: voxgate.v1.AnalyzeResponse.transcription_time:type_name -> google.protobuf.Duration
-	8,  // 17: voxgate.v1.AnalyzeResponse.model_time:type_name -> google.protobuf.Duration
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	19, // 15: voxgate.v1.AnalyzeResponse.tool_calls:type_name -> voxgate.v1.ToolCall
+	12, // 16: voxgate.v1.AnalyzeResponse.transcription_time:type_name -> google.protobuf.Duration
+	12, // 17: voxgate.v1.AnalyzeResponse.model_time:type_name -> google.protobuf.Duration
+	10, // 18: voxgate.v1.TranscribeUploadConfig.config:type_name -> voxgate.v1.RecognitionConfig
+	20, // 19: voxgate.v1.TranscribeUploadConfig.format:type_name -> voxgate.v1.AudioFormat
+	5,  // 20: voxgate.v1.TranscribeUploadRequest.config:type_name -> voxgate.v1.TranscribeUploadConfig
+	12, // 21: voxgate.v1.UploadProgress.audio_decoded:type_name -> google.protobuf.Duration
+	12, // 22: voxgate.v1.UploadProgress.audio_transcribed:type_name -> google.protobuf.Duration
+	7,  // 23: voxgate.v1.TranscribeUploadResponse.progress:type_name -> voxgate.v1.UploadProgress
+	2,  // 24: voxgate.v1.TranscribeUploadResponse.result:type_name -> voxgate.v1.TranscribeResponse
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_voxgate_v1_transcribe_proto_init() }
@@ -673,13 +1027,21 @@ func file_voxgate_v1_transcribe_proto_init() {
 	}
 	file_voxgate_v1_audio_proto_init()
 	file_voxgate_v1_chat_proto_init()
+	file_voxgate_v1_transcribe_proto_msgTypes[5].OneofWrappers = []any{
+		(*TranscribeUploadRequest_Config)(nil),
+		(*TranscribeUploadRequest_AudioContent)(nil),
+	}
+	file_voxgate_v1_transcribe_proto_msgTypes[7].OneofWrappers = []any{
+		(*TranscribeUploadResponse_Progress)(nil),
+		(*TranscribeUploadResponse_Result)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_voxgate_v1_transcribe_proto_rawDesc), len(file_voxgate_v1_transcribe_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -27,7 +27,8 @@ __all__ = [
     "AsyncClient", "Client", "RetryPolicy", "VoxgateError", "InvalidRequestError",
     "AudioProcessingError", "NotConfiguredError", "ModelNotFoundError", "OverloadedError",
     "UpstreamUnavailableError", "UpstreamTimeoutError", "AuthenticationError",
-    "CancelledError", "transcribe_audio", "transcribe_batch", "analyze_audio",
+    "CancelledError", "transcribe_audio", "transcribe_upload", "transcribe_batch",
+    "analyze_audio",
     "chat_completion", "chat_stream", "stream_transcribe", "list_models",
 ]
 
@@ -45,6 +46,10 @@ def _client() -> Client:
 
 def transcribe_audio(audio_bytes: Any, **kwargs: Any):
     return _client().transcribe_audio(audio_bytes, **kwargs)
+
+
+def transcribe_upload(source: Any, **kwargs: Any):
+    return _client().transcribe_upload(source, **kwargs)
 
 
 def transcribe_batch(items: Any, concurrency: int = 8, **kwargs: Any):

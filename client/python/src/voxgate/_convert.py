@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, BinaryIO, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from voxgate.v1 import audio_pb2, chat_pb2, models_pb2, stream_pb2, transcribe_pb2
 
@@ -44,6 +45,42 @@ def read_audio(source: AudioSource) -> bytes:
         return bytes(source)
     with open(os.fspath(source), "rb") as file:
         return file.read()
+
+
+def open_upload(source: Any) -> Tuple[BinaryIO, Optional[int], bool]:
+    """A readable binary file for ``source`` (bytes, a path, or a binary file
+    object), its size when known, and whether the caller must close it."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return io.BytesIO(data), len(data), True
+    if isinstance(source, str) or hasattr(source, "__fspath__"):
+        path = os.fspath(source)
+        return open(path, "rb"), os.path.getsize(path), True
+    size = None
+    try:
+        size = os.fstat(source.fileno()).st_size - source.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    return source, size, False
+
+
+def audio_size(source: Any) -> Optional[int]:
+    """The size of bytes or a file at a path, without reading it."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return len(source)
+    if isinstance(source, str) or hasattr(source, "__fspath__"):
+        return os.path.getsize(os.fspath(source))
+    return None
+
+
+def upload_progress_dict(progress: transcribe_pb2.UploadProgress) -> Dict[str, Any]:
+    return {
+        "bytes_received": progress.bytes_received,
+        "audio_decoded": seconds(progress.audio_decoded),
+        "audio_transcribed": seconds(progress.audio_transcribed),
+        "chunks_cut": progress.chunks_cut,
+        "chunks_done": progress.chunks_done,
+    }
 
 
 def seconds(duration) -> float:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, TypeVar
+from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional,
+                    Sequence, TypeVar)
 
 import grpc
 
@@ -13,11 +15,14 @@ from voxgate import _convert
 from voxgate._convert import AudioSource
 from voxgate._connection import auth_metadata, tls_credentials
 from voxgate._retry import RetryPolicy, retry_delay, time_left
-from voxgate.errors import from_rpc_error
+from voxgate.errors import VoxgateError, from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
 T = TypeVar("T")
 _MAX_MESSAGE = 64 << 20
+# Audio bigger than this goes through TranscribeUpload in pieces, not inline.
+UPLOAD_THRESHOLD_BYTES = 16 << 20
+_UPLOAD_PIECE = 256 << 10
 
 
 def _request_id_of(error: grpc.RpcError, sent: str) -> str:
@@ -96,13 +101,66 @@ class Client:
                          timeout_s: Optional[float] = None) -> Dict[str, Any]:
         """Transcribes audio (bytes or a path, any common format). Returns an
         OpenAI verbose_json-shaped dict: text, language, duration, segments
-        (plus srt/vtt when asked by response_format)."""
+        (plus srt/vtt when asked by response_format). Audio over
+        ``UPLOAD_THRESHOLD_BYTES`` (16 MiB) is streamed with
+        :meth:`transcribe_upload` instead of sent in one message."""
+        size = _convert.audio_size(audio_bytes)
+        if size is not None and size > UPLOAD_THRESHOLD_BYTES:
+            return self.transcribe_upload(
+                audio_bytes, model=model, language=language, prompt=prompt,
+                temperature=temperature, response_format=response_format,
+                word_timestamps=word_timestamps, timeout_s=timeout_s)
         request = transcribe_pb2.TranscribeRequest(
             audio=audio_pb2.AudioInput(content=_convert.read_audio(audio_bytes)),
             config=_convert.recognition_config(model, language, prompt, temperature,
                                                response_format, word_timestamps))
         return _convert.transcription_dict(
             self._unary(self._stub.Transcribe, request, timeout_s))
+
+    def transcribe_upload(self, source: Any, *, model: Optional[str] = None,
+                          language: Optional[str] = None, prompt: Optional[str] = None,
+                          temperature: Optional[float] = None,
+                          response_format: str = "verbose_json",
+                          word_timestamps: bool = False,
+                          on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+                          timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """Transcribes a file of any size up to the gateway's max_audio_bytes
+        (see list_models) by streaming it in pieces (TranscribeUpload): the
+        gateway decodes and transcribes while the upload goes on, and reads no
+        faster than it transcribes. ``source`` is bytes, a path or a binary
+        file object. ``on_progress`` gets dicts with bytes_sent, bytes_total
+        (None when unknown), and, as the gateway reports them,
+        bytes_received, audio_decoded, audio_transcribed (seconds),
+        chunks_cut and chunks_done; it may be called from gRPC's thread.
+        Returns what :meth:`transcribe_audio` returns. Not retried: a failed
+        upload starts again from the beginning."""
+        config = transcribe_pb2.TranscribeUploadConfig(
+            config=_convert.recognition_config(model, language, prompt, temperature,
+                                               response_format, word_timestamps))
+        file, total, owned = _convert.open_upload(source)
+        config.total_bytes = total or 0
+        progress = _UploadProgress(total, on_progress)
+        request_id = uuid.uuid4().hex
+        call = self._stub.TranscribeUpload(
+            _upload_requests(config, file, progress), timeout=timeout_s or self._timeout_s,
+            metadata=self._metadata + (("x-request-id", request_id),))
+        result = None
+        try:
+            for response in call:
+                if response.HasField("progress"):
+                    progress.reported(_convert.upload_progress_dict(response.progress))
+                elif response.HasField("result"):
+                    result = response.result
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, _request_id_of(error, request_id)) from None
+        finally:
+            call.cancel()
+            if owned:
+                file.close()
+        if result is None:
+            raise VoxgateError("the upload ended without a result", grpc.StatusCode.INTERNAL,
+                               request_id=request_id)
+        return _convert.transcription_dict(result)
 
     def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
                          **kwargs: Any) -> List[Dict[str, Any]]:
@@ -210,6 +268,43 @@ def _paced_chunks(pcm: bytes, rate: int, chunk_ms: int, realtime: bool) -> Itera
             due = start + offset / (rate * 2)
             time.sleep(max(0.0, due - time.monotonic()))
         yield pcm[offset:offset + size]
+
+
+class _UploadProgress:
+    """What an upload has sent, and what the gateway last reported."""
+
+    def __init__(self, total: Optional[int],
+                 callback: Optional[Callable[[Dict[str, Any]], None]]) -> None:
+        self._lock = threading.Lock()
+        self._state: Dict[str, Any] = {"bytes_sent": 0, "bytes_total": total}
+        self._callback = callback
+
+    def sent(self, count: int) -> None:
+        with self._lock:
+            self._state["bytes_sent"] += count
+        self._report()
+
+    def reported(self, server: Dict[str, Any]) -> None:
+        with self._lock:
+            self._state.update(server)
+        self._report()
+
+    def _report(self) -> None:
+        if self._callback is not None:
+            with self._lock:
+                state = dict(self._state)
+            self._callback(state)
+
+
+def _upload_requests(config: transcribe_pb2.TranscribeUploadConfig, file: BinaryIO,
+                     progress: _UploadProgress) -> Iterator[transcribe_pb2.TranscribeUploadRequest]:
+    yield transcribe_pb2.TranscribeUploadRequest(config=config)
+    while True:
+        piece = file.read(_UPLOAD_PIECE)
+        if not piece:
+            return
+        yield transcribe_pb2.TranscribeUploadRequest(audio_content=piece)
+        progress.sent(len(piece))
 
 
 def _stream_requests(config: stream_pb2.StreamTranscribeRequest,

@@ -97,6 +97,11 @@ class VoxgateServiceStub:
                 request_serializer=voxgate_dot_v1_dot_stream__pb2.StreamTranscribeRequest.SerializeToString,
                 response_deserializer=voxgate_dot_v1_dot_stream__pb2.StreamTranscribeResponse.FromString,
                 _registered_method=True)
+        self.TranscribeUpload = channel.stream_stream(
+                '/voxgate.v1.VoxgateService/TranscribeUpload',
+                request_serializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadRequest.SerializeToString,
+                response_deserializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadResponse.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/voxgate.v1.VoxgateService/ListModels',
                 request_serializer=voxgate_dot_v1_dot_models__pb2.ListModelsRequest.SerializeToString,
@@ -184,6 +189,21 @@ class VoxgateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TranscribeUpload(self, request_iterator, context):
+        """Transcribes a file too big for one message (up to max_audio_bytes): the
+        first message is the config, then the audio in pieces, then a half-close.
+        Audio is decoded as it arrives where the container allows it, cut at
+        silences and sent to the backend while the upload goes on; the gateway
+        reads no faster than it transcribes, so its memory does not grow with the
+        file. Answers with progress messages, then the result. Besides the codes
+        above: FAILED_PRECONDITION when the first message is not a config or a
+        second config arrives; DEADLINE_EXCEEDED on limits.stream_idle_timeout.
+        Holds a limits.max_streams slot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListModels(self, request, context):
         """Lists the configured models with their capabilities and limits. Returns OK,
         or the admission step's refusals (UNAVAILABLE while draining,
@@ -220,6 +240,11 @@ def add_VoxgateServiceServicer_to_server(servicer, server):
                     servicer.StreamTranscribe,
                     request_deserializer=voxgate_dot_v1_dot_stream__pb2.StreamTranscribeRequest.FromString,
                     response_serializer=voxgate_dot_v1_dot_stream__pb2.StreamTranscribeResponse.SerializeToString,
+            ),
+            'TranscribeUpload': grpc.stream_stream_rpc_method_handler(
+                    servicer.TranscribeUpload,
+                    request_deserializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadRequest.FromString,
+                    response_serializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -397,6 +422,33 @@ class VoxgateService:
             '/voxgate.v1.VoxgateService/StreamTranscribe',
             voxgate_dot_v1_dot_stream__pb2.StreamTranscribeRequest.SerializeToString,
             voxgate_dot_v1_dot_stream__pb2.StreamTranscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TranscribeUpload(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/voxgate.v1.VoxgateService/TranscribeUpload',
+            voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadRequest.SerializeToString,
+            voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,

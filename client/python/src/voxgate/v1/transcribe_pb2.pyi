@@ -106,3 +106,43 @@ class AnalyzeResponse(_message.Message):
     transcription_time: _duration_pb2.Duration
     model_time: _duration_pb2.Duration
     def __init__(self, answer: _Optional[str] = ..., transcript: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_audio_pb2.Usage, _Mapping]] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., mode: _Optional[_Union[AnalyzeMode, str]] = ..., warnings: _Optional[_Iterable[str]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., transcription_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., model_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class TranscribeUploadConfig(_message.Message):
+    __slots__ = ("config", "format", "total_bytes")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    config: _audio_pb2.RecognitionConfig
+    format: _audio_pb2.AudioFormat
+    total_bytes: int
+    def __init__(self, config: _Optional[_Union[_audio_pb2.RecognitionConfig, _Mapping]] = ..., format: _Optional[_Union[_audio_pb2.AudioFormat, _Mapping]] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
+class TranscribeUploadRequest(_message.Message):
+    __slots__ = ("config", "audio_content")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    config: TranscribeUploadConfig
+    audio_content: bytes
+    def __init__(self, config: _Optional[_Union[TranscribeUploadConfig, _Mapping]] = ..., audio_content: _Optional[bytes] = ...) -> None: ...
+
+class UploadProgress(_message.Message):
+    __slots__ = ("bytes_received", "audio_decoded", "audio_transcribed", "chunks_cut", "chunks_done")
+    BYTES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_DECODED_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_TRANSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_CUT_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_DONE_FIELD_NUMBER: _ClassVar[int]
+    bytes_received: int
+    audio_decoded: _duration_pb2.Duration
+    audio_transcribed: _duration_pb2.Duration
+    chunks_cut: int
+    chunks_done: int
+    def __init__(self, bytes_received: _Optional[int] = ..., audio_decoded: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., audio_transcribed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chunks_cut: _Optional[int] = ..., chunks_done: _Optional[int] = ...) -> None: ...
+
+class TranscribeUploadResponse(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: UploadProgress
+    result: TranscribeResponse
+    def __init__(self, progress: _Optional[_Union[UploadProgress, _Mapping]] = ..., result: _Optional[_Union[TranscribeResponse, _Mapping]] = ...) -> None: ...
