@@ -44,6 +44,11 @@ absl::StatusOr<audio::DecodeOptions> DecodeOptionsFor(
   audio::DecodeOptions options;
   const std::string content = absl::StrCat(field, ".content");
   if (content_kind == AudioContent::kInline) {
+    if (!audio.uri().empty()) {
+      return FieldError(absl::StrCat(field, ".uri"),
+                        "is fetched by Transcribe only; send the audio as "
+                        "content here");
+    }
     if (audio.content().empty()) return FieldError(content, "is empty");
     if (static_cast<int64_t>(audio.content().size()) >
         config.audio().max_audio_bytes()) {

@@ -17,11 +17,15 @@ namespace voxgate::server {
 // What the operations (Chat, Transcribe, ...) use, whichever front door
 // (gRPC, HTTP, WebSocket) the call came through. Every reference must outlive
 // the server.
+class AudioFetcher;
+
 struct OperationServices {
   const Config& config;
   upstream::Routing& routing;
   WorkerPool& workers;
   TimerQueue& timers;
+  // Fetches AudioInput.uri; null where URLs are not taken.
+  AudioFetcher* fetcher = nullptr;
 };
 
 // What an operation borrows from the call that runs it: its context, the

@@ -11,6 +11,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "http/front_door.h"
+#include "server/audio_fetcher.h"
 #include "server/config/command_line.h"
 #include "server/gateway_collector.h"
 #include "server/tls_credentials.h"
@@ -142,10 +143,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   gateway->upstreams_ = std::move(*upstreams);
   gateway->routing_ =
       options.routing != nullptr ? options.routing : gateway->upstreams_.get();
+  auto fetcher = AudioFetcher::Create(gateway->config_);
+  if (!fetcher.ok()) return fetcher.status();
+  gateway->fetcher_ = *std::move(fetcher);
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
       gateway->config_,
       CallServices{admission, logger, gateway->metrics_, absl::ZeroDuration()},
-      *gateway->routing_, workers, gateway->timers_);
+      *gateway->routing_, workers, gateway->timers_, gateway->fetcher_.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(), *credentials,
                            &gateway->port_);

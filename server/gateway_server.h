@@ -22,6 +22,7 @@
 namespace voxgate::server {
 
 class VoxgateServiceImpl;
+class AudioFetcher;
 }  // namespace voxgate::server
 namespace voxgate::http {
 class HttpFrontDoor;
@@ -95,6 +96,8 @@ class GatewayServer {
   std::unique_ptr<upstream::Upstreams> upstreams_;
   upstream::Routing* routing_ = nullptr;  // upstreams_, or the test's
   std::unique_ptr<WorkerPool> workers_;
+  // AudioInput.uri; outlives the service, whose calls' fetches it ends.
+  std::unique_ptr<AudioFetcher> fetcher_;
   std::unique_ptr<VoxgateServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   // Null when server.http_listen is off.

@@ -5,15 +5,64 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "server/api_mapping.h"
+#include "server/audio_fetcher.h"
 #include "server/transcription_job.h"
 
 namespace voxgate::server {
+
+namespace {
+
+// Fetches audio.uri, then transcribes what came as if it had been sent inline.
+void FetchThenTranscribe(
+    const OperationServices& services, v1::TranscribeRequest request,
+    const CallScope& scope,
+    std::function<void(absl::StatusOr<v1::TranscribeResponse>)> done) {
+  if (!request.audio().content().empty()) {
+    return done(
+        absl::InvalidArgumentError("audio: set content or uri, not both"));
+  }
+  if (services.fetcher == nullptr) {
+    return done(absl::UnimplementedError(
+        "audio.uri: this front door takes audio content only"));
+  }
+  const std::string uri = std::move(*request.mutable_audio()->mutable_uri());
+  request.mutable_audio()->clear_uri();
+  CancelScope& work = scope.work;
+  const CancelScope::Key key = work.Reserve();
+  const absl::Time started = absl::Now();
+  // The call stays alive while the fetch runs; the continuation borrows from
+  // it again.
+  work.Attach(
+      key,
+      services.fetcher->Fetch(
+          uri, scope.call.deadline,
+          [services, request = std::move(request), &work, key,
+           call_scope =
+               CallScope{scope.call, scope.work, scope.pool, scope.hold},
+           hold = scope.hold(), started,
+           done = std::move(done)](absl::StatusOr<std::string> audio) mutable {
+            work.Done(key);
+            if (!audio.ok()) return done(audio.status());
+            // Fetching counts as preparing the audio.
+            call_scope.call.preprocess_time += absl::Now() - started;
+            *request.mutable_audio()->mutable_content() = *std::move(audio);
+            StartTranscribe(services, std::move(request), call_scope,
+                            std::move(done));
+          }));
+}
+
+}  // namespace
 
 void StartTranscribe(
     const OperationServices& services, v1::TranscribeRequest request,
     const CallScope& scope,
     std::function<void(absl::StatusOr<v1::TranscribeResponse>)> done) {
+  if (!request.audio().uri().empty()) {
+    return FetchThenTranscribe(services, std::move(request), scope,
+                               std::move(done));
+  }
   const std::string& model = request.config().model();
   absl::StatusOr<upstream::TranscriptionBackend*> backend =
       services.routing.ForTranscription(model);
@@ -42,7 +91,7 @@ void StartTranscribe(
                     work.Done(key);
                     if (!outcome.ok()) return done(outcome.status());
                     call.queue_time += outcome->queue_time;
-                    call.preprocess_time = outcome->preprocess_time;
+                    call.preprocess_time += outcome->preprocess_time;
                     call.upstream_time = outcome->upstream_time;
                     call.audio_seconds = outcome->audio_seconds;
                     call.chunks = outcome->chunks;

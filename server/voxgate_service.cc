@@ -50,7 +50,8 @@ CallServices WithDeadline(const CallServices& services,
 VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
                                        const CallServices& services,
                                        upstream::Routing& routing,
-                                       WorkerPool& workers, TimerQueue& timers)
+                                       WorkerPool& workers, TimerQueue& timers,
+                                       AudioFetcher* fetcher)
     : config_(config),
       unary_(WithDeadline(services, config.limits().default_unary_deadline())),
       streams_(
@@ -58,7 +59,7 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
       routing_(routing),
       workers_(workers),
       timers_(timers),
-      operations_{config, routing, workers, timers},
+      operations_{config, routing, workers, timers, fetcher},
       catalog_(BuildModelCatalog(config)) {}
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(

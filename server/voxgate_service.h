@@ -31,9 +31,10 @@ class VoxgateServiceImpl final : public RawVoxgateService {
  public:
   // `services.default_deadline` is ignored: each method class has its own in
   // the config (limits.default_unary_deadline, default_stream_deadline).
+  // `fetcher` (AudioInput.uri) may be null: URLs are then refused.
   VoxgateServiceImpl(const Config& config, const CallServices& services,
                      upstream::Routing& routing, WorkerPool& workers,
-                     TimerQueue& timers);
+                     TimerQueue& timers, AudioFetcher* fetcher = nullptr);
 
   grpc::ServerUnaryReactor* Transcribe(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,

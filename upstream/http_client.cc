@@ -57,6 +57,13 @@ class CurlTransfer final : public Transfer,
   void Cancel() override;
   void Resume() override;
 
+  // How errors name the request.
+  std::string Where() const {
+    return request_.description.empty()
+               ? absl::StrCat(request_.method, " ", request_.url)
+               : request_.description;
+  }
+
   // Loop thread only, below.
   absl::Status Configure(CURL* easy);
   CURL* ReleaseEasy() { return easy_.release(); }
@@ -73,17 +80,17 @@ class CurlTransfer final : public Transfer,
           now - last_activity_ <= request_.first_byte_timeout) {
         return absl::OkStatus();
       }
-      return absl::UnavailableError(absl::StrCat(
-          request_.method, " ", request_.url, ": no response byte within ",
-          absl::FormatDuration(request_.first_byte_timeout),
-          " (first_byte_timeout)"));
+      return absl::UnavailableError(
+          absl::StrCat(Where(), ": no response byte within ",
+                       absl::FormatDuration(request_.first_byte_timeout),
+                       " (first_byte_timeout)"));
     }
     if (request_.stall_timeout <= absl::ZeroDuration() || paused_ ||
         now - last_activity_ <= request_.stall_timeout) {
       return absl::OkStatus();
     }
     return absl::UnavailableError(absl::StrCat(
-        request_.method, " ", request_.url, ": stalled, no data for ",
+        Where(), ": stalled, no data for ",
         absl::FormatDuration(request_.stall_timeout), " (stall_timeout)"));
   }
   void Touch() { last_activity_ = absl::Now(); }
@@ -93,6 +100,8 @@ class CurlTransfer final : public Transfer,
   }
 
  private:
+  static curl_socket_t OpenSocket(void* self, curlsocktype purpose,
+                                  struct curl_sockaddr* address);
   static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
   static size_t OnBody(char* data, size_t size, size_t count, void* self);
   void DeliverHeaders();
@@ -104,6 +113,8 @@ class CurlTransfer final : public Transfer,
   std::unique_ptr<curl_slist, CurlSlistDeleter> header_list_;
   std::unique_ptr<curl_mime, CurlMimeDeleter> mime_;
   char error_[CURL_ERROR_SIZE] = {};
+  // Why check_address refused an address (the transfer's end status).
+  absl::Status refused_;
   HttpHeaders response_headers_;
   bool headers_delivered_ = false;
   bool paused_ = false;
@@ -220,6 +231,17 @@ absl::Status CurlTransfer::Configure(CURL* easy) {
   // byte, which a model may spend thinking).
   last_activity_ = absl::Now();
 
+  if (!request_.protocols.empty()) {
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, request_.protocols.c_str());
+  }
+  if (request_.check_address != nullptr) {
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlTransfer::OpenSocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+    // Direct: through a proxy ($https_proxy) the check would see the
+    // proxy's address, not the target's.
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+  }
+
   curl_slist* list = nullptr;
   for (const auto& [name, value] : request_.headers) {
     list = curl_slist_append(list, absl::StrCat(name, ": ", value).c_str());
@@ -251,6 +273,21 @@ absl::Status CurlTransfer::Configure(CURL* easy) {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request_.method.c_str());
   }
   return absl::OkStatus();
+}
+
+// Every connection curl opens comes here once its address is resolved, so a
+// name that resolves to a refused address is caught whatever the name.
+curl_socket_t CurlTransfer::OpenSocket(void* self, curlsocktype purpose,
+                                       struct curl_sockaddr* address) {
+  auto* transfer = static_cast<CurlTransfer*>(self);
+  if (purpose == CURLSOCKTYPE_IPCXN) {
+    absl::Status allowed = transfer->request_.check_address(address->addr);
+    if (!allowed.ok()) {
+      if (transfer->refused_.ok()) transfer->refused_ = std::move(allowed);
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(address->family, address->socktype, address->protocol);
 }
 
 size_t CurlTransfer::OnHeaderLine(char* data, size_t size, size_t count,
@@ -297,7 +334,9 @@ size_t CurlTransfer::OnBody(char* data, size_t size, size_t count, void* self) {
 }
 
 absl::Status CurlTransfer::MapResult(CURLcode code) const {
-  const std::string where = absl::StrCat(request_.method, " ", request_.url);
+  // A refused address ends the transfer unless another address worked.
+  if (code != CURLE_OK && !refused_.ok()) return refused_;
+  const std::string where = Where();
   const std::string detail =
       error_[0] != '\0' ? error_ : curl_easy_strerror(code);
   switch (code) {

@@ -1,6 +1,8 @@
 #ifndef VOXGATE_UPSTREAM_HTTP_CLIENT_H_
 #define VOXGATE_UPSTREAM_HTTP_CLIENT_H_
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -46,6 +48,19 @@ struct HttpRequest {
   // on our reader, not on the server). Zero: off. Both are checked every
   // 100 ms.
   absl::Duration stall_timeout = absl::ZeroDuration();
+
+  // For URLs from callers (AudioInput.uri) rather than from the config:
+  // Protocols curl may use, e.g. "https" or "http,https"; "" for curl's
+  // default.
+  std::string protocols;
+  // Called with each address curl is about to connect to, after DNS
+  // resolution: a non-OK status refuses it, and the transfer ends with that
+  // status. Null: every address is allowed. A checked request never goes
+  // through a proxy.
+  std::function<absl::Status(const struct sockaddr& address)> check_address;
+  // How errors name the request; default "METHOD URL". Set it when the URL may
+  // carry credentials or signed tokens that must not reach a log.
+  std::string description;
 };
 
 // Receives a response as it arrives. Every method runs on the client's

@@ -122,10 +122,13 @@ int Transcribe(Session& session, const Args& args) {
     return kExitNoInput;
   }
   grpc::ClientContext context;
-  SetDeadline(context, session);
   v1::TranscribeResponse response;
   grpc::Status status;
-  if (args.Has("upload") || size > kUploadThresholdBytes) {
+  const bool upload = args.Has("upload") || size > kUploadThresholdBytes;
+  // An upload of hours of audio may take longer than a call's default: unless
+  // --timeout says otherwise, the gateway's stream deadline applies.
+  if (!upload || session.timeout_given) SetDeadline(context, session);
+  if (upload) {
     const ProgressStyle style = isatty(STDERR_FILENO)  ? ProgressStyle::kBar
                                 : args.Has("progress") ? ProgressStyle::kLines
                                                        : ProgressStyle::kNone;

@@ -26,6 +26,7 @@ inline constexpr uintmax_t kUploadThresholdBytes = 16 << 20;
 struct Session {
   std::unique_ptr<v1::VoxgateService::Stub> stub;
   absl::Duration timeout = absl::Seconds(300);
+  bool timeout_given = false;  // --timeout was set (uploads have no default)
   bool json = false;  // machine-readable output, one JSON document per result
   bool tty = false;   // stdout is a terminal: progress and in-place updates
 };

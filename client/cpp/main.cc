@@ -34,7 +34,9 @@ Commands:
 
 Global flags:
   --address  The gateway, HOST:PORT. Default $VOXGATE_ADDRESS or localhost:50051.
-  --timeout  Deadline of each call, e.g. 30s or 5m. Default 5m.
+  --timeout  Deadline of each call, e.g. 30s or 5m. Default 5m; uploads
+             (transcribe of big files) default to the gateway's stream
+             deadline (60m).
   --json     Print results as JSON (one document per result) for scripts.
   --api-key  Sent as "authorization: Bearer KEY". Default $VOXGATE_API_KEY.
   --tls      Connect with TLS, trusting the system's roots (implied by the
@@ -178,6 +180,7 @@ int Main(int argc, char** argv) {
   const char* env_address = std::getenv("VOXGATE_ADDRESS");
   const std::string address = globals->Get(
       "address", env_address != nullptr ? env_address : "localhost:50051");
+  session.timeout_given = globals->Has("timeout");
   if (globals->Has("timeout") &&
       !absl::ParseDuration(globals->Get("timeout"), &session.timeout)) {
     std::cerr << "usage error: --timeout is a duration such as 30s or 5m\n";

@@ -33,11 +33,21 @@ func WithOutputFormats(formats ...v1.OutputFormat) RecognitionOption {
 // Transcribe transcribes audio in any common format. Long audio is cut at
 // silences and its chunks transcribed side by side by the gateway.
 func (c *Client) Transcribe(ctx context.Context, audio []byte, opts ...RecognitionOption) (*v1.TranscribeResponse, error) {
+	return c.transcribe(ctx, &v1.AudioInput{Content: audio}, opts)
+}
+
+// TranscribeURL transcribes the audio at uri (https://, or http:// where the
+// gateway allows it), which the gateway fetches itself.
+func (c *Client) TranscribeURL(ctx context.Context, uri string, opts ...RecognitionOption) (*v1.TranscribeResponse, error) {
+	return c.transcribe(ctx, &v1.AudioInput{Uri: uri}, opts)
+}
+
+func (c *Client) transcribe(ctx context.Context, audio *v1.AudioInput, opts []RecognitionOption) (*v1.TranscribeResponse, error) {
 	config := &v1.RecognitionConfig{}
 	for _, opt := range opts {
 		opt(config)
 	}
-	request := &v1.TranscribeRequest{Audio: &v1.AudioInput{Content: audio}, Config: config}
+	request := &v1.TranscribeRequest{Audio: audio, Config: config}
 	return unary(c, ctx, func(ctx context.Context, o ...grpc.CallOption) (*v1.TranscribeResponse, error) {
 		return c.stub.Transcribe(ctx, request, o...)
 	})

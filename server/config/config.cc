@@ -162,6 +162,10 @@ void ApplyDefaults(Config& config) {
   // embedded decoder of about 100 MB.
   VOXGATE_DEFAULT(audio, worker_threads, CurrentCpuBudget().usable_cpus());
   VOXGATE_DEFAULT(audio, worker_queue, 256);
+  auto& fetch = *audio.mutable_fetch();
+  if (!fetch.has_max_redirects()) fetch.set_max_redirects(3);
+  DefaultDuration(fetch.mutable_timeout(), 120);
+  DefaultDuration(fetch.mutable_connect_timeout(), 10);
 
   auto& limits = *config.mutable_limits();
   VOXGATE_DEFAULT(limits, max_concurrent_calls, 1024);
@@ -464,6 +468,14 @@ absl::Status Validate(const Config& config) {
       ValidateRange("audio.worker_threads", audio.worker_threads(), 1u, 256u));
   RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_chunk",
                                          audio.max_chunk().seconds(), 1, 600));
+  RETURN_IF_ERROR(ValidateRange("audio.fetch.max_redirects",
+                                audio.fetch().max_redirects(), 0u, 10u));
+  RETURN_IF_ERROR(ValidateDuration("audio.fetch.timeout",
+                                   audio.fetch().timeout(), absl::Seconds(1),
+                                   absl::Hours(1)));
+  RETURN_IF_ERROR(ValidateDuration("audio.fetch.connect_timeout",
+                                   audio.fetch().connect_timeout(),
+                                   absl::Milliseconds(100), absl::Minutes(5)));
   const auto& limits = config.limits();
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       "limits.default_unary_deadline",

@@ -30,6 +30,9 @@ CLI_BIN = os.environ.get("VOXGATE_CLI_BIN", str(REPO / "bazel-bin/client/cpp/vox
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
                           str(REPO / "bazel-bin/tests/fake_upstream/fake_upstream_server"))
 
+# What the fake answers for each chunk it gets.
+CHUNK_ANSWER_TEXT = "at 16000 Hz 1 ch"
+
 # Big enough for the three-hour file (216 MB), and no bigger.
 MAX_AUDIO_BYTES = 256 << 20
 
@@ -85,10 +88,10 @@ class Fake:
 class Gateway:
     """The voxgate binary on free ports, its spool folder (TMPDIR) its own."""
 
-    def __init__(self, fake: Fake, spool: pathlib.Path) -> None:
+    def __init__(self, fake: Fake, spool: pathlib.Path, fetch: str = "{}") -> None:
         self.spool = spool
         self._config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-        self._config.write(f"""audio: {{max_audio_bytes: {MAX_AUDIO_BYTES}}}
+        self._config.write(f"""audio: {{max_audio_bytes: {MAX_AUDIO_BYTES}, fetch: {fetch}}}
 pools:
   - name: whisper
     protocol: openai_transcriptions

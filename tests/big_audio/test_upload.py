@@ -11,11 +11,9 @@ import grpc
 import pytest
 
 import voxgate
-from conftest import CLI_BIN, MAX_AUDIO_BYTES, mp3_of, run, wait_for
+from conftest import CHUNK_ANSWER_TEXT as CHUNK_ANSWER
+from conftest import CLI_BIN, MAX_AUDIO_BYTES, run, wait_for
 from voxgate.v1 import service_pb2_grpc, transcribe_pb2
-
-# What the fake answers for each chunk it gets.
-CHUNK_ANSWER = "at 16000 Hz 1 ch"
 
 
 class Reports:
@@ -203,3 +201,18 @@ def test_a_cancelled_upload_leaves_nothing_behind(gateway, fake, ten_minute_mp3)
              "the upload's stream slot to be free")
     wait_for(lambda: fake.in_flight() == 0, 30, "no chunk left upstream")
     assert gateway.process.death() is None
+
+
+def test_the_async_client_uploads_too(gateway, ten_minute_mp3):
+    import asyncio
+
+    reports = Reports()
+
+    async def upload() -> dict:
+        async with voxgate.AsyncClient(gateway.address) as client:
+            return await client.transcribe_upload(ten_minute_mp3, on_progress=reports)
+
+    result = asyncio.run(upload())
+    assert result["duration"] == pytest.approx(600, abs=1)
+    assert reports.last["bytes_sent"] == ten_minute_mp3.stat().st_size
+    assert reports.last["chunks_done"] == reports.last["chunks_cut"] >= 20

@@ -292,14 +292,21 @@ func (x *AudioFormat) GetChannelCount() int32 {
 	return 0
 }
 
-// A complete piece of audio sent inline.
+// A complete piece of audio: inline, or at a URL the gateway fetches.
 type AudioInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The encoded audio. Limit: the server's max_audio_bytes (default 32 MiB, see
-	// ListModels) and the gRPC max receive message size.
+	// ListModels) and the gRPC max receive message size. Empty when uri is set.
 	Content []byte `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
 	// Default: encoding AUTO.
-	Format        *AudioFormat `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	Format *AudioFormat `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// Where the gateway fetches the audio from instead, up to 2048 characters:
+	// https:// (http:// only when the server allows it). Limits:
+	// max_audio_bytes, the server's fetch timeout and redirect limit. Addresses
+	// in loopback, private, link-local (cloud metadata) and other non-public
+	// ranges are refused unless the server allows the host. Errors name the
+	// host, never the rest of the URL.
+	Uri           string `protobuf:"bytes,3,opt,name=uri,proto3" json:"uri,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,6 +353,13 @@ func (x *AudioInput) GetFormat() *AudioFormat {
 		return x.Format
 	}
 	return nil
+}
+
+func (x *AudioInput) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
 }
 
 // A word or phrase the recogniser should favour.
@@ -977,11 +991,12 @@ const file_voxgate_v1_audio_proto_rawDesc = "" +
 	"\vAudioFormat\x125\n" +
 	"\bencoding\x18\x01 \x01(\x0e2\x19.voxgate.v1.AudioEncodingR\bencoding\x12*\n" +
 	"\x11sample_rate_hertz\x18\x02 \x01(\x05R\x0fsampleRateHertz\x12#\n" +
-	"\rchannel_count\x18\x03 \x01(\x05R\fchannelCount\"W\n" +
+	"\rchannel_count\x18\x03 \x01(\x05R\fchannelCount\"i\n" +
 	"\n" +
 	"AudioInput\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x12/\n" +
-	"\x06format\x18\x02 \x01(\v2\x17.voxgate.v1.AudioFormatR\x06format\":\n" +
+	"\x06format\x18\x02 \x01(\v2\x17.voxgate.v1.AudioFormatR\x06format\x12\x10\n" +
+	"\x03uri\x18\x03 \x01(\tR\x03uri\":\n" +
 	"\n" +
 	"PhraseHint\x12\x16\n" +
 	"\x06phrase\x18\x01 \x01(\tR\x06phrase\x12\x14\n" +

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any, AsyncIterator, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import (Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional,
+                    Sequence)
 
 import grpc
 import grpc.aio
@@ -14,6 +15,7 @@ from voxgate import _convert
 from voxgate._convert import AudioSource
 from voxgate._connection import auth_metadata, tls_credentials
 from voxgate._retry import RetryPolicy, retry_delay, time_left
+from voxgate.client import _UPLOAD_PIECE, UPLOAD_THRESHOLD_BYTES, upload_result
 from voxgate.errors import from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
@@ -87,12 +89,81 @@ class AsyncClient:
                                word_timestamps: bool = False,
                                timeout_s: Optional[float] = None) -> Dict[str, Any]:
         """See :meth:`voxgate.Client.transcribe_audio`."""
+        size = _convert.audio_size(audio_bytes)
+        if size is not None and size > UPLOAD_THRESHOLD_BYTES:
+            return await self.transcribe_upload(
+                audio_bytes, model=model, language=language, prompt=prompt,
+                temperature=temperature, response_format=response_format,
+                word_timestamps=word_timestamps, timeout_s=timeout_s)
         request = transcribe_pb2.TranscribeRequest(
             audio=audio_pb2.AudioInput(content=_convert.read_audio(audio_bytes)),
             config=_convert.recognition_config(model, language, prompt, temperature,
                                                response_format, word_timestamps))
         return _convert.transcription_dict(
             await self._unary(self._stub.Transcribe, request, timeout_s))
+
+    async def transcribe_url(self, uri: str, *, model: Optional[str] = None,
+                             language: Optional[str] = None, prompt: Optional[str] = None,
+                             temperature: Optional[float] = None,
+                             response_format: str = "verbose_json",
+                             word_timestamps: bool = False,
+                             timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """See :meth:`voxgate.Client.transcribe_url`."""
+        request = transcribe_pb2.TranscribeRequest(
+            audio=audio_pb2.AudioInput(uri=uri),
+            config=_convert.recognition_config(model, language, prompt, temperature,
+                                               response_format, word_timestamps))
+        return _convert.transcription_dict(
+            await self._unary(self._stub.Transcribe, request, timeout_s))
+
+    async def transcribe_upload(self, source: Any, *, model: Optional[str] = None,
+                                language: Optional[str] = None, prompt: Optional[str] = None,
+                                temperature: Optional[float] = None,
+                                response_format: str = "verbose_json",
+                                word_timestamps: bool = False,
+                                on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+                                timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """See :meth:`voxgate.Client.transcribe_upload`; the file is read in a
+        thread, and ``on_progress`` runs on the event loop."""
+        config = transcribe_pb2.TranscribeUploadConfig(
+            config=_convert.recognition_config(model, language, prompt, temperature,
+                                               response_format, word_timestamps))
+        file, total, owned = _convert.open_upload(source)
+        config.total_bytes = total or 0
+        state: Dict[str, Any] = {"bytes_sent": 0, "bytes_total": total}
+
+        def report(update: Dict[str, Any]) -> None:
+            state.update(update)
+            if on_progress is not None:
+                on_progress(dict(state))
+
+        async def requests() -> AsyncIterator[transcribe_pb2.TranscribeUploadRequest]:
+            yield transcribe_pb2.TranscribeUploadRequest(config=config)
+            while True:
+                piece = await asyncio.to_thread(file.read, _UPLOAD_PIECE)
+                if not piece:
+                    return
+                yield transcribe_pb2.TranscribeUploadRequest(audio_content=piece)
+                report({"bytes_sent": state["bytes_sent"] + len(piece)})
+
+        request_id = uuid.uuid4().hex
+        call = self._stub.TranscribeUpload(
+            requests(), timeout=timeout_s,
+            metadata=self._metadata + (("x-request-id", request_id),))
+        result = None
+        try:
+            async for response in call:
+                if response.HasField("progress"):
+                    report(_convert.upload_progress_dict(response.progress))
+                elif response.HasField("result"):
+                    result = response.result
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, await _request_id_of(error, request_id)) from None
+        finally:
+            call.cancel()
+            if owned:
+                file.close()
+        return upload_result(result, request_id)
 
     async def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
                                **kwargs: Any) -> List[Dict[str, Any]]:

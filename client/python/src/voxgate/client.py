@@ -117,6 +117,22 @@ class Client:
         return _convert.transcription_dict(
             self._unary(self._stub.Transcribe, request, timeout_s))
 
+    def transcribe_url(self, uri: str, *, model: Optional[str] = None,
+                       language: Optional[str] = None, prompt: Optional[str] = None,
+                       temperature: Optional[float] = None,
+                       response_format: str = "verbose_json",
+                       word_timestamps: bool = False,
+                       timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """Transcribes the audio at ``uri`` (https://, or http:// where the
+        gateway allows it), which the gateway fetches itself. Returns what
+        :meth:`transcribe_audio` returns."""
+        request = transcribe_pb2.TranscribeRequest(
+            audio=audio_pb2.AudioInput(uri=uri),
+            config=_convert.recognition_config(model, language, prompt, temperature,
+                                               response_format, word_timestamps))
+        return _convert.transcription_dict(
+            self._unary(self._stub.Transcribe, request, timeout_s))
+
     def transcribe_upload(self, source: Any, *, model: Optional[str] = None,
                           language: Optional[str] = None, prompt: Optional[str] = None,
                           temperature: Optional[float] = None,
@@ -133,7 +149,9 @@ class Client:
         bytes_received, audio_decoded, audio_transcribed (seconds),
         chunks_cut and chunks_done; it may be called from gRPC's thread.
         Returns what :meth:`transcribe_audio` returns. Not retried: a failed
-        upload starts again from the beginning."""
+        upload starts again from the beginning. Without ``timeout_s`` the
+        gateway's stream deadline applies (60 min by default), not the
+        client's ``timeout_s``: hours of audio take a while."""
         config = transcribe_pb2.TranscribeUploadConfig(
             config=_convert.recognition_config(model, language, prompt, temperature,
                                                response_format, word_timestamps))
@@ -142,7 +160,7 @@ class Client:
         progress = _UploadProgress(total, on_progress)
         request_id = uuid.uuid4().hex
         call = self._stub.TranscribeUpload(
-            _upload_requests(config, file, progress), timeout=timeout_s or self._timeout_s,
+            _upload_requests(config, file, progress), timeout=timeout_s,
             metadata=self._metadata + (("x-request-id", request_id),))
         result = None
         try:
@@ -157,10 +175,7 @@ class Client:
             call.cancel()
             if owned:
                 file.close()
-        if result is None:
-            raise VoxgateError("the upload ended without a result", grpc.StatusCode.INTERNAL,
-                               request_id=request_id)
-        return _convert.transcription_dict(result)
+        return upload_result(result, request_id)
 
     def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
                          **kwargs: Any) -> List[Dict[str, Any]]:
@@ -268,6 +283,15 @@ def _paced_chunks(pcm: bytes, rate: int, chunk_ms: int, realtime: bool) -> Itera
             due = start + offset / (rate * 2)
             time.sleep(max(0.0, due - time.monotonic()))
         yield pcm[offset:offset + size]
+
+
+def upload_result(result: Optional[transcribe_pb2.TranscribeResponse],
+                  request_id: str) -> Dict[str, Any]:
+    """An upload's answer: its result, which must have come."""
+    if result is None:
+        raise VoxgateError("the upload ended without a result", grpc.StatusCode.INTERNAL,
+                           request_id=request_id)
+    return _convert.transcription_dict(result)
 
 
 class _UploadProgress:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16voxgate/v1/audio.proto\x12\nvoxgate.v1\x1a\x1egoogle/protobuf/duration.proto\"l\n\x0b\x41udioFormat\x12+\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x19.voxgate.v1.AudioEncoding\x12\x19\n\x11sample_rate_hertz\x18\x02 \x01(\x05\x12\x15\n\rchannel_count\x18\x03 \x01(\x05\"F\n\nAudioInput\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\'\n\x06\x66ormat\x18\x02 \x01(\x0b\x32\x17.voxgate.v1.AudioFormat\"+\n\nPhraseHint\x12\x0e\n\x06phrase\x18\x01 \x01(\t\x12\r\n\x05\x62oost\x18\x02 \x01(\x02\"x\n\x0e\x43hunkingConfig\x12\x19\n\x11max_chunk_seconds\x18\x01 \x01(\x02\x12\x17\n\x0foverlap_seconds\x18\x02 \x01(\x02\x12\x1d\n\x10split_on_silence\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\x13\n\x11_split_on_silence\"\xab\x01\n\x13PreprocessingConfig\x12 \n\x18target_sample_rate_hertz\x18\x01 \x01(\x05\x12\x1c\n\x14target_channel_count\x18\x02 \x01(\x05\x12\x1f\n\x12normalize_loudness\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x14target_loudness_lufs\x18\x04 \x01(\x02\x42\x15\n\x13_normalize_loudness\"\xc4\x04\n\x11RecognitionConfig\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0elanguage_codes\x18\x02 \x03(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12,\n\x0cphrase_hints\x18\x04 \x03(\x0b\x32\x16.voxgate.v1.PhraseHint\x12\x13\n\x0btemperature\x18\x05 \x01(\x02\x12\x1e\n\x04task\x18\x06 \x01(\x0e\x32\x10.voxgate.v1.Task\x12\x17\n\x0ftarget_language\x18\x07 \x01(\t\x12\x1e\n\x16\x65nable_word_timestamps\x18\x08 \x01(\x08\x12!\n\x19\x65nable_segment_timestamps\x18\t \x01(\x08\x12\x1e\n\x16\x65nable_word_confidence\x18\n \x01(\x08\x12,\n\x08\x63hunking\x18\x0b \x01(\x0b\x32\x1a.voxgate.v1.ChunkingConfig\x12\x36\n\rpreprocessing\x18\x0c \x01(\x0b\x32\x1f.voxgate.v1.PreprocessingConfig\x12\x30\n\x0eoutput_formats\x18\r \x03(\x0e\x32\x18.voxgate.v1.OutputFormat\x12J\n\x0f\x62\x61\x63kend_options\x18\x0e \x03(\x0b\x32\x31.voxgate.v1.RecognitionConfig.BackendOptionsEntry\x1a\x35\n\x13\x42\x61\x63kendOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"w\n\x05Usage\x12\x15\n\raudio_seconds\x18\x01 \x01(\x01\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x14\n\x0c\x61udio_tokens\x18\x03 \x01(\x03\x12\x15\n\routput_tokens\x18\x04 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x05 \x01(\x03\"\x8c\x01\n\x08WordInfo\x12\x0c\n\x04word\x18\x01 \x01(\t\x12/\n\x0cstart_offset\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nend_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"\xd5\x01\n\x07Segment\x12\n\n\x02id\x18\x01 \x01(\x05\x12/\n\x0cstart_offset\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nend_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0c\n\x04text\x18\x04 \x01(\t\x12#\n\x05words\x18\x05 \x03(\x0b\x32\x14.voxgate.v1.WordInfo\x12\x13\n\x0b\x61vg_logprob\x18\x06 \x01(\x02\x12\x16\n\x0eno_speech_prob\x18\x07 \x01(\x02*\xd7\x02\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41UDIO_ENCODING_AUTO\x10\x01\x12\x1b\n\x17\x41UDIO_ENCODING_LINEAR16\x10\x02\x12\x16\n\x12\x41UDIO_ENCODING_WAV\x10\x03\x12\x16\n\x12\x41UDIO_ENCODING_MP3\x10\x04\x12\x17\n\x13\x41UDIO_ENCODING_FLAC\x10\x05\x12\x1b\n\x17\x41UDIO_ENCODING_OGG_OPUS\x10\x06\x12\x1c\n\x18\x41UDIO_ENCODING_WEBM_OPUS\x10\x07\x12\x1a\n\x16\x41UDIO_ENCODING_M4A_AAC\x10\x08\x12\x18\n\x14\x41UDIO_ENCODING_MULAW\x10\t\x12\x17\n\x13\x41UDIO_ENCODING_ALAW\x10\n\x12\x1d\n\x19\x41UDIO_ENCODING_OGG_VORBIS\x10\x0b*E\n\x04Task\x12\x14\n\x10TASK_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_TRANSCRIBE\x10\x01\x12\x12\n\x0eTASK_TRANSLATE\x10\x02*\x8f\x01\n\x0cOutputFormat\x12\x1d\n\x19OUTPUT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12OUTPUT_FORMAT_TEXT\x10\x01\x12\x1a\n\x16OUTPUT_FORMAT_SEGMENTS\x10\x02\x12\x15\n\x11OUTPUT_FORMAT_SRT\x10\x03\x12\x15\n\x11OUTPUT_FORMAT_VTT\x10\x04\x42:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16voxgate/v1/audio.proto\x12\nvoxgate.v1\x1a\x1egoogle/protobuf/duration.proto\"l\n\x0b\x41udioFormat\x12+\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x19.voxgate.v1.AudioEncoding\x12\x19\n\x11sample_rate_hertz\x18\x02 \x01(\x05\x12\x15\n\rchannel_count\x18\x03 \x01(\x05\"S\n\nAudioInput\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\'\n\x06\x66ormat\x18\x02 \x01(\x0b\x32\x17.voxgate.v1.AudioFormat\x12\x0b\n\x03uri\x18\x03 \x01(\t\"+\n\nPhraseHint\x12\x0e\n\x06phrase\x18\x01 \x01(\t\x12\r\n\x05\x62oost\x18\x02 \x01(\x02\"x\n\x0e\x43hunkingConfig\x12\x19\n\x11max_chunk_seconds\x18\x01 \x01(\x02\x12\x17\n\x0foverlap_seconds\x18\x02 \x01(\x02\x12\x1d\n\x10split_on_silence\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\x13\n\x11_split_on_silence\"\xab\x01\n\x13PreprocessingConfig\x12 \n\x18target_sample_rate_hertz\x18\x01 \x01(\x05\x12\x1c\n\x14target_channel_count\x18\x02 \x01(\x05\x12\x1f\n\x12normalize_loudness\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x14target_loudness_lufs\x18\x04 \x01(\x02\x42\x15\n\x13_normalize_loudness\"\xc4\x04\n\x11RecognitionConfig\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0elanguage_codes\x18\x02 \x03(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12,\n\x0cphrase_hints\x18\x04 \x03(\x0b\x32\x16.voxgate.v1.PhraseHint\x12\x13\n\x0btemperature\x18\x05 \x01(\x02\x12\x1e\n\x04task\x18\x06 \x01(\x0e\x32\x10.voxgate.v1.Task\x12\x17\n\x0ftarget_language\x18\x07 \x01(\t\x12\x1e\n\x16\x65nable_word_timestamps\x18\x08 \x01(\x08\x12!\n\x19\x65nable_segment_timestamps\x18\t \x01(\x08\x12\x1e\n\x16\x65nable_word_confidence\x18\n \x01(\x08\x12,\n\x08\x63hunking\x18\x0b \x01(\x0b\x32\x1a.voxgate.v1.ChunkingConfig\x12\x36\n\rpreprocessing\x18\x0c \x01(\x0b\x32\x1f.voxgate.v1.PreprocessingConfig\x12\x30\n\x0eoutput_formats\x18\r \x03(\x0e\x32\x18.voxgate.v1.OutputFormat\x12J\n\x0f\x62\x61\x63kend_options\x18\x0e \x03(\x0b\x32\x31.voxgate.v1.RecognitionConfig.BackendOptionsEntry\x1a\x35\n\x13\x42\x61\x63kendOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"w\n\x05Usage\x12\x15\n\raudio_seconds\x18\x01 \x01(\x01\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x14\n\x0c\x61udio_tokens\x18\x03 \x01(\x03\x12\x15\n\routput_tokens\x18\x04 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x05 \x01(\x03\"\x8c\x01\n\x08WordInfo\x12\x0c\n\x04word\x18\x01 \x01(\t\x12/\n\x0cstart_offset\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nend_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"\xd5\x01\n\x07Segment\x12\n\n\x02id\x18\x01 \x01(\x05\x12/\n\x0cstart_offset\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nend_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0c\n\x04text\x18\x04 \x01(\t\x12#\n\x05words\x18\x05 \x03(\x0b\x32\x14.voxgate.v1.WordInfo\x12\x13\n\x0b\x61vg_logprob\x18\x06 \x01(\x02\x12\x16\n\x0eno_speech_prob\x18\x07 \x01(\x02*\xd7\x02\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41UDIO_ENCODING_AUTO\x10\x01\x12\x1b\n\x17\x41UDIO_ENCODING_LINEAR16\x10\x02\x12\x16\n\x12\x41UDIO_ENCODING_WAV\x10\x03\x12\x16\n\x12\x41UDIO_ENCODING_MP3\x10\x04\x12\x17\n\x13\x41UDIO_ENCODING_FLAC\x10\x05\x12\x1b\n\x17\x41UDIO_ENCODING_OGG_OPUS\x10\x06\x12\x1c\n\x18\x41UDIO_ENCODING_WEBM_OPUS\x10\x07\x12\x1a\n\x16\x41UDIO_ENCODING_M4A_AAC\x10\x08\x12\x18\n\x14\x41UDIO_ENCODING_MULAW\x10\t\x12\x17\n\x13\x41UDIO_ENCODING_ALAW\x10\n\x12\x1d\n\x19\x41UDIO_ENCODING_OGG_VORBIS\x10\x0b*E\n\x04Task\x12\x14\n\x10TASK_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_TRANSCRIBE\x10\x01\x12\x12\n\x0eTASK_TRANSLATE\x10\x02*\x8f\x01\n\x0cOutputFormat\x12\x1d\n\x19OUTPUT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12OUTPUT_FORMAT_TEXT\x10\x01\x12\x1a\n\x16OUTPUT_FORMAT_SEGMENTS\x10\x02\x12\x15\n\x11OUTPUT_FORMAT_SRT\x10\x03\x12\x15\n\x11OUTPUT_FORMAT_VTT\x10\x04\x42:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,30 +35,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1'
   _globals['_RECOGNITIONCONFIG_BACKENDOPTIONSENTRY']._loaded_options = None
   _globals['_RECOGNITIONCONFIG_BACKENDOPTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_AUDIOENCODING']._serialized_start=1657
-  _globals['_AUDIOENCODING']._serialized_end=2000
-  _globals['_TASK']._serialized_start=2002
-  _globals['_TASK']._serialized_end=2071
-  _globals['_OUTPUTFORMAT']._serialized_start=2074
-  _globals['_OUTPUTFORMAT']._serialized_end=2217
+  _globals['_AUDIOENCODING']._serialized_start=1670
+  _globals['_AUDIOENCODING']._serialized_end=2013
+  _globals['_TASK']._serialized_start=2015
+  _globals['_TASK']._serialized_end=2084
+  _globals['_OUTPUTFORMAT']._serialized_start=2087
+  _globals['_OUTPUTFORMAT']._serialized_end=2230
   _globals['_AUDIOFORMAT']._serialized_start=70
   _globals['_AUDIOFORMAT']._serialized_end=178
   _globals['_AUDIOINPUT']._serialized_start=180
-  _globals['_AUDIOINPUT']._serialized_end=250
-  _globals['_PHRASEHINT']._serialized_start=252
-  _globals['_PHRASEHINT']._serialized_end=295
-  _globals['_CHUNKINGCONFIG']._serialized_start=297
-  _globals['_CHUNKINGCONFIG']._serialized_end=417
-  _globals['_PREPROCESSINGCONFIG']._serialized_start=420
-  _globals['_PREPROCESSINGCONFIG']._serialized_end=591
-  _globals['_RECOGNITIONCONFIG']._serialized_start=594
-  _globals['_RECOGNITIONCONFIG']._serialized_end=1174
-  _globals['_RECOGNITIONCONFIG_BACKENDOPTIONSENTRY']._serialized_start=1121
-  _globals['_RECOGNITIONCONFIG_BACKENDOPTIONSENTRY']._serialized_end=1174
-  _globals['_USAGE']._serialized_start=1176
-  _globals['_USAGE']._serialized_end=1295
-  _globals['_WORDINFO']._serialized_start=1298
-  _globals['_WORDINFO']._serialized_end=1438
-  _globals['_SEGMENT']._serialized_start=1441
-  _globals['_SEGMENT']._serialized_end=1654
+  _globals['_AUDIOINPUT']._serialized_end=263
+  _globals['_PHRASEHINT']._serialized_start=265
+  _globals['_PHRASEHINT']._serialized_end=308
+  _globals['_CHUNKINGCONFIG']._serialized_start=310
+  _globals['_CHUNKINGCONFIG']._serialized_end=430
+  _globals['_PREPROCESSINGCONFIG']._serialized_start=433
+  _globals['_PREPROCESSINGCONFIG']._serialized_end=604
+  _globals['_RECOGNITIONCONFIG']._serialized_start=607
+  _globals['_RECOGNITIONCONFIG']._serialized_end=1187
+  _globals['_RECOGNITIONCONFIG_BACKENDOPTIONSENTRY']._serialized_start=1134
+  _globals['_RECOGNITIONCONFIG_BACKENDOPTIONSENTRY']._serialized_end=1187
+  _globals['_USAGE']._serialized_start=1189
+  _globals['_USAGE']._serialized_end=1308
+  _globals['_WORDINFO']._serialized_start=1311
+  _globals['_WORDINFO']._serialized_end=1451
+  _globals['_SEGMENT']._serialized_start=1454
+  _globals['_SEGMENT']._serialized_end=1667
 # @@protoc_insertion_point(module_scope)

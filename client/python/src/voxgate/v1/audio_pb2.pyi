@@ -70,12 +70,14 @@ class AudioFormat(_message.Message):
     def __init__(self, encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hertz: _Optional[int] = ..., channel_count: _Optional[int] = ...) -> None: ...
 
 class AudioInput(_message.Message):
-    __slots__ = ("content", "format")
+    __slots__ = ("content", "format", "uri")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
     content: bytes
     format: AudioFormat
-    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ...) -> None: ...
+    uri: str
+    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., uri: _Optional[str] = ...) -> None: ...
 
 class PhraseHint(_message.Message):
     __slots__ = ("phrase", "boost")
