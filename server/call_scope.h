@@ -18,6 +18,7 @@ namespace voxgate::server {
 // (gRPC, HTTP, WebSocket) the call came through. Every reference must outlive
 // the server.
 class AudioFetcher;
+class SpoolBudget;
 
 struct OperationServices {
   const Config& config;
@@ -26,6 +27,8 @@ struct OperationServices {
   TimerQueue& timers;
   // Fetches AudioInput.uri; null where URLs are not taken.
   AudioFetcher* fetcher = nullptr;
+  // What uploads may spool to disk; null: unbounded.
+  SpoolBudget* spool = nullptr;
 };
 
 // What an operation borrows from the call that runs it: its context, the

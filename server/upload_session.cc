@@ -13,6 +13,7 @@
 #include "audio/wav.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/api_mapping.h"
+#include "server/spool_budget.h"
 
 namespace voxgate::server {
 namespace {
@@ -74,6 +75,7 @@ UploadSession::UploadSession(const OperationServices& services,
 
 UploadSession::~UploadSession() {
   if (spool_fd_ >= 0) close(spool_fd_);
+  if (services_.spool != nullptr) services_.spool->Give(budgeted_bytes_);
 }
 
 void UploadSession::Configure(const v1::TranscribeUploadConfig& config) {
@@ -307,6 +309,16 @@ absl::Status UploadSession::ChooseInput(absl::string_view first_bytes) {
 }
 
 absl::Status UploadSession::Spool(absl::string_view bytes) {
+  SpoolBudget* budget = services_.spool;
+  if (budget != nullptr &&
+      !budget->TryTake(static_cast<int64_t>(bytes.size()))) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the gateway's disk spool for MP4/M4A uploads is full (",
+        budget->limit(),
+        " bytes over all uploads, audio.max_spool_bytes); retry later, or "
+        "send a container that streams (MP3, FLAC, Ogg, WebM, WAV)"));
+  }
+  budgeted_bytes_ += static_cast<int64_t>(bytes.size());
   while (!bytes.empty()) {
     const ssize_t wrote =
         pwrite(spool_fd_, bytes.data(), bytes.size(), spooled_bytes_);

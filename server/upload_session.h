@@ -133,6 +133,8 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   std::unique_ptr<audio::StreamResampler> raw_;
   int spool_fd_ = -1;
   int64_t spooled_bytes_ = 0;
+  int64_t budgeted_bytes_ =
+      0;  // taken from services_.spool, given back at the end
   std::unique_ptr<audio::FileDecoder> spool_decoder_;
   std::unique_ptr<audio::StreamSegmenter> segmenter_;
   int next_index_ = 0;

@@ -59,7 +59,8 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
       routing_(routing),
       workers_(workers),
       timers_(timers),
-      operations_{config, routing, workers, timers, fetcher},
+      spool_budget_(config.audio().max_spool_bytes()),
+      operations_{config, routing, workers, timers, fetcher, &spool_budget_},
       catalog_(BuildModelCatalog(config)) {}
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(

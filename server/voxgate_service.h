@@ -7,6 +7,7 @@
 #include "server/call_reactor.h"
 #include "server/call_scope.h"
 #include "server/config/config.h"
+#include "server/spool_budget.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
@@ -66,6 +67,7 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   upstream::Routing& routing_;
   WorkerPool& workers_;
   TimerQueue& timers_;
+  SpoolBudget spool_budget_;
   const OperationServices operations_;
   const v1::ListModelsResponse catalog_;
 };

@@ -162,6 +162,7 @@ void ApplyDefaults(Config& config) {
   // embedded decoder of about 100 MB.
   VOXGATE_DEFAULT(audio, worker_threads, CurrentCpuBudget().usable_cpus());
   VOXGATE_DEFAULT(audio, worker_queue, 256);
+  VOXGATE_DEFAULT(audio, max_spool_bytes, 512 * kMiB);
   auto& fetch = *audio.mutable_fetch();
   if (!fetch.has_max_redirects()) fetch.set_max_redirects(3);
   DefaultDuration(fetch.mutable_timeout(), 120);
@@ -468,6 +469,8 @@ absl::Status Validate(const Config& config) {
       ValidateRange("audio.worker_threads", audio.worker_threads(), 1u, 256u));
   RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_chunk",
                                          audio.max_chunk().seconds(), 1, 600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "audio.max_spool_bytes", audio.max_spool_bytes(), 0, int64_t{1} << 40));
   RETURN_IF_ERROR(ValidateRange("audio.fetch.max_redirects",
                                 audio.fetch().max_redirects(), 0u, 10u));
   RETURN_IF_ERROR(ValidateDuration("audio.fetch.timeout",

@@ -12,7 +12,7 @@ import pytest
 
 import voxgate
 from conftest import CHUNK_ANSWER_TEXT as CHUNK_ANSWER
-from conftest import CLI_BIN, MAX_AUDIO_BYTES, run, wait_for
+from conftest import CLI_BIN, MAX_AUDIO_BYTES, Gateway, run, wait_for
 from voxgate.v1 import service_pb2_grpc, transcribe_pb2
 
 
@@ -86,12 +86,16 @@ class PausingFile:
         return piece
 
 
-def test_m4a_with_its_index_at_the_end_is_spooled_to_disk(gateway, client, work,
-                                                          base_speech):
+@pytest.fixture(scope="module")
+def three_minute_m4a(work, base_speech) -> pathlib.Path:
     m4a = work / "three_minutes.m4a"
     run("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1",
         "-i", str(base_speech), "-t", "180", "-c:a", "aac", "-b:a", "96k", str(m4a))
-    data = m4a.read_bytes()
+    return m4a
+
+
+def test_m4a_with_its_index_at_the_end_is_spooled_to_disk(gateway, client, three_minute_m4a):
+    data = three_minute_m4a.read_bytes()
     assert data[4:8] == b"ftyp" and data.rfind(b"moov") > data.find(b"mdat")
 
     upload = PausingFile(data)
@@ -119,6 +123,25 @@ def test_m4a_with_its_index_at_the_end_is_spooled_to_disk(gateway, client, work,
     assert result["duration"] == pytest.approx(180, abs=1)
     assert result["text"].count(CHUNK_ANSWER) >= 6
     wait_for(lambda: not gateway.spool_files(), 30, "the spool file to be closed")
+
+
+def test_the_disk_spool_is_bounded_over_all_uploads(fake, work, three_minute_m4a,
+                                                   ten_minute_mp3):
+    spool = work / "small-spool"
+    spool.mkdir()
+    small = Gateway(fake, spool, max_spool_bytes=1 << 20)
+    try:
+        with voxgate.Client(small.address) as client:
+            with pytest.raises(voxgate.OverloadedError) as full:
+                client.transcribe_upload(three_minute_m4a)
+            assert "audio.max_spool_bytes" in full.value.message
+            # What the refused upload took is given back, and streamable
+            # containers never touch the spool.
+            wait_for(lambda: not small.spool_files(), 30, "the spool file to be closed")
+            assert client.transcribe_upload(ten_minute_mp3)["duration"] == pytest.approx(
+                600, abs=1)
+    finally:
+        small.stop()
 
 
 def test_the_cli_uploads_big_files_with_progress(gateway, ten_minute_mp3):
