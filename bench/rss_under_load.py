@@ -19,17 +19,14 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests/kubernetes")]
 
 from conftest import FAKE_BIN, VOXGATE_BIN  # noqa: E402
-from process_harness import Process  # noqa: E402
+from process_harness import Process, peak_rss_bytes  # noqa: E402
 from replicas import MixedLoad, free_port, mint_key, pools_yaml  # noqa: E402
 
 import grpc  # noqa: E402
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
+    return peak_rss_bytes(pid) / 2**20
 
 
 def measure(audio: bool, seconds: float, speech: bytes, work: pathlib.Path) -> dict:

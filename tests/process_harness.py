@@ -24,6 +24,15 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str,
 
 
 
+def peak_rss_bytes(pid: int) -> int:
+    """VmHWM: the most resident memory process `pid` has had."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
+
+
 class Process:
     """A child process whose output is drained into a buffer (so it never
     blocks on a full pipe) and can be waited on for a line."""

@@ -23,7 +23,7 @@ HERE = pathlib.Path(__file__).resolve()
 REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(REPO / "client/python/src"))
-from process_harness import Process, wait_for  # noqa: E402,F401
+from process_harness import Process, peak_rss_bytes, wait_for  # noqa: E402,F401
 
 VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
 CLI_BIN = os.environ.get("VOXGATE_CLI_BIN", str(REPO / "bazel-bin/client/cpp/voxgate-cli"))
@@ -117,9 +117,7 @@ routing: {{audio_pool: whisper}}
         return self.process.process.pid
 
     def peak_rss_bytes(self) -> int:
-        """VmHWM: the most resident memory the process has had."""
-        status = pathlib.Path(f"/proc/{self.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+        return peak_rss_bytes(self.pid)
 
     def spool_files(self) -> List[str]:
         """Open files of the gateway in its spool folder (unlinked, so their
