@@ -1,7 +1,7 @@
 """C++ code generation from .proto files with the system protoc and grpc_cpp_plugin."""
 
 def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [],
-                    headers_only = False, **kwargs):
+                    imports = [], headers_only = False, **kwargs):
     """Generates C++ for srcs into a cc_library named name.
 
     Args:
@@ -12,6 +12,7 @@ def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [],
         execution root. Default: this package. For a system repository such as
         @grpc_proto use "external/grpc_proto".
       deps: cc_library targets of imported protos.
+      imports: the .proto files those targets compile, which protoc reads.
       headers_only: compile no .cc files, for protos whose code a system library
         already holds (linking both would register the descriptors twice).
       **kwargs: passed to the cc_library (visibility, testonly).
@@ -32,7 +33,7 @@ def cc_grpc_codegen(name, srcs, grpc = False, import_root = None, deps = [],
                      "--plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin ")
     native.genrule(
         name = name + "_codegen",
-        srcs = srcs,
+        srcs = srcs + imports,
         outs = outs,
         cmd = ("protoc -I%s -I/usr/include --cpp_out=%s " % (root, out_dir) +
                grpc_args + " ".join(["$(location %s)" % src for src in srcs])),

@@ -81,8 +81,13 @@ fi
 if ! cmp -s "$REQUIREMENTS" "$TOOLS/venv/.requirements"; then
   echo "setup: installing $REQUIREMENTS into $TOOLS/venv" >&2
   "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
-  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check --no-deps -e client/python
   cp "$REQUIREMENTS" "$TOOLS/venv/.requirements"
+fi
+# The client is installed editable from this checkout: a venv cached from
+# another clone would otherwise import that clone's (stale or deleted) code.
+if [[ "$(cat "$TOOLS/venv/.client-path" 2>/dev/null)" != "$PWD" ]]; then
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check --no-deps -e client/python
+  echo "$PWD" >"$TOOLS/venv/.client-path"
 fi
 # The Go client's and the manifest checker's modules (go.sum pins them),
 # fetched once.

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admission.h"
+#include "server/chunk_budget.h"
 #include "upstream/types.h"
 
 namespace voxgate::server {
@@ -30,6 +31,9 @@ struct CallContext {
   // and the grant (null without one), for checks made after admission.
   std::string tenant;
   CallGrant* grant = nullptr;
+  // Chunks in flight shared with other calls (a batch's files); null: the
+  // call has its own limits.max_chunks_in_flight.
+  std::shared_ptr<ChunkBudget> chunk_budget;
 
   std::shared_ptr<upstream::EndpointTrace> endpoints =
       std::make_shared<upstream::EndpointTrace>();

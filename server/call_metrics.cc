@@ -2,10 +2,18 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
+
 namespace voxgate::server {
 namespace {
 
-constexpr char kService[] = "voxgate.v1.VoxgateService";
+// The service a method belongs to, as gRPC names it.
+std::string ServiceOf(const std::string& method) {
+  return absl::EndsWith(method, "Operation") ||
+                 absl::EndsWith(method, "Operations")
+             ? "google.longrunning.Operations"
+             : "voxgate.v1.VoxgateService";
+}
 
 const std::map<std::string, std::string>& MethodTypes() {
   static const auto* types = new std::map<std::string, std::string>{
@@ -15,7 +23,13 @@ const std::map<std::string, std::string>& MethodTypes() {
       {"ListModels", "unary"},
       {"ChatStream", "server_stream"},
       {"StreamTranscribe", "bidi_stream"},
-      {"TranscribeUpload", "bidi_stream"}};
+      {"TranscribeUpload", "bidi_stream"},
+      {"BatchTranscribe", "unary"},
+      {"GetOperation", "unary"},
+      {"ListOperations", "unary"},
+      {"WaitOperation", "unary"},
+      {"CancelOperation", "unary"},
+      {"DeleteOperation", "unary"}};
   return *types;
 }
 
@@ -50,7 +64,7 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 prometheus::Labels MethodLabels(const std::string& method) {
-  return {{"grpc_service", kService},
+  return {{"grpc_service", ServiceOf(method)},
           {"grpc_method", method},
           {"grpc_type", MethodTypes().at(method)}};
 }
@@ -113,17 +127,17 @@ CallMetrics::CallMetrics()
                     .Register(*registry_)
                     .Add({})) {
   for (const auto& [method, type] : MethodTypes()) {
-    started_.Add({{"grpc_service", kService},
+    started_.Add({{"grpc_service", ServiceOf(method)},
                   {"grpc_method", method},
                   {"grpc_type", type}});
     for (int code = 0; code < 17; ++code) {
       handled_.Add(
-          {{"grpc_service", kService},
+          {{"grpc_service", ServiceOf(method)},
            {"grpc_method", method},
            {"grpc_type", type},
            {"grpc_code", CodeName(static_cast<absl::StatusCode>(code))}});
     }
-    handling_.Add({{"grpc_service", kService},
+    handling_.Add({{"grpc_service", ServiceOf(method)},
                    {"grpc_method", method},
                    {"grpc_type", type}},
                   LatencyBuckets());
@@ -160,7 +174,7 @@ void CallMetrics::Started(const std::string& method) {
   // A unary or server-streaming call's one request message.
   if (MethodTypes().at(method) != "bidi_stream") MessageReceived(method);
   started_
-      .Add({{"grpc_service", kService},
+      .Add({{"grpc_service", ServiceOf(method)},
             {"grpc_method", method},
             {"grpc_type", MethodTypes().at(method)}})
       .Increment();
@@ -170,13 +184,13 @@ void CallMetrics::Handled(const std::string& method, absl::StatusCode code,
                           absl::Duration total, absl::Duration upstream) {
   const std::string& type = MethodTypes().at(method);
   handled_
-      .Add({{"grpc_service", kService},
+      .Add({{"grpc_service", ServiceOf(method)},
             {"grpc_method", method},
             {"grpc_type", type},
             {"grpc_code", CodeName(code)}})
       .Increment();
   handling_
-      .Add({{"grpc_service", kService},
+      .Add({{"grpc_service", ServiceOf(method)},
             {"grpc_method", method},
             {"grpc_type", type}},
            LatencyBuckets())

@@ -14,6 +14,9 @@
 #include "server/audio_fetcher.h"
 #include "server/config/command_line.h"
 #include "server/gateway_collector.h"
+#include "server/memory_operation_store.h"
+#include "server/operations_service.h"
+#include "server/redis_operation_store.h"
 #include "server/tls_credentials.h"
 #include "server/voxgate_service.h"
 #include "server/wire_messages.h"
@@ -86,6 +89,19 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
   const bool enabled_;
 };
 
+// Where BatchTranscribe's operations live: Redis when the replicas share one
+// (redis.address), else this process's memory.
+std::unique_ptr<OperationStore> NewOperationStore(const Config& config,
+                                                  Clock& clock,
+                                                  const Logger& logger) {
+  const auto& redis = config.redis();
+  if (redis.address().empty()) {
+    return std::make_unique<MemoryOperationStore>(clock);
+  }
+  return std::make_unique<RedisOperationStore>(tenancy::RedisOptionsFrom(redis),
+                                               clock, logger);
+}
+
 }  // namespace
 
 GatewayServer::GatewayServer(const Config& config, const Logger& logger)
@@ -146,14 +162,22 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   auto fetcher = AudioFetcher::Create(gateway->config_);
   if (!fetcher.ok()) return fetcher.status();
   gateway->fetcher_ = *std::move(fetcher);
+  gateway->operation_store_ =
+      NewOperationStore(gateway->config_, gateway->timers_.clock(), logger);
   gateway->service_ = std::make_unique<VoxgateServiceImpl>(
       gateway->config_,
       CallServices{admission, logger, gateway->metrics_, absl::ZeroDuration()},
-      *gateway->routing_, workers, gateway->timers_, gateway->fetcher_.get());
+      *gateway->routing_, workers, gateway->timers_, gateway->fetcher_.get(),
+      gateway->operation_store_.get());
+  gateway->operations_service_ = std::make_unique<OperationsServiceImpl>(
+      CallServices{admission, logger, gateway->metrics_,
+                   ToAbsl(config.limits().default_unary_deadline())},
+      gateway->service_->batches(), gateway->timers_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(), *credentials,
                            &gateway->port_);
   builder.RegisterService(gateway->service_.get());
+  builder.RegisterService(gateway->operations_service_.get());
   // Reflection lists the API to anyone; with keys it is off unless opened.
   // (Health stays open: probes carry no keys.)
   builder.SetOption(std::make_unique<ReflectionOption>(
@@ -255,6 +279,9 @@ void GatewayServer::Drain() {
   server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
   if (http_ != nullptr) http_->Stop(deadline);
+  // Batches are not calls: they run through the drain window, and what is
+  // unfinished then ends UNAVAILABLE (see BatchRunner).
+  service_->batches().Shutdown(absl::Seconds(10));
   logger_.Info("drained");
 }
 
@@ -265,6 +292,7 @@ GatewayServer::~GatewayServer() {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
+  if (service_ != nullptr) service_->batches().Shutdown(absl::Seconds(10));
 }
 
 }  // namespace voxgate::server

@@ -23,6 +23,8 @@ namespace voxgate::server {
 
 class VoxgateServiceImpl;
 class AudioFetcher;
+class OperationStore;
+class OperationsServiceImpl;
 }  // namespace voxgate::server
 namespace voxgate::http {
 class HttpFrontDoor;
@@ -98,7 +100,11 @@ class GatewayServer {
   std::unique_ptr<WorkerPool> workers_;
   // AudioInput.uri; outlives the service, whose calls' fetches it ends.
   std::unique_ptr<AudioFetcher> fetcher_;
+  // BatchTranscribe's operations: Redis with redis.address, else memory.
+  // Outlives the service, whose batches write to it to the end.
+  std::unique_ptr<OperationStore> operation_store_;
   std::unique_ptr<VoxgateServiceImpl> service_;
+  std::unique_ptr<OperationsServiceImpl> operations_service_;
   std::unique_ptr<grpc::Server> server_;
   // Null when server.http_listen is off.
   std::unique_ptr<http::HttpFrontDoor> http_;

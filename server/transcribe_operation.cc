@@ -75,6 +75,7 @@ void StartTranscribe(
   if (!options.ok()) return done(options.status());
   options->request.model = services.routing.UpstreamModelName(model);
   options->call = scope.call.upstream_options();
+  options->shared_budget = scope.call.chunk_budget;
   std::string content = std::move(*request.mutable_audio()->mutable_content());
   // The job may end the call before Attach below.
   const std::shared_ptr<void> hold = scope.hold();

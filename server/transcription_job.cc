@@ -77,7 +77,8 @@ void TranscriptionJob::DispatchMore() {
       absl::MutexLock lock(&mu_);
       const std::size_t running = next_chunk_ - answered_;
       if (cancelled_ || finished_ || next_chunk_ >= chunks_.size() ||
-          running >= static_cast<std::size_t>(options_.max_chunks_in_flight)) {
+          running >= static_cast<std::size_t>(options_.max_chunks_in_flight) ||
+          asleep_ || !TakeSharedSlotLocked()) {
         return;
       }
       index = next_chunk_++;
@@ -87,7 +88,9 @@ void TranscriptionJob::DispatchMore() {
     std::weak_ptr<TranscriptionJob> weak = weak_from_this();
     std::shared_ptr<upstream::Transfer> transfer = backend_.Transcribe(
         std::move(request), options_.call,
-        [weak, index](absl::StatusOr<upstream::Transcription> result) {
+        [weak, index, budget = options_.shared_budget](
+            absl::StatusOr<upstream::Transcription> result) {
+          if (budget != nullptr) budget->Release();
           if (auto job = weak.lock())
             job->OnChunkDone(index, std::move(result));
         });
@@ -101,6 +104,26 @@ void TranscriptionJob::DispatchMore() {
     }
     if (abandoned) transfer->Cancel();
   }
+}
+
+bool TranscriptionJob::TakeSharedSlotLocked() {
+  if (options_.shared_budget == nullptr) return true;
+  std::weak_ptr<TranscriptionJob> weak = weak_from_this();
+  if (options_.shared_budget->TryTake([weak] {
+        if (auto job = weak.lock()) job->Wake();
+      })) {
+    return true;
+  }
+  asleep_ = true;
+  return false;
+}
+
+void TranscriptionJob::Wake() {
+  {
+    absl::MutexLock lock(&mu_);
+    asleep_ = false;
+  }
+  DispatchMore();
 }
 
 void TranscriptionJob::OnChunkDone(

@@ -13,6 +13,7 @@
 #include "audio/segmenter.h"
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
+#include "server/chunk_budget.h"
 #include "server/stitcher.h"
 #include "upstream/backend.h"
 
@@ -24,6 +25,9 @@ struct TranscriptionJobOptions {
   // Every chunk's request, with the chunk's WAV in `audio`.
   upstream::TranscriptionRequest request;
   int max_chunks_in_flight = 8;
+  // Shared with other jobs (a batch's files): a chunk is sent only with a
+  // slot from it too. Null: only max_chunks_in_flight bounds the job.
+  std::shared_ptr<ChunkBudget> shared_budget;
   upstream::CallOptions call;
 };
 
@@ -71,6 +75,9 @@ class TranscriptionJob : public std::enable_shared_from_this<TranscriptionJob> {
  private:
   void Preprocess();
   void DispatchMore();
+  // With a shared budget: takes a slot from it, or sleeps until one frees.
+  bool TakeSharedSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Wake();
   void OnChunkDone(std::size_t index,
                    absl::StatusOr<upstream::Transcription> result);
   void Finish(absl::StatusOr<TranscriptionOutcome> outcome);
@@ -91,6 +98,8 @@ class TranscriptionJob : public std::enable_shared_from_this<TranscriptionJob> {
       ABSL_GUARDED_BY(mu_);
   std::size_t next_chunk_ ABSL_GUARDED_BY(mu_) = 0;
   std::size_t answered_ ABSL_GUARDED_BY(mu_) = 0;
+  // A wake-up is waiting in the shared budget.
+  bool asleep_ ABSL_GUARDED_BY(mu_) = false;
   TranscriptionOutcome outcome_ ABSL_GUARDED_BY(mu_);
   absl::Time upstream_start_ ABSL_GUARDED_BY(mu_);
 };

@@ -2,6 +2,7 @@
 
 #include "common/proto_duration.h"
 #include "server/analyze_call.h"
+#include "server/batch_call.h"
 #include "server/chat_call.h"
 #include "server/chat_stream_call.h"
 #include "server/model_catalog.h"
@@ -51,7 +52,8 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
                                        const CallServices& services,
                                        upstream::Routing& routing,
                                        WorkerPool& workers, TimerQueue& timers,
-                                       AudioFetcher* fetcher)
+                                       AudioFetcher* fetcher,
+                                       OperationStore* operations)
     : config_(config),
       unary_(WithDeadline(services, config.limits().default_unary_deadline())),
       streams_(
@@ -61,7 +63,30 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
       timers_(timers),
       spool_budget_(config.audio().max_spool_bytes()),
       operations_{config, routing, workers, timers, fetcher, &spool_budget_},
-      catalog_(BuildModelCatalog(config)) {}
+      catalog_(BuildModelCatalog(config)) {
+  if (operations == nullptr) {
+    own_store_ = std::make_unique<MemoryOperationStore>(timers.clock());
+    operations = own_store_.get();
+  }
+  batches_ = BatchRunner::Create(
+      config.batch(), static_cast<int>(config.limits().max_chunks_in_flight()),
+      operations_, *operations, services.logger);
+}
+
+VoxgateServiceImpl::~VoxgateServiceImpl() {
+  // Nothing of a batch may outlive what its files use.
+  batches_->Shutdown(absl::Seconds(10));
+}
+
+grpc::ServerUnaryReactor* VoxgateServiceImpl::BatchTranscribe(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  auto* call =
+      new BatchTranscribeCall(context, request, response, unary_, *batches_,
+                              static_cast<int>(config_.batch().max_files()));
+  call->Begin();
+  return call;
+}
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,

@@ -4,9 +4,11 @@
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
 #include "grpcpp/grpcpp.h"
+#include "server/batch_runner.h"
 #include "server/call_reactor.h"
 #include "server/call_scope.h"
 #include "server/config/config.h"
+#include "server/memory_operation_store.h"
 #include "server/spool_budget.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -22,7 +24,9 @@ using RawVoxgateService = v1::VoxgateService::WithRawCallbackMethod_Transcribe<
                 v1::VoxgateService::WithRawCallbackMethod_StreamTranscribe<
                     v1::VoxgateService::WithRawCallbackMethod_TranscribeUpload<
                         v1::VoxgateService::WithRawCallbackMethod_ListModels<
-                            v1::VoxgateService::Service>>>>>>>;
+                            v1::VoxgateService::
+                                WithRawCallbackMethod_BatchTranscribe<
+                                    v1::VoxgateService::Service>>>>>>>>;
 
 // The voxgate.v1.VoxgateService handlers. Each RPC is a reactor that goes
 // through admission, starts its work and returns at once; CPU work goes to the
@@ -33,9 +37,13 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   // `services.default_deadline` is ignored: each method class has its own in
   // the config (limits.default_unary_deadline, default_stream_deadline).
   // `fetcher` (AudioInput.uri) may be null: URLs are then refused.
+  // `operations` holds BatchTranscribe's operations; null: a store in this
+  // process's memory.
   VoxgateServiceImpl(const Config& config, const CallServices& services,
                      upstream::Routing& routing, WorkerPool& workers,
-                     TimerQueue& timers, AudioFetcher* fetcher = nullptr);
+                     TimerQueue& timers, AudioFetcher* fetcher = nullptr,
+                     OperationStore* operations = nullptr);
+  ~VoxgateServiceImpl() override;
 
   grpc::ServerUnaryReactor* Transcribe(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
@@ -53,8 +61,13 @@ class VoxgateServiceImpl final : public RawVoxgateService {
       grpc::CallbackServerContext* context) override;
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* TranscribeUpload(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* BatchTranscribe(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
   // What the operations use; the HTTP front door runs them too.
   const OperationServices& operations() const { return operations_; }
+  // BatchTranscribe's operations (google.longrunning.Operations serves them).
+  BatchRunner& batches() const { return *batches_; }
 
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
@@ -70,6 +83,8 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   SpoolBudget spool_budget_;
   const OperationServices operations_;
   const v1::ListModelsResponse catalog_;
+  std::unique_ptr<MemoryOperationStore> own_store_;  // when none is given
+  std::shared_ptr<BatchRunner> batches_;
 };
 
 }  // namespace voxgate::server

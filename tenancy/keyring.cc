@@ -54,8 +54,11 @@ absl::Status ValidateTenant(const std::string& path,
 
 const std::vector<std::string>& KnownMethods() {
   static const auto* const kMethods = new std::vector<std::string>{
-      "Transcribe", "StreamTranscribe", "TranscribeUpload", "Analyze",
-      "Chat",       "ChatStream",       "ListModels",       "Metrics"};
+      "Transcribe", "StreamTranscribe", "TranscribeUpload", "BatchTranscribe",
+      "Analyze", "Chat", "ChatStream", "ListModels", "Metrics",
+      // google.longrunning.Operations (a tenant sees its own operations only)
+      "GetOperation", "ListOperations", "WaitOperation", "CancelOperation",
+      "DeleteOperation"};
   return *kMethods;
 }
 

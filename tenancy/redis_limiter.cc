@@ -1,13 +1,12 @@
 #include "tenancy/redis_limiter.h"
 
-#include <hiredis/hiredis.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/redis_connection.h"
 
 namespace voxgate::tenancy {
 namespace {
@@ -40,69 +39,22 @@ end
 return {0, 0}
 )lua";
 
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-timeval TimevalOf(absl::Duration duration) { return absl::ToTimeval(duration); }
-
 }  // namespace
 
 // One hiredis connection with the admit script loaded. Used by the limiter's
 // thread only.
-class RedisLimiter::Connection {
+class RedisLimiter::Connection : public RedisConnection {
  public:
-  ~Connection() {
-    if (context_ != nullptr) redisFree(context_);
-  }
   // Empty on success, else what went wrong.
   std::string Open(const Options& options) {
-    context_ = redisConnectWithTimeout(options.host.c_str(), options.port,
-                                       TimevalOf(options.timeout));
-    if (context_ == nullptr) return "cannot allocate a Redis context";
-    if (context_->err != 0) return context_->errstr;
-    redisSetTimeout(context_, TimevalOf(options.timeout));
-    Reply reply(static_cast<redisReply*>(
-        redisCommand(context_, "SCRIPT LOAD %s", kAdmitScript)));
-    if (reply == nullptr) return context_->errstr;
-    if (reply->type != REDIS_REPLY_STRING) {
-      return absl::StrCat("SCRIPT LOAD answered ",
-                          reply->str != nullptr ? reply->str : "no hash");
-    }
-    sha_ = reply->str;
-    return "";
-  }
-  // Appends one command (arguments as given).
-  void Append(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                           lengths.data());
-  }
-  // The next reply, or null with `error` set.
-  Reply Next(std::string& error) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      error = context_->errstr[0] != '\0' ? context_->errstr
-                                          : "the connection failed";
-      return nullptr;
-    }
-    Reply reply(static_cast<redisReply*>(raw));
-    if (reply->type == REDIS_REPLY_ERROR) {
-      error = reply->str;
-      return nullptr;
-    }
-    return reply;
+    std::string error =
+        RedisConnection::Open(options.host, options.port, options.timeout);
+    if (error.empty()) sha_ = LoadScript(kAdmitScript, error);
+    return error;
   }
   const std::string& sha() const { return sha_; }
 
  private:
-  redisContext* context_ = nullptr;
   std::string sha_;
 };
 
@@ -284,7 +236,7 @@ void RedisLimiter::Run() {
       for (Work& work : batch) {
         if (!error.empty()) break;
         if (auto* check = std::get_if<PendingCheck>(&work)) {
-          Reply reply = connection->Next(error);
+          RedisReply reply = connection->Next(error);
           if (reply == nullptr) break;
           if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
             error = "the admit script answered in an unexpected shape";

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/redis_connection.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -34,13 +35,7 @@ namespace voxgate::tenancy {
 // shared limits resume. Thread-safe.
 class RedisLimiter final : public Limiter {
  public:
-  struct Options {
-    std::string host;
-    int port = 6379;
-    absl::Duration timeout = absl::Milliseconds(250);
-    absl::Duration reconnect_interval = absl::Seconds(1);
-    std::string key_prefix = "voxgate:";
-    int max_pending = 10000;
+  struct Options : RedisOptions {
     bool fail_open = true;
   };
   // Starts the thread; the first connection is made by it (a Redis that is

@@ -7,6 +7,19 @@
 
 namespace voxgate::tenancy {
 
+RedisOptions RedisOptionsFrom(const ::voxgate::config::v1::RedisConfig& redis) {
+  RedisOptions options;
+  const std::size_t colon = redis.address().rfind(':');
+  options.host = redis.address().substr(0, colon);
+  // Validated by the configuration's loader.
+  (void)absl::SimpleAtoi(redis.address().substr(colon + 1), &options.port);
+  options.timeout = ToAbsl(redis.timeout());
+  options.reconnect_interval = ToAbsl(redis.reconnect_interval());
+  options.key_prefix = redis.key_prefix();
+  options.max_pending = static_cast<int>(redis.max_pending());
+  return options;
+}
+
 absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
     const ::voxgate::config::v1::Config& config, TimerQueue& timers,
     const Logger& logger, prometheus::Registry& registry) {
@@ -18,14 +31,7 @@ absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
     tenancy->limiter_ = std::make_unique<LocalLimiter>(timers.clock());
   } else {
     RedisLimiter::Options options;
-    const std::size_t colon = redis.address().rfind(':');
-    options.host = redis.address().substr(0, colon);
-    // Validated by the configuration's loader.
-    (void)absl::SimpleAtoi(redis.address().substr(colon + 1), &options.port);
-    options.timeout = ToAbsl(redis.timeout());
-    options.reconnect_interval = ToAbsl(redis.reconnect_interval());
-    options.key_prefix = redis.key_prefix();
-    options.max_pending = static_cast<int>(redis.max_pending());
+    static_cast<RedisOptions&>(options) = RedisOptionsFrom(redis);
     options.fail_open = redis.on_failure() !=
                         ::voxgate::config::v1::REDIS_FAILURE_POLICY_CLOSED;
     tenancy->limiter_ = std::make_unique<RedisLimiter>(options, timers.clock(),

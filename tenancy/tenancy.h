@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/logging.h"
+#include "common/redis_connection.h"
 #include "common/timer_queue.h"
 #include "prometheus/registry.h"
 #include "tenancy/keys_store.h"
@@ -14,6 +15,9 @@
 #include "voxgate/config/v1/config.pb.h"
 
 namespace voxgate::tenancy {
+
+// redis.* of the configuration (its address validated by the loader).
+RedisOptions RedisOptionsFrom(const ::voxgate::config::v1::RedisConfig& redis);
 
 // Tenants as the configuration asks: the keys file (auth), the limiter (Redis
 // when redis.address is set, else per replica) and the gate admission runs.

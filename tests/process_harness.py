@@ -1,11 +1,13 @@
 """What the Python suites against real processes share: waiting for an event
-with a deadline, and child processes whose output is drained and searched."""
+with a deadline, child processes whose output is drained and searched, free
+ports, and a throwaway redis-server."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -89,3 +91,30 @@ class Process:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Redis:
+    """redis-server on a free port, without persistence; kill and restart it on
+    the same port to play an outage."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.start()
+
+    def start(self) -> None:
+        self.process = Process(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no"])
+        self.process.wait_for_line(r"Ready to accept connections", 30)
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"

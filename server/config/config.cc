@@ -181,6 +181,16 @@ void ApplyDefaults(Config& config) {
   DefaultDuration(limits.mutable_default_unary_deadline(), 5 * 60);
   DefaultDuration(limits.mutable_default_stream_deadline(), 60 * 60);
 
+  auto& batch = *config.mutable_batch();
+  VOXGATE_DEFAULT(batch, max_files, 1000);
+  VOXGATE_DEFAULT(batch, max_running, 2);
+  VOXGATE_DEFAULT(batch, max_queued, 64);
+  VOXGATE_DEFAULT(batch, max_files_in_flight, 4);
+  DefaultDuration(batch.mutable_file_timeout(), 3600);
+  DefaultDuration(batch.mutable_result_ttl(), 24 * 3600);
+  DefaultDuration(batch.mutable_lease_interval(), 5);
+  DefaultDuration(batch.mutable_cancel_poll_interval(), 1);
+
   if (config.logging().level() == config::v1::LOG_LEVEL_UNSPECIFIED) {
     config.mutable_logging()->set_level(config::v1::LOG_LEVEL_INFO);
   }
@@ -403,6 +413,27 @@ absl::Status ValidateTenancy(const Config& config) {
                                 1000000);
 }
 
+absl::Status ValidateBatch(const config::v1::BatchConfig& batch) {
+  RETURN_IF_ERROR(
+      ValidateRange("batch.max_files", batch.max_files(), 1u, 100000u));
+  RETURN_IF_ERROR(
+      ValidateRange("batch.max_running", batch.max_running(), 1u, 1024u));
+  RETURN_IF_ERROR(
+      ValidateRange("batch.max_queued", batch.max_queued(), 1u, 100000u));
+  RETURN_IF_ERROR(ValidateRange("batch.max_files_in_flight",
+                                batch.max_files_in_flight(), 1u, 256u));
+  RETURN_IF_ERROR(ValidateDuration("batch.file_timeout", batch.file_timeout(),
+                                   absl::Seconds(1), absl::Hours(24)));
+  RETURN_IF_ERROR(ValidateDuration("batch.result_ttl", batch.result_ttl(),
+                                   absl::Seconds(1), absl::Hours(24 * 30)));
+  RETURN_IF_ERROR(ValidateDuration("batch.lease_interval",
+                                   batch.lease_interval(),
+                                   absl::Milliseconds(100), absl::Minutes(1)));
+  return ValidateDuration("batch.cancel_poll_interval",
+                          batch.cancel_poll_interval(), absl::Milliseconds(100),
+                          absl::Minutes(1));
+}
+
 absl::Status Validate(const Config& config) {
   RETURN_IF_ERROR(ValidateTenancy(config));
   const auto& server = config.server();
@@ -486,7 +517,7 @@ absl::Status Validate(const Config& config) {
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       "limits.default_stream_deadline",
       limits.default_stream_deadline().seconds(), 1, 24 * 3600));
-  return absl::OkStatus();
+  return ValidateBatch(config.batch());
 }
 
 }  // namespace

@@ -8,12 +8,15 @@ with a deadline, never a fixed sleep.
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.request
 from typing import List
 
@@ -23,7 +26,7 @@ HERE = pathlib.Path(__file__).resolve()
 REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(REPO / "client/python/src"))
-from process_harness import Process, peak_rss_bytes, wait_for  # noqa: E402,F401
+from process_harness import Process, Redis, peak_rss_bytes, wait_for  # noqa: E402,F401
 
 VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
 CLI_BIN = os.environ.get("VOXGATE_CLI_BIN", str(REPO / "bazel-bin/client/cpp/voxgate-cli"))
@@ -78,8 +81,22 @@ class Fake:
         self.process = Process([FAKE_BIN])
         self.port = int(self.process.wait_for_line(r'"port": (\d+)', 30).group(1))
 
+    def default(self, **behavior) -> None:
+        """Sets how the fake answers from now on (see FakeBehavior)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/_fake/default", data=json.dumps(behavior).encode(),
+            headers={"content-type": "application/json"}, method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def script(self, path: str, times: int, **behavior) -> None:
+        """The next `times` requests to `path` get `behavior`."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/_fake/script",
+            data=json.dumps({"path": path, "times": times, "behavior": behavior}).encode(),
+            headers={"content-type": "application/json"}, method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
     def in_flight(self) -> int:
-        import json
         with urllib.request.urlopen(
                 f"http://127.0.0.1:{self.port}/_fake/stats", timeout=10) as reply:
             return json.load(reply)["in_flight"]
@@ -89,7 +106,7 @@ class Gateway:
     """The voxgate binary on free ports, its spool folder (TMPDIR) its own."""
 
     def __init__(self, fake: Fake, spool: pathlib.Path, fetch: str = "{}",
-                 max_spool_bytes: int = 0) -> None:
+                 max_spool_bytes: int = 0, extra: str = "") -> None:
         self.spool = spool
         self._config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         self._config.write(f"""audio: {{max_audio_bytes: {MAX_AUDIO_BYTES}, fetch: {fetch},
@@ -101,6 +118,7 @@ pools:
     models: [whisper-1]
     health_check: {{path: ""}}
 routing: {{audio_pool: whisper}}
+{extra}
 """)
         self._config.close()
         self.process = Process([VOXGATE_BIN, f"--config={self._config.name}",
@@ -144,6 +162,53 @@ routing: {{audio_pool: whisper}}
         self.process.stop()
         os.unlink(self._config.name)
         assert death is None, death
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    audio = b""
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        port = self.server.server_address[1]
+        path = self.path.split("?")[0]
+        redirects = {
+            "/relative": "/speech.mp3",
+            "/to-localhost": f"http://localhost:{port}/speech.mp3",
+            "/to-private": "http://10.255.255.1/speech.mp3",
+            "/to-metadata": "http://169.254.169.254/latest/meta-data/",
+            "/loop": "/loop",
+        }
+        if path == "/speech.mp3":
+            self.send_response(200)
+            self.send_header("content-length", str(len(self.audio)))
+            self.end_headers()
+            self.wfile.write(self.audio)
+        elif path in redirects:
+            self.send_response(302)
+            self.send_header("location", redirects[path])
+            self.send_header("content-length", "0")
+            self.end_headers()
+        elif path == "/huge":
+            self.send_response(200)
+            self.send_header("content-length", str(1 << 40))
+            self.end_headers()
+            self.wfile.write(b"\0" * 1024)
+        else:
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def audio_server(work, base_speech):
+    """A local HTTP server of one minute of MP3 at /speech.mp3, and redirects."""
+    Handler.audio = mp3_of(base_speech, 1, work / "one_minute.mp3").read_bytes()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -6,62 +6,13 @@ URL's credentials or query."""
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import grpc
 import pytest
 
 import voxgate
 
-from conftest import CHUNK_ANSWER_TEXT, Gateway, mp3_of
+from conftest import CHUNK_ANSWER_TEXT, Gateway
 from voxgate.v1 import audio_pb2, service_pb2_grpc, transcribe_pb2
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    audio = b""
-
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-        port = self.server.server_address[1]
-        path = self.path.split("?")[0]
-        redirects = {
-            "/relative": "/speech.mp3",
-            "/to-localhost": f"http://localhost:{port}/speech.mp3",
-            "/to-private": "http://10.255.255.1/speech.mp3",
-            "/to-metadata": "http://169.254.169.254/latest/meta-data/",
-            "/loop": "/loop",
-        }
-        if path == "/speech.mp3":
-            self.send_response(200)
-            self.send_header("content-length", str(len(self.audio)))
-            self.end_headers()
-            self.wfile.write(self.audio)
-        elif path in redirects:
-            self.send_response(302)
-            self.send_header("location", redirects[path])
-            self.send_header("content-length", "0")
-            self.end_headers()
-        elif path == "/huge":
-            self.send_response(200)
-            self.send_header("content-length", str(1 << 40))
-            self.end_headers()
-            self.wfile.write(b"\0" * 1024)
-        else:
-            self.send_response(404)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def audio_server(work, base_speech):
-    Handler.audio = mp3_of(base_speech, 1, work / "one_minute.mp3").read_bytes()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import json
 import os
 import pathlib
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,40 +23,13 @@ HERE = pathlib.Path(__file__).resolve()
 REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(REPO / "client/python/src"))
-from process_harness import Process, wait_for  # noqa: E402,F401
+from process_harness import Process, Redis, free_port, wait_for  # noqa: E402,F401
 
 VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
 CLI_BIN = os.environ.get("VOXGATE_CLI_BIN", str(REPO / "bazel-bin/client/cpp/voxgate-cli"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
                           str(REPO / "bazel-bin/tests/fake_upstream/fake_upstream_server"))
 CLIENT_ID = "spiffe://voxgate.test/ns/apps/sa/web"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Redis:
-    """redis-server on a free port, without persistence; kill and restart it on
-    the same port to play an outage."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.start()
-
-    def start(self) -> None:
-        self.process = Process(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no"])
-        self.process.wait_for_line(r"Ready to accept connections", 30)
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
 
 def openssl(*args: str) -> None:

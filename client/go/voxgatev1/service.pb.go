@@ -7,6 +7,7 @@
 package voxgatev1
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -25,7 +26,7 @@ var File_voxgate_v1_service_proto protoreflect.FileDescriptor
 const file_voxgate_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"\x18voxgate/v1/service.proto\x12\n" +
-	"voxgate.v1\x1a\x15voxgate/v1/chat.proto\x1a\x17voxgate/v1/models.proto\x1a\x17voxgate/v1/stream.proto\x1a\x1bvoxgate/v1/transcribe.proto2\xaf\x04\n" +
+	"voxgate.v1\x1a#google/longrunning/operations.proto\x1a\x16voxgate/v1/batch.proto\x1a\x15voxgate/v1/chat.proto\x1a\x17voxgate/v1/models.proto\x1a\x17voxgate/v1/stream.proto\x1a\x1bvoxgate/v1/transcribe.proto2\x85\x05\n" +
 	"\x0eVoxgateService\x12K\n" +
 	"\n" +
 	"Transcribe\x12\x1d.voxgate.v1.TranscribeRequest\x1a\x1e.voxgate.v1.TranscribeResponse\x12B\n" +
@@ -34,7 +35,8 @@ const file_voxgate_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"ChatStream\x12\x17.voxgate.v1.ChatRequest\x1a\x15.voxgate.v1.ChatChunk0\x01\x12a\n" +
 	"\x10StreamTranscribe\x12#.voxgate.v1.StreamTranscribeRequest\x1a$.voxgate.v1.StreamTranscribeResponse(\x010\x01\x12a\n" +
-	"\x10TranscribeUpload\x12#.voxgate.v1.TranscribeUploadRequest\x1a$.voxgate.v1.TranscribeUploadResponse(\x010\x01\x12K\n" +
+	"\x10TranscribeUpload\x12#.voxgate.v1.TranscribeUploadRequest\x1a$.voxgate.v1.TranscribeUploadResponse(\x010\x01\x12T\n" +
+	"\x0fBatchTranscribe\x12\".voxgate.v1.BatchTranscribeRequest\x1a\x1d.google.longrunning.Operation\x12K\n" +
 	"\n" +
 	"ListModels\x12\x1d.voxgate.v1.ListModelsRequest\x1a\x1e.voxgate.v1.ListModelsResponseB:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3"
 
@@ -44,14 +46,16 @@ var file_voxgate_v1_service_proto_goTypes = []any{
 	(*ChatRequest)(nil),              // 2: voxgate.v1.ChatRequest
 	(*StreamTranscribeRequest)(nil),  // 3: voxgate.v1.StreamTranscribeRequest
 	(*TranscribeUploadRequest)(nil),  // 4: voxgate.v1.TranscribeUploadRequest
-	(*ListModelsRequest)(nil),        // 5: voxgate.v1.ListModelsRequest
-	(*TranscribeResponse)(nil),       // 6: voxgate.v1.TranscribeResponse
-	(*AnalyzeResponse)(nil),          // 7: voxgate.v1.AnalyzeResponse
-	(*ChatResponse)(nil),             // 8: voxgate.v1.ChatResponse
-	(*ChatChunk)(nil),                // 9: voxgate.v1.ChatChunk
-	(*StreamTranscribeResponse)(nil), // 10: voxgate.v1.StreamTranscribeResponse
-	(*TranscribeUploadResponse)(nil), // 11: voxgate.v1.TranscribeUploadResponse
-	(*ListModelsResponse)(nil),       // 12: voxgate.v1.ListModelsResponse
+	(*BatchTranscribeRequest)(nil),   // 5: voxgate.v1.BatchTranscribeRequest
+	(*ListModelsRequest)(nil),        // 6: voxgate.v1.ListModelsRequest
+	(*TranscribeResponse)(nil),       // 7: voxgate.v1.TranscribeResponse
+	(*AnalyzeResponse)(nil),          // 8: voxgate.v1.AnalyzeResponse
+	(*ChatResponse)(nil),             // 9: voxgate.v1.ChatResponse
+	(*ChatChunk)(nil),                // 10: voxgate.v1.ChatChunk
+	(*StreamTranscribeResponse)(nil), // 11: voxgate.v1.StreamTranscribeResponse
+	(*TranscribeUploadResponse)(nil), // 12: voxgate.v1.TranscribeUploadResponse
+	(*longrunningpb.Operation)(nil),  // 13: google.longrunning.Operation
+	(*ListModelsResponse)(nil),       // 14: voxgate.v1.ListModelsResponse
 }
 var file_voxgate_v1_service_proto_depIdxs = []int32{
 	0,  // 0: voxgate.v1.VoxgateService.Transcribe:input_type -> voxgate.v1.TranscribeRequest
@@ -60,16 +64,18 @@ var file_voxgate_v1_service_proto_depIdxs = []int32{
 	2,  // 3: voxgate.v1.VoxgateService.ChatStream:input_type -> voxgate.v1.ChatRequest
 	3,  // 4: voxgate.v1.VoxgateService.StreamTranscribe:input_type -> voxgate.v1.StreamTranscribeRequest
 	4,  // 5: voxgate.v1.VoxgateService.TranscribeUpload:input_type -> voxgate.v1.TranscribeUploadRequest
-	5,  // 6: voxgate.v1.VoxgateService.ListModels:input_type -> voxgate.v1.ListModelsRequest
-	6,  // 7: voxgate.v1.VoxgateService.Transcribe:output_type -> voxgate.v1.TranscribeResponse
-	7,  // 8: voxgate.v1.VoxgateService.Analyze:output_type -> voxgate.v1.AnalyzeResponse
-	8,  // 9: voxgate.v1.VoxgateService.Chat:output_type -> voxgate.v1.ChatResponse
-	9,  // 10: voxgate.v1.VoxgateService.ChatStream:output_type -> voxgate.v1.ChatChunk
-	10, // 11: voxgate.v1.VoxgateService.StreamTranscribe:output_type -> voxgate.v1.StreamTranscribeResponse
-	11, // 12: voxgate.v1.VoxgateService.TranscribeUpload:output_type -> voxgate.v1.TranscribeUploadResponse
-	12, // 13: voxgate.v1.VoxgateService.ListModels:output_type -> voxgate.v1.ListModelsResponse
-	7,  // [7:14] is the sub-list for method output_type
-	0,  // [0:7] is the sub-list for method input_type
+	5,  // 6: voxgate.v1.VoxgateService.BatchTranscribe:input_type -> voxgate.v1.BatchTranscribeRequest
+	6,  // 7: voxgate.v1.VoxgateService.ListModels:input_type -> voxgate.v1.ListModelsRequest
+	7,  // 8: voxgate.v1.VoxgateService.Transcribe:output_type -> voxgate.v1.TranscribeResponse
+	8,  // 9: voxgate.v1.VoxgateService.Analyze:output_type -> voxgate.v1.AnalyzeResponse
+	9,  // 10: voxgate.v1.VoxgateService.Chat:output_type -> voxgate.v1.ChatResponse
+	10, // 11: voxgate.v1.VoxgateService.ChatStream:output_type -> voxgate.v1.ChatChunk
+	11, // 12: voxgate.v1.VoxgateService.StreamTranscribe:output_type -> voxgate.v1.StreamTranscribeResponse
+	12, // 13: voxgate.v1.VoxgateService.TranscribeUpload:output_type -> voxgate.v1.TranscribeUploadResponse
+	13, // 14: voxgate.v1.VoxgateService.BatchTranscribe:output_type -> google.longrunning.Operation
+	14, // 15: voxgate.v1.VoxgateService.ListModels:output_type -> voxgate.v1.ListModelsResponse
+	8,  // [8:16] is the sub-list for method output_type
+	0,  // [0:8] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name
@@ -80,6 +86,7 @@ func file_voxgate_v1_service_proto_init() {
 	if File_voxgate_v1_service_proto != nil {
 		return
 	}
+	file_voxgate_v1_batch_proto_init()
 	file_voxgate_v1_chat_proto_init()
 	file_voxgate_v1_models_proto_init()
 	file_voxgate_v1_stream_proto_init()

@@ -7,6 +7,7 @@
 package voxgatev1
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
@@ -25,6 +26,7 @@ const (
 	VoxgateService_ChatStream_FullMethodName       = "/voxgate.v1.VoxgateService/ChatStream"
 	VoxgateService_StreamTranscribe_FullMethodName = "/voxgate.v1.VoxgateService/StreamTranscribe"
 	VoxgateService_TranscribeUpload_FullMethodName = "/voxgate.v1.VoxgateService/TranscribeUpload"
+	VoxgateService_BatchTranscribe_FullMethodName  = "/voxgate.v1.VoxgateService/BatchTranscribe"
 	VoxgateService_ListModels_FullMethodName       = "/voxgate.v1.VoxgateService/ListModels"
 )
 
@@ -96,6 +98,18 @@ type VoxgateServiceClient interface {
 	// second config arrives; DEADLINE_EXCEEDED on limits.stream_idle_timeout.
 	// Holds a limits.max_streams slot.
 	TranscribeUpload(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[TranscribeUploadRequest, TranscribeUploadResponse], error)
+	// Transcribes many files (inline or by URL) as one long-running operation:
+	// answers at once with the operation, whose metadata
+	// (BatchTranscribeMetadata) reports progress and whose response
+	// (BatchTranscribeResponse) gives each file's result or error. Poll, wait
+	// for, cancel, list or delete it with google.longrunning.Operations on the
+	// same address. Files run a few at a time (batch.max_files_in_flight),
+	// sharing one Transcribe's chunk budget (limits.max_chunks_in_flight); at
+	// most batch.max_running batches run at once per replica and
+	// batch.max_queued wait. Besides the codes above: INVALID_ARGUMENT naming
+	// the file (files[3].id) for a bad file entry; RESOURCE_EXHAUSTED when
+	// batch.max_queued batches already wait.
+	BatchTranscribe(ctx context.Context, in *BatchTranscribeRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 	// Lists the configured models with their capabilities and limits. Returns OK,
 	// or the admission step's refusals (UNAVAILABLE while draining,
 	// RESOURCE_EXHAUSTED at the limits), or CANCELLED.
@@ -185,6 +199,16 @@ func (c *voxgateServiceClient) TranscribeUpload(ctx context.Context, opts ...grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type VoxgateService_TranscribeUploadClient = grpc.BidiStreamingClient[TranscribeUploadRequest, TranscribeUploadResponse]
 
+func (c *voxgateServiceClient) BatchTranscribe(ctx context.Context, in *BatchTranscribeRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, VoxgateService_BatchTranscribe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *voxgateServiceClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListModelsResponse)
@@ -263,6 +287,18 @@ type VoxgateServiceServer interface {
 	// second config arrives; DEADLINE_EXCEEDED on limits.stream_idle_timeout.
 	// Holds a limits.max_streams slot.
 	TranscribeUpload(grpc.BidiStreamingServer[TranscribeUploadRequest, TranscribeUploadResponse]) error
+	// Transcribes many files (inline or by URL) as one long-running operation:
+	// answers at once with the operation, whose metadata
+	// (BatchTranscribeMetadata) reports progress and whose response
+	// (BatchTranscribeResponse) gives each file's result or error. Poll, wait
+	// for, cancel, list or delete it with google.longrunning.Operations on the
+	// same address. Files run a few at a time (batch.max_files_in_flight),
+	// sharing one Transcribe's chunk budget (limits.max_chunks_in_flight); at
+	// most batch.max_running batches run at once per replica and
+	// batch.max_queued wait. Besides the codes above: INVALID_ARGUMENT naming
+	// the file (files[3].id) for a bad file entry; RESOURCE_EXHAUSTED when
+	// batch.max_queued batches already wait.
+	BatchTranscribe(context.Context, *BatchTranscribeRequest) (*longrunningpb.Operation, error)
 	// Lists the configured models with their capabilities and limits. Returns OK,
 	// or the admission step's refusals (UNAVAILABLE while draining,
 	// RESOURCE_EXHAUSTED at the limits), or CANCELLED.
@@ -294,6 +330,9 @@ func (UnimplementedVoxgateServiceServer) StreamTranscribe(grpc.BidiStreamingServ
 }
 func (UnimplementedVoxgateServiceServer) TranscribeUpload(grpc.BidiStreamingServer[TranscribeUploadRequest, TranscribeUploadResponse]) error {
 	return status.Error(codes.Unimplemented, "method TranscribeUpload not implemented")
+}
+func (UnimplementedVoxgateServiceServer) BatchTranscribe(context.Context, *BatchTranscribeRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchTranscribe not implemented")
 }
 func (UnimplementedVoxgateServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
@@ -398,6 +437,24 @@ func _VoxgateService_TranscribeUpload_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type VoxgateService_TranscribeUploadServer = grpc.BidiStreamingServer[TranscribeUploadRequest, TranscribeUploadResponse]
 
+func _VoxgateService_BatchTranscribe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchTranscribeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VoxgateServiceServer).BatchTranscribe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VoxgateService_BatchTranscribe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VoxgateServiceServer).BatchTranscribe(ctx, req.(*BatchTranscribeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _VoxgateService_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListModelsRequest)
 	if err := dec(in); err != nil {
@@ -434,6 +491,10 @@ var VoxgateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Chat",
 			Handler:    _VoxgateService_Chat_Handler,
+		},
+		{
+			MethodName: "BatchTranscribe",
+			Handler:    _VoxgateService_BatchTranscribe_Handler,
 		},
 		{
 			MethodName: "ListModels",

@@ -22,11 +22,16 @@ async def test_transcribe_audio(client):
     assert result["duration"] == pytest.approx(1.5, abs=0.01)
 
 
-async def test_transcribe_batch_bounds_concurrency(client, fake):
-    fake.default(latency_ms=300)
-    results = await client.transcribe_batch([tone_wav(1.0)] * 6, concurrency=2)
-    assert len(results) == 6
-    assert max(r["in_flight_at_arrival"] for r in fake.requests()) == 2
+async def test_transcribe_batch_runs_as_one_operation(client, fake):
+    fake.default(latency_ms=100)
+    results = await client.transcribe_batch([tone_wav(1.0)] * 6, ids=list("abcdef"),
+                                             poll_s=0.1)
+    assert [r["id"] for r in results] == list("abcdef")
+    assert all(r["error"] is None and "at 16000 Hz" in r["result"]["text"] for r in results)
+    operations = await client._unary(client._operations.ListOperations,
+                                     voxgate._batch.operations_pb2.ListOperationsRequest(),
+                                     None)
+    assert any(op.done for op in operations.operations)
 
 
 async def test_chat_completion_and_stream(client, fake):

@@ -34,13 +34,19 @@ def test_transcribe_audio_from_a_path_with_subtitles(client, tmp_path):
     assert " --> " in result["srt"]
 
 
-def test_transcribe_batch_keeps_input_order_and_runs_concurrently(client, fake):
+def test_transcribe_batch_gives_each_item_its_result_or_error(client, fake):
     fake.default(latency_ms=300)
-    files = [tone_wav(1.0 + i * 0.5) for i in range(6)]
-    results = client.transcribe_batch(files, concurrency=6)
-    durations = [r["duration"] for r in results]
-    assert durations == pytest.approx([1.0, 1.5, 2.0, 2.5, 3.0, 3.5], abs=0.01)
+    files = [tone_wav(1.0 + i * 0.5) for i in range(5)] + [b"not audio at all" * 64]
+    progress = []
+    results = client.transcribe_batch(files, on_progress=progress.append, poll_s=0.1)
+    assert [r["id"] for r in results] == [str(i) for i in range(6)]
+    durations = [r["result"]["duration"] for r in results[:5]]
+    assert durations == pytest.approx([1.0, 1.5, 2.0, 2.5, 3.0], abs=0.01)
+    assert isinstance(results[5]["error"], voxgate.AudioProcessingError)
+    assert results[5]["result"] is None
+    # Files run concurrently on the gateway (batch.max_files_in_flight: 4).
     assert max(r["in_flight_at_arrival"] for r in fake.requests()) >= 3
+    assert progress[-1]["done"] and progress[-1]["files_done"] == 6
 
 
 def test_chat_completion_takes_and_returns_openai_dicts(client, fake):

@@ -52,8 +52,8 @@ def transcribe_upload(source: Any, **kwargs: Any):
     return _client().transcribe_upload(source, **kwargs)
 
 
-def transcribe_batch(items: Any, concurrency: int = 8, **kwargs: Any):
-    return _client().transcribe_batch(items, concurrency=concurrency, **kwargs)
+def transcribe_batch(items: Any, **kwargs: Any):
+    return _client().transcribe_batch(items, **kwargs)
 
 
 def analyze_audio(audio_bytes: Any, instruction: str, **kwargs: Any):

@@ -10,13 +10,15 @@ from typing import (Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping,
 
 import grpc
 import grpc.aio
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import duration_pb2
 
-from voxgate import _convert
+from voxgate import _batch, _convert
 from voxgate._convert import AudioSource
 from voxgate._connection import auth_metadata, tls_credentials
 from voxgate._retry import RetryPolicy, retry_delay, time_left
 from voxgate.client import _UPLOAD_PIECE, UPLOAD_THRESHOLD_BYTES, upload_result
-from voxgate.errors import from_rpc_error
+from voxgate.errors import UpstreamTimeoutError, VoxgateError, from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
 _MAX_MESSAGE = 64 << 20
@@ -55,6 +57,7 @@ class AsyncClient:
         self._channel = (grpc.aio.secure_channel(address, credentials, options)
                          if credentials else grpc.aio.insecure_channel(address, options))
         self._stub = service_pb2_grpc.VoxgateServiceStub(self._channel)
+        self._operations = operations_pb2_grpc.OperationsStub(self._channel)
         self._timeout_s = timeout_s
         self._retry = retry
 
@@ -165,16 +168,68 @@ class AsyncClient:
                 file.close()
         return upload_result(result, request_id)
 
-    async def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
-                               **kwargs: Any) -> List[Dict[str, Any]]:
-        """Transcribes many files, ``concurrency`` at a time; results in input order."""
-        gate = asyncio.Semaphore(concurrency)
+    async def start_batch(self, items: Sequence[Any], *, ids: Optional[Sequence[str]] = None,
+                          model: Optional[str] = None, language: Optional[str] = None,
+                          prompt: Optional[str] = None, temperature: Optional[float] = None,
+                          response_format: str = "verbose_json",
+                          word_timestamps: bool = False,
+                          timeout_s: Optional[float] = None) -> operations_pb2.Operation:
+        """See :meth:`voxgate.Client.start_batch`."""
+        request = _batch.batch_request(
+            items, ids, _convert.recognition_config(model, language, prompt, temperature,
+                                                    response_format, word_timestamps))
+        return await self._unary(self._stub.BatchTranscribe, request, timeout_s)
 
-        async def one(item: AudioSource) -> Dict[str, Any]:
-            async with gate:
-                return await self.transcribe_audio(item, **kwargs)
+    async def get_operation(self, name: str, *,
+                            timeout_s: Optional[float] = None) -> operations_pb2.Operation:
+        return await self._unary(self._operations.GetOperation,
+                                 operations_pb2.GetOperationRequest(name=name), timeout_s)
 
-        return list(await asyncio.gather(*(one(item) for item in items)))
+    async def wait_operation(self, name: str, wait_s: float = 10.0, *,
+                             timeout_s: Optional[float] = None) -> operations_pb2.Operation:
+        """See :meth:`voxgate.Client.wait_operation`."""
+        request = operations_pb2.WaitOperationRequest(
+            name=name, timeout=duration_pb2.Duration(seconds=int(wait_s),
+                                                     nanos=int(wait_s % 1 * 1e9)))
+        return await self._unary(self._operations.WaitOperation, request,
+                                 timeout_s or wait_s + self._timeout_s)
+
+    async def cancel_operation(self, name: str, *, timeout_s: Optional[float] = None) -> None:
+        await self._unary(self._operations.CancelOperation,
+                          operations_pb2.CancelOperationRequest(name=name), timeout_s)
+
+    async def delete_operation(self, name: str, *, timeout_s: Optional[float] = None) -> None:
+        await self._unary(self._operations.DeleteOperation,
+                          operations_pb2.DeleteOperationRequest(name=name), timeout_s)
+
+    async def transcribe_batch(self, items: Sequence[Any], *,
+                               ids: Optional[Sequence[str]] = None,
+                               on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+                               poll_s: float = 5.0, timeout_s: Optional[float] = None,
+                               **recognition: Any) -> List[Dict[str, Any]]:
+        """See :meth:`voxgate.Client.transcribe_batch`; a cancelled task
+        cancels the operation."""
+        operation = await self.start_batch(items, ids=ids, **recognition)
+        report = _batch.ProgressReporter(on_progress)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            while not operation.done:
+                report(operation)
+                wait_s = poll_s if deadline is None else min(poll_s, time_left(deadline))
+                if wait_s <= 0:
+                    raise UpstreamTimeoutError(
+                        f"the batch did not finish within timeout_s={timeout_s}",
+                        grpc.StatusCode.DEADLINE_EXCEEDED)
+                operation = await self.wait_operation(operation.name, wait_s)
+        except BaseException:
+            if not operation.done:
+                try:
+                    await asyncio.shield(self.cancel_operation(operation.name, timeout_s=10))
+                except VoxgateError:
+                    pass  # the error that brought us here matters more
+            raise
+        report(operation)
+        return _batch.results_of(operation)
 
     async def analyze_audio(self, audio_bytes: AudioSource, instruction: str, *,
                             mode: Optional[str] = None, model: Optional[str] = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
 import time
 import uuid
@@ -10,12 +9,14 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Map
                     Sequence, TypeVar)
 
 import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import duration_pb2
 
-from voxgate import _convert
+from voxgate import _batch, _convert
 from voxgate._convert import AudioSource
 from voxgate._connection import auth_metadata, tls_credentials
 from voxgate._retry import RetryPolicy, retry_delay, time_left
-from voxgate.errors import VoxgateError, from_rpc_error
+from voxgate.errors import UpstreamTimeoutError, VoxgateError, from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ class Client:
                        if credentials else grpc.insecure_channel(address, options))
         self._channel = channel
         self._stub = service_pb2_grpc.VoxgateServiceStub(channel)
+        self._operations = operations_pb2_grpc.OperationsStub(channel)
         self._timeout_s = timeout_s
         self._retry = retry
 
@@ -177,13 +179,92 @@ class Client:
                 file.close()
         return upload_result(result, request_id)
 
-    def transcribe_batch(self, items: Sequence[AudioSource], *, concurrency: int = 8,
-                         **kwargs: Any) -> List[Dict[str, Any]]:
-        """Transcribes many files, ``concurrency`` at a time; results in input
-        order. The first failure raises once the others are done."""
-        with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
-            futures = [pool.submit(self.transcribe_audio, item, **kwargs) for item in items]
-            return [future.result() for future in futures]
+    def start_batch(self, items: Sequence[Any], *, ids: Optional[Sequence[str]] = None,
+                    model: Optional[str] = None, language: Optional[str] = None,
+                    prompt: Optional[str] = None, temperature: Optional[float] = None,
+                    response_format: str = "verbose_json", word_timestamps: bool = False,
+                    timeout_s: Optional[float] = None) -> operations_pb2.Operation:
+        """Submits a BatchTranscribe and returns its google.longrunning
+        Operation at once (``operation.name`` names it to get_operation,
+        wait_operation, cancel_operation and delete_operation). Items are
+        bytes, paths, or https:// URLs the gateway fetches; ``ids`` default
+        to the URL, the path or the position."""
+        request = _batch.batch_request(
+            items, ids, _convert.recognition_config(model, language, prompt, temperature,
+                                                    response_format, word_timestamps))
+        return self._unary(self._stub.BatchTranscribe, request, timeout_s)
+
+    def get_operation(self, name: str, *,
+                      timeout_s: Optional[float] = None) -> operations_pb2.Operation:
+        return self._unary(self._operations.GetOperation,
+                           operations_pb2.GetOperationRequest(name=name), timeout_s)
+
+    def wait_operation(self, name: str, wait_s: float = 10.0, *,
+                       timeout_s: Optional[float] = None) -> operations_pb2.Operation:
+        """The operation once done, or its state after ``wait_s``."""
+        request = operations_pb2.WaitOperationRequest(
+            name=name, timeout=duration_pb2.Duration(seconds=int(wait_s),
+                                                     nanos=int(wait_s % 1 * 1e9)))
+        return self._unary(self._operations.WaitOperation, request,
+                           timeout_s or wait_s + self._timeout_s)
+
+    def cancel_operation(self, name: str, *, timeout_s: Optional[float] = None) -> None:
+        self._unary(self._operations.CancelOperation,
+                    operations_pb2.CancelOperationRequest(name=name), timeout_s)
+
+    def delete_operation(self, name: str, *, timeout_s: Optional[float] = None) -> None:
+        self._unary(self._operations.DeleteOperation,
+                    operations_pb2.DeleteOperationRequest(name=name), timeout_s)
+
+    def list_operations(self, *, filter: str = "", page_size: int = 0,
+                        timeout_s: Optional[float] = None) -> List[operations_pb2.Operation]:
+        """This caller's operations, newest first (every page)."""
+        operations: List[operations_pb2.Operation] = []
+        token = ""
+        while True:
+            page = self._unary(self._operations.ListOperations,
+                               operations_pb2.ListOperationsRequest(
+                                   name="operations", filter=filter, page_size=page_size,
+                                   page_token=token), timeout_s)
+            operations.extend(page.operations)
+            token = page.next_page_token
+            if not token:
+                return operations
+
+    def transcribe_batch(self, items: Sequence[Any], *, ids: Optional[Sequence[str]] = None,
+                         on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+                         poll_s: float = 5.0, timeout_s: Optional[float] = None,
+                         **recognition: Any) -> List[Dict[str, Any]]:
+        """Transcribes many files as one BatchTranscribe operation and waits
+        for it. Returns one dict per item in input order: ``id``, ``result``
+        (what transcribe_audio returns) or None, and ``error`` (a
+        VoxgateError) or None: one bad file never fails the others.
+        ``on_progress`` gets the operation's progress (see
+        ``voxgate._batch.progress_dict``) whenever it changes. Without
+        ``timeout_s`` it waits as long as the batch takes; on a timeout or an
+        interrupt the operation is cancelled. ``recognition`` takes
+        transcribe_audio's options (model, language, ...)."""
+        operation = self.start_batch(items, ids=ids, **recognition)
+        report = _batch.ProgressReporter(on_progress)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            while not operation.done:
+                report(operation)
+                wait_s = poll_s if deadline is None else min(poll_s, time_left(deadline))
+                if wait_s <= 0:
+                    raise UpstreamTimeoutError(
+                        f"the batch did not finish within timeout_s={timeout_s}",
+                        grpc.StatusCode.DEADLINE_EXCEEDED)
+                operation = self.wait_operation(operation.name, wait_s)
+        except BaseException:
+            if not operation.done:
+                try:
+                    self.cancel_operation(operation.name, timeout_s=10)
+                except VoxgateError:
+                    pass  # the error that brought us here matters more
+            raise
+        report(operation)
+        return _batch.results_of(operation)
 
     def analyze_audio(self, audio_bytes: AudioSource, instruction: str, *,
                       mode: Optional[str] = None, model: Optional[str] = None,

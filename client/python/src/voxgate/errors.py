@@ -82,6 +82,16 @@ _BY_CODE = {
 }
 
 
+def error_for_code(code: grpc.StatusCode, message: str,
+                   request_id: Optional[str] = None) -> VoxgateError:
+    """The typed exception for a status code and message (a batch file's
+    error)."""
+    kind = _BY_CODE.get(code, VoxgateError)
+    if kind is InvalidRequestError and message.startswith("audio"):
+        kind = AudioProcessingError
+    return kind(message or code.name, code, request_id)
+
+
 def from_rpc_error(error: grpc.RpcError,
                    request_id: Optional[str] = None) -> VoxgateError:
     """The typed exception for a failed call."""

@@ -22,13 +22,15 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
+from voxgate.v1 import batch_pb2 as voxgate_dot_v1_dot_batch__pb2
 from voxgate.v1 import chat_pb2 as voxgate_dot_v1_dot_chat__pb2
 from voxgate.v1 import models_pb2 as voxgate_dot_v1_dot_models__pb2
 from voxgate.v1 import stream_pb2 as voxgate_dot_v1_dot_stream__pb2
 from voxgate.v1 import transcribe_pb2 as voxgate_dot_v1_dot_transcribe__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18voxgate/v1/service.proto\x12\nvoxgate.v1\x1a\x15voxgate/v1/chat.proto\x1a\x17voxgate/v1/models.proto\x1a\x17voxgate/v1/stream.proto\x1a\x1bvoxgate/v1/transcribe.proto2\xaf\x04\n\x0eVoxgateService\x12K\n\nTranscribe\x12\x1d.voxgate.v1.TranscribeRequest\x1a\x1e.voxgate.v1.TranscribeResponse\x12\x42\n\x07\x41nalyze\x12\x1a.voxgate.v1.AnalyzeRequest\x1a\x1b.voxgate.v1.AnalyzeResponse\x12\x39\n\x04\x43hat\x12\x17.voxgate.v1.ChatRequest\x1a\x18.voxgate.v1.ChatResponse\x12>\n\nChatStream\x12\x17.voxgate.v1.ChatRequest\x1a\x15.voxgate.v1.ChatChunk0\x01\x12\x61\n\x10StreamTranscribe\x12#.voxgate.v1.StreamTranscribeRequest\x1a$.voxgate.v1.StreamTranscribeResponse(\x01\x30\x01\x12\x61\n\x10TranscribeUpload\x12#.voxgate.v1.TranscribeUploadRequest\x1a$.voxgate.v1.TranscribeUploadResponse(\x01\x30\x01\x12K\n\nListModels\x12\x1d.voxgate.v1.ListModelsRequest\x1a\x1e.voxgate.v1.ListModelsResponseB:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18voxgate/v1/service.proto\x12\nvoxgate.v1\x1a#google/longrunning/operations.proto\x1a\x16voxgate/v1/batch.proto\x1a\x15voxgate/v1/chat.proto\x1a\x17voxgate/v1/models.proto\x1a\x17voxgate/v1/stream.proto\x1a\x1bvoxgate/v1/transcribe.proto2\x85\x05\n\x0eVoxgateService\x12K\n\nTranscribe\x12\x1d.voxgate.v1.TranscribeRequest\x1a\x1e.voxgate.v1.TranscribeResponse\x12\x42\n\x07\x41nalyze\x12\x1a.voxgate.v1.AnalyzeRequest\x1a\x1b.voxgate.v1.AnalyzeResponse\x12\x39\n\x04\x43hat\x12\x17.voxgate.v1.ChatRequest\x1a\x18.voxgate.v1.ChatResponse\x12>\n\nChatStream\x12\x17.voxgate.v1.ChatRequest\x1a\x15.voxgate.v1.ChatChunk0\x01\x12\x61\n\x10StreamTranscribe\x12#.voxgate.v1.StreamTranscribeRequest\x1a$.voxgate.v1.StreamTranscribeResponse(\x01\x30\x01\x12\x61\n\x10TranscribeUpload\x12#.voxgate.v1.TranscribeUploadRequest\x1a$.voxgate.v1.TranscribeUploadResponse(\x01\x30\x01\x12T\n\x0f\x42\x61tchTranscribe\x12\".voxgate.v1.BatchTranscribeRequest\x1a\x1d.google.longrunning.Operation\x12K\n\nListModels\x12\x1d.voxgate.v1.ListModelsRequest\x1a\x1e.voxgate.v1.ListModelsResponseB:Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +38,6 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voxgate.v1.service_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z8github.com/voxgate/voxgate/client/go/voxgatev1;voxgatev1'
-  _globals['_VOXGATESERVICE']._serialized_start=143
-  _globals['_VOXGATESERVICE']._serialized_end=702
+  _globals['_VOXGATESERVICE']._serialized_start=204
+  _globals['_VOXGATESERVICE']._serialized_end=849
 # @@protoc_insertion_point(module_scope)

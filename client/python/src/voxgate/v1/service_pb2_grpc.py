@@ -3,6 +3,8 @@
 import grpc
 import warnings
 
+from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
+from voxgate.v1 import batch_pb2 as voxgate_dot_v1_dot_batch__pb2
 from voxgate.v1 import chat_pb2 as voxgate_dot_v1_dot_chat__pb2
 from voxgate.v1 import models_pb2 as voxgate_dot_v1_dot_models__pb2
 from voxgate.v1 import stream_pb2 as voxgate_dot_v1_dot_stream__pb2
@@ -101,6 +103,11 @@ class VoxgateServiceStub:
                 '/voxgate.v1.VoxgateService/TranscribeUpload',
                 request_serializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadRequest.SerializeToString,
                 response_deserializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadResponse.FromString,
+                _registered_method=True)
+        self.BatchTranscribe = channel.unary_unary(
+                '/voxgate.v1.VoxgateService/BatchTranscribe',
+                request_serializer=voxgate_dot_v1_dot_batch__pb2.BatchTranscribeRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/voxgate.v1.VoxgateService/ListModels',
@@ -204,6 +211,23 @@ class VoxgateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchTranscribe(self, request, context):
+        """Transcribes many files (inline or by URL) as one long-running operation:
+        answers at once with the operation, whose metadata
+        (BatchTranscribeMetadata) reports progress and whose response
+        (BatchTranscribeResponse) gives each file's result or error. Poll, wait
+        for, cancel, list or delete it with google.longrunning.Operations on the
+        same address. Files run a few at a time (batch.max_files_in_flight),
+        sharing one Transcribe's chunk budget (limits.max_chunks_in_flight); at
+        most batch.max_running batches run at once per replica and
+        batch.max_queued wait. Besides the codes above: INVALID_ARGUMENT naming
+        the file (files[3].id) for a bad file entry; RESOURCE_EXHAUSTED when
+        batch.max_queued batches already wait.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListModels(self, request, context):
         """Lists the configured models with their capabilities and limits. Returns OK,
         or the admission step's refusals (UNAVAILABLE while draining,
@@ -245,6 +269,11 @@ def add_VoxgateServiceServicer_to_server(servicer, server):
                     servicer.TranscribeUpload,
                     request_deserializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadRequest.FromString,
                     response_serializer=voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadResponse.SerializeToString,
+            ),
+            'BatchTranscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchTranscribe,
+                    request_deserializer=voxgate_dot_v1_dot_batch__pb2.BatchTranscribeRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -449,6 +478,33 @@ class VoxgateService:
             '/voxgate.v1.VoxgateService/TranscribeUpload',
             voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadRequest.SerializeToString,
             voxgate_dot_v1_dot_transcribe__pb2.TranscribeUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchTranscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voxgate.v1.VoxgateService/BatchTranscribe',
+            voxgate_dot_v1_dot_batch__pb2.BatchTranscribeRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,91 @@
+#ifndef VOXGATE_SERVER_BATCH_JOB_H_
+#define VOXGATE_SERVER_BATCH_JOB_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "server/call_scope.h"
+#include "server/chunk_budget.h"
+#include "server/operation_store.h"
+#include "voxgate/v1/batch.pb.h"
+
+namespace voxgate::server {
+
+// One BatchTranscribe operation at work: its files go through Transcribe's
+// operation (URL fetch, decode, chunks upstream) a few at a time, all sharing
+// one chunk budget, and every start and end of a file updates the stored
+// record (metadata, and the results so far). A file's failure is its own
+// result. Stop() ends the batch early. Thread-safe.
+class BatchJob : public std::enable_shared_from_this<BatchJob> {
+ public:
+  struct Settings {
+    int files_in_flight = 4;
+    int chunk_slots = 8;
+    absl::Duration file_timeout = absl::Hours(1);
+    absl::Duration result_ttl = absl::Hours(24);
+    std::string owner;  // this replica
+  };
+  // Saves the record over the stored one. Called under the job's lock, so
+  // writes reach the store in the order made; must not block.
+  using Persist = std::function<void(const StoredOperation&, bool create)>;
+
+  BatchJob(std::string name, std::string tenant,
+           v1::BatchTranscribeRequest request, Settings settings,
+           const OperationServices& services, Clock& clock, Persist persist);
+
+  const std::string& name() const { return name_; }
+  // The record as it stands (at first: every file pending, unsaved).
+  StoredOperation Record() const;
+  // Starts the files; `ended` runs once, when the operation is done.
+  void Start(std::function<void()> ended);
+  // Ends the batch early with `why` (CANCELLED, UNAVAILABLE): files not
+  // started are not run, running ones are cancelled; the operation ends with
+  // that error, the finished files' results in its details. No effect once
+  // done.
+  void Stop(absl::Status why);
+
+ private:
+  struct FileRun;
+  void StartMore();
+  void OnFileDone(int index, absl::StatusOr<v1::TranscribeResponse> outcome);
+  void FileEndedLocked(int index, v1::BatchFileResult result,
+                       double audio_seconds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the operation done (response, or the stop's error).
+  void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Metadata and expiry as of now.
+  void UpdateRecordLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SaveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::TranscribeRequest FileRequestLocked(int index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string name_;
+  const Settings settings_;
+  const OperationServices& services_;
+  Clock& clock_;
+  const Persist persist_;
+  const std::shared_ptr<ChunkBudget> budget_;
+
+  mutable absl::Mutex mu_;
+  v1::BatchTranscribeRequest request_ ABSL_GUARDED_BY(mu_);
+  StoredOperation record_ ABSL_GUARDED_BY(mu_);
+  v1::BatchTranscribeMetadata metadata_ ABSL_GUARDED_BY(mu_);
+  int next_file_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<int, std::shared_ptr<FileRun>> running_ ABSL_GUARDED_BY(mu_);
+  absl::Status stopped_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> ended_ ABSL_GUARDED_BY(mu_);
+};
+
+// A per-file error as callers see it (credentials scrubbed).
+google::rpc::Status StatusToProto(const absl::Status& status);
+
+}  // namespace voxgate::server
+
+#endif  // VOXGATE_SERVER_BATCH_JOB_H_
