@@ -337,3 +337,50 @@ func TestErrorsAreTyped(t *testing.T) {
 		t.Errorf("slow upstream: %v", err)
 	}
 }
+
+func TestTranscribeBatchGivesEachFileItsResultOrError(t *testing.T) {
+	client := newClient(t)
+	fakeControl(t, "/_fake/default", map[string]any{"latency_ms": 200})
+	defer fakeControl(t, "/_fake/default", map[string]any{})
+	files := []voxgate.BatchFile{
+		{ID: "one", Audio: wav(tonePCM(1, 0))},
+		{ID: "two", Audio: wav(tonePCM(2, 0))},
+		{ID: "broken", Audio: []byte("not audio at all, not at all")},
+		{ID: "three", Audio: wav(tonePCM(3, 0))},
+	}
+	var reports []*voxgate.BatchProgress
+	results, err := client.TranscribeBatch(context.Background(), files,
+		voxgate.WithPollInterval(100*time.Millisecond),
+		voxgate.WithBatchProgress(func(p *voxgate.BatchProgress) { reports = append(reports, p) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tonePCM adds half a second of silence.
+	for i, want := range []float64{1.5, 2.5, 0, 3.5} {
+		result := results[i]
+		if result.ID != files[i].ID {
+			t.Errorf("result %d is %q, want %q", i, result.ID, files[i].ID)
+		}
+		if want == 0 {
+			if !errors.Is(result.Err, voxgate.ErrInvalidRequest) || result.Result != nil {
+				t.Errorf("broken file: result %v, error %v", result.Result, result.Err)
+			}
+			continue
+		}
+		if result.Err != nil {
+			t.Fatalf("%s: %v", result.ID, result.Err)
+		}
+		if got := result.Result.AudioDuration.AsDuration().Seconds(); got < want-0.05 || got > want+0.05 {
+			t.Errorf("%s: %v s of audio, want %v", result.ID, got, want)
+		}
+	}
+	last := reports[len(reports)-1]
+	if last.FilesDone != 4 || last.FilesFailed != 1 {
+		t.Errorf("last progress: %d done, %d failed; want 4 and 1", last.FilesDone, last.FilesFailed)
+	}
+	for i := 1; i < len(reports); i++ {
+		if reports[i].FilesDone < reports[i-1].FilesDone {
+			t.Fatalf("files done went back from %d to %d", reports[i-1].FilesDone, reports[i].FilesDone)
+		}
+	}
+}
