@@ -24,28 +24,6 @@
 namespace voxgate::cli {
 namespace {
 
-std::string Json(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
-
-// Prints the failure and returns its exit code (the gRPC code).
-int Fail(const grpc::Status& status) {
-  std::cerr << "error: " << status.error_message() << " ("
-            << absl::StatusCodeToString(
-                   static_cast<absl::StatusCode>(status.error_code()))
-            << ")\n";
-  return static_cast<int>(status.error_code());
-}
-
-int Usage(const std::string& message) {
-  std::cerr << "usage error: " << message << " (see --help)\n";
-  return kExitUsage;
-}
-
 bool ReadFile(const std::string& path, std::string& bytes) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return false;
@@ -98,6 +76,28 @@ class Progress {
 };
 
 }  // namespace
+
+std::string Json(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+// Prints the failure and returns its exit code (the gRPC code).
+int Fail(const grpc::Status& status) {
+  std::cerr << "error: " << status.error_message() << " ("
+            << absl::StatusCodeToString(
+                   static_cast<absl::StatusCode>(status.error_code()))
+            << ")\n";
+  return static_cast<int>(status.error_code());
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "usage error: " << message << " (see --help)\n";
+  return kExitUsage;
+}
 
 int Transcribe(Session& session, const Args& args) {
   if (args.positional.size() != 1) return Usage("transcribe takes one FILE");

@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "client/cpp/cli_args.h"
+#include "google/longrunning/operations.grpc.pb.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::cli {
@@ -25,11 +26,19 @@ inline constexpr uintmax_t kUploadThresholdBytes = 16 << 20;
 // style.
 struct Session {
   std::unique_ptr<v1::VoxgateService::Stub> stub;
+  // google.longrunning.Operations on the same channel (batches).
+  std::unique_ptr<google::longrunning::Operations::Stub> operations;
   absl::Duration timeout = absl::Seconds(300);
   bool timeout_given = false;  // --timeout was set (uploads have no default)
   bool json = false;  // machine-readable output, one JSON document per result
   bool tty = false;   // stdout is a terminal: progress and in-place updates
 };
+
+// What the commands share: the message as JSON (proto field names), a failed
+// call printed on stderr (returns its exit code), a usage error (likewise).
+std::string Json(const google::protobuf::Message& message);
+int Fail(const grpc::Status& status);
+int Usage(const std::string& message);
 
 int Transcribe(Session& session, const Args& args);
 int Stream(Session& session, const Args& args);

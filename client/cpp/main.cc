@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/cpp/batch.h"
 #include "client/cpp/channel.h"
 #include "client/cpp/cli_args.h"
 #include "client/cpp/commands.h"
@@ -22,6 +23,8 @@ constexpr char kUsage[] =
 
 Commands:
   transcribe FILE      Transcribe an audio file (any format the gateway decodes).
+  batch FILE|URL...    Transcribe many files as one long-running operation, with
+                       a progress display.
   stream FILE|-        Stream audio at real-time pace; interim results update in
                        place, final results stay one per line.
   chat MESSAGE...      Ask the text model; the answer streams as it is generated.
@@ -36,7 +39,7 @@ Global flags:
   --address  The gateway, HOST:PORT. Default $VOXGATE_ADDRESS or localhost:50051.
   --timeout  Deadline of each call, e.g. 30s or 5m. Default 5m; uploads
              (transcribe of big files) default to the gateway's stream
-             deadline (60m).
+             deadline (60m); batch waits to the end unless it is given.
   --json     Print results as JSON (one document per result) for scripts.
   --api-key  Sent as "authorization: Bearer KEY". Default $VOXGATE_API_KEY.
   --tls      Connect with TLS, trusting the system's roots (implied by the
@@ -113,6 +116,24 @@ Asks INSTRUCTION about FILE.
           configured; direct: the audio goes to a multimodal model; cascade: it
           is transcribed first and the transcript goes to the text model (the
           transcript is printed on stderr).
+)"}},
+      {"batch",
+       {&Batch,
+        {"model", "language", "poll"},
+        {"progress"},
+        R"(Usage: voxgate-cli batch FILE|URL... [--model=M] [--language=L] [--progress] [--poll=2s]
+
+Transcribes many files as one BatchTranscribe operation (files are sent
+inline; https:// URLs are fetched by the gateway), showing on a terminal how
+many files are done and how much audio is transcribed. Prints each file's
+transcript (or its error) in the order given; --json prints one
+BatchFileResult per line. The operation's name is printed on stderr first:
+it goes on at the gateway if this command is stopped (cancel it with
+grpcurl's google.longrunning.Operations/CancelOperation). Exits 0 when every
+file was transcribed, else with the first failed file's gRPC code.
+  --progress  Print progress lines on stderr when it is not a terminal.
+  --poll      How long each WaitOperation waits. Default 2s.
+  --timeout   (global) Stop waiting after this long; default: wait to the end.
 )"}},
       {"models", {&Models, {}, {}, R"(Usage: voxgate-cli models
 
@@ -206,6 +227,7 @@ int Main(int argc, char** argv) {
                : kExitUsage;
   }
   session.stub = v1::VoxgateService::NewStub(*made);
+  session.operations = google::longrunning::Operations::NewStub(*made);
   return command->second.run(session, *args);
 }
 

@@ -4,9 +4,8 @@ sharing one Redis answers for, including one whose replica died."""
 
 from __future__ import annotations
 
-import pathlib
 import signal
-import time
+import subprocess
 from typing import List
 
 import grpc
@@ -15,7 +14,8 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 
 import voxgate
 
-from conftest import CHUNK_ANSWER_TEXT, Gateway, Redis, mp3_of, run, wait_for
+from conftest import CHUNK_ANSWER_TEXT, CLI_BIN, Gateway, Redis, mp3_of, run, wait_for
+from process_harness import free_port
 from voxgate.v1 import audio_pb2, batch_pb2, service_pb2_grpc
 
 FILES = 20
@@ -61,7 +61,6 @@ def batch_gateway(fake, work):
 
 
 def dead_port() -> int:
-    from process_harness import free_port
     return free_port()  # nothing listens there
 
 
@@ -228,3 +227,31 @@ def test_a_dead_replicas_operation_ends_aborted_with_what_it_finished(fake, work
         fake.default()
         survivor.stop()
         doomed.process.stop()
+
+
+def test_the_cli_batch_command_shows_progress_and_each_result(batch_gateway, fake, clips,
+                                                              work):
+    paths = []
+    for i, clip in enumerate(clips[:3]):
+        path = work / f"cli-clip{i}.mp3"
+        path.write_bytes(clip)
+        paths.append(str(path))
+    broken = work / "cli-broken.mp3"
+    broken.write_bytes(b"definitely not audio" * 50)
+    paths.append(str(broken))
+    fake.default(latency_ms=200)
+    try:
+        done = subprocess.run([CLI_BIN, f"--address={batch_gateway.address}", "batch",
+                               *paths, "--progress", "--poll=100ms"],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        fake.default()
+    # The corrupt file's INVALID_ARGUMENT is the exit code; the others printed.
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.count(CHUNK_ANSWER_TEXT) == 3
+    assert f"== {broken} FAILED: audio" in done.stdout
+    assert "operation operations/batch-" in done.stderr
+    lines = [line for line in done.stderr.splitlines() if "files (" in line]
+    assert lines[-1].startswith("[" + "#" * 30 + "] 4/4 files (0 running, 1 failed)")
+    counts = [int(line.split("] ")[1].split("/")[0]) for line in lines]
+    assert counts == sorted(counts) and len(set(counts)) >= 2
