@@ -75,6 +75,11 @@ class CallGrant {
   // Charges the call's usage to the tenant's quotas. Called at most once,
   // as the call ends; must not block.
   virtual void Charge(const CallUsage& usage) = 0;
+  // What charges usage that comes after the call has ended (a batch's files,
+  // as each finishes): any number of times, from any thread, while the
+  // gateway runs; must not block. Null: nothing to charge.
+  using LaterCharge = std::function<void(const CallUsage& usage)>;
+  virtual LaterCharge ChargeLater() const { return nullptr; }
 };
 
 // The step of admission beyond the built-in limits: authentication, method

@@ -65,6 +65,7 @@ void BatchTranscribeCall::Start() {
     }
   }
   runner_.Submit(std::move(request_), call_.tenant,
+                 call_.grant != nullptr ? call_.grant->ChargeLater() : nullptr,
                  [this](absl::StatusOr<google::longrunning::Operation> op) {
                    if (op.ok()) response_ = *std::move(op);
                    Complete(op.status());

@@ -53,11 +53,12 @@ struct BatchJob::FileRun {
 BatchJob::BatchJob(std::string name, std::string tenant,
                    v1::BatchTranscribeRequest request, Settings settings,
                    const OperationServices& services, Clock& clock,
-                   Persist persist)
+                   CallGrant::LaterCharge charge, Persist persist)
     : name_(std::move(name)),
       settings_(std::move(settings)),
       services_(services),
       clock_(clock),
+      charge_(std::move(charge)),
       persist_(std::move(persist)),
       budget_(std::make_shared<ChunkBudget>(settings_.chunk_slots)),
       request_(std::move(request)) {
@@ -157,6 +158,12 @@ void BatchJob::StartMore() {
 
 void BatchJob::OnFileDone(int index,
                           absl::StatusOr<v1::TranscribeResponse> outcome) {
+  if (charge_ != nullptr && outcome.ok()) {
+    const v1::Usage& usage = outcome->usage();
+    charge_({"BatchTranscribe", absl::StatusCode::kOk, usage.audio_seconds(),
+             usage.input_tokens() + usage.audio_tokens(),
+             usage.output_tokens()});
+  }
   std::function<void()> ended;
   bool more = false;
   {

@@ -36,9 +36,11 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   // writes reach the store in the order made; must not block.
   using Persist = std::function<void(const StoredOperation&, bool create)>;
 
+  // `charge` (may be null) gets each finished file's usage.
   BatchJob(std::string name, std::string tenant,
            v1::BatchTranscribeRequest request, Settings settings,
-           const OperationServices& services, Clock& clock, Persist persist);
+           const OperationServices& services, Clock& clock,
+           CallGrant::LaterCharge charge, Persist persist);
 
   const std::string& name() const { return name_; }
   // The record as it stands (at first: every file pending, unsaved).
@@ -69,6 +71,7 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   const Settings settings_;
   const OperationServices& services_;
   Clock& clock_;
+  const CallGrant::LaterCharge charge_;
   const Persist persist_;
   const std::shared_ptr<ChunkBudget> budget_;
 

@@ -84,7 +84,7 @@ void BatchRunner::Persist(const StoredOperation& record, bool create) {
 }
 
 void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
-                         OperationDone done) {
+                         CallGrant::LaterCharge charge, OperationDone done) {
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -101,7 +101,7 @@ void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
   auto job = std::make_shared<BatchJob>(
       absl::StrCat("operations/batch-", RandomHex(16)), std::move(tenant),
       std::move(request), settings_, services_, services_.timers.clock(),
-      [weak](const StoredOperation& record, bool create) {
+      std::move(charge), [weak](const StoredOperation& record, bool create) {
         if (auto self = weak.lock()) self->Persist(record, create);
       });
   // Answered once the record is stored, so that any replica can be asked

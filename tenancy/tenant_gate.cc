@@ -74,16 +74,33 @@ class TenantGate::Grant final : public server::CallGrant {
     gate_.metrics_.Ended(tenant_.name(), usage.method, usage.code,
                          usage.prompt_tokens, usage.completion_tokens,
                          usage.audio_seconds);
-    const auto& limits = tenant_.limits();
+    ChargeQuotas(gate_, tenant_, usage);
+  }
+
+  // The keys file's version stays alive in the function, and with it the
+  // tenant's policy.
+  LaterCharge ChargeLater() const override {
+    return [&gate = gate_, ring = ring_,
+            &tenant = tenant_](const server::CallUsage& usage) {
+      gate.metrics_.Used(tenant.name(), usage.prompt_tokens,
+                         usage.completion_tokens, usage.audio_seconds);
+      ChargeQuotas(gate, tenant, usage);
+    };
+  }
+
+ private:
+  // The quotas a call's usage counts against (only those the tenant has).
+  static void ChargeQuotas(TenantGate& gate, const TenantPolicy& tenant,
+                           const server::CallUsage& usage) {
+    const auto& limits = tenant.limits();
     const int64_t tokens = limits.tokens_per_day() > 0
                                ? usage.prompt_tokens + usage.completion_tokens
                                : 0;
     const double audio =
         limits.audio_seconds_per_hour() > 0 ? usage.audio_seconds : 0;
-    gate_.limiter_.Charge(tenant_.name(), tokens, audio);
+    gate.limiter_.Charge(tenant.name(), tokens, audio);
   }
 
- private:
   TenantGate& gate_;
   // Keeps the keys file's version the call was admitted under alive.
   const std::shared_ptr<const KeyRing> ring_;

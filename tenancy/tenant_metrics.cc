@@ -63,6 +63,11 @@ void TenantMetrics::Ended(const std::string& tenant, absl::string_view method,
             {"method", std::string(method)},
             {"code", absl::StatusCodeToString(code)}})
       .Increment();
+  Used(tenant, prompt_tokens, completion_tokens, audio_seconds);
+}
+
+void TenantMetrics::Used(const std::string& tenant, int64_t prompt_tokens,
+                         int64_t completion_tokens, double audio_seconds) {
   if (prompt_tokens > 0) {
     tokens_.Add({{"tenant", tenant}, {"kind", "prompt"}})
         .Increment(static_cast<double>(prompt_tokens));

@@ -41,6 +41,9 @@ class TenantMetrics {
   void Ended(const std::string& tenant, absl::string_view method,
              absl::StatusCode code, int64_t prompt_tokens,
              int64_t completion_tokens, double audio_seconds);
+  // Usage that is not a call's (a batch's files, after its call ended).
+  void Used(const std::string& tenant, int64_t prompt_tokens,
+            int64_t completion_tokens, double audio_seconds);
   // Replaces the info series with the tenants of `ring`.
   void SetTenants(const KeyRing& ring);
 

@@ -116,6 +116,10 @@ TENANTS = f"""tenants:
   - name: busy
     limits:
       requests_per_minute: {{general: 1000000}}
+  - name: batcher
+    methods: [BatchTranscribe, WaitOperation, GetOperation, Transcribe]
+    limits:
+      audio_seconds_per_hour: 5
 """
 
 
@@ -178,7 +182,7 @@ def certs(work) -> Certificates:
 def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
-                                         "budget", "busy")})
+                                         "budget", "busy", "batcher")})
 
 
 @pytest.fixture(scope="session")

@@ -218,6 +218,44 @@ def test_tokens_per_day_are_charged_from_upstream_usage(gateway, keys):
     assert served()[0]["prompt_tokens"] + served()[0]["completion_tokens"] >= 10
 
 
+def tone_wav(seconds: float) -> bytes:
+    import io
+    import math
+    import struct
+    import wave
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(16000)
+        file.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 5)))
+                                  for i in range(int(16000 * seconds))))
+    return out.getvalue()
+
+
+def test_a_batchs_audio_counts_against_its_tenants_quota_and_others_cannot_see_it(
+        gateway, keys):
+    with voxgate.Client(gateway.address, api_key=keys.key("batcher"), timeout_s=60) as client:
+        operation = client.start_batch([tone_wav(4), tone_wav(4)])
+        done = client.wait_operation(operation.name, 30)
+        assert [r["error"] for r in voxgate._batch.results_of(done)] == [None, None]
+        # 8 s of batch audio is past the tenant's 5 s an hour: refused now,
+        # batches included.
+        for refused_call in (lambda: client.transcribe_audio(tone_wav(1)),
+                             lambda: client.start_batch([tone_wav(1)])):
+            with pytest.raises(voxgate.OverloadedError) as refused:
+                refused_call()
+            assert "audio_seconds_per_hour" in refused.value.message
+    # Another tenant cannot see (or cancel) it: NOT_FOUND, as if it did not exist.
+    with voxgate.Client(gateway.address, api_key=keys.key("shared"), timeout_s=60) as other:
+        with pytest.raises(voxgate.VoxgateError) as hidden:
+            other.get_operation(operation.name)
+        assert hidden.value.code == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(voxgate.VoxgateError) as hidden:
+            other.cancel_operation(operation.name)
+        assert hidden.value.code == grpc.StatusCode.NOT_FOUND
+
+
 _PROTOS = {}
 
 
