@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,11 +96,34 @@ routing:
 		fmt.Fprintln(os.Stderr, "voxgate did not start")
 		return 1
 	}
-	go func() { // keep its log pipe drained
+	// Keep its log pipe drained, and the last lines for a post-mortem.
+	var tail []string
+	var tailMu sync.Mutex
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
 		for scanner.Scan() {
+			tailMu.Lock()
+			tail = append(tail, scanner.Text())
+			if len(tail) > 40 {
+				tail = tail[1:]
+			}
+			tailMu.Unlock()
 		}
 	}()
-	return m.Run()
+	exited := make(chan error, 1)
+	go func() { <-drained; exited <- gateway.Wait() }()
+	code := m.Run()
+	select {
+	case err := <-exited: // the gateway died under the tests: say how
+		tailMu.Lock()
+		fmt.Fprintf(os.Stderr, "voxgate exited during the tests (%v); its last log lines:\n%s\n",
+			err, strings.Join(tail, "\n"))
+		tailMu.Unlock()
+		return 1
+	default:
+		return code
+	}
 }
 
 // fakeControl posts to the fake's control endpoints.
