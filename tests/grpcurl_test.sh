@@ -66,6 +66,15 @@ check ChatStream '"FINISH_REASON_STOP"' "$grpcurl" -plaintext \
   "$target" voxgate.v1.VoxgateService/ChatStream
 check InvalidArgument "Code: InvalidArgument" "$grpcurl" -plaintext -d '{}' \
   "$target" voxgate.v1.VoxgateService/Transcribe
+# A batch and its operation, with the standard google.longrunning verbs.
+check list-operations "google.longrunning.Operations" "$grpcurl" -plaintext "$target" list
+operation=$("$grpcurl" -plaintext -max-msg-sz 67108864 \
+  -d "{\"files\": [{\"id\": \"a\", \"audio\": {\"content\": \"$audio\"}}]}" \
+  "$target" voxgate.v1.VoxgateService/BatchTranscribe |
+  sed -n 's/.*"name": "\(operations\/[^"]*\)".*/\1/p')
+check WaitOperation '"text": "audio ' "$grpcurl" -plaintext \
+  -d "{\"name\": \"$operation\", \"timeout\": \"30s\"}" \
+  "$target" google.longrunning.Operations/WaitOperation
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
