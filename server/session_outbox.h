@@ -83,14 +83,21 @@ class SessionOutbox {
     absl::Status status;
   };
 
+  // Nothing follows the end: the front door may be gone once it has it (a
+  // session thread that let go of the session's lock mid-step, such as
+  // UploadSession dispatching a chunk, may come back after another thread
+  // ended the session).
   void Push(Event event) {
     absl::MutexLock lock(&mu_);
+    if (ended_) return;
+    ended_ = event.kind == Kind::kEnd;
     events_.push_back(std::move(event));
   }
 
   absl::Mutex mu_;
   std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
   bool delivering_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;  // End() was queued
 };
 
 // Holds a session's mutex `mu_`; on release delivers what was queued under

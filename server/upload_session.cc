@@ -434,6 +434,9 @@ void UploadSession::OnChunk(int index,
 }
 
 void UploadSession::EmitProgressLocked() {
+  // DispatchLocked lets go of the lock: another thread may have ended the
+  // session meanwhile.
+  if (ended_) return;
   v1::TranscribeUploadResponse response;
   v1::UploadProgress* progress = response.mutable_progress();
   progress->set_bytes_received(bytes_received_);
