@@ -148,6 +148,12 @@ def answers(url: str, headers: Dict[str, str], body: dict) -> bool:
         return reply.status == 200 and b"Hello" in reply.read()
 
 
+def serves(url: str, headers: Dict[str, str], upstream: str) -> bool:
+    """Whether a gateway in front of `upstream` answers a chat completion (a
+    streamed one when the upstream is the SSE fake)."""
+    return answers(url, headers, {**REQUEST, "stream": upstream.endswith("/sse/v1")})
+
+
 class Fake:
     """nginx with one worker on the load core: /plain/v1 answers a fixed
     completion, /sse/v1 the same as a stream, both at once."""
@@ -271,7 +277,7 @@ class Voxgate(Target):
                 f"--http_listen=127.0.0.1:{self.http_port}"]
         self.command = " ".join(["voxgate"] + argv[1:2] + argv[2:3])
         self.process = Process(argv, GATEWAY_CORE, self.work / "voxgate.log")
-        wait_until(lambda: answers(self.url(), {}, REQUEST), 30, "voxgate", self.process)
+        wait_until(lambda: serves(self.url(), {}, upstream), 30, "voxgate", self.process)
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/v1/chat/completions"
@@ -312,7 +318,7 @@ general_settings:
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
                "LITELLM_MODE": "PRODUCTION"}
         self.process = Process(argv, GATEWAY_CORE, self.work / f"litellm-{self.workers}.log", env)
-        wait_until(lambda: answers(self.url(), self.headers(upstream), REQUEST), 120, self.name,
+        wait_until(lambda: serves(self.url(), self.headers(upstream), upstream), 120, self.name,
                    self.process)
 
     def url(self) -> str:
@@ -337,7 +343,7 @@ class Portkey(Target):
         self.command = "NODE_ENV=production " + " ".join(argv)
         self.process = Process(argv, GATEWAY_CORE, self.work / "portkey.log",
                                {**os.environ, "NODE_ENV": "production"}, cwd=str(self.dir))
-        wait_until(lambda: answers(self.url(), self.headers(upstream), REQUEST), 60, "portkey",
+        wait_until(lambda: serves(self.url(), self.headers(upstream), upstream), 60, "portkey",
                    self.process)
 
     def url(self) -> str:
@@ -349,11 +355,14 @@ class Portkey(Target):
 
 
 def load(argv: List[str], stdin: Optional[bytes] = None) -> bytes:
-    return subprocess.run(["taskset", "-c", LOAD_CORE, *argv], input=stdin,
-                          capture_output=True, check=True).stdout
+    done = subprocess.run(["taskset", "-c", LOAD_CORE, *argv], input=stdin,
+                          capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {done.stderr.decode()[-1000:]}")
+    return done.stdout
 
 
-def vegeta(target: Target, upstream: str, rate: int, duration: int, workers: int = 0) -> dict:
+def vegeta(target: Target, upstream: str, rate: int, duration: int, workers: int = 64) -> dict:
     """vegeta at `rate` req/s (0: as fast as `workers` connections go)."""
     spec = {"method": "POST", "url": target.url(),
             "body": base64.b64encode(json.dumps(REQUEST).encode()).decode(),
@@ -365,7 +374,7 @@ def vegeta(target: Target, upstream: str, rate: int, duration: int, workers: int
         attack += [f"-workers={workers}", f"-max-workers={workers}"]
     else:
         attack += ["-workers=32", "-max-workers=10000"]
-    raw = load(attack, json.dumps(spec).encode())
+    raw = load(attack, json.dumps(spec).encode() + b"\n")
     report = json.loads(load([str(PEERS / "bin/vegeta"), "report", "-type=json"], raw))
     latency = report["latencies"]
     return {"requests": report["requests"], "success": report["success"],
@@ -374,13 +383,22 @@ def vegeta(target: Target, upstream: str, rate: int, duration: int, workers: int
             "p99_ms": latency["99th"] / 1e6}
 
 
+def protoset() -> pathlib.Path:
+    """The API as a descriptor set: ghz's own .proto parser predates proto3
+    `optional`."""
+    path = pathlib.Path(tempfile.gettempdir()) / "voxgate-bench.protoset"
+    subprocess.run(["protoc", f"-I{REPO / 'proto'}", "-I/usr/include", "--include_imports",
+                    f"--descriptor_set_out={path}", str(REPO / "proto/voxgate/v1/service.proto")],
+                   check=True)
+    return path
+
+
 def ghz(target: Voxgate, rate: int, duration: int, connections: int = 64) -> dict:
     data = {"model": MODEL, "messages": [{"role": "ROLE_USER",
                                           "content": [{"text": "Say hello."}]}],
             "generation": {"max_tokens": 16}}
     argv = [str(PEERS / "bin/ghz"), "--insecure", "--format=json",
-            "--proto", str(REPO / "proto/voxgate/v1/service.proto"),
-            "--import-paths", f"{REPO / 'proto'},/usr/include",
+            "--protoset", str(protoset()),
             "--call", "voxgate.v1.VoxgateService/Chat", "-d", json.dumps(data),
             "-z", f"{duration}s", "--timeout=10s", "--connections=4",
             f"127.0.0.1:{target.grpc_port}"]
@@ -390,6 +408,7 @@ def ghz(target: Voxgate, rate: int, duration: int, connections: int = 64) -> dic
     total = report["count"]
     ok = report.get("statusCodeDistribution", {}).get("OK", 0)
     return {"requests": total, "success": ok / total if total else 0,
+            "codes": report.get("statusCodeDistribution", {}),
             "throughput": ok / (report["total"] / 1e9) if report["total"] else 0,
             "p50_ms": details.get(50, 0) / 1e6, "p90_ms": details.get(90, 0) / 1e6,
             "p99_ms": details.get(99, 0) / 1e6}
@@ -411,6 +430,17 @@ def ttft(target: Target, upstream: str, duration: int) -> dict:
 
 def measure(target: Target, fake: Fake, rates: List[int], duration: int) -> dict:
     result: dict = {"name": target.name, "version": target.version, "open_loop": []}
+    try:
+        return measure_into(result, target, fake, rates, duration)
+    except Exception as error:  # a peer that fails mid-run is reported, not fatal
+        print(f"  {target.name}: failed: {error}", file=sys.stderr)
+        result["error"] = f"failed: {str(error)[:300]}"
+        target.stop()
+        return result
+
+
+def measure_into(result: dict, target: Target, fake: Fake, rates: List[int],
+                 duration: int) -> dict:
     try:
         target.start(fake.plain)
     except Exception as error:  # a peer that cannot start is reported, not fatal
@@ -439,15 +469,23 @@ def measure(target: Target, fake: Fake, rates: List[int], duration: int) -> dict
             break
     if cpu_requests:
         result["cpu_ms_per_1000"] = 1000 * cpu_used / cpu_requests * 1000
+    # A fresh start: an overloaded peer may still be working off the backlog
+    # of the last open-loop rate.
+    target.start(fake.plain)
+    run(min(rates), 2)
     ceiling = run(0, duration)
     result["ceiling"] = ceiling
     print(f"  {target.name} closed loop: {ceiling['throughput']:.0f}/s at "
           f"{ceiling['success'] * 100:.2f} % ok", file=sys.stderr)
     if not target.grpc:
-        target.start(fake.sse)
-        result["ttft"] = ttft(target, fake.sse, duration)
-        print(f"  {target.name} TTFT at 100 streams: p50 {result['ttft']['p50_ms']:.2f} ms",
-              file=sys.stderr)
+        try:
+            target.start(fake.sse)
+            result["ttft"] = ttft(target, fake.sse, duration)
+            print(f"  {target.name} TTFT at 100 streams: p50 {result['ttft']['p50_ms']:.2f} ms",
+                  file=sys.stderr)
+        except Exception as error:  # reported in the table, the run goes on
+            print(f"  {target.name}: streaming failed: {error}", file=sys.stderr)
+            result["ttft_error"] = str(error)[:300]
     target.stop()
     return result
 
@@ -470,13 +508,15 @@ def tables(results: List[dict], rates: List[int], duration: int) -> str:
             base = direct_at.get(rate, point) if result is not direct else None
             if base is None:
                 cells.append(f"{point['success'] * 100:.1f} % · {point['p50_ms']:.2f} / "
-                             f"{point['p90_ms']:.2f} / {point['p99_ms']:.2f} (absolute)")
+                             f"{point['p90_ms']:.2f} / {point['p99_ms']:.2f}")
             else:
                 cells.append(f"{point['success'] * 100:.1f} % · "
                              f"+{point['p50_ms'] - base['p50_ms']:.2f} / "
                              f"+{point['p90_ms'] - base['p90_ms']:.2f} / "
                              f"+{point['p99_ms'] - base['p99_ms']:.2f}")
         lines.append(f"| {result['name']} | " + " | ".join(cells) + " |")
+    lines = [line.replace("| direct to the fake |", "| direct to the fake (absolute) |")
+             for line in lines]
     lines += ["", "| target | version | closed-loop ceiling (req/s, < 1 % errors) | "
               "CPU ms per 1,000 requests | TTFT at 100 streams, p50 / p99 (ms) | command |",
               "|---|---|---|---|---|---|"]
@@ -487,7 +527,8 @@ def tables(results: List[dict], rates: List[int], duration: int) -> str:
         ceiling = result["ceiling"]
         ok = ceiling["success"] >= 0.99
         ttft_cell = (f"{result['ttft']['p50_ms']:.1f} / {result['ttft']['p99_ms']:.1f}"
-                     f" ({result['ttft']['errors']} errors)" if "ttft" in result else "—")
+                     f" ({result['ttft']['errors']} errors)" if "ttft" in result
+                     else "failed (see results.json)" if "ttft_error" in result else "—")
         cpu = result.get("cpu_ms_per_1000")
         lines.append(
             f"| {result['name']} | {result['version']} | "

@@ -43,7 +43,12 @@ void DefaultDuration(Duration* duration, int64_t seconds) {
 void ApplyPoolDefaults(PoolConfig& pool) {
   for (auto& endpoint : *pool.mutable_endpoints()) {
     VOXGATE_DEFAULT(endpoint, weight, 1);
-    VOXGATE_DEFAULT(endpoint, max_concurrency, 4);
+    // Not a llama-server's 4 slots: a server that batches (vLLM, TGI,
+    // OpenAI) capped at 4 by the gateway runs a fraction of its throughput,
+    // while a llama-server sent more queues them itself (bench/README.md,
+    // issue 19). Pools of several llama-servers set their slots, so that the
+    // gateway queues and balances instead.
+    VOXGATE_DEFAULT(endpoint, max_concurrency, 64);
   }
   VOXGATE_DEFAULT(pool, max_queue, 256);
   VOXGATE_DEFAULT(pool, max_attempts, 3);
