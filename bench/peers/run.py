@@ -15,9 +15,11 @@ added latency) share core 1. For each target:
   utime + stime over the open-loop runs it passed);
 - for streaming (HTTP doors), time to first token at 100 concurrent streams.
 
-    bash bench/peers/install.sh      # once: peers, vegeta, ghz, matplotlib
     bazel build -c opt //server:voxgate
     python3 bench/peers/run.py [--duration 10] [--rates 100,500,1000,2000,5000]
+
+It first runs bench/peers/install.sh (idempotent: the peers, vegeta, ghz and
+matplotlib into the tools cache, pinned).
 
 Writes bench/peers/results.json and bench/peers/p99_vs_rate.png, and prints
 the Markdown tables bench/README.md shows.
@@ -570,6 +572,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated target names to run")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
+    # Idempotent: installs what is missing (a peer that fails is skipped below).
+    subprocess.run(["bash", str(HERE / "install.sh")], check=False)
     with tempfile.TemporaryDirectory() as directory:
         work = pathlib.Path(directory)
         fake = Fake(work)
