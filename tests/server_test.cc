@@ -127,7 +127,7 @@ TEST_F(ServerTest, HealthIsServingOverallAndForTheService) {
       voxgate::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::_));
 }
 
-TEST_F(ServerTest, ReflectionListsTheServiceWithItsSevenMethods) {
+TEST_F(ServerTest, ReflectionListsTheServicesWithTheirMethods) {
   StartServer();
   auto services = ListServicesByReflection(*channel_);
   ASSERT_THAT(services, IsOk());
@@ -136,14 +136,22 @@ TEST_F(ServerTest, ReflectionListsTheServiceWithItsSevenMethods) {
     names.push_back(service.name);
   EXPECT_THAT(names, Contains("grpc.health.v1.Health"));
   EXPECT_THAT(names, Contains("grpc.reflection.v1alpha.ServerReflection"));
+  EXPECT_THAT(*services,
+              Contains(AllOf(
+                  Field(&ReflectedService::name, "voxgate.v1.VoxgateService"),
+                  Field(&ReflectedService::methods,
+                        UnorderedElementsAre(
+                            "Transcribe", "Analyze", "Chat", "ChatStream",
+                            "StreamTranscribe", "TranscribeUpload",
+                            "BatchTranscribe", "ListModels")))));
   EXPECT_THAT(
       *services,
-      Contains(AllOf(
-          Field(&ReflectedService::name, "voxgate.v1.VoxgateService"),
-          Field(&ReflectedService::methods,
-                UnorderedElementsAre("Transcribe", "Analyze", "Chat",
-                                     "ChatStream", "StreamTranscribe",
-                                     "TranscribeUpload", "ListModels")))));
+      Contains(
+          AllOf(Field(&ReflectedService::name, "google.longrunning.Operations"),
+                Field(&ReflectedService::methods,
+                      UnorderedElementsAre("ListOperations", "GetOperation",
+                                           "DeleteOperation", "CancelOperation",
+                                           "WaitOperation")))));
 }
 
 TEST_F(ServerTest, ListModelsDescribesTheEmbeddedEngineByDefault) {
