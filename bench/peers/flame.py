@@ -30,7 +30,14 @@ def folded(perf_data: pathlib.Path) -> collections.Counter:
     for line in script.splitlines() + [""]:
         if not line.strip():
             if frames:
-                stacks[";".join([comm] + list(reversed(frames)))] += 1
+                # Root first; runs of one frame (unwinding that lost its way
+                # shows as a tower of "[unknown]") collapse into one, and
+                # stacks are cut at 28 frames so the picture stays legible.
+                path = [comm]
+                for frame in reversed(frames):
+                    if frame != path[-1]:
+                        path.append(frame)
+                stacks[";".join(path[:28])] += 1
             frames, comm = [], ""
         elif not line.startswith((" ", "\t")):
             comm = line.split()[0]
@@ -71,8 +78,8 @@ def walk(node, x, depth):
         if width >= 0.002:
             ax.barh(depth, width, left=x, height=0.9, color=plt.cm.autumn(hash(frame) % 100 / 100),
                     edgecolor="white", linewidth=0.3)
-            if width > 0.035:
-                ax.text(x + 0.002, depth, frame[: int(width * 140)], va="center", fontsize=6)
+            if width > 0.03:
+                ax.text(x + 0.002, depth, frame[: int(width * 120)], va="center", fontsize=7)
             depth_max[0] = max(depth_max[0], depth)
             walk(children, x, depth + 1)
         x += width
