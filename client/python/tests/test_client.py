@@ -224,3 +224,15 @@ def test_unreachable_upstream_is_upstream_unavailable_after_retries(client, fake
         except voxgate.UpstreamUnavailableError:
             assert time.monotonic() < deadline
             time.sleep(0.2)
+
+
+def test_transcribe_batch_past_its_timeout_cancels_the_operation(client, fake):
+    fake.default(hang=True)
+    try:
+        with pytest.raises(voxgate.UpstreamTimeoutError):
+            client.transcribe_batch([tone_wav(1.0)] * 3, poll_s=0.1, timeout_s=0.5)
+        newest = client.list_operations()[0]
+        ended = client.wait_operation(newest.name, 30)
+        assert ended.done and ended.error.code == 1  # CANCELLED
+    finally:
+        fake.default()

@@ -4,13 +4,14 @@ shared by the sync and async clients."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import grpc
 from google.longrunning import operations_pb2
 
 from voxgate import _convert
-from voxgate.errors import VoxgateError, error_for_code
+from voxgate.errors import UpstreamTimeoutError, VoxgateError, error_for_code
 from voxgate.v1 import audio_pb2, batch_pb2
 
 _STATES = {
@@ -108,6 +109,25 @@ def results_of(operation: operations_pb2.Operation) -> List[Dict[str, Any]]:
                             "error": _error(operation.error) if operation.HasField("error")
                             else VoxgateError("no result", grpc.StatusCode.UNKNOWN)})
     return results
+
+
+class Waits:
+    """How long each WaitOperation of a batch waits: `poll_s`, or what is left
+    of `timeout_s`; past it, UpstreamTimeoutError."""
+
+    def __init__(self, poll_s: float, timeout_s: Optional[float]) -> None:
+        self._poll_s, self._timeout_s = poll_s, timeout_s
+        self._deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+    def next(self) -> float:
+        if self._deadline is None:
+            return self._poll_s
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise UpstreamTimeoutError(
+                f"the batch did not finish within timeout_s={self._timeout_s}",
+                grpc.StatusCode.DEADLINE_EXCEEDED)
+        return min(self._poll_s, left)
 
 
 class ProgressReporter:

@@ -16,7 +16,7 @@ from voxgate import _batch, _convert
 from voxgate._convert import AudioSource
 from voxgate._connection import auth_metadata, tls_credentials
 from voxgate._retry import RetryPolicy, retry_delay, time_left
-from voxgate.errors import UpstreamTimeoutError, VoxgateError, from_rpc_error
+from voxgate.errors import VoxgateError, from_rpc_error
 from voxgate.v1 import audio_pb2, models_pb2, service_pb2_grpc, stream_pb2, transcribe_pb2
 
 T = TypeVar("T")
@@ -246,15 +246,11 @@ class Client:
         transcribe_audio's options (model, language, ...)."""
         operation = self.start_batch(items, ids=ids, **recognition)
         report = _batch.ProgressReporter(on_progress)
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        waits = _batch.Waits(poll_s, timeout_s)
         try:
             while not operation.done:
                 report(operation)
-                wait_s = poll_s if deadline is None else min(poll_s, time_left(deadline))
-                if wait_s <= 0:
-                    raise UpstreamTimeoutError(
-                        f"the batch did not finish within timeout_s={timeout_s}",
-                        grpc.StatusCode.DEADLINE_EXCEEDED)
+                wait_s = waits.next()
                 operation = self.wait_operation(operation.name, wait_s)
         except BaseException:
             if not operation.done:
