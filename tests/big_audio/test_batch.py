@@ -255,3 +255,26 @@ def test_the_cli_batch_command_shows_progress_and_each_result(batch_gateway, fak
     assert lines[-1].startswith("[" + "#" * 30 + "] 4/4 files (0 running, 1 failed)")
     counts = [int(line.split("] ")[1].split("/")[0]) for line in lines]
     assert counts == sorted(counts) and len(set(counts)) >= 2
+
+
+def test_too_many_files_and_a_store_that_is_down_are_refused_clearly(fake, work, clips):
+    """More files than batch.max_files: INVALID_ARGUMENT naming the key. Redis
+    down: UNAVAILABLE naming the store, and nothing half-created."""
+    store = Redis()
+    spool = work / "spool-limits"
+    spool.mkdir(exist_ok=True)
+    gateway = Gateway(fake, spool, extra=f"""redis: {{address: "{store.address}"}}
+batch: {{max_files: 3}}""")
+    try:
+        with voxgate.Client(gateway.address, timeout_s=30) as client:
+            with pytest.raises(voxgate.InvalidRequestError) as refused:
+                client.start_batch(clips[:4])
+            assert "batch.max_files (3)" in refused.value.message
+            store.kill()
+            with pytest.raises(voxgate.VoxgateError) as down:
+                client.start_batch(clips[:2])
+            assert down.value.code == grpc.StatusCode.UNAVAILABLE
+            assert "operations store (Redis)" in down.value.message
+    finally:
+        gateway.stop()
+        store.process.stop()
