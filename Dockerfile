@@ -22,9 +22,9 @@ FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       libabsl20220623 libavcodec59 libavformat59 libavutil57 libswresample4 \
-      libcivetweb1 libcurl4 libebur128-1 libgrpc++1.51 libgrpc29 libhiredis0.14 \
+      libcurl4 libebur128-1 libgrpc++1.51 libgrpc29 libhiredis0.14 \
       libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprotobuf32 libssl3 \
+      libprometheus-cpp-core1.0 libprotobuf32 libssl3 \
       libyaml-cpp0.7 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 65532 voxgate \
@@ -32,8 +32,8 @@ RUN apt-get update -qq \
 COPY --from=build /out/ /
 USER 65532:65532
 EXPOSE 50051 8080 9464
-# Plaintext admin port, so it works with gRPC TLS on; `voxgate probe` needs no
-# shell or curl. Drain: SIGTERM, with server.drain_delay instead of a sleep.
+# The admin port is plaintext unless tls.admin (then pass the probe
+# https://127.0.0.1:9464/readyz); `voxgate probe` needs no shell or curl. Drain: SIGTERM, with server.drain_delay instead of a sleep.
 HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["/usr/local/bin/voxgate", "probe"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/voxgate"]

@@ -37,9 +37,11 @@ struct ChatState {
   std::optional<server::ChatOperation> operation;
 };
 
-HttpServerOptions ServerOptions(const server::Config& config) {
+HttpServerOptions ServerOptions(const server::Config& config,
+                                const TlsContextSource* tls) {
   const auto& http = config.http();
   HttpServerOptions options;
+  options.tls = tls;
   options.listen = config.server().http_listen();
   options.threads = http.threads();
   options.max_header_bytes = static_cast<std::size_t>(http.max_header_bytes());
@@ -74,10 +76,10 @@ const std::vector<HttpFrontDoor::Route>& HttpFrontDoor::Routes() {
 absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
     const server::Config& config, const server::CallServices& unary,
     const server::CallServices& streams,
-    const server::OperationServices& operations) {
+    const server::OperationServices& operations, const TlsContextSource* tls) {
   std::unique_ptr<HttpFrontDoor> door(
       new HttpFrontDoor(config, unary, streams, operations));
-  auto server = HttpServer::Start(ServerOptions(config), *door);
+  auto server = HttpServer::Start(ServerOptions(config, tls), *door);
   if (!server.ok()) return server.status();
   door->server_ = *std::move(server);
   return door;

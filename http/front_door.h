@@ -35,7 +35,8 @@ class HttpFrontDoor final : public HttpHandler {
   static absl::StatusOr<std::unique_ptr<HttpFrontDoor>> Start(
       const server::Config& config, const server::CallServices& unary,
       const server::CallServices& streams,
-      const server::OperationServices& operations);
+      const server::OperationServices& operations,
+      const TlsContextSource* tls = nullptr);
   ~HttpFrontDoor() override;
 
   int port() const { return server_->port(); }

@@ -51,6 +51,7 @@ void HttpCall::Admit(int64_t request_bytes,
   request.method_class = method_.method_class;
   request.long_lived_stream = method_.long_lived_stream;
   request.peer = request_->peer;
+  request.identity = request_->identity;
   request.model = model.value_or("");
   request.model_known = model.has_value();
   request.metadata = &metadata;

@@ -3,12 +3,15 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -26,6 +29,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
+namespace ssl = boost::asio::ssl;
 
 std::optional<absl::string_view> HttpRequest::Header(
     absl::string_view name) const {
@@ -37,7 +41,9 @@ std::optional<absl::string_view> HttpRequest::Header(
 
 namespace {
 
+using internal::PlainStream;
 using internal::Shared;
+using internal::TlsStream;
 using internal::WebSocketSession;
 
 absl::string_view View(beast::string_view text) {
@@ -60,7 +66,7 @@ std::string PeerOf(const tcp::socket& socket) {
 }
 
 HttpRequest ToRequest(bhttp::request<bhttp::string_body> beast_request,
-                      std::string peer) {
+                      std::string peer, std::string identity) {
   HttpRequest request;
   request.method = std::string(beast_request.method_string());
   const absl::string_view target = View(beast_request.target());
@@ -76,27 +82,50 @@ HttpRequest ToRequest(bhttp::request<bhttp::string_body> beast_request,
   }
   request.body = std::move(beast_request.body());
   request.peer = std::move(peer);
+  request.identity = std::move(identity);
   return request;
 }
 
-class Session final : public std::enable_shared_from_this<Session> {
+PlainStream MakeStream(tcp::socket socket, PlainStream*, ssl::context*) {
+  return PlainStream(std::move(socket));
+}
+TlsStream MakeStream(tcp::socket socket, TlsStream*, ssl::context* context) {
+  return TlsStream(PlainStream(std::move(socket)), *context);
+}
+
+// One connection, plain (PlainStream) or over TLS (TlsStream): requests
+// read in turn, answers written in order. All of it runs on the
+// connection's strand.
+template <class Stream>
+class Session final : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, const Shared& shared)
-      : stream_(std::move(socket)), shared_(shared) {}
+  // `context` is null for plain connections; a TLS connection keeps its own
+  // so a rotated certificate leaves it alone.
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> context,
+          const Shared& shared)
+      : context_(std::move(context)),
+        stream_(MakeStream(std::move(socket), static_cast<Stream*>(nullptr),
+                           context_.get())),
+        shared_(shared) {}
 
   void Start() {
-    peer_ = PeerOf(stream_.socket());
+    peer_ = PeerOf(Socket());
     // Asio's own operations do not care; the close watch's peek must not
     // block an I/O thread.
     beast::error_code ignored;
-    stream_.socket().non_blocking(true, ignored);
+    Socket().non_blocking(true, ignored);
     // A response goes out in pieces (the head, then SSE events): with Nagle's
     // algorithm each piece after the first waits for the client's delayed
     // ACK, 40 ms on Linux; time to first token through the gateway was 44 ms
     // against 2 ms direct (bench/peers, issue 19).
-    stream_.socket().set_option(tcp::no_delay(true), ignored);
-    net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this()] { self->AwaitRequest(); });
+    Socket().set_option(tcp::no_delay(true), ignored);
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        self->Handshake();
+      } else {
+        self->AwaitRequest();
+      }
+    });
   }
 
   // Called on the strand.
@@ -109,18 +138,35 @@ class Session final : public std::enable_shared_from_this<Session> {
   net::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
+  PlainStream& Lowest() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& Socket() { return Lowest().socket(); }
+
+  // The TLS handshake, within http.header_timeout; a client that fails it
+  // (wrong CA, no certificate when one is required, plaintext, TLS < 1.2)
+  // is closed without an answer: it cannot read one.
+  void Handshake() {
+    Lowest().expires_after(Chrono(shared_.options.header_timeout));
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->identity_ = VerifiedPeerIdentity(self->stream_.native_handle());
+          self->AwaitRequest();
+        });
+  }
+
   // Waits for the first byte of the next request (idle timeout), unless
   // pipelined bytes are here already.
   void AwaitRequest() {
     if (buffer_.size() > 0) return ReadHead();
-    stream_.expires_after(Chrono(shared_.options.idle_timeout));
-    stream_.async_read_some(
-        buffer_.prepare(4096),
-        [self = shared_from_this()](beast::error_code ec, std::size_t read) {
-          if (ec) return self->Close();
-          self->buffer_.commit(read);
-          self->ReadHead();
-        });
+    Lowest().expires_after(Chrono(shared_.options.idle_timeout));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](
+                                beast::error_code ec, std::size_t read) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(read);
+                              self->ReadHead();
+                            });
   }
 
   void ReadHead() {
@@ -128,10 +174,10 @@ class Session final : public std::enable_shared_from_this<Session> {
     parser_->header_limit(
         static_cast<std::uint32_t>(shared_.options.max_header_bytes));
     parser_->body_limit(shared_.options.max_body_bytes);
-    stream_.expires_after(Chrono(shared_.options.header_timeout));
+    Lowest().expires_after(Chrono(shared_.options.header_timeout));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
           self->OnHead(ec);
         });
   }
@@ -164,11 +210,11 @@ class Session final : public std::enable_shared_from_this<Session> {
       if (!shared_.handler.AcceptsWebSocket(path)) {
         return Fail(404, absl::StrCat("no WebSocket at ", path));
       }
-      stream_.expires_never();
+      Lowest().expires_never();
       bhttp::request<bhttp::string_body> upgrade = parser_->release();
-      HttpRequest request = ToRequest(upgrade, peer_);
-      auto ws = std::make_shared<WebSocketSession>(std::move(stream_),
-                                                   std::move(request), shared_);
+      HttpRequest request = ToRequest(upgrade, peer_, identity_);
+      auto ws = std::make_shared<WebSocketSession<Stream>>(
+          std::move(stream_), context_, std::move(request), shared_);
       ws->Accept(std::move(upgrade));
       return;
     }
@@ -181,7 +227,7 @@ class Session final : public std::enable_shared_from_this<Session> {
       auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(
           bhttp::status::continue_, head.version());
       bhttp::async_write(stream_, *interim,
-                         [self = shared_from_this(), interim](
+                         [self = this->shared_from_this(), interim](
                              beast::error_code ec, std::size_t) {
                            if (ec) return self->Close();
                            self->ReadBody();
@@ -192,10 +238,10 @@ class Session final : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(Chrono(shared_.options.body_timeout));
+    Lowest().expires_after(Chrono(shared_.options.body_timeout));
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
           self->OnRequest(ec);
         });
   }
@@ -213,9 +259,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   // (its calls are then cancelled). Bytes of a pipelined request end the
   // watch: they wait in the socket for their turn.
   void WatchForClose() {
-    stream_.socket().async_wait(
+    Socket().async_wait(
         tcp::socket::wait_read,
-        [self = shared_from_this(),
+        [self = this->shared_from_this(),
          number = exchange_number_](beast::error_code ec) {
           if (ec || !self->in_exchange_ || number != self->exchange_number_) {
             return;
@@ -224,16 +270,44 @@ class Session final : public std::enable_shared_from_this<Session> {
           // in non-blocking mode), and watch again when nothing is there.
           char byte;
           beast::error_code peek_error;
-          const std::size_t peeked = self->stream_.socket().receive(
+          const std::size_t peeked = self->Socket().receive(
               net::buffer(&byte, 1), tcp::socket::message_peek, peek_error);
           if (peek_error == net::error::would_block) {
             return self->WatchForClose();
           }
-          if (peeked == 0) {
-            self->client_closed_ = true;
-            if (self->on_closed_) std::exchange(self->on_closed_, nullptr)();
+          if (peeked == 0) return self->ClientClosed();
+          // Over TLS the bytes may be the client's close_notify (encrypted
+          // like data in TLS 1.3) rather than a request: read them.
+          if constexpr (std::is_same_v<Stream, TlsStream>)
+            self->ReadInExchange();
+        });
+  }
+
+  // One read while a handler works (TLS only): a close or error is the
+  // client hanging up; data is a pipelined request, kept in buffer_ for its
+  // turn.
+  void ReadInExchange() {
+    reading_in_exchange_ = true;
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = this->shared_from_this()](
+                                   beast::error_code ec, std::size_t read) {
+          self->reading_in_exchange_ = false;
+          if (ec) {
+            self->failed_ = true;
+            if (self->in_exchange_) self->ClientClosed();
+          } else {
+            self->buffer_.commit(read);
+          }
+          // The exchange ended while the read was out: its turn now.
+          if (std::exchange(self->resume_after_read_, false)) {
+            self->ExchangeDone();
           }
         });
+  }
+
+  void ClientClosed() {
+    client_closed_ = true;
+    if (on_closed_) std::exchange(on_closed_, nullptr)();
   }
 
   // Answers an error the server itself found and closes the connection (the
@@ -246,8 +320,11 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    // Over TLS too, without waiting for the client's close_notify: every
+    // answer is delimited (Content-Length or chunked), so a TCP close cannot
+    // truncate one unnoticed.
+    Socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close();
   }
 
   // Queues an output step; steps run one at a time, in order.
@@ -260,8 +337,8 @@ class Session final : public std::enable_shared_from_this<Session> {
     stepping_ = true;
     auto step = std::move(steps_.front());
     steps_.pop_front();
-    stream_.expires_after(Chrono(shared_.options.body_timeout));
-    step([self = shared_from_this()](bool ok) {
+    Lowest().expires_after(Chrono(shared_.options.body_timeout));
+    step([self = this->shared_from_this()](bool ok) {
       self->stepping_ = false;
       if (!ok) {
         self->failed_ = true;
@@ -275,22 +352,31 @@ class Session final : public std::enable_shared_from_this<Session> {
     in_exchange_ = false;
     on_closed_ = nullptr;
     if (failed_ || !keep_alive_ || client_closed_) return Close();
+    // One read at a time: the watch's read finishes first.
+    if (reading_in_exchange_) {
+      resume_after_read_ = true;
+      return;
+    }
     AwaitRequest();
   }
 
   class Exchange;
 
-  beast::tcp_stream stream_;
+  const std::shared_ptr<ssl::context> context_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const Shared& shared_;
   std::string peer_;
+  std::string identity_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool in_exchange_ = false;
   uint64_t exchange_number_ = 0;
   bool client_closed_ = false;
   bool failed_ = false;
+  bool reading_in_exchange_ = false;
+  bool resume_after_read_ = false;
   std::function<void()> on_closed_;
   std::deque<std::function<void(std::function<void(bool)>)>> steps_;
   bool stepping_ = false;
@@ -300,7 +386,8 @@ class Session final : public std::enable_shared_from_this<Session> {
       stream_serializer_;
 };
 
-class Session::Exchange final : public HttpExchange {
+template <class Stream>
+class Session<Stream>::Exchange final : public HttpExchange {
  public:
   Exchange(std::shared_ptr<Session> session, HttpRequest request)
       : session_(std::move(session)), request_(std::move(request)) {}
@@ -343,7 +430,8 @@ class Session::Exchange final : public HttpExchange {
   HttpRequest request_;  // handlers may take the body
 };
 
-void Session::OnRequest(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::OnRequest(beast::error_code ec) {
   if (ec == bhttp::error::body_limit) return Fail(413, TooLarge());
   if (ec == beast::error::timeout) {
     return Fail(
@@ -357,7 +445,7 @@ void Session::OnRequest(beast::error_code ec) {
     return Close();
   }
   if (ec) return Fail(400, "malformed HTTP request: " + ec.message());
-  stream_.expires_never();
+  Lowest().expires_never();
   bhttp::request<bhttp::string_body> request = parser_->release();
   parser_.reset();
   keep_alive_ = request.keep_alive();
@@ -366,16 +454,19 @@ void Session::OnRequest(beast::error_code ec) {
   ++exchange_number_;
   WatchForClose();
   shared_.handler.Handle(std::make_shared<Exchange>(
-      shared_from_this(), ToRequest(std::move(request), peer_)));
+      this->shared_from_this(),
+      ToRequest(std::move(request), peer_, identity_)));
 }
 
-void Session::SetClosedCallback(std::function<void()> closed) {
+template <class Stream>
+void Session<Stream>::SetClosedCallback(std::function<void()> closed) {
   if (!in_exchange_) return;
   if (client_closed_) return closed();
   on_closed_ = std::move(closed);
 }
 
-void Session::Respond(HttpResponse response) {
+template <class Stream>
+void Session<Stream>::Respond(HttpResponse response) {
   auto message = std::make_shared<bhttp::response<bhttp::string_body>>(
       static_cast<bhttp::status>(response.status), version_);
   message->set(bhttp::field::server, "voxgate");
@@ -384,19 +475,21 @@ void Session::Respond(HttpResponse response) {
   message->body() = std::move(response.body);
   message->keep_alive(keep_alive_);
   message->prepare_payload();
-  Enqueue([self = shared_from_this(), message](std::function<void(bool)> done) {
+  Enqueue([self = this->shared_from_this(),
+           message](std::function<void(bool)> done) {
     bhttp::async_write(
         self->stream_, *message,
         [message, done](beast::error_code ec, std::size_t) { done(!ec); });
   });
-  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+  Enqueue([self = this->shared_from_this()](std::function<void(bool)> done) {
     done(true);
     self->ExchangeDone();
   });
 }
 
-void Session::StartStream(int status, std::string content_type,
-                          Headers headers) {
+template <class Stream>
+void Session<Stream>::StartStream(int status, std::string content_type,
+                                  Headers headers) {
   stream_head_ = std::make_shared<bhttp::response<bhttp::empty_body>>(
       static_cast<bhttp::status>(status), version_);
   stream_head_->set(bhttp::field::server, "voxgate");
@@ -407,16 +500,18 @@ void Session::StartStream(int status, std::string content_type,
   stream_serializer_ =
       std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(
           *stream_head_);
-  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+  Enqueue([self = this->shared_from_this()](std::function<void(bool)> done) {
     bhttp::async_write_header(
         self->stream_, *self->stream_serializer_,
         [done](beast::error_code ec, std::size_t) { done(!ec); });
   });
 }
 
-void Session::Write(std::string data, std::function<void(bool)> written) {
+template <class Stream>
+void Session<Stream>::Write(std::string data,
+                            std::function<void(bool)> written) {
   auto piece = std::make_shared<std::string>(std::move(data));
-  Enqueue([self = shared_from_this(), piece,
+  Enqueue([self = this->shared_from_this(), piece,
            written = std::move(written)](std::function<void(bool)> done) {
     if (self->failed_) {
       done(false);
@@ -430,13 +525,14 @@ void Session::Write(std::string data, std::function<void(bool)> written) {
   });
 }
 
-void Session::EndStream() {
-  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+template <class Stream>
+void Session<Stream>::EndStream() {
+  Enqueue([self = this->shared_from_this()](std::function<void(bool)> done) {
     if (self->failed_) return done(false);
     net::async_write(self->stream_, bhttp::make_chunk_last(),
                      [done](beast::error_code ec, std::size_t) { done(!ec); });
   });
-  Enqueue([self = shared_from_this()](std::function<void(bool)> done) {
+  Enqueue([self = this->shared_from_this()](std::function<void(bool)> done) {
     self->stream_serializer_.reset();
     self->stream_head_.reset();
     done(true);
@@ -458,8 +554,8 @@ class HttpServer::Impl {
     int port = 0;
     if (colon == std::string::npos ||
         !absl::SimpleAtoi(shared_.options.listen.substr(colon + 1), &port)) {
-      return absl::InvalidArgumentError(
-          "server.http_listen: expected host:port");
+      return absl::InvalidArgumentError(shared_.options.listen_key +
+                                        ": expected host:port");
     }
     std::string host = shared_.options.listen.substr(0, colon);
     if (host.size() > 1 && host.front() == '[')
@@ -468,7 +564,7 @@ class HttpServer::Impl {
     const net::ip::address address = net::ip::make_address(host, ec);
     if (ec) {
       return absl::UnavailableError(
-          absl::StrCat("server.http_listen: cannot listen on ",
+          absl::StrCat(shared_.options.listen_key, ": cannot listen on ",
                        shared_.options.listen, ": ", ec.message()));
     }
     const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
@@ -478,7 +574,7 @@ class HttpServer::Impl {
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
       return absl::UnavailableError(
-          absl::StrCat("server.http_listen: cannot listen on ",
+          absl::StrCat(shared_.options.listen_key, ": cannot listen on ",
                        shared_.options.listen, ": ", ec.message()));
     }
     port_ = acceptor_.local_endpoint().port();
@@ -511,8 +607,18 @@ class HttpServer::Impl {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
         return;
       }
-      if (!ec) {
-        std::make_shared<Session>(std::move(socket), shared_)->Start();
+      if (!ec && shared_.options.tls == nullptr) {
+        std::make_shared<Session<PlainStream>>(std::move(socket), nullptr,
+                                               shared_)
+            ->Start();
+      } else if (!ec) {
+        const TlsContextSource& tls = *shared_.options.tls;
+        std::make_shared<Session<TlsStream>>(std::move(socket),
+                                             shared_.options.tls_client_auth
+                                                 ? tls.WithClientAuth()
+                                                 : tls.WithoutClientAuth(),
+                                             shared_)
+            ->Start();
       }
       Accept();
     });

@@ -9,11 +9,19 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "http/http_types.h"
+#include "http/tls_context.h"
 
 namespace voxgate::http {
 
 struct HttpServerOptions {
   std::string listen;  // "host:port"; port 0 picks one
+  // The config key `listen` comes from, for errors.
+  std::string listen_key = "server.http_listen";
+  // Set: every connection is TLS, with the source's current context (it
+  // must outlive the server). Client certificates are asked for as the
+  // source's WithClientAuth() context says, unless tls_client_auth is false.
+  const TlsContextSource* tls = nullptr;
+  bool tls_client_auth = true;
   int threads = 2;
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 32 << 20;
@@ -31,11 +39,11 @@ struct HttpServerOptions {
       error_response;
 };
 
-// An HTTP/1.1 server on Boost.Beast: keep-alive, pipelined requests answered
-// in order, bounded heads and bodies (431 and 413 before the body is read),
-// `Expect: 100-continue`, timeouts for slow clients, chunked streamed
-// responses, and WebSocket upgrades. Complete requests go to the handler on
-// an I/O thread; the handler must not block.
+// An HTTP/1.1 server on Boost.Beast, plain or over TLS: keep-alive, pipelined
+// requests answered in order, bounded heads and bodies (431 and 413 before the
+// body is read), `Expect: 100-continue`, timeouts for slow clients, chunked
+// streamed responses, and WebSocket upgrades. Complete requests go to the
+// handler on an I/O thread; the handler must not block.
 class HttpServer {
  public:
   // UNAVAILABLE naming server.http_listen when the address cannot be bound.

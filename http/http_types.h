@@ -24,6 +24,9 @@ struct HttpRequest {
   Headers headers;     // names in lower case, in arrival order
   std::string body;
   std::string peer;  // "ipv4:127.0.0.1:5555", as gRPC spells peers
+  // Over TLS with client certificates: the verified certificate's identity
+  // (VerifiedPeerIdentity); "" otherwise.
+  std::string identity;
 
   // The first value of header `name` (lower case), or nullopt.
   std::optional<absl::string_view> Header(absl::string_view name) const;

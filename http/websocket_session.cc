@@ -11,19 +11,22 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 
-void WebSocketSession::Accept(bhttp::request<bhttp::string_body> upgrade) {
+template <class Stream>
+void WebSocketSession<Stream>::Accept(
+    bhttp::request<bhttp::string_body> upgrade) {
   ws_.set_option(
       websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.read_message_max(shared_.options.max_websocket_message_bytes);
-  ws_.async_accept(upgrade, [self = shared_from_this()](beast::error_code ec) {
+  ws_.async_accept(upgrade, [self = Self()](beast::error_code ec) {
     if (ec) return;
     self->shared_.handler.HandleWebSocket(self);
   });
 }
 
-void WebSocketSession::Read(
+template <class Stream>
+void WebSocketSession<Stream>::Read(
     std::function<void(absl::StatusOr<WebSocketMessage>)> on_message) {
-  net::post(ws_.get_executor(), [self = shared_from_this(),
+  net::post(ws_.get_executor(), [self = Self(),
                                  on_message = std::move(on_message)]() mutable {
     self->read_buffer_.clear();
     self->ws_.async_read(
@@ -49,26 +52,29 @@ void WebSocketSession::Read(
   });
 }
 
-void WebSocketSession::Send(std::string text, std::function<void(bool)> sent) {
-  net::post(ws_.get_executor(),
-            [self = shared_from_this(), text = std::move(text),
-             sent = std::move(sent)]() mutable {
-              self->outbox_.push_back({std::move(text), std::move(sent), 0});
-              self->Pump();
-            });
-}
-
-void WebSocketSession::Close(int code, std::string reason) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), code,
-                                 reason = std::move(reason)]() mutable {
-    // A close reason fits in a control frame: 123 bytes.
-    if (reason.size() > 120) reason.resize(120);
-    self->outbox_.push_back({std::move(reason), nullptr, code});
+template <class Stream>
+void WebSocketSession<Stream>::Send(std::string text,
+                                    std::function<void(bool)> sent) {
+  net::post(ws_.get_executor(), [self = Self(), text = std::move(text),
+                                 sent = std::move(sent)]() mutable {
+    self->outbox_.push_back({std::move(text), std::move(sent), 0});
     self->Pump();
   });
 }
 
-void WebSocketSession::Pump() {
+template <class Stream>
+void WebSocketSession<Stream>::Close(int code, std::string reason) {
+  net::post(ws_.get_executor(),
+            [self = Self(), code, reason = std::move(reason)]() mutable {
+              // A close reason fits in a control frame: 123 bytes.
+              if (reason.size() > 120) reason.resize(120);
+              self->outbox_.push_back({std::move(reason), nullptr, code});
+              self->Pump();
+            });
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::Pump() {
   if (writing_ || outbox_.empty()) return;
   writing_ = true;
   Outgoing& next = outbox_.front();
@@ -76,7 +82,7 @@ void WebSocketSession::Pump() {
     ws_.async_close(
         websocket::close_reason(
             static_cast<websocket::close_code>(next.close_code), next.data),
-        [self = shared_from_this()](beast::error_code) {
+        [self = Self()](beast::error_code) {
           self->writing_ = false;
           for (Outgoing& left : self->outbox_) {
             if (left.sent) left.sent(false);
@@ -86,15 +92,17 @@ void WebSocketSession::Pump() {
     return;
   }
   ws_.text(true);
-  ws_.async_write(
-      net::buffer(next.data),
-      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        Outgoing done = std::move(self->outbox_.front());
-        self->outbox_.pop_front();
-        self->writing_ = false;
-        if (done.sent) done.sent(!ec);
-        self->Pump();
-      });
+  ws_.async_write(net::buffer(next.data),
+                  [self = Self()](beast::error_code ec, std::size_t) {
+                    Outgoing done = std::move(self->outbox_.front());
+                    self->outbox_.pop_front();
+                    self->writing_ = false;
+                    if (done.sent) done.sent(!ec);
+                    self->Pump();
+                  });
 }
+
+template class WebSocketSession<PlainStream>;
+template class WebSocketSession<TlsStream>;
 
 }  // namespace voxgate::http::internal

@@ -4,8 +4,10 @@
 // Internal to the HTTP server (listed in its srcs, not its hdrs): Beast types
 // stay inside the target that wraps Beast.
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <functional>
@@ -17,6 +19,10 @@
 
 namespace voxgate::http::internal {
 
+// The two kinds of connection.
+using PlainStream = boost::beast::tcp_stream;
+using TlsStream = boost::beast::ssl_stream<PlainStream>;
+
 // Everything sessions share; outlives them (the server joins its threads
 // only after every session is gone or closed).
 struct Shared {
@@ -26,13 +32,21 @@ struct Shared {
 
 // One upgraded connection: the WebSocketConnection handlers see. All socket
 // work runs on the connection's strand; the public methods post to it.
+// Stream: PlainStream or TlsStream (instantiated for both).
+template <class Stream>
 class WebSocketSession final
     : public WebSocketConnection,
-      public std::enable_shared_from_this<WebSocketSession> {
+      public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  WebSocketSession(boost::beast::tcp_stream stream, HttpRequest request,
-                   const Shared& shared)
-      : ws_(std::move(stream)), request_(std::move(request)), shared_(shared) {}
+  // `context`: the TLS connection's own (null for plain ones), kept as long
+  // as the connection.
+  WebSocketSession(Stream stream,
+                   std::shared_ptr<boost::asio::ssl::context> context,
+                   HttpRequest request, const Shared& shared)
+      : context_(std::move(context)),
+        ws_(std::move(stream)),
+        request_(std::move(request)),
+        shared_(shared) {}
 
   // Completes the upgrade, then hands the connection to the handler.
   void Accept(
@@ -54,7 +68,11 @@ class WebSocketSession final
   // Starts the next write or close, one at a time.
   void Pump();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  // For the callbacks (a dependent base's member).
+  std::shared_ptr<WebSocketSession> Self() { return this->shared_from_this(); }
+
+  const std::shared_ptr<boost::asio::ssl::context> context_;
+  boost::beast::websocket::stream<Stream> ws_;
   boost::beast::flat_buffer read_buffer_;
   const HttpRequest request_;
   const Shared& shared_;

@@ -1,8 +1,7 @@
 #include "server/admin_server.h"
 
-#include <CivetServer.h>
-
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -11,66 +10,28 @@
 namespace voxgate::server {
 namespace {
 
-const char* Reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    default:
-      return "Service Unavailable";
-  }
-}
-
-void Reply(mg_connection* connection, int status, const char* content_type,
-           const std::string& body) {
-  mg_printf(connection,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Connection: close\r\n\r\n",
-            status, Reason(status), content_type, body.size());
-  mg_write(connection, body.data(), body.size());
-}
+constexpr char kText[] = "text/plain; charset=utf-8";
 
 // A request's headers as admission checks read metadata.
 class RequestHeaders final : public CallerMetadata {
  public:
-  explicit RequestHeaders(mg_connection* connection)
-      : connection_(connection) {}
+  explicit RequestHeaders(const http::HttpRequest& request)
+      : request_(request) {}
   std::optional<absl::string_view> Find(absl::string_view key) const override {
-    const char* value = mg_get_header(connection_, std::string(key).c_str());
-    if (value == nullptr) return std::nullopt;
-    return absl::string_view(value);
+    return request_.Header(key);
   }
 
  private:
-  mg_connection* connection_;
+  const http::HttpRequest& request_;
 };
 
-class FunctionHandler final : public CivetHandler {
- public:
-  explicit FunctionHandler(std::function<void(mg_connection*)> handle)
-      : handle_(std::move(handle)) {}
-  bool handleGet(CivetServer*, mg_connection* connection) override {
-    handle_(connection);
-    return true;
-  }
-
- private:
-  std::function<void(mg_connection*)> handle_;
-};
-
-}  // namespace
-
-struct AdminServer::Handlers {
-  FunctionHandler metrics;
-  FunctionHandler healthz;
-  FunctionHandler readyz;
-  FunctionHandler readyz_pools;
-};
-
-namespace {
+http::HttpResponse Text(int status, std::string body) {
+  http::HttpResponse response;
+  response.status = status;
+  response.content_type = kText;
+  response.body = std::move(body);
+  return response;
+}
 
 // One line per pool; whether all are available.
 bool DescribePools(const std::map<std::string, bool>& pools, std::string& out) {
@@ -85,73 +46,107 @@ bool DescribePools(const std::map<std::string, bool>& pools, std::string& out) {
 
 }  // namespace
 
+class AdminServer::Handler final : public http::HttpHandler {
+ public:
+  Handler(std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
+          std::function<std::string()> ready,
+          std::function<std::map<std::string, bool>()> pools, Security security)
+      : metrics_(std::move(metrics)),
+        ready_(std::move(ready)),
+        pools_(std::move(pools)),
+        security_(std::move(security)) {}
+
+  // Each answer is cheap (gauges read at scrape time): answered on the I/O
+  // thread.
+  void Handle(std::shared_ptr<http::HttpExchange> exchange) override {
+    const http::HttpRequest& request = exchange->request();
+    if (request.method != "GET") {
+      http::HttpResponse refused =
+          Text(405, "the admin port answers GET only\n");
+      refused.headers.emplace_back("allow", "GET");
+      return exchange->Respond(std::move(refused));
+    }
+    exchange->Respond(Answer(request));
+  }
+  bool AcceptsWebSocket(absl::string_view) const override { return false; }
+  void HandleWebSocket(std::shared_ptr<http::WebSocketConnection>) override {}
+
+ private:
+  http::HttpResponse Answer(const http::HttpRequest& request) const {
+    if (request.path == "/metrics") return Metrics(request);
+    if (request.path == "/healthz") return Text(200, "ok\n");
+    if (request.path == "/readyz") {
+      const std::string reason = ready_();
+      std::string body = reason.empty() ? "ready\n" : reason + "\n";
+      DescribePools(pools_(), body);
+      return Text(reason.empty() ? 200 : 503, std::move(body));
+    }
+    if (request.path == "/readyz/pools") {
+      std::string body;
+      const bool all = DescribePools(pools_(), body);
+      return Text(all ? 200 : 503, std::move(body));
+    }
+    return Text(404, absl::StrCat("no ", request.path,
+                                  " here: the admin port serves /metrics, "
+                                  "/healthz, /readyz and /readyz/pools\n"));
+  }
+
+  http::HttpResponse Metrics(const http::HttpRequest& request) const {
+    if (security_.authorize_metrics) {
+      const absl::Status allowed =
+          security_.authorize_metrics(RequestHeaders(request));
+      if (!allowed.ok()) {
+        return Text(
+            allowed.code() == absl::StatusCode::kUnauthenticated ? 401 : 403,
+            std::string(allowed.message()) + "\n");
+      }
+    }
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto& collectable : metrics_) {
+      for (auto& family : collectable->Collect()) {
+        families.push_back(std::move(family));
+      }
+    }
+    std::ostringstream text;
+    prometheus::TextSerializer().Serialize(text, families);
+    http::HttpResponse response = Text(200, std::move(text).str());
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return response;
+  }
+
+  const std::vector<std::shared_ptr<prometheus::Collectable>> metrics_;
+  const std::function<std::string()> ready_;
+  const std::function<std::map<std::string, bool>()> pools_;
+  const Security security_;
+};
+
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const std::string& listen,
     std::vector<std::shared_ptr<prometheus::Collectable>> metrics,
     std::function<std::string()> ready,
     std::function<std::map<std::string, bool>()> pools, Security security) {
   std::unique_ptr<AdminServer> admin(new AdminServer());
-  admin->handlers_.reset(new Handlers{
-      FunctionHandler([metrics, authorize = security.authorize_metrics](
-                          mg_connection* connection) {
-        if (authorize) {
-          const absl::Status allowed = authorize(RequestHeaders(connection));
-          if (!allowed.ok()) {
-            Reply(connection,
-                  allowed.code() == absl::StatusCode::kUnauthenticated ? 401
-                                                                       : 403,
-                  "text/plain", std::string(allowed.message()) + "\n");
-            return;
-          }
-        }
-        std::vector<prometheus::MetricFamily> families;
-        for (const auto& collectable : metrics) {
-          for (auto& family : collectable->Collect())
-            families.push_back(std::move(family));
-        }
-        std::ostringstream text;
-        prometheus::TextSerializer().Serialize(text, families);
-        Reply(connection, 200, "text/plain; version=0.0.4; charset=utf-8",
-              text.str());
-      }),
-      FunctionHandler([](mg_connection* connection) {
-        Reply(connection, 200, "text/plain", "ok\n");
-      }),
-      FunctionHandler([ready, pools](mg_connection* connection) {
-        const std::string reason = ready();
-        std::string body = reason.empty() ? "ready\n" : reason + "\n";
-        DescribePools(pools(), body);
-        Reply(connection, reason.empty() ? 200 : 503, "text/plain", body);
-      }),
-      FunctionHandler([pools](mg_connection* connection) {
-        std::string body;
-        const bool all = DescribePools(pools(), body);
-        Reply(connection, all ? 200 : 503, "text/plain", body);
-      })});
-  // civetweb wants "host:port"; it reports failure by exception (its C++
-  // boundary).
-  // Plain HTTP only: Debian's civetweb 1.15 completes no HTTPS handshake with
-  // OpenSSL 3 (README "Tenants").
-  const std::vector<std::string> options = {"listening_ports", listen,
-                                            "num_threads", "2"};
-  try {
-    admin->server_ = std::make_unique<CivetServer>(options);
-  } catch (const CivetException& error) {
-    return absl::UnavailableError(absl::StrCat(
-        "server.admin_listen: cannot listen on ", listen, ": ", error.what()));
-  }
-  admin->server_->addHandler("/metrics", admin->handlers_->metrics);
-  admin->server_->addHandler("/healthz", admin->handlers_->healthz);
-  // civetweb takes the first handler whose URI prefixes the request's.
-  admin->server_->addHandler("/readyz/pools", admin->handlers_->readyz_pools);
-  admin->server_->addHandler("/readyz", admin->handlers_->readyz);
-  std::vector<int> ports = admin->server_->getListeningPorts();
-  admin->port_ = ports.empty() ? 0 : ports[0];
+  http::HttpServerOptions options;
+  options.listen = listen;
+  options.listen_key = "server.admin_listen";
+  options.threads = 1;
+  options.tls = security.tls;
+  options.tls_client_auth = false;
+  // Probes and scrapers send small requests; nothing here takes a body.
+  options.max_body_bytes = 64 << 10;
+  options.error_response = [](int status, const std::string& message) {
+    return Text(status, message + "\n");
+  };
+  admin->handler_ =
+      std::make_unique<Handler>(std::move(metrics), std::move(ready),
+                                std::move(pools), std::move(security));
+  auto server = http::HttpServer::Start(options, *admin->handler_);
+  if (!server.ok()) return server.status();
+  admin->server_ = *std::move(server);
   return admin;
 }
 
-AdminServer::~AdminServer() {
-  if (server_ != nullptr) server_->close();
-}
+// The server first: its threads may be answering through the handler.
+AdminServer::~AdminServer() { server_.reset(); }
 
 }  // namespace voxgate::server

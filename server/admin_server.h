@@ -8,10 +8,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "http/http_server.h"
 #include "prometheus/collectable.h"
 #include "server/admission.h"
-
-class CivetServer;
 
 namespace voxgate::server {
 
@@ -19,8 +18,9 @@ namespace voxgate::server {
 // format, /healthz (the process is alive), /readyz (200 when `ready` returns
 // "", else 503 with its reason; the body lists the pools too) and
 // /readyz/pools (200 when every pool has an available endpoint, else 503;
-// for those who want readiness to follow the model servers). Serves on
-// civetweb's own threads. Thread-safe.
+// for those who want readiness to follow the model servers). Served by the
+// same HTTP server as the front door (Boost.Beast), on one I/O thread of its
+// own, plain or over TLS (tls.admin). Thread-safe.
 class AdminServer {
  public:
   struct Security {
@@ -28,6 +28,8 @@ class AdminServer {
     // `authorization` and `x-api-key` headers: OK, or the refusal (401 or
     // 403). Health and readiness stay open for probes.
     std::function<absl::Status(const CallerMetadata&)> authorize_metrics;
+    // Set: HTTPS with the source's certificate, no client certificates.
+    const http::TlsContextSource* tls = nullptr;
   };
 
   // UNAVAILABLE naming server.admin_listen when the address cannot be bound.
@@ -39,14 +41,13 @@ class AdminServer {
   ~AdminServer();
 
   // The bound port (useful with port 0).
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
  private:
+  class Handler;
   AdminServer() = default;
-  struct Handlers;
-  std::unique_ptr<Handlers> handlers_;
-  std::unique_ptr<CivetServer> server_;
-  int port_ = 0;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 }  // namespace voxgate::server

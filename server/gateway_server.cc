@@ -133,6 +133,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   Admission& admission = *gateway->admission_;
   auto credentials = GrpcServerCredentials(config.tls());
   if (!credentials.ok()) return credentials.status();
+  const auto& tls = config.tls();
+  if (!tls.cert_file().empty() && (tls.http() || tls.admin())) {
+    auto source = http::TlsContextSource::Create(
+        {tls.cert_file(), tls.key_file(), tls.client_ca_file(),
+         tls.require_client_cert()},
+        ToAbsl(tls.reload_interval()), gateway->timers_, logger);
+    if (!source.ok()) return source.status();
+    gateway->http_tls_ = *std::move(source);
+  }
   const int threads = static_cast<int>(config.audio().worker_threads());
   gateway->workers_ = std::make_unique<WorkerPool>(
       threads, static_cast<int>(config.audio().worker_queue()));
@@ -200,12 +209,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
          ToAbsl(gateway->config_.limits().default_unary_deadline())},
         {services.admission, logger, gateway->metrics_,
          ToAbsl(gateway->config_.limits().default_stream_deadline())},
-        gateway->service_->operations());
+        gateway->service_->operations(),
+        tls.http() ? gateway->http_tls_.get() : nullptr);
     if (!http.ok()) return http.status();
     gateway->http_ = *std::move(http);
   }
   // The admin listener: /metrics, /healthz, /readyz.
   AdminServer::Security security;
+  if (tls.admin()) security.tls = gateway->http_tls_.get();
   if (gateway->tenancy_ != nullptr && !config.auth().open_metrics()) {
     tenancy::TenantGate* gate = &gateway->tenancy_->gate();
     security.authorize_metrics = [gate](const CallerMetadata& metadata) {

@@ -88,6 +88,8 @@ class GatewayServer {
   const Logger& logger_;
   TimerQueue timers_;  // admission waits, stream idle timeouts
   CallMetrics metrics_;
+  // The HTTP listeners' certificate (tls.http, tls.admin); outlives them.
+  std::unique_ptr<http::TlsContextSource> http_tls_;
   // Admission outlives the tenancy: a check the limiter's thread still holds
   // at shutdown is answered into it as that thread stops.
   std::unique_ptr<Admission> admission_;

@@ -13,18 +13,6 @@
 
 namespace voxgate::server {
 
-absl::StatusOr<std::string> ReadPemFile(const std::string& key,
-                                        const std::string& path) {
-  std::ifstream file(path);
-  std::ostringstream text;
-  if (file) text << file.rdbuf();
-  if (!file || !absl::StrContains(text.str(), "-----BEGIN ")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(key, ": cannot read a PEM file at ", path));
-  }
-  return text.str();
-}
-
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
     const ::voxgate::config::v1::TlsConfig& tls) {
   if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();

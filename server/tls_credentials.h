@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/pem_file.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_context.h"
 #include "voxgate/config/v1/config.pb.h"
@@ -20,10 +21,6 @@ namespace voxgate::server {
 // file cannot be read or holds no PEM block.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
     const ::voxgate::config::v1::TlsConfig& tls);
-
-// A PEM file's contents, or INVALID_ARGUMENT naming `key` and the path.
-absl::StatusOr<std::string> ReadPemFile(const std::string& key,
-                                        const std::string& path);
 
 // The caller's verified client-certificate identity: its SPIFFE id, else its
 // first URI or DNS SAN, else its common name; "" without one.

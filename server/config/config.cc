@@ -101,6 +101,7 @@ void ApplyDefaults(Config& config) {
   auto& tls = *config.mutable_tls();
   DefaultDuration(tls.mutable_reload_interval(), 10);
   if (!tls.has_require_client_cert()) tls.set_require_client_cert(true);
+  if (!tls.has_http()) tls.set_http(true);
   DefaultDuration(config.mutable_auth()->mutable_reload_interval(), 5);
   auto& redis = *config.mutable_redis();
   if (redis.timeout().seconds() == 0 && redis.timeout().nanos() == 0) {
@@ -399,6 +400,9 @@ absl::Status ValidateTenancy(const Config& config) {
   if (tls.cert_file().empty() && !tls.client_ca_file().empty()) {
     return KeyError("tls.client_ca_file",
                     "needs tls.cert_file and tls.key_file");
+  }
+  if (tls.cert_file().empty() && tls.admin()) {
+    return KeyError("tls.admin", "needs tls.cert_file and tls.key_file");
   }
   RETURN_IF_ERROR(ValidateDuration("tls.reload_interval", tls.reload_interval(),
                                    absl::Seconds(1), absl::Hours(1)));

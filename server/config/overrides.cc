@@ -201,11 +201,14 @@ const std::vector<OverrideFlag>& OverrideFlags() {
       {"text_model", "Model name sent to the text server."},
       {"audio_model", "Model name sent to the audio server."},
       {"tls_cert_file",
-       "PEM certificate chain: serve gRPC over TLS (tls.cert_file)."},
+       "PEM certificate chain: serve gRPC and the HTTP API over TLS "
+       "(tls.cert_file)."},
       {"tls_key_file", "PEM private key of the certificate (tls.key_file)."},
       {"tls_client_ca_file",
        "PEM CA bundle: require client certificates it signed, mTLS "
        "(tls.client_ca_file)."},
+      {"tls_admin",
+       "true: the admin port serves HTTPS too (tls.admin). Default false."},
       {"keys_file",
        "Tenants and hashed API keys: every call needs a key "
        "(auth.keys_file). Default: no authentication."},
@@ -234,6 +237,7 @@ absl::Status ApplyOverrides(
           {"tls_cert_file", {"tls", "cert_file"}},
           {"tls_key_file", {"tls", "key_file"}},
           {"tls_client_ca_file", {"tls", "client_ca_file"}},
+          {"tls_admin", {"tls", "admin"}},
           {"keys_file", {"auth", "keys_file"}},
           {"redis_address", {"redis", "address"}},
       };

@@ -79,6 +79,10 @@ def test_tls_keys_and_redis_values_wire_the_pod(helm, k8s_check):
     assert env["VOXGATE_REDIS_ADDRESS"] == "redis:6379"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert "HorizontalPodAutoscaler/gw" not in objects(rendered)
+    for service in ("Service/gw", "Service/gw-headless"):
+        protocols = {p["name"]: p.get("appProtocol")
+                     for p in objects(rendered)[service]["spec"]["ports"]}
+        assert protocols["grpc"] == protocols["http"] == "https"
 
 
 def test_a_misspelt_value_in_a_template_fails_the_strict_check(helm, k8s_check, tmp_path):

@@ -96,6 +96,12 @@ def test_dev_is_one_replica_and_prod_three_with_tls_keys_and_redis(k8s_check):
     assert container["readinessProbe"] == {"httpGet": {"path": "/readyz", "port": "admin"},
                                            "periodSeconds": 5}
     assert "Deployment/voxgate-redis" in prod and "Secret/voxgate-keys" in prod
+    # Both doors speak TLS there, and the Services say so; dev stays cleartext.
+    for service in ("Service/voxgate", "Service/voxgate-headless"):
+        protocols = {p["name"]: p.get("appProtocol") for p in prod[service]["spec"]["ports"]}
+        assert protocols["grpc"] == protocols["http"] == "https"
+        plain = {p["name"]: p.get("appProtocol") for p in dev[service]["spec"]["ports"]}
+        assert plain["grpc"] == "kubernetes.io/h2c" and plain["http"] == "http"
 
 
 def test_services_network_policy_and_mesh(k8s_check):

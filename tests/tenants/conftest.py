@@ -12,9 +12,13 @@ import json
 import os
 import pathlib
 import re
+import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import warnings
 from typing import Dict, List
 
 import pytest
@@ -69,6 +73,28 @@ class Certificates:
         openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
                 "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(cert))
         return cert, key
+
+
+def rotatable_serving_files(certs: Certificates, work: pathlib.Path, name: str):
+    """Copies of the server certificate and key that a rotation test may
+    replace."""
+    cert, key = work / f"{name}.pem", work / f"{name}.key"
+    shutil.copy(certs.server, cert)
+    shutil.copy(certs.server_key, key)
+    return cert, key
+
+
+def assert_tls11_refused(port: int) -> None:
+    """A TLS 1.1 handshake to `port` fails (the gateway serves 1.2 and up)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # TLS 1.1 is what is being refused
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with pytest.raises(ssl.SSLError):
+            context.wrap_socket(raw, server_hostname="localhost")
 
 
 def mint_key(tenant: str) -> Dict[str, str]:

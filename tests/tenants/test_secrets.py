@@ -4,6 +4,7 @@ gateway's logs, its metrics or the errors callers get, whatever callers send."""
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 
@@ -62,15 +63,17 @@ redis: {{address: "{redis.address}"}}
         with voxgate.Client(f"localhost:{gateway.port}", ca_file=str(certs.ca),
                             api_key=keys.key("search"), timeout_s=10) as client:
             assert client.chat_completion([{"role": "user", "content": "hello"}])
+        # The HTTP front door serves TLS with the same certificate (tls.http).
+        trusted = ssl.create_default_context(cafile=str(certs.ca))
         for key in (None, unknown, keys.key("search")):
             request = urllib.request.Request(
-                f"http://127.0.0.1:{gateway.http_port}/v1/chat/completions",
+                f"https://localhost:{gateway.http_port}/v1/chat/completions",
                 data=json.dumps({"model": "gpt-4o", "messages": [
                     {"role": "user", "content": "hi"}]}).encode(),
                 headers={"content-type": "application/json",
                          **({"authorization": f"Bearer {key}"} if key else {})})
             try:
-                urllib.request.urlopen(request, timeout=10).read()
+                urllib.request.urlopen(request, timeout=10, context=trusted).read()
             except urllib.error.HTTPError as error:
                 errors.append(error.read().decode())
         with urllib.request.urlopen(f"http://127.0.0.1:{gateway.admin_port}/metrics",

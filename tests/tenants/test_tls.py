@@ -7,22 +7,19 @@ import shutil
 import socket
 import ssl
 import subprocess
-import warnings
 
 import grpc
 import pytest
 
 import voxgate
 
-from conftest import CLI_BIN, REPO, Gateway, wait_for
+from conftest import (CLI_BIN, REPO, Gateway, assert_tls11_refused, rotatable_serving_files,
+                      wait_for)
 
 
 @pytest.fixture(scope="module")
 def mtls_gateway(certs, keys, work):
-    # Copies, so that the rotation test can replace them.
-    cert, key = work / "serving.pem", work / "serving.key"
-    shutil.copy(certs.server, cert)
-    shutil.copy(certs.server_key, key)
+    cert, key = rotatable_serving_files(certs, work, "serving")
     server = Gateway(f"""tls:
   cert_file: {cert}
   key_file: {key}
@@ -83,15 +80,7 @@ def test_plaintext_and_old_tls_are_refused(mtls_gateway):
     channel = grpc.insecure_channel(mtls_gateway.address)
     with pytest.raises(grpc.FutureTimeoutError):
         grpc.channel_ready_future(channel).result(timeout=3)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with warnings.catch_warnings():  # TLS 1.1 is what is being refused
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
-    with socket.create_connection(("127.0.0.1", mtls_gateway.port), timeout=10) as raw:
-        with pytest.raises(ssl.SSLError):
-            context.wrap_socket(raw, server_hostname="localhost")
+    assert_tls11_refused(mtls_gateway.port)
 
 
 def test_go_client_over_mtls(mtls_gateway, certs):
