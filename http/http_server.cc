@@ -42,6 +42,7 @@ std::optional<absl::string_view> HttpRequest::Header(
 namespace {
 
 using internal::PlainStream;
+using internal::SessionRegistry;
 using internal::Shared;
 using internal::TlsStream;
 using internal::WebSocketSession;
@@ -107,8 +108,14 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
         stream_(MakeStream(std::move(socket), static_cast<Stream*>(nullptr),
                            context_.get())),
         shared_(shared) {}
+  ~Session() { shared_.sessions.Remove(this); }
 
   void Start() {
+    shared_.sessions.Add(this, [weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) {
+        net::post(self->executor(), [self] { self->Close(); });
+      }
+    });
     peer_ = PeerOf(Socket());
     // Asio's own operations do not care; the close watch's peek must not
     // block an I/O thread.
@@ -545,7 +552,7 @@ void Session<Stream>::EndStream() {
 class HttpServer::Impl {
  public:
   Impl(const HttpServerOptions& options, HttpHandler& handler)
-      : shared_{options, handler},
+      : shared_{options, handler, sessions_},
         io_(options.threads),
         acceptor_(net::make_strand(io_)) {}
 
@@ -594,6 +601,9 @@ class HttpServer::Impl {
 
   ~Impl() {
     StopAccepting();
+    // Open connections end on the I/O threads; one whose answer a handler
+    // still holds past the bound is cut off by stop().
+    sessions_.CloseAllAndAwait(absl::Now() + absl::Seconds(5));
     io_.stop();
     for (std::thread& thread : threads_) thread.join();
   }
@@ -624,6 +634,7 @@ class HttpServer::Impl {
     });
   }
 
+  SessionRegistry sessions_;
   const Shared shared_;
   net::io_context io_;
   tcp::acceptor acceptor_;

@@ -11,9 +11,13 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "http/http_server.h"
 #include "http/http_types.h"
 
@@ -23,11 +27,49 @@ namespace voxgate::http::internal {
 using PlainStream = boost::beast::tcp_stream;
 using TlsStream = boost::beast::ssl_stream<PlainStream>;
 
+// The connections a server has open (before any WebSocket upgrade), so that
+// stopping it closes them and lets their pending operations end on the I/O
+// threads; handlers cut off by io_context::stop would keep their sessions
+// (and TLS state) alive past the server. Thread-safe.
+class SessionRegistry {
+ public:
+  using Key = const void*;
+  void Add(Key key, std::function<void()> close) {
+    absl::MutexLock lock(&mu_);
+    sessions_[key] = std::move(close);
+  }
+  void Remove(Key key) {
+    absl::MutexLock lock(&mu_);
+    sessions_.erase(key);
+  }
+  // Asks every open session to close, then waits until they are gone or
+  // the deadline passes.
+  bool CloseAllAndAwait(absl::Time deadline) {
+    std::vector<std::function<void()>> closers;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [key, close] : sessions_) closers.push_back(close);
+    }
+    // Outside the lock: the last reference a closer drops removes itself.
+    for (const auto& close : closers) close();
+    absl::MutexLock lock(&mu_);
+    const auto none = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return sessions_.empty();
+    };
+    return mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<Key, std::function<void()>> sessions_ ABSL_GUARDED_BY(mu_);
+};
+
 // Everything sessions share; outlives them (the server joins its threads
 // only after every session is gone or closed).
 struct Shared {
   HttpServerOptions options;
   HttpHandler& handler;
+  SessionRegistry& sessions;
 };
 
 // One upgraded connection: the WebSocketConnection handlers see. All socket
