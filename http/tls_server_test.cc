@@ -46,6 +46,16 @@ const std::string& TempDir() {
   return *dir;
 }
 
+std::string ToPem(X509* certificate) {
+  BIO* memory = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(memory, certificate);
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(memory, &data);
+  std::string pem(data, static_cast<std::size_t>(length));
+  BIO_free(memory);
+  return pem;
+}
+
 // A self-signed certificate for "localhost" (its own CA) and its key, as PEM
 // files `name`.pem and `name`.key; returns the certificate's PEM.
 std::string WriteSelfSigned(const std::string& name, long serial) {
@@ -80,12 +90,7 @@ std::string WriteSelfSigned(const std::string& name, long serial) {
   FILE* key_file = std::fopen((base + ".key").c_str(), "w");
   PEM_write_PrivateKey(key_file, key, nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(key_file);
-  BIO* memory = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(memory, certificate);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(memory, &data);
-  std::string pem(data, static_cast<std::size_t>(length));
-  BIO_free(memory);
+  std::string pem = ToPem(certificate);
   X509_free(certificate);
   EVP_PKEY_free(key);
   return pem;
@@ -144,12 +149,7 @@ class Client {
   // The server's certificate in PEM.
   std::string PeerCertificate() {
     X509* certificate = SSL_get1_peer_certificate(stream_.native_handle());
-    BIO* memory = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(memory, certificate);
-    char* data = nullptr;
-    const long length = BIO_get_mem_data(memory, &data);
-    std::string pem(data, static_cast<std::size_t>(length));
-    BIO_free(memory);
+    std::string pem = ToPem(certificate);
     X509_free(certificate);
     return pem;
   }
