@@ -2,8 +2,9 @@
 // Chat, side by side in one run. Two gateway processes (same binary, same
 // fake upstream in this process, same open-loop load): one as it starts by
 // default, one with a keys file and a tenant whose requests-per-minute limit
-// is checked in a real redis-server on every call (a limit it never reaches,
-// so every call pays the check and is served). Runs alternate between the two
+// is counted in a real redis-server for every call (in leased permits, the
+// default redis.lease_size; a limit it never reaches, so every call is
+// served). Runs alternate between the two
 // so the machine's drift hits both alike; the medians of each figure and the
 // difference (tenants minus plain) are printed.
 //

@@ -34,6 +34,8 @@ absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
     static_cast<RedisOptions&>(options) = RedisOptionsFrom(redis);
     options.fail_open = redis.on_failure() !=
                         ::voxgate::config::v1::REDIS_FAILURE_POLICY_CLOSED;
+    options.lease_size = static_cast<int>(redis.lease_size());
+    options.lease_ttl = ToAbsl(redis.lease_ttl());
     tenancy->limiter_ = std::make_unique<RedisLimiter>(options, timers.clock(),
                                                        logger, registry);
   }

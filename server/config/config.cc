@@ -108,11 +108,13 @@ void ApplyDefaults(Config& config) {
     *redis.mutable_timeout() = TimeUtil::MillisecondsToDuration(250);
   }
   DefaultDuration(redis.mutable_reconnect_interval(), 1);
+  DefaultDuration(redis.mutable_lease_ttl(), 1);
   if (redis.on_failure() == config::v1::REDIS_FAILURE_POLICY_UNSPECIFIED) {
     redis.set_on_failure(config::v1::REDIS_FAILURE_POLICY_OPEN);
   }
   if (redis.key_prefix().empty()) redis.set_key_prefix("voxgate:");
   VOXGATE_DEFAULT(redis, max_pending, 10000);
+  VOXGATE_DEFAULT(redis, lease_size, 32);
   VOXGATE_DEFAULT(server, max_receive_message_bytes, 32 * kMiB);
   DefaultDuration(server.mutable_keepalive_time(), 2 * 3600);
   DefaultDuration(server.mutable_keepalive_timeout(), 20);
@@ -418,6 +420,10 @@ absl::Status ValidateTenancy(const Config& config) {
   RETURN_IF_ERROR(ValidateDuration("redis.reconnect_interval",
                                    redis.reconnect_interval(),
                                    absl::Milliseconds(100), absl::Minutes(1)));
+  RETURN_IF_ERROR(ValidateDuration("redis.lease_ttl", redis.lease_ttl(),
+                                   absl::Milliseconds(100), absl::Minutes(1)));
+  RETURN_IF_ERROR(
+      ValidateRange<int64_t>("redis.lease_size", redis.lease_size(), 1, 1000));
   return ValidateRange<int64_t>("redis.max_pending", redis.max_pending(), 1,
                                 1000000);
 }

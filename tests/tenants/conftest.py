@@ -142,6 +142,9 @@ TENANTS = f"""tenants:
   - name: busy
     limits:
       requests_per_minute: {{general: 1000000}}
+  - name: leased
+    limits:
+      requests_per_minute: {{general: 100000}}
   - name: batcher
     methods: [BatchTranscribe, WaitOperation, GetOperation, Transcribe]
     limits:
@@ -208,7 +211,7 @@ def certs(work) -> Certificates:
 def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
-                                         "budget", "busy", "batcher")})
+                                         "budget", "busy", "leased", "batcher")})
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+import subprocess
 import threading
 import urllib.request
 
@@ -76,6 +77,40 @@ def metric(gateway, name: str) -> float:
         text = reply.read().decode()
     match = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
     return float(match.group(1)) if match else float("nan")
+
+
+def logged_requests(redis, tenant: str) -> int:
+    """Requests in the tenant's shared minute log, as Redis counts them."""
+    out = subprocess.run(["redis-cli", "-p", str(redis.port), "ZCARD",
+                          f"voxgate:{{{tenant}}}:requests:general"],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip())
+
+
+def test_leased_permits_spare_round_trips_and_unspent_ones_go_back(replicas, keys, redis):
+    """Far from its limit a tenant's calls spend permits leased 32 at a time (a
+    round trip per many calls, not one each). What a replica leased and did
+    not spend goes back to the shared count after lease_ttl, or as the
+    replica stops, so the log ends counting exactly the calls served."""
+    gateway = replicas[0]
+    leases_before = metric(gateway, "voxgate_limits_store_leases_total")
+    for _ in range(60):
+        assert list_models(gateway.address, keys.key("leased")) == grpc.StatusCode.OK
+    leases = metric(gateway, "voxgate_limits_store_leases_total") - leases_before
+    # At least 64 permits were leased (2 leases of 32) for 60 calls.
+    assert 2 <= leases <= 10, leases
+    wait_for(lambda: logged_requests(redis, "leased") == 60, 30,
+             "the unspent permits to be given back after lease_ttl")
+
+    holding = Gateway(config(keys, redis).replace("timeout: 250ms", "timeout: 250ms, "
+                                                  "lease_ttl: 1m"))
+    try:
+        for _ in range(10):
+            assert list_models(holding.address, keys.key("leased")) == grpc.StatusCode.OK
+        assert logged_requests(redis, "leased") == 60 + 32  # one lease, held a minute
+    finally:
+        holding.stop()  # SIGTERM: the unspent 22 go back as it stops
+    assert logged_requests(redis, "leased") == 70
 
 
 def test_redis_killed_mid_load_applies_the_policy_and_recovers(keys, redis):
