@@ -185,6 +185,8 @@ void RedisLimiter::ExpireLocked(Lease& lease, absl::Time now) {
         PendingReturn{LogKey(lease.claim), std::move(lease.members)});
   }
   lease.members.clear();
+  // Idle: the next call asks, nothing is fetched ahead for it.
+  lease.last_grant = 0;
 }
 
 void RedisLimiter::DropLeasesLocked(Answers& answers) {
@@ -357,7 +359,13 @@ void RedisLimiter::Run() {
       stopping = stopping_;
       // Idle leases give their permits back (so do all, when stopping).
       const absl::Time now = stopping ? absl::InfiniteFuture() : clock_.Now();
-      for (auto& [key, lease] : leases_) ExpireLocked(lease, now);
+      for (auto& [key, lease] : leases_) {
+        ExpireLocked(lease, now);
+        // Calls left waiting when the queue was full ask again.
+        if (!stopping && !lease.waiting.empty()) {
+          MaybeRequestLocked(key, lease, now);
+        }
+      }
       while (!queue_.empty() && batch.size() < 512) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
