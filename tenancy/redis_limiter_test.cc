@@ -1,0 +1,176 @@
+// The Redis limiter against a real redis-server on loopback (Debian's
+// /usr/bin/redis-server, started here; posix_spawn does not search PATH),
+// with a manual clock for lease expiry: exact counts near a limit, leases far
+// from it, unspent permits given back, and the outage policy. Runs under
+// ASan with the rest of the C++ tests.
+
+#include "tenancy/redis_limiter.h"
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "common/logging.h"
+#include "common/manual_clock.h"
+#include "common/redis_connection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "tests/free_port.h"
+#include "tests/subprocess.h"
+
+namespace voxgate::tenancy {
+namespace {
+
+using ::testing::HasSubstr;
+
+class RedisLimiterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = testing::FreePort();
+    auto redis = testing::Subprocess::Start(
+        {"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+         "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile",
+         "/dev/stderr"});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_.emplace(*std::move(redis));
+    ASSERT_TRUE(
+        redis_->WaitForLine("Ready to accept connections", absl::Seconds(30))
+            .ok());
+    ASSERT_EQ(client_.Open("127.0.0.1", port_, absl::Seconds(5)), "");
+  }
+
+  std::unique_ptr<RedisLimiter> NewLimiter(bool fail_open = true) {
+    RedisLimiter::Options options;
+    options.host = "127.0.0.1";
+    options.port = port_;
+    options.timeout = absl::Seconds(5);
+    options.reconnect_interval = absl::Milliseconds(100);
+    options.fail_open = fail_open;
+    options.lease_ttl = absl::Seconds(1);
+    return std::make_unique<RedisLimiter>(options, clock_, logger_, registry_);
+  }
+
+  // One check's verdict, waited for.
+  static absl::Status CheckNow(RedisLimiter& limiter, const LimitClaim& claim) {
+    absl::Notification answered;
+    absl::Status verdict;
+    limiter.Check(claim, [&](absl::Status status) {
+      verdict = std::move(status);
+      answered.Notify();
+    });
+    EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return verdict;
+  }
+
+  int64_t Logged(const std::string& tenant) {
+    std::string error;
+    RedisReply reply = client_.Command(
+        {"ZCARD", "voxgate:{" + tenant + "}:requests:general"}, error);
+    EXPECT_NE(reply, nullptr) << error;
+    return reply == nullptr ? -1 : reply->integer;
+  }
+
+  double Leases() {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name == "voxgate_limits_store_leases_total") {
+        return family.metric.at(0).counter.value;
+      }
+    }
+    return -1;
+  }
+
+  static LimitClaim Claim(const std::string& tenant, uint32_t per_minute) {
+    LimitClaim claim;
+    claim.tenant = tenant;
+    claim.requests_per_minute = per_minute;
+    return claim;
+  }
+
+  int port_ = 0;
+  std::optional<testing::Subprocess> redis_;
+  RedisConnection client_;
+  ManualClock clock_;
+  Logger logger_{LogLevel::kError};
+  prometheus::Registry registry_;
+};
+
+TEST_F(RedisLimiterTest, NearALimitEveryCallAsksAndTheCountIsExact) {
+  auto first = NewLimiter();
+  auto second = NewLimiter();  // another replica, same Redis
+  int admitted = 0;
+  for (int i = 0; i < 12; ++i) {
+    RedisLimiter& replica = i % 2 == 0 ? *first : *second;
+    const absl::Status verdict = CheckNow(replica, Claim("small", 7));
+    if (verdict.ok()) {
+      ++admitted;
+    } else {
+      EXPECT_EQ(verdict.code(), absl::StatusCode::kResourceExhausted);
+      EXPECT_THAT(verdict.message(), HasSubstr("small"));
+    }
+  }
+  EXPECT_EQ(admitted, 7);
+  EXPECT_EQ(Logged("small"), 7);
+}
+
+TEST_F(RedisLimiterTest, FarFromALimitCallsSpendLeasedPermits) {
+  auto limiter = NewLimiter();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(CheckNow(*limiter, Claim("big", 1000000)).ok());
+  }
+  // 32 permits a lease: 4 to 7 round trips for 100 calls, not 100.
+  EXPECT_GE(Leases(), 4);
+  EXPECT_LE(Leases(), 7);
+  EXPECT_GE(Logged("big"), 100);
+}
+
+TEST_F(RedisLimiterTest, UnspentPermitsGoBackAfterTheLeaseTime) {
+  auto limiter = NewLimiter();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(CheckNow(*limiter, Claim("idle", 1000000)).ok());
+  }
+  EXPECT_EQ(Logged("idle"), 32);     // one lease, 22 permits unspent
+  clock_.Advance(absl::Seconds(2));  // past lease_ttl: the next look returns
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (Logged("idle") != 10 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(Logged("idle"), 10);
+  // Idle, nothing more is leased for it.
+  EXPECT_EQ(Leases(), 1);
+}
+
+TEST_F(RedisLimiterTest, AStopGivesUnspentPermitsBack) {
+  auto limiter = NewLimiter();
+  ASSERT_TRUE(CheckNow(*limiter, Claim("stopping", 1000000)).ok());
+  EXPECT_EQ(Logged("stopping"), 32);
+  limiter.reset();
+  EXPECT_EQ(Logged("stopping"), 1);
+}
+
+TEST_F(RedisLimiterTest, WithRedisDownThePolicyAnswersAndLeasesAreDropped) {
+  auto open = NewLimiter(/*fail_open=*/true);
+  auto closed = NewLimiter(/*fail_open=*/false);
+  ASSERT_TRUE(CheckNow(*closed, Claim("outage", 1000000)).ok());
+  ASSERT_TRUE(CheckNow(*open, Claim("outage", 1000000)).ok());
+  redis_->Signal(SIGKILL);
+  ASSERT_TRUE(redis_->Wait(absl::Seconds(30)).ok());
+  // Each replica holds 31 leased permits; it learns of the outage at its
+  // next round trip (a ping every reconnect_interval) and then drops them.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::Status verdict;
+  while ((verdict = CheckNow(*closed, Claim("outage", 1000000))).ok() &&
+         absl::Now() < deadline) {
+    clock_.Advance(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(verdict.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(verdict.message(), HasSubstr("redis.on_failure is closed"));
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_TRUE(CheckNow(*open, Claim("outage", 1000000)).ok());
+  }
+}
+
+}  // namespace
+}  // namespace voxgate::tenancy
