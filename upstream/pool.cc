@@ -28,6 +28,9 @@ struct EndpointState {
   int streak = 0;
   absl::Time ejected_until = absl::InfinitePast();
   bool healthy = true;
+  // The health-check round whose result set `healthy`: a probe that answers
+  // (or times out) after a later one has must not undo it.
+  uint64_t health_round = 0;
   int64_t ejections = 0;
   int64_t requests = 0;
   int64_t failures = 0;
@@ -92,7 +95,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWaitTimeout(uint64_t id);
   void RunHealthChecks();
-  void OnHealthResult(int endpoint, bool healthy, bool timed_out);
+  void OnHealthResult(int endpoint, uint64_t round, bool healthy,
+                      bool timed_out);
   void WakeAt(absl::Time when);
   absl::Status NoEndpointError(absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -106,6 +110,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   TimerQueue::TimerId health_timer_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t health_rounds_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 using GrantList = std::vector<std::pair<Pool::Grant, absl::StatusOr<Lease>>>;
@@ -337,9 +342,11 @@ void PoolCore::StartHealthChecks() {
 
 void PoolCore::RunHealthChecks() {
   std::vector<std::string> origins;
+  uint64_t round;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
+    round = ++health_rounds_;
     for (const EndpointState& endpoint : endpoints_)
       origins.push_back(endpoint.origin);
     std::weak_ptr<PoolCore> weak = weak_from_this();
@@ -354,13 +361,13 @@ void PoolCore::RunHealthChecks() {
     probe.deadline = absl::Now() + options_.health_timeout;  // HTTP: real time
     probe.connect_timeout = options_.health_timeout;
     std::weak_ptr<PoolCore> weak = weak_from_this();
-    http_.Fetch(std::move(probe), [weak,
-                                   i](absl::StatusOr<HttpResponse> response) {
+    http_.Fetch(std::move(probe), [weak, i, round](
+                                      absl::StatusOr<HttpResponse> response) {
       if (auto core = weak.lock()) {
         const bool timed_out =
             !response.ok() &&
             response.status().code() == absl::StatusCode::kDeadlineExceeded;
-        core->OnHealthResult(i,
+        core->OnHealthResult(i, round,
                              response.ok() && response->status_code >= 200 &&
                                  response->status_code < 300,
                              timed_out);
@@ -369,16 +376,21 @@ void PoolCore::RunHealthChecks() {
   }
 }
 
-void PoolCore::OnHealthResult(int index, bool healthy, bool timed_out) {
+void PoolCore::OnHealthResult(int index, uint64_t round, bool healthy,
+                              bool timed_out) {
   GrantList grants;
   {
     absl::MutexLock lock(&mu_);
     EndpointState& endpoint = endpoints_[index];
+    // A check that timed out after a later one answered (a server that
+    // accepted the connection before it could serve, then did) is stale.
+    if (round < endpoint.health_round) return;
     // A server busy with our own requests may answer its health check late
     // (faster-whisper-server's event loop blocks while it decodes): that says
     // nothing new, and those requests' outcomes judge it (passive ejection).
     // A refused or failed check still counts.
     if (!healthy && timed_out && endpoint.outstanding > 0) return;
+    endpoint.health_round = round;
     const bool recovered =
         healthy && (!endpoint.healthy || endpoint.streak > 0);
     endpoint.healthy = healthy;

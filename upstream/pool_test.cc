@@ -477,6 +477,44 @@ TEST_F(PoolTest, HealthCheckTimeoutsOfABusyEndpointDoNotTakeItOut) {
   EXPECT_TRUE(Eventually([&] { return !pool_->Snapshot()[0].healthy; }));
 }
 
+// A server that accepted the first check's connection before it could serve
+// (llama-server loading its model) answers later checks first: the first
+// one's timeout, arriving after them, is stale and must not take it out.
+TEST_F(PoolTest, AStaleHealthCheckDoesNotUndoALaterOne) {
+  auto starting = StartFake();
+  FakeBehavior hung;
+  hung.latency = absl::Seconds(5);
+  starting->Script("/health", hung, 1);  // the first check only
+  PoolOptions options;
+  options.endpoints = {{starting->base_url(), 1, 4}};
+  options.health_path = "/health";
+  options.health_interval = absl::Milliseconds(300);
+  options.health_timeout = absl::Seconds(1);
+  MakePool(options);
+  // Until the pool has given up on the first check and a check after that
+  // has answered: healthy all along.
+  const auto stale_then_fresh = [&] {
+    absl::Time given_up = absl::InfiniteFuture();
+    bool fresh = false;
+    for (const FakeRequest& request : starting->Requests("/health")) {
+      if (request.client_closed_early) given_up = request.finished;
+    }
+    for (const FakeRequest& request : starting->Requests("/health")) {
+      fresh |= request.received > given_up;
+    }
+    return fresh;
+  };
+  bool always_healthy = true;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!stale_then_fresh() && absl::Now() < deadline) {
+    always_healthy &= pool_->Snapshot()[0].healthy;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_TRUE(stale_then_fresh());
+  EXPECT_TRUE(always_healthy);
+  EXPECT_TRUE(pool_->Snapshot()[0].healthy);
+}
+
 TEST_F(PoolTest, NoEndpointAvailableIsUnavailableNamingWhy) {
   PoolOptions options;
   options.endpoints = {{DeadUrl(), 1, 4}};
