@@ -4,7 +4,8 @@
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ssl/context.hpp>
-#include <cstring>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -85,11 +86,12 @@ std::string AsString(const ASN1_STRING* text) {
 
 absl::StatusOr<TlsContextSource::Contexts> TlsContextSource::Load(
     const TlsFiles& files) {
-  for (const auto& [key, path] :
-       {std::pair{"tls.cert_file", files.cert_file},
-        std::pair{"tls.key_file", files.key_file},
-        std::pair{"tls.client_ca_file", files.client_ca_file}}) {
-    if (path.empty() && std::strcmp(key, "tls.client_ca_file") == 0) continue;
+  std::vector<std::pair<const char*, std::string>> pem_files = {
+      {"tls.cert_file", files.cert_file}, {"tls.key_file", files.key_file}};
+  if (!files.client_ca_file.empty()) {
+    pem_files.emplace_back("tls.client_ca_file", files.client_ca_file);
+  }
+  for (const auto& [key, path] : pem_files) {
     if (auto pem = ReadPemFile(key, path); !pem.ok()) return pem.status();
   }
   Contexts contexts;

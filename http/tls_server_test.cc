@@ -173,11 +173,17 @@ class TlsServerTest : public ::testing::Test {
     std::ofstream(ca_file_) << first_pem_;
   }
 
-  std::unique_ptr<HttpServer> StartServer(const TlsContextSource& tls) {
+  // The TLS source from files_ (kept in tls_), and a server on it.
+  std::unique_ptr<HttpServer> StartServer() {
+    auto tls =
+        TlsContextSource::Create(files_, absl::Seconds(1), timers_, logger_);
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    if (!tls.ok()) return nullptr;
+    tls_ = *std::move(tls);
     HttpServerOptions options;
     options.listen = "127.0.0.1:0";
     options.threads = 1;
-    options.tls = &tls;
+    options.tls = tls_.get();
     options.error_response = [](int status, const std::string& message) {
       return HttpResponse{status, "text/plain", {}, message};
     };
@@ -201,23 +207,20 @@ class TlsServerTest : public ::testing::Test {
   TimerQueue timers_{clock_};
   Logger logger_{LogLevel::kWarning};
   HelloHandler handler_;
+  std::unique_ptr<TlsContextSource> tls_;  // outlives the tests' servers
 };
 
 TEST_F(TlsServerTest, ServesARequestOverTls) {
-  auto tls =
-      TlsContextSource::Create(files_, absl::Seconds(1), timers_, logger_);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  auto server = StartServer(**tls);
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
   Client client(server->port(), ca_file_);
   EXPECT_EQ(client.Get(), std::make_pair(200, std::string("hello")));
   EXPECT_EQ(client.Get(), std::make_pair(200, std::string("hello")));
 }
 
 TEST_F(TlsServerTest, APlaintextClientGetsNoAnswerAndOthersAreServed) {
-  auto tls =
-      TlsContextSource::Create(files_, absl::Seconds(1), timers_, logger_);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  auto server = StartServer(**tls);
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
   net::io_context io;
   tcp::socket plain(io);
   plain.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"),
@@ -243,10 +246,8 @@ TEST_F(TlsServerTest, AKeyThatDoesNotLoadIsNamedWithoutItsContents) {
 }
 
 TEST_F(TlsServerTest, ARotationReachesNewConnectionsAndSparesOpenOnes) {
-  auto tls =
-      TlsContextSource::Create(files_, absl::Seconds(1), timers_, logger_);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  auto server = StartServer(**tls);
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
   Client before(server->port(), ca_file_);
   ASSERT_EQ(before.Get().first, 200);
 
@@ -268,10 +269,8 @@ TEST_F(TlsServerTest, ARotationReachesNewConnectionsAndSparesOpenOnes) {
 }
 
 TEST_F(TlsServerTest, StoppingTheServerClosesOpenConnections) {
-  auto tls =
-      TlsContextSource::Create(files_, absl::Seconds(1), timers_, logger_);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  auto server = StartServer(**tls);
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
   Client idle(server->port(), ca_file_);
   Client kept_alive(server->port(), ca_file_);
   ASSERT_EQ(kept_alive.Get().first, 200);
