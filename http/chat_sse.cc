@@ -1,6 +1,7 @@
 #include "http/chat_sse.h"
 
 #include "absl/time/clock.h"
+#include "common/json_limits.h"
 #include "http/http_errors.h"
 #include "http/openai_json.h"
 
@@ -8,7 +9,7 @@ namespace voxgate::http {
 namespace {
 
 std::string Event(const nlohmann::json& data) {
-  return "data: " + data.dump() + "\n\n";
+  return "data: " + DumpJson(data) + "\n\n";
 }
 
 }  // namespace
@@ -85,7 +86,7 @@ void ChatSse::OnDone(absl::Status status) {
   const absl::Status shown = call_->End(status);
   if (!status.ok()) {
     // The head is out: OpenAI-style streams report a late error as an event.
-    QueueLocked(Event(nlohmann::json::parse(ErrorResponse(shown).body)));
+    QueueLocked("data: " + ErrorResponse(shown).body + "\n\n");
   } else {
     QueueLocked("data: [DONE]\n\n");
   }

@@ -4,8 +4,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/json_limits.h"
 #include "common/proto_duration.h"
 #include "http/chat_sse.h"
+#include "http/handler_boundary.h"
 #include "http/http_errors.h"
 #include "http/multipart.h"
 #include "http/openai_json.h"
@@ -52,13 +54,52 @@ HttpServerOptions ServerOptions(const server::Config& config,
   options.idle_timeout = ToAbsl(http.idle_timeout());
   options.max_websocket_message_bytes =
       static_cast<std::size_t>(http.max_websocket_message_bytes());
+  options.max_body_bytes_in_flight =
+      static_cast<std::uint64_t>(http.max_body_bytes_in_flight());
   options.error_response = [](int status, const std::string& message) {
     return ErrorResponse(status, message);
   };
   return options;
 }
 
+std::string RouteOf(const HttpRequest& request) {
+  return absl::StrCat(request.method, " ", request.path);
+}
+
 }  // namespace
+
+template <class Answer>
+auto HttpFrontDoor::Guarded(std::shared_ptr<HttpExchange> exchange,
+                            std::shared_ptr<HttpCall> call, Answer answer) {
+  return [this, exchange = std::move(exchange), call = std::move(call),
+          answer = std::move(answer)](auto&&... args) mutable {
+    internal::RunHandlerCode(
+        *this, RouteOf(exchange->request()),
+        [&] { answer(std::forward<decltype(args)>(args)...); },
+        [&] {
+          (void)call->End(
+              absl::InternalError("the gateway failed on this request"));
+          exchange->Abort();
+        });
+  };
+}
+
+void HttpFrontDoor::OnEscapedException(absl::string_view route,
+                                       absl::string_view what) {
+  // The label is one of our routes, never caller text (a path is unbounded).
+  std::string label = "other";
+  for (const Route& known : Routes()) {
+    const std::string name = absl::StrCat(known.method, " ", known.path);
+    if (route == name || route == absl::StrCat("WebSocket ", known.path)) {
+      label = name;
+    }
+  }
+  if (route == "streamed response") label = std::string(route);
+  streams_.metrics.ExceptionEscaped(label);
+  streams_.logger.Error(
+      "an exception escaped request handling; answered 500 or closed",
+      {{"route", label}, {"what", std::string(what.substr(0, 200))}});
+}
 
 const std::vector<HttpFrontDoor::Route>& HttpFrontDoor::Routes() {
   static const auto* const kRoutes = new std::vector<Route>{
@@ -100,6 +141,8 @@ HttpFrontDoor::~HttpFrontDoor() { Stop(absl::Now()); }
 void HttpFrontDoor::Stop(absl::Time deadline) {
   if (stopped_) return;
   stopped_ = true;
+  // Null when Start failed (its port taken): the door is destroyed unstarted.
+  if (server_ == nullptr) return;
   server_->StopAccepting();
   if (!live_.AwaitNone(deadline)) {
     live_.CancelAll();
@@ -146,6 +189,33 @@ void HttpFrontDoor::Fail(HttpExchange& exchange, HttpCall& call,
     response.headers.push_back(std::move(header));
   }
   Send(exchange, std::move(response));
+}
+
+std::optional<HttpResponse> HttpFrontDoor::CheckHead(const HttpRequest& head) {
+  const MethodInfo* method = nullptr;
+  if (head.method == "POST" && head.path == "/v1/chat/completions") {
+    method = &kChat;  // or ChatStream: the body says, and is not read yet
+  } else if (head.method == "POST" &&
+             (head.path == "/v1/audio/transcriptions" ||
+              head.path == "/v1/audio/translations")) {
+    method = &kTranscribe;
+  }
+  // Other routes with a body end at 404 or 405 without parsing it.
+  if (method == nullptr) return std::nullopt;
+  const absl::Status who =
+      unary_.admission.Authenticate(HeaderMetadata(head), head.identity);
+  if (who.ok()) return std::nullopt;
+  // Refused as a call, so it is logged and counted as admission's refusals
+  // are.
+  HttpCall call(head, *method, unary_, live_);
+  HttpResponse response = ErrorResponse(call.End(who));
+  for (auto& header : call.ResponseHeaders()) {
+    response.headers.push_back(std::move(header));
+  }
+  for (auto& header : CorsHeaders(head)) {
+    response.headers.push_back(std::move(header));
+  }
+  return response;
 }
 
 void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
@@ -219,10 +289,11 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
     auto request = std::make_shared<v1::ChatRequest>(std::move(parsed->chat));
     return call->Admit(
         bytes,
-        [this, sse, request, exchange, call](absl::Status admitted) {
-          if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-          sse->Start(*request, operations_);
-        },
+        Guarded(exchange, call,
+                [this, sse, request, exchange, call](absl::Status admitted) {
+                  if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+                  sse->Start(*request, operations_);
+                }),
         request->model());
   }
   auto state = std::make_shared<ChatState>();
@@ -230,22 +301,26 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   state->request = std::move(parsed->chat);
   call->Admit(
       bytes,
-      [this, state, exchange](absl::Status admitted) {
+      Guarded(exchange, call, [this, state, exchange](absl::Status admitted) {
         if (!admitted.ok()) return Fail(*exchange, *state->call, admitted);
         state->operation.emplace(operations_, state->call->scope());
         state->operation->Start(
             state->request,
-            [this, state, exchange](absl::StatusOr<v1::ChatResponse> answer) {
-              const absl::Status ended = state->call->End(answer.status());
-              if (!answer.ok()) return Fail(*exchange, *state->call, ended);
-              HttpResponse response;
-              response.body =
-                  ChatCompletionJson(*answer, absl::ToUnixSeconds(absl::Now()))
-                      .dump();
-              response.headers = state->call->ResponseHeaders();
-              Send(*exchange, std::move(response));
-            });
-      },
+            Guarded(exchange, state->call,
+                    [this, state,
+                     exchange](absl::StatusOr<v1::ChatResponse> answer) {
+                      const absl::Status ended =
+                          state->call->End(answer.status());
+                      if (!answer.ok()) {
+                        return Fail(*exchange, *state->call, ended);
+                      }
+                      HttpResponse response;
+                      response.body = DumpJson(ChatCompletionJson(
+                          *answer, absl::ToUnixSeconds(absl::Now())));
+                      response.headers = state->call->ResponseHeaders();
+                      Send(*exchange, std::move(response));
+                    }));
+      }),
       state->request.model());
 }
 
@@ -256,31 +331,11 @@ void HttpFrontDoor::HandleTranscription(
   absl::StatusOr<std::vector<FormPart>> parts =
       ParseFormData(request.Header("content-type").value_or(""), request.body);
   if (!parts.ok()) return Fail(*exchange, *call, parts.status());
-  auto form = std::make_shared<TranscriptionForm>();
-  const FormPart* file = nullptr;
-  for (const FormPart& part : *parts) {
-    const std::string value(request.body.data() + part.offset, part.size);
-    if (part.name == "file") {
-      file = &part;
-    } else if (part.name == "model") {
-      form->model = value;
-    } else if (part.name == "language") {
-      form->language = value;
-    } else if (part.name == "prompt") {
-      form->prompt = value;
-    } else if (part.name == "temperature") {
-      form->temperature = value;
-    } else if (part.name == "response_format") {
-      form->response_format = value;
-    } else if (part.name == "timestamp_granularities[]" ||
-               part.name == "timestamp_granularities") {
-      form->timestamp_granularities.push_back(value);
-    }
-  }
-  if (file == nullptr) {
-    return Fail(*exchange, *call,
-                absl::InvalidArgumentError("file: the form has no file part"));
-  }
+  absl::StatusOr<TranscriptionForm> fields =
+      TranscriptionFormFromParts(*parts, request.body);
+  if (!fields.ok()) return Fail(*exchange, *call, fields.status());
+  auto form = std::make_shared<TranscriptionForm>(*std::move(fields));
+  const FormPart& file = (*parts)[form->file_part];
   absl::StatusOr<v1::RecognitionConfig> recognition =
       RecognitionFromForm(*form, translate);
   if (!recognition.ok()) return Fail(*exchange, *call, recognition.status());
@@ -289,7 +344,7 @@ void HttpFrontDoor::HandleTranscription(
   *transcribe->mutable_config() = *std::move(recognition);
   // The upload's one copy becomes the audio: the other parts are cut away
   // in place.
-  KeepOnly(*file, request.body);
+  KeepOnly(file, request.body);
   transcribe->mutable_audio()->set_content(std::move(request.body));
   exchange->OnClientClosed([weak = std::weak_ptr<HttpCall>(call)] {
     if (auto alive = weak.lock()) alive->Cancel();
@@ -297,24 +352,31 @@ void HttpFrontDoor::HandleTranscription(
   const std::string model = transcribe->config().model();
   call->Admit(
       bytes,
-      [this, call, exchange, form, transcribe,
-       translate](absl::Status admitted) {
-        if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-        server::StartTranscribe(
-            operations_, std::move(*transcribe), call->scope(),
-            [this, call, exchange, form,
-             translate](absl::StatusOr<v1::TranscribeResponse> answer) {
-              const absl::Status ended = call->End(answer.status());
-              if (!answer.ok()) return Fail(*exchange, *call, ended);
-              TranscriptionBody body =
-                  TranscriptionResponseBody(*answer, *form, translate);
-              HttpResponse response;
-              response.content_type = std::move(body.content_type);
-              response.body = std::move(body.body);
-              response.headers = call->ResponseHeaders();
-              Send(*exchange, std::move(response));
-            });
-      },
+      Guarded(
+          exchange, call,
+          [this, call, exchange, form, transcribe,
+           translate](absl::Status admitted) {
+            if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+            server::StartTranscribe(
+                operations_, std::move(*transcribe), call->scope(),
+                Guarded(exchange, call,
+                        [this, call, exchange, form, translate](
+                            absl::StatusOr<v1::TranscribeResponse> answer) {
+                          const absl::Status ended =
+                              call->End(answer.status());
+                          if (!answer.ok()) {
+                            return Fail(*exchange, *call, ended);
+                          }
+                          TranscriptionBody body = TranscriptionResponseBody(
+                              *answer, *form, translate);
+                          HttpResponse response;
+                          response.content_type =
+                              std::move(body.content_type);
+                          response.body = std::move(body.body);
+                          response.headers = call->ResponseHeaders();
+                          Send(*exchange, std::move(response));
+                        }));
+          }),
       model);
 }
 
@@ -322,16 +384,20 @@ void HttpFrontDoor::HandleModels(
     const std::shared_ptr<HttpExchange>& exchange) {
   auto call = std::make_shared<HttpCall>(exchange->request(), kListModels,
                                          unary_, live_);
-  call->Admit(0, [this, call, exchange](absl::Status admitted) {
-    if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-    const v1::ListModelsResponse models =
-        server::CurrentModels(catalog_, operations_.routing);
-    call->End(absl::OkStatus());
-    HttpResponse response;
-    response.body = ModelsJson(models).dump();
-    response.headers = call->ResponseHeaders();
-    Send(*exchange, std::move(response));
-  });
+  call->Admit(0, Guarded(exchange, call,
+                         [this, call, exchange](absl::Status admitted) {
+                           if (!admitted.ok()) {
+                             return Fail(*exchange, *call, admitted);
+                           }
+                           const v1::ListModelsResponse models =
+                               server::CurrentModels(catalog_,
+                                                     operations_.routing);
+                           call->End(absl::OkStatus());
+                           HttpResponse response;
+                           response.body = DumpJson(ModelsJson(models));
+                           response.headers = call->ResponseHeaders();
+                           Send(*exchange, std::move(response));
+                         }));
 }
 
 bool HttpFrontDoor::AcceptsWebSocket(absl::string_view path) const {

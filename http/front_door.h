@@ -44,10 +44,15 @@ class HttpFrontDoor final : public HttpHandler {
   // cancels the rest and waits for them to end. Idempotent.
   void Stop(absl::Time deadline);
 
+  // Without a known key (or client certificate) the body of a POST is
+  // never read: 401 from the head.
+  std::optional<HttpResponse> CheckHead(const HttpRequest& head) override;
   void Handle(std::shared_ptr<HttpExchange> exchange) override;
   bool AcceptsWebSocket(absl::string_view path) const override;
   void HandleWebSocket(
       std::shared_ptr<WebSocketConnection> connection) override;
+  void OnEscapedException(absl::string_view route,
+                          absl::string_view what) override;
 
  private:
   HttpFrontDoor(const server::Config& config, const server::CallServices& unary,
@@ -66,6 +71,12 @@ class HttpFrontDoor final : public HttpHandler {
   // Ends `call` with `status` and answers the error.
   void Fail(HttpExchange& exchange, HttpCall& call,
             const absl::Status& status) const;
+  // `answer` wrapped for another thread (an upstream's or a worker's): an
+  // exception escaping it is reported, ends `call` INTERNAL and aborts the
+  // exchange instead of ending the process.
+  template <class Answer>
+  auto Guarded(std::shared_ptr<HttpExchange> exchange,
+               std::shared_ptr<HttpCall> call, Answer answer);
 
   const server::Config& config_;
   const server::CallServices unary_;

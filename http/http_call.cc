@@ -7,23 +7,16 @@
 namespace voxgate::http {
 namespace {
 
-// The request's headers as admission checks read gRPC metadata.
-class HeaderMetadata final : public server::CallerMetadata {
- public:
-  explicit HeaderMetadata(const HttpRequest& request) : request_(request) {}
-  std::optional<absl::string_view> Find(absl::string_view key) const override {
-    return request_.Header(key);
-  }
-
- private:
-  const HttpRequest& request_;
-};
-
 std::string Millis(absl::Duration duration) {
   return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(duration));
 }
 
 }  // namespace
+
+std::optional<absl::string_view> HeaderMetadata::Find(
+    absl::string_view key) const {
+  return request_.Header(key);
+}
 
 HttpCall::HttpCall(const HttpRequest& request, const server::MethodInfo& method,
                    const server::CallServices& services, LiveCalls& live)

@@ -19,6 +19,16 @@ namespace voxgate::http {
 
 class LiveCalls;
 
+// The request's headers as admission checks read gRPC metadata.
+class HeaderMetadata final : public server::CallerMetadata {
+ public:
+  explicit HeaderMetadata(const HttpRequest& request) : request_(request) {}
+  std::optional<absl::string_view> Find(absl::string_view key) const override;
+
+ private:
+  const HttpRequest& request_;
+};
+
 // One HTTP request or WebSocket as a gateway call: the same context (request
 // id from x-request-id, deadline), admission (headers are the metadata
 // checks read), cancellation and end (its one log line and metrics) as a

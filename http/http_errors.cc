@@ -1,6 +1,7 @@
 #include "http/http_errors.h"
 
 #include "absl/strings/ascii.h"
+#include "common/json_limits.h"
 #include "common/retry_info.h"
 #include "nlohmann/json.hpp"
 
@@ -28,12 +29,12 @@ HttpResponse ErrorBody(int http_status, const std::string& message,
                        const std::string& code) {
   HttpResponse response;
   response.status = http_status;
-  response.body = nlohmann::json{{"error",
-                                  {{"message", message},
-                                   {"type", ErrorType(http_status)},
-                                   {"param", nullptr},
-                                   {"code", code}}}}
-                      .dump();
+  // The message may echo caller bytes (a form field, a model name).
+  response.body = DumpJson({{"error",
+                             {{"message", message},
+                              {"type", ErrorType(http_status)},
+                              {"param", nullptr},
+                              {"code", code}}}});
   return response;
 }
 

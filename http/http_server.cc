@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "http/handler_boundary.h"
 #include "http/websocket_session.h"
 
 namespace voxgate::http {
@@ -108,7 +109,10 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
         stream_(MakeStream(std::move(socket), static_cast<Stream*>(nullptr),
                            context_.get())),
         shared_(shared) {}
-  ~Session() { shared_.sessions.Remove(this); }
+  ~Session() {
+    ReleaseBody();
+    shared_.sessions.Remove(this);
+  }
 
   void Start() {
     shared_.sessions.Add(this, [weak = this->weak_from_this()] {
@@ -229,6 +233,36 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
         *parser_->content_length() > shared_.options.max_body_bytes) {
       return Fail(413, TooLarge());
     }
+    const bool has_body = parser_->chunked() ||
+                          parser_->content_length().value_or(0) > 0;
+    if (has_body) {
+      // Who is asking, before the body is read.
+      std::optional<HttpResponse> refusal;
+      HttpRequest just_head = ToRequest(
+          bhttp::request<bhttp::string_body>(head), peer_, identity_);
+      internal::RunHandlerCode(
+          shared_.handler,
+          absl::StrCat(just_head.method, " ", just_head.path),
+          [&] { refusal = shared_.handler.CheckHead(just_head); },
+          [&] {
+            refusal = shared_.options.error_response(
+                500, "the gateway failed on this request; it was logged");
+          });
+      if (refusal.has_value()) return Refuse(*std::move(refusal));
+      // Bodies being read and handled, across connections, are bounded.
+      const std::uint64_t bytes = parser_->content_length().value_or(
+          shared_.options.max_body_bytes);
+      if (!shared_.body_budget.TryReserve(bytes)) {
+        HttpResponse busy = shared_.options.error_response(
+            503, absl::StrCat("the gateway holds http.max_body_bytes_in_"
+                              "flight (",
+                              shared_.body_budget.limit(),
+                              " bytes) of request bodies; retry shortly"));
+        busy.headers.emplace_back("retry-after", "1");
+        return Refuse(std::move(busy));
+      }
+      reserved_body_bytes_ = bytes;
+    }
     if (absl::EqualsIgnoreCase(View(head[bhttp::field::expect]),
                                "100-continue")) {
       auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(
@@ -261,6 +295,13 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnRequest(beast::error_code ec);
+  void ReleaseBody() {
+    shared_.body_budget.Release(std::exchange(reserved_body_bytes_, 0));
+  }
+  // After an exception escaped the handler of exchange `number`: answers
+  // 500, or closes when part of an answer is out. Nothing when that exchange
+  // is over.
+  void AbortExchange(uint64_t number);
 
   // While a handler works on a request, learns whether the client hangs up
   // (its calls are then cancelled). Bytes of a pipelined request end the
@@ -317,6 +358,38 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     if (on_closed_) std::exchange(on_closed_, nullptr)();
   }
 
+  // Answers `refusal` to a request whose body is not read, then closes
+  // after a lingering drain: closing with the body's bytes unread would
+  // reset the connection, and the reset can destroy the answer before the
+  // client reads it.
+  void Refuse(HttpResponse refusal) {
+    keep_alive_ = false;
+    linger_ = true;
+    in_exchange_ = true;
+    answer_started_ = false;
+    Respond(std::move(refusal));
+  }
+
+  // Reads and discards what the client still sends, for at most
+  // header_timeout (and never more than max_body_bytes), then closes.
+  void LingeringClose() {
+    beast::error_code ignored;
+    Socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Lowest().expires_after(Chrono(shared_.options.header_timeout));
+    Discard(0);
+  }
+  void Discard(std::uint64_t discarded) {
+    buffer_.consume(buffer_.size());
+    Lowest().async_read_some(
+        buffer_.prepare(16384), [self = this->shared_from_this(), discarded](
+                                    beast::error_code ec, std::size_t read) {
+          if (ec || discarded + read > self->shared_.options.max_body_bytes) {
+            return self->Close();
+          }
+          self->Discard(discarded + read);
+        });
+  }
+
   // Answers an error the server itself found and closes the connection (the
   // rest of the request may still be on its way).
   void Fail(int status, const std::string& message) {
@@ -358,6 +431,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   void ExchangeDone() {
     in_exchange_ = false;
     on_closed_ = nullptr;
+    ReleaseBody();
+    if (linger_ && !failed_) return LingeringClose();
     if (failed_ || !keep_alive_ || client_closed_) return Close();
     // One read at a time: the watch's read finishes first.
     if (reading_in_exchange_) {
@@ -379,6 +454,10 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool in_exchange_ = false;
+  bool answer_started_ = false;  // of the exchange in progress
+  bool linger_ = false;          // refused unread: drain, then close
+  // Of shared_.body_budget, for the request in progress.
+  std::uint64_t reserved_body_bytes_ = 0;
   uint64_t exchange_number_ = 0;
   bool client_closed_ = false;
   bool failed_ = false;
@@ -396,10 +475,15 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 template <class Stream>
 class Session<Stream>::Exchange final : public HttpExchange {
  public:
-  Exchange(std::shared_ptr<Session> session, HttpRequest request)
-      : session_(std::move(session)), request_(std::move(request)) {}
+  Exchange(std::shared_ptr<Session> session, HttpRequest request,
+           uint64_t number)
+      : session_(std::move(session)),
+        request_(std::move(request)),
+        number_(number),
+        route_(absl::StrCat(request_.method, " ", request_.path)) {}
 
   const HttpRequest& request() const override { return request_; }
+  const std::string& route() const { return route_; }
 
   void Respond(HttpResponse response) override {
     net::post(session_->executor(),
@@ -425,16 +509,30 @@ class Session<Stream>::Exchange final : public HttpExchange {
     net::post(session_->executor(),
               [session = session_] { session->EndStream(); });
   }
+  void Abort() override {
+    net::post(session_->executor(), [session = session_, number = number_] {
+      session->AbortExchange(number);
+    });
+  }
   void OnClientClosed(std::function<void()> closed) override {
-    net::post(session_->executor(),
-              [session = session_, closed = std::move(closed)]() mutable {
-                session->SetClosedCallback(std::move(closed));
-              });
+    net::post(session_->executor(), [session = session_, route = route_,
+                                     number = number_,
+                                     closed = std::move(closed)]() mutable {
+      session->SetClosedCallback(
+          [session, route = std::move(route), number,
+           closed = std::move(closed)] {
+            internal::RunHandlerCode(
+                session->shared_.handler, route, closed,
+                [&] { session->AbortExchange(number); });
+          });
+    });
   }
 
  private:
   const std::shared_ptr<Session> session_;
   HttpRequest request_;  // handlers may take the body
+  const uint64_t number_;
+  const std::string route_;
 };
 
 template <class Stream>
@@ -458,11 +556,29 @@ void Session<Stream>::OnRequest(beast::error_code ec) {
   keep_alive_ = request.keep_alive();
   version_ = request.version();
   in_exchange_ = true;
+  answer_started_ = false;
   ++exchange_number_;
   WatchForClose();
-  shared_.handler.Handle(std::make_shared<Exchange>(
-      this->shared_from_this(),
-      ToRequest(std::move(request), peer_, identity_)));
+  auto exchange = std::make_shared<Exchange>(
+      this->shared_from_this(), ToRequest(std::move(request), peer_, identity_),
+      exchange_number_);
+  internal::RunHandlerCode(
+      shared_.handler, exchange->route(),
+      [&] { shared_.handler.Handle(exchange); },
+      [&] { AbortExchange(exchange_number_); });
+}
+
+template <class Stream>
+void Session<Stream>::AbortExchange(uint64_t number) {
+  if (number != exchange_number_ || !in_exchange_) return;
+  keep_alive_ = false;
+  if (answer_started_) {
+    // Half an answer is out: only closing tells the client it is cut.
+    failed_ = true;
+    return Close();
+  }
+  Respond(shared_.options.error_response(
+      500, "the gateway failed on this request; it was logged"));
 }
 
 template <class Stream>
@@ -474,6 +590,7 @@ void Session<Stream>::SetClosedCallback(std::function<void()> closed) {
 
 template <class Stream>
 void Session<Stream>::Respond(HttpResponse response) {
+  answer_started_ = true;
   auto message = std::make_shared<bhttp::response<bhttp::string_body>>(
       static_cast<bhttp::status>(response.status), version_);
   message->set(bhttp::field::server, "voxgate");
@@ -497,6 +614,7 @@ void Session<Stream>::Respond(HttpResponse response) {
 template <class Stream>
 void Session<Stream>::StartStream(int status, std::string content_type,
                                   Headers headers) {
+  answer_started_ = true;
   stream_head_ = std::make_shared<bhttp::response<bhttp::empty_body>>(
       static_cast<bhttp::status>(status), version_);
   stream_head_->set(bhttp::field::server, "voxgate");
@@ -522,13 +640,22 @@ void Session<Stream>::Write(std::string data,
            written = std::move(written)](std::function<void(bool)> done) {
     if (self->failed_) {
       done(false);
-      return written(false);
+      return internal::RunHandlerCode(
+          self->shared_.handler, "streamed response", [&] { written(false); },
+          [] {});
     }
-    net::async_write(self->stream_, bhttp::make_chunk(net::buffer(*piece)),
-                     [piece, done, written](beast::error_code ec, std::size_t) {
-                       done(!ec);
-                       written(!ec);
-                     });
+    net::async_write(
+        self->stream_, bhttp::make_chunk(net::buffer(*piece)),
+        [self, piece, done, written](beast::error_code ec, std::size_t) {
+          done(!ec);
+          internal::RunHandlerCode(
+              self->shared_.handler, "streamed response",
+              [&] { written(!ec); },
+              [&] {
+                self->failed_ = true;
+                self->Close();
+              });
+        });
   });
 }
 
@@ -552,7 +679,8 @@ void Session<Stream>::EndStream() {
 class HttpServer::Impl {
  public:
   Impl(const HttpServerOptions& options, HttpHandler& handler)
-      : shared_{options, handler, sessions_},
+      : body_budget_(options.max_body_bytes_in_flight),
+        shared_{options, handler, sessions_, body_budget_},
         io_(options.threads),
         acceptor_(net::make_strand(io_)) {}
 
@@ -635,6 +763,7 @@ class HttpServer::Impl {
   }
 
   SessionRegistry sessions_;
+  internal::ByteBudget body_budget_;
   const Shared shared_;
   net::io_context io_;
   tcp::acceptor acceptor_;

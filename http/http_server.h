@@ -25,6 +25,10 @@ struct HttpServerOptions {
   int threads = 2;
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 32 << 20;
+  // Request bodies being read or handled at once, across connections, at
+  // most (each counts its Content-Length, or max_body_bytes when chunked,
+  // until its answer is written); beyond it 503 with Retry-After.
+  std::uint64_t max_body_bytes_in_flight = 256 << 20;
   // The head of a request must arrive within header_timeout of its first
   // byte, its body within body_timeout; a keep-alive connection with no
   // request for idle_timeout is closed. A response must be taken within

@@ -62,6 +62,10 @@ class HttpExchange {
   // `closed` runs (once, on an I/O thread) if the client closes the
   // connection before the answer is complete.
   virtual void OnClientClosed(std::function<void()> closed) = 0;
+
+  // After an exception escaped handler code for this exchange: answers 500,
+  // or closes the connection when part of an answer is already out.
+  virtual void Abort() = 0;
 };
 
 // A WebSocket message.
@@ -93,11 +97,22 @@ class WebSocketConnection {
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
+  // The head of a request that has a body, before the body is read (work
+  // before trust is bounded: an unknown caller's 32 MiB are never read or
+  // parsed). A response refuses the request: it is sent, and the connection
+  // closes without the body being kept. `head.body` is empty.
+  virtual std::optional<HttpResponse> CheckHead(const HttpRequest& head) = 0;
   virtual void Handle(std::shared_ptr<HttpExchange> exchange) = 0;
   // Whether an upgrade request for `path` may become a WebSocket.
   virtual bool AcceptsWebSocket(absl::string_view path) const = 0;
   virtual void HandleWebSocket(
       std::shared_ptr<WebSocketConnection> connection) = 0;
+  // An exception escaped handler code run on an I/O thread for `route`
+  // ("POST /v1/chat/completions"); the server has answered 500 (or closed
+  // the connection, or the WebSocket with 1011) and goes on. Log and count
+  // it; `what` may hold caller bytes. Must not throw.
+  virtual void OnEscapedException(absl::string_view route,
+                                  absl::string_view what) = 0;
 };
 
 }  // namespace voxgate::http

@@ -109,6 +109,10 @@ absl::StatusOr<std::vector<FormPart>> ParseFormData(
       return Malformed("the body does not end with the closing boundary");
     }
     part.size = next - part.offset;
+    if (parts.size() == kMaxFormParts) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the form has more than ", kMaxFormParts, " parts"));
+    }
     parts.push_back(std::move(part));
     position = next + 2 + delimiter.size();
   }

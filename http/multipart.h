@@ -18,10 +18,13 @@ struct FormPart {
   std::size_t size = 0;
 };
 
+// Parts one form may have.
+inline constexpr std::size_t kMaxFormParts = 64;
+
 // The parts of `body`, sent with `content_type` (which names the boundary).
 // INVALID_ARGUMENT saying what is malformed: a missing boundary, a part
 // without Content-Disposition or name, a body that does not end with the
-// closing delimiter. Part parameters are parsed by Beast's param_list.
+// closing delimiter, more than kMaxFormParts parts. Part parameters are parsed by Beast's param_list.
 absl::StatusOr<std::vector<FormPart>> ParseFormData(
     absl::string_view content_type, absl::string_view body);
 

@@ -6,6 +6,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "common/json_limits.h"
+#include "common/json_reader.h"
+#include "common/status_macros.h"
 #include "server/chat_mapping.h"
 
 namespace voxgate::http {
@@ -18,50 +21,41 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
 }
 
-absl::StatusOr<v1::Role> RoleFor(const json& role, const std::string& field) {
-  if (!role.is_string()) return FieldError(field, "must be a string");
-  const std::string name = role.get<std::string>();
-  if (name == "system") return v1::ROLE_SYSTEM;
-  if (name == "user") return v1::ROLE_USER;
-  if (name == "assistant") return v1::ROLE_ASSISTANT;
-  if (name == "tool") return v1::ROLE_TOOL;
-  if (name == "developer") return v1::ROLE_DEVELOPER;
-  return FieldError(field, absl::StrCat("unknown role \"", name,
+absl::StatusOr<v1::Role> RoleFor(const JsonReader& message) {
+  const std::string field = message.Field("role");
+  ASSIGN_OR_RETURN(std::optional<std::string> name,
+                   message.OptionalString("role"));
+  if (!name.has_value()) return FieldError(field, "is required");
+  if (*name == "system") return v1::ROLE_SYSTEM;
+  if (*name == "user") return v1::ROLE_USER;
+  if (*name == "assistant") return v1::ROLE_ASSISTANT;
+  if (*name == "tool") return v1::ROLE_TOOL;
+  if (*name == "developer") return v1::ROLE_DEVELOPER;
+  return FieldError(field, absl::StrCat("unknown role \"", *name,
                                         "\"; expected system, user, "
                                         "assistant, tool or developer"));
 }
 
-absl::StatusOr<std::string> StringField(const json& object, const char* key,
-                                        const std::string& field) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::string();
-  if (!it->is_string()) return FieldError(field, "must be a string");
-  return it->get<std::string>();
-}
-
-absl::Status AddPart(const json& part, const std::string& field,
+absl::Status AddPart(const json& value, const std::string& field,
                      v1::ChatMessage& message) {
-  if (!part.is_object()) return FieldError(field, "must be an object");
-  const std::string type = part.value("type", "");
+  ASSIGN_OR_RETURN(const JsonReader part, JsonReader::Object(value, field));
+  ASSIGN_OR_RETURN(const std::string type, part.String("type"));
   v1::ContentPart* out = message.add_content();
   if (type == "text") {
-    absl::StatusOr<std::string> text =
-        StringField(part, "text", field + ".text");
-    if (!text.ok()) return text.status();
-    out->set_text(*std::move(text));
+    ASSIGN_OR_RETURN(std::string text, part.String("text"));
+    out->set_text(std::move(text));
     return absl::OkStatus();
   }
   if (type == "input_audio") {
-    auto audio = part.find("input_audio");
-    if (audio == part.end() || !audio->is_object()) {
-      return FieldError(field + ".input_audio", "must be an object");
+    ASSIGN_OR_RETURN(std::optional<JsonReader> audio,
+                     part.OptionalObject("input_audio"));
+    if (!audio.has_value()) {
+      return FieldError(part.Field("input_audio"), "is required");
     }
-    absl::StatusOr<std::string> data =
-        StringField(*audio, "data", field + ".input_audio.data");
-    if (!data.ok()) return data.status();
+    ASSIGN_OR_RETURN(const std::string data, audio->String("data"));
     std::string bytes;
-    if (!absl::Base64Unescape(*data, &bytes)) {
-      return FieldError(field + ".input_audio.data", "is not valid base64");
+    if (!absl::Base64Unescape(data, &bytes)) {
+      return FieldError(audio->Field("data"), "is not valid base64");
     }
     out->mutable_audio()->set_content(std::move(bytes));
     // The format is sniffed from the bytes, as for gRPC callers; WAV and MP3
@@ -69,146 +63,165 @@ absl::Status AddPart(const json& part, const std::string& field,
     return absl::OkStatus();
   }
   if (type == "image_url") {
-    auto image = part.find("image_url");
-    if (image == part.end() || !image->is_object()) {
-      return FieldError(field + ".image_url", "must be an object");
+    ASSIGN_OR_RETURN(std::optional<JsonReader> image,
+                     part.OptionalObject("image_url"));
+    if (!image.has_value()) {
+      return FieldError(part.Field("image_url"), "is required");
     }
-    out->mutable_image_url()->set_url(image->value("url", ""));
-    out->mutable_image_url()->set_detail(image->value("detail", ""));
+    ASSIGN_OR_RETURN(std::string url, image->String("url"));
+    ASSIGN_OR_RETURN(std::string detail, image->String("detail"));
+    out->mutable_image_url()->set_url(std::move(url));
+    out->mutable_image_url()->set_detail(std::move(detail));
     return absl::OkStatus();
   }
-  return FieldError(field + ".type",
+  return FieldError(part.Field("type"),
                     absl::StrCat("unsupported content part type \"", type,
                                  "\"; expected text, input_audio or "
                                  "image_url"));
 }
 
-absl::Status AddMessage(const json& message, const std::string& field,
+absl::Status AddToolCalls(const JsonReader& message, v1::ChatMessage& out) {
+  ASSIGN_OR_RETURN(const json* calls, message.Array("tool_calls"));
+  if (calls == nullptr) return absl::OkStatus();
+  for (std::size_t i = 0; i < calls->size(); ++i) {
+    ASSIGN_OR_RETURN(const JsonReader call,
+                     JsonReader::Object((*calls)[i],
+                                        ElementName(message.Field("tool_calls"),
+                                                    i)));
+    ASSIGN_OR_RETURN(std::optional<JsonReader> function,
+                     call.OptionalObject("function"));
+    if (!function.has_value()) {
+      return FieldError(call.Field("function"), "is required");
+    }
+    v1::ToolCall* tool_call = out.add_tool_calls();
+    ASSIGN_OR_RETURN(std::string id, call.String("id"));
+    ASSIGN_OR_RETURN(std::string name, function->String("name"));
+    ASSIGN_OR_RETURN(std::string arguments, function->String("arguments"));
+    tool_call->set_id(std::move(id));
+    tool_call->set_name(std::move(name));
+    tool_call->set_arguments(std::move(arguments));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddMessage(const json& value, const std::string& field,
                         v1::ChatRequest& request) {
-  if (!message.is_object()) return FieldError(field, "must be an object");
+  ASSIGN_OR_RETURN(const JsonReader message, JsonReader::Object(value, field));
   v1::ChatMessage* out = request.add_messages();
-  absl::StatusOr<v1::Role> role =
-      RoleFor(message.value("role", json()), field + ".role");
-  if (!role.ok()) return role.status();
-  out->set_role(*role);
-  auto content = message.find("content");
-  if (content != message.end() && !content->is_null()) {
+  ASSIGN_OR_RETURN(const v1::Role role, RoleFor(message));
+  out->set_role(role);
+  if (const json* content = message.Find("content")) {
     if (content->is_string()) {
       out->add_content()->set_text(content->get<std::string>());
     } else if (content->is_array()) {
       for (std::size_t i = 0; i < content->size(); ++i) {
-        absl::Status added = AddPart(
-            (*content)[i], absl::StrCat(field, ".content[", i, "]"), *out);
-        if (!added.ok()) return added;
+        RETURN_IF_ERROR(AddPart((*content)[i],
+                                ElementName(message.Field("content"), i),
+                                *out));
       }
     } else {
-      return FieldError(field + ".content", "must be a string or an array");
+      return FieldError(message.Field("content"),
+                        "must be a string or an array");
     }
   }
-  absl::StatusOr<std::string> name =
-      StringField(message, "name", field + ".name");
-  if (!name.ok()) return name.status();
-  out->set_name(*name);
-  absl::StatusOr<std::string> tool_call_id =
-      StringField(message, "tool_call_id", field + ".tool_call_id");
-  if (!tool_call_id.ok()) return tool_call_id.status();
-  out->set_tool_call_id(*tool_call_id);
-  auto calls = message.find("tool_calls");
-  if (calls != message.end() && !calls->is_null()) {
-    if (!calls->is_array()) {
-      return FieldError(field + ".tool_calls", "must be an array");
-    }
-    for (std::size_t i = 0; i < calls->size(); ++i) {
-      const json& call = (*calls)[i];
-      const std::string call_field =
-          absl::StrCat(field, ".tool_calls[", i, "]");
-      if (!call.is_object() || !call.contains("function") ||
-          !call["function"].is_object()) {
-        return FieldError(call_field + ".function", "must be an object");
-      }
-      v1::ToolCall* tool_call = out->add_tool_calls();
-      tool_call->set_id(call.value("id", ""));
-      tool_call->set_name(call["function"].value("name", ""));
-      tool_call->set_arguments(call["function"].value("arguments", ""));
-    }
+  ASSIGN_OR_RETURN(std::string name, message.String("name"));
+  out->set_name(std::move(name));
+  ASSIGN_OR_RETURN(std::string tool_call_id, message.String("tool_call_id"));
+  out->set_tool_call_id(std::move(tool_call_id));
+  return AddToolCalls(message, *out);
+}
+
+absl::Status AddTool(const json& value, const std::string& field,
+                     v1::ChatRequest& request) {
+  ASSIGN_OR_RETURN(const JsonReader tool, JsonReader::Object(value, field));
+  ASSIGN_OR_RETURN(const std::string type, tool.String("type", "function"));
+  ASSIGN_OR_RETURN(std::optional<JsonReader> function,
+                   tool.OptionalObject("function"));
+  if (type != "function" || !function.has_value()) {
+    return FieldError(field,
+                      "must be {\"type\": \"function\", "
+                      "\"function\": {...}}");
   }
+  v1::Tool* out = request.add_tools();
+  ASSIGN_OR_RETURN(std::string name, function->String("name"));
+  ASSIGN_OR_RETURN(std::string description, function->String("description"));
+  ASSIGN_OR_RETURN(const bool strict, function->Bool("strict", false));
+  out->set_name(std::move(name));
+  out->set_description(std::move(description));
+  if (const json* parameters = function->Find("parameters")) {
+    out->set_parameters_json(DumpJson(*parameters));
+  }
+  out->set_strict(strict);
   return absl::OkStatus();
 }
 
-absl::Status SetTools(const json& body, v1::ChatRequest& request) {
-  auto tools = body.find("tools");
-  if (tools != body.end() && !tools->is_null()) {
-    if (!tools->is_array()) return FieldError("tools", "must be an array");
-    for (std::size_t i = 0; i < tools->size(); ++i) {
-      const json& tool = (*tools)[i];
-      const std::string field = absl::StrCat("tools[", i, "]");
-      if (!tool.is_object() || tool.value("type", "function") != "function" ||
-          !tool.contains("function") || !tool["function"].is_object()) {
-        return FieldError(field,
-                          "must be {\"type\": \"function\", "
-                          "\"function\": {...}}");
-      }
-      const json& function = tool["function"];
-      v1::Tool* out = request.add_tools();
-      out->set_name(function.value("name", ""));
-      out->set_description(function.value("description", ""));
-      if (function.contains("parameters")) {
-        out->set_parameters_json(function["parameters"].dump());
-      }
-      out->set_strict(function.value("strict", false));
-    }
-  }
-  auto choice = body.find("tool_choice");
-  if (choice != body.end() && !choice->is_null()) {
-    v1::ToolChoice* out = request.mutable_tool_choice();
-    if (choice->is_string()) {
-      const std::string mode = choice->get<std::string>();
-      if (mode == "auto") {
-        out->set_mode(v1::TOOL_CHOICE_MODE_AUTO);
-      } else if (mode == "none") {
-        out->set_mode(v1::TOOL_CHOICE_MODE_NONE);
-      } else if (mode == "required") {
-        out->set_mode(v1::TOOL_CHOICE_MODE_REQUIRED);
-      } else {
-        return FieldError("tool_choice",
-                          "expected auto, none, required or a function");
-      }
-    } else if (choice->is_object() && choice->contains("function") &&
-               (*choice)["function"].is_object()) {
-      out->set_function_name((*choice)["function"].value("name", ""));
+absl::Status SetToolChoice(const JsonReader& body, v1::ChatRequest& request) {
+  const json* choice = body.Find("tool_choice");
+  if (choice == nullptr) return absl::OkStatus();
+  v1::ToolChoice* out = request.mutable_tool_choice();
+  if (choice->is_string()) {
+    const std::string& mode = choice->get_ref<const std::string&>();
+    if (mode == "auto") {
+      out->set_mode(v1::TOOL_CHOICE_MODE_AUTO);
+    } else if (mode == "none") {
+      out->set_mode(v1::TOOL_CHOICE_MODE_NONE);
+    } else if (mode == "required") {
+      out->set_mode(v1::TOOL_CHOICE_MODE_REQUIRED);
     } else {
       return FieldError("tool_choice",
                         "expected auto, none, required or a function");
     }
+    return absl::OkStatus();
   }
-  auto parallel = body.find("parallel_tool_calls");
-  if (parallel != body.end() && parallel->is_boolean()) {
-    request.set_parallel_tool_calls(parallel->get<bool>());
+  ASSIGN_OR_RETURN(const JsonReader object,
+                   JsonReader::Object(*choice, "tool_choice"));
+  ASSIGN_OR_RETURN(std::optional<JsonReader> function,
+                   object.OptionalObject("function"));
+  if (!function.has_value()) {
+    return FieldError("tool_choice",
+                      "expected auto, none, required or a function");
   }
+  ASSIGN_OR_RETURN(std::string name, function->String("name"));
+  out->set_function_name(std::move(name));
   return absl::OkStatus();
 }
 
-absl::Status SetResponseFormat(const json& format,
-                               v1::GenerationConfig& generation) {
-  if (!format.is_object()) {
-    return FieldError("response_format", "must be an object");
+absl::Status SetTools(const JsonReader& body, v1::ChatRequest& request) {
+  ASSIGN_OR_RETURN(const json* tools, body.Array("tools"));
+  if (tools != nullptr) {
+    for (std::size_t i = 0; i < tools->size(); ++i) {
+      RETURN_IF_ERROR(AddTool((*tools)[i], ElementName("tools", i), request));
+    }
   }
-  const std::string type = format.value("type", "");
+  RETURN_IF_ERROR(SetToolChoice(body, request));
+  ASSIGN_OR_RETURN(std::optional<bool> parallel,
+                   body.OptionalBool("parallel_tool_calls"));
+  if (parallel.has_value()) request.set_parallel_tool_calls(*parallel);
+  return absl::OkStatus();
+}
+
+absl::Status SetResponseFormat(const JsonReader& format,
+                               v1::GenerationConfig& generation) {
+  ASSIGN_OR_RETURN(const std::string type, format.String("type"));
   v1::ResponseFormat* out = generation.mutable_response_format();
   if (type == "text") {
     out->set_type(v1::RESPONSE_FORMAT_TYPE_TEXT);
   } else if (type == "json_object") {
     out->set_type(v1::RESPONSE_FORMAT_TYPE_JSON_OBJECT);
   } else if (type == "json_schema") {
-    auto schema = format.find("json_schema");
-    if (schema == format.end() || !schema->is_object() ||
-        !schema->contains("schema")) {
+    ASSIGN_OR_RETURN(std::optional<JsonReader> schema,
+                     format.OptionalObject("json_schema"));
+    const json* document =
+        schema.has_value() ? schema->Find("schema") : nullptr;
+    if (document == nullptr) {
       return FieldError("response_format.json_schema.schema", "is required");
     }
+    ASSIGN_OR_RETURN(std::string name, schema->String("name"));
+    ASSIGN_OR_RETURN(const bool strict, schema->Bool("strict", false));
     out->set_type(v1::RESPONSE_FORMAT_TYPE_JSON_SCHEMA);
-    out->set_schema_name(schema->value("name", ""));
-    out->set_json_schema((*schema)["schema"].dump());
-    out->set_strict(schema->value("strict", false));
+    out->set_schema_name(std::move(name));
+    out->set_json_schema(DumpJson(*document));
+    out->set_strict(strict);
   } else {
     return FieldError("response_format.type",
                       "expected text, json_object or json_schema");
@@ -216,47 +229,57 @@ absl::Status SetResponseFormat(const json& format,
   return absl::OkStatus();
 }
 
-absl::Status SetGeneration(const json& body, v1::GenerationConfig& generation) {
-  for (const auto& [key, value] : body.items()) {
-    if (value.is_null()) continue;
-    const bool number = value.is_number();
-    if (key == "temperature" || key == "top_p" || key == "presence_penalty" ||
-        key == "frequency_penalty") {
-      if (!number) return FieldError(key, "must be a number");
-      const float v = value.get<float>();
-      if (key == "temperature") generation.set_temperature(v);
-      if (key == "top_p") generation.set_top_p(v);
-      if (key == "presence_penalty") generation.set_presence_penalty(v);
-      if (key == "frequency_penalty") generation.set_frequency_penalty(v);
-    } else if (key == "max_tokens" || key == "max_completion_tokens") {
-      if (!value.is_number_integer()) {
-        return FieldError(key, "must be an integer");
-      }
-      const int64_t tokens = value.get<int64_t>();
-      if (tokens < 1 || tokens > 1048576) {
-        return FieldError(key, "must be between 1 and 1048576");
-      }
-      generation.set_max_tokens(static_cast<int32_t>(tokens));
-    } else if (key == "seed") {
-      if (!value.is_number_integer())
-        return FieldError(key, "must be an integer");
-      generation.set_seed(value.get<int64_t>());
-    } else if (key == "stop") {
-      if (value.is_string()) {
-        generation.add_stop(value.get<std::string>());
-      } else if (value.is_array()) {
-        for (const json& stop : value) {
-          if (!stop.is_string()) return FieldError(key, "must hold strings");
-          generation.add_stop(stop.get<std::string>());
-        }
-      } else {
-        return FieldError(key, "must be a string or an array of strings");
-      }
-    } else if (key == "response_format") {
-      absl::Status set = SetResponseFormat(value, generation);
-      if (!set.ok()) return set;
+absl::Status SetStop(const json& value, v1::GenerationConfig& generation) {
+  if (value.is_string()) {
+    generation.add_stop(value.get<std::string>());
+    return absl::OkStatus();
+  }
+  if (!value.is_array()) {
+    return FieldError("stop", "must be a string or an array of strings");
+  }
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_string()) {
+      return FieldError(ElementName("stop", i), "must be a string");
+    }
+    generation.add_stop(value[i].get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetGeneration(const JsonReader& body,
+                           v1::GenerationConfig& generation) {
+  struct FloatField {
+    const char* key;
+    void (v1::GenerationConfig::*set)(float);
+  };
+  for (const FloatField& field :
+       {FloatField{"temperature", &v1::GenerationConfig::set_temperature},
+        FloatField{"top_p", &v1::GenerationConfig::set_top_p},
+        FloatField{"presence_penalty",
+                   &v1::GenerationConfig::set_presence_penalty},
+        FloatField{"frequency_penalty",
+                   &v1::GenerationConfig::set_frequency_penalty}}) {
+    ASSIGN_OR_RETURN(std::optional<double> value, body.Number(field.key));
+    if (value.has_value()) {
+      (generation.*field.set)(static_cast<float>(*value));
     }
   }
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    ASSIGN_OR_RETURN(std::optional<int64_t> tokens, body.Integer(key));
+    if (!tokens.has_value()) continue;
+    if (*tokens < 1 || *tokens > 1048576) {
+      return FieldError(key, "must be between 1 and 1048576");
+    }
+    generation.set_max_tokens(static_cast<int32_t>(*tokens));
+  }
+  ASSIGN_OR_RETURN(std::optional<int64_t> seed, body.Integer("seed"));
+  if (seed.has_value()) generation.set_seed(*seed);
+  if (const json* stop = body.Find("stop")) {
+    RETURN_IF_ERROR(SetStop(*stop, generation));
+  }
+  ASSIGN_OR_RETURN(std::optional<JsonReader> format,
+                   body.OptionalObject("response_format"));
+  if (format.has_value()) RETURN_IF_ERROR(SetResponseFormat(*format, generation));
   return absl::OkStatus();
 }
 
@@ -294,46 +317,39 @@ double Seconds(const google::protobuf::Duration& duration) {
 }  // namespace
 
 absl::StatusOr<OpenAiChatRequest> ChatRequestFromJson(const std::string& body) {
-  json document = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded() || !document.is_object()) {
+  ASSIGN_OR_RETURN(const json document,
+                   ParseCallerJson(body, "the request body",
+                                   kRequestJsonLimits));
+  if (!document.is_object()) {
     return absl::InvalidArgumentError("the request body must be a JSON object");
   }
+  ASSIGN_OR_RETURN(const JsonReader reader, JsonReader::Object(document, ""));
   OpenAiChatRequest out;
   v1::ChatRequest& request = out.chat;
-  absl::StatusOr<std::string> model = StringField(document, "model", "model");
-  if (!model.ok()) return model.status();
-  request.set_model(*model);
-  auto messages = document.find("messages");
-  if (messages == document.end() || !messages->is_array()) {
+  ASSIGN_OR_RETURN(std::string model, reader.String("model"));
+  request.set_model(std::move(model));
+  ASSIGN_OR_RETURN(const json* messages, reader.Array("messages"));
+  if (messages == nullptr) {
     return FieldError("messages", "is required and must be an array");
   }
   for (std::size_t i = 0; i < messages->size(); ++i) {
-    absl::Status added =
-        AddMessage((*messages)[i], absl::StrCat("messages[", i, "]"), request);
-    if (!added.ok()) return added;
+    RETURN_IF_ERROR(
+        AddMessage((*messages)[i], ElementName("messages", i), request));
   }
-  if (absl::Status set = SetGeneration(document, *request.mutable_generation());
-      !set.ok()) {
-    return set;
-  }
-  if (absl::Status set = SetTools(document, request); !set.ok()) return set;
-  if (auto n = document.find("n");
-      n != document.end() && !n->is_null() && *n != 1) {
-    return FieldError("n", "only 1 is supported");
-  }
-  if (auto stream = document.find("stream");
-      stream != document.end() && !stream->is_null()) {
-    if (!stream->is_boolean()) return FieldError("stream", "must be a boolean");
-    out.stream = stream->get<bool>();
-  }
-  if (auto options = document.find("stream_options");
-      options != document.end() && options->is_object()) {
-    out.include_usage = options->value("include_usage", false);
+  RETURN_IF_ERROR(SetGeneration(reader, *request.mutable_generation()));
+  RETURN_IF_ERROR(SetTools(reader, request));
+  ASSIGN_OR_RETURN(std::optional<int64_t> n, reader.Integer("n"));
+  if (n.has_value() && *n != 1) return FieldError("n", "only 1 is supported");
+  ASSIGN_OR_RETURN(out.stream, reader.Bool("stream", false));
+  ASSIGN_OR_RETURN(std::optional<JsonReader> options,
+                   reader.OptionalObject("stream_options"));
+  if (options.has_value()) {
+    ASSIGN_OR_RETURN(out.include_usage, options->Bool("include_usage", false));
   }
   for (const auto& [key, value] : document.items()) {
     if (IsKnownField(key)) continue;
     (*request.mutable_backend_options())[key] =
-        value.is_string() ? value.get<std::string>() : value.dump();
+        value.is_string() ? value.get<std::string>() : DumpJson(value);
   }
   return out;
 }
@@ -423,6 +439,45 @@ json ModelsJson(const v1::ListModelsResponse& models) {
   return {{"object", "list"}, {"data", std::move(data)}};
 }
 
+absl::StatusOr<TranscriptionForm> TranscriptionFormFromParts(
+    const std::vector<FormPart>& parts, absl::string_view body) {
+  constexpr std::size_t kMaxText = 64 << 10;
+  TranscriptionForm form;
+  bool has_file = false;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const FormPart& part = parts[i];
+    if (part.name == "file") {
+      form.file_part = i;
+      has_file = true;
+      continue;
+    }
+    std::string* field = nullptr;
+    if (part.name == "model") field = &form.model;
+    if (part.name == "language") field = &form.language;
+    if (part.name == "prompt") field = &form.prompt;
+    if (part.name == "temperature") field = &form.temperature;
+    if (part.name == "response_format") field = &form.response_format;
+    const bool granularity = part.name == "timestamp_granularities[]" ||
+                             part.name == "timestamp_granularities";
+    if (field == nullptr && !granularity) continue;  // as OpenAI: ignored
+    const absl::string_view value = body.substr(part.offset, part.size);
+    if (value.size() > kMaxText) {
+      return FieldError(part.name, absl::StrCat("over ", kMaxText, " bytes"));
+    }
+    if (ValidUtf8(value) != value) return FieldError(part.name, "not UTF-8");
+    if (granularity) {
+      if (form.timestamp_granularities.size() == 8) {
+        return FieldError(part.name, "at most 8 values");
+      }
+      form.timestamp_granularities.emplace_back(value);
+    } else {
+      field->assign(value.data(), value.size());
+    }
+  }
+  if (!has_file) return FieldError("file", "the form has no file part");
+  return form;
+}
+
 absl::StatusOr<v1::RecognitionConfig> RecognitionFromForm(
     const TranscriptionForm& form, bool translate) {
   v1::RecognitionConfig config;
@@ -504,7 +559,7 @@ TranscriptionBody TranscriptionResponseBody(
     body["warnings"] = json(std::vector<std::string>(
         response.warnings().begin(), response.warnings().end()));
   }
-  return {"application/json", body.dump()};
+  return {"application/json", DumpJson(body)};
 }
 
 }  // namespace voxgate::http

@@ -10,12 +10,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/json_limits.h"
+#include "http/multipart.h"
 #include "nlohmann/json.hpp"
 #include "voxgate/v1/chat.pb.h"
 #include "voxgate/v1/models.pb.h"
 #include "voxgate/v1/transcribe.pb.h"
 
 namespace voxgate::http {
+
+// What a JSON request body may hold; checked before any tree is built. The
+// body's size is bounded by server.max_receive_message_bytes before this.
+inline constexpr JsonLimits kRequestJsonLimits{
+    /*max_bytes=*/64 << 20, /*max_depth=*/64, /*max_elements=*/100000,
+    /*max_string_bytes=*/64 << 20};
 
 struct OpenAiChatRequest {
   v1::ChatRequest chat;
@@ -46,8 +54,9 @@ nlohmann::json UsageChunkJson(const v1::Usage& usage,
 // GET /v1/models: the list object, one entry per model id.
 nlohmann::json ModelsJson(const v1::ListModelsResponse& models);
 
-// The transcription request's form fields (file excluded).
+// The transcription request's form fields.
 struct TranscriptionForm {
+  std::size_t file_part = 0;  // index of the `file` part
   std::string model;
   std::string language;
   std::string prompt;
@@ -55,6 +64,12 @@ struct TranscriptionForm {
   std::string response_format;  // json, text, srt, vtt, verbose_json
   std::vector<std::string> timestamp_granularities;  // word, segment
 };
+
+// The form's fields from its parts (`body` holds their bytes). INVALID_
+// ARGUMENT naming the field: no file part, text that is not UTF-8 or over
+// 64 KiB, more than 8 timestamp granularities.
+absl::StatusOr<TranscriptionForm> TranscriptionFormFromParts(
+    const std::vector<FormPart>& parts, absl::string_view body);
 
 // The RecognitionConfig for a transcription (or translation) form.
 // INVALID_ARGUMENT naming the form field.

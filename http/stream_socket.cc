@@ -3,9 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/proto_duration.h"
-#include "google/protobuf/util/json_util.h"
 #include "http/http_errors.h"
-#include "nlohmann/json.hpp"
+#include "google/protobuf/util/json_util.h"
+#include "http/stream_messages.h"
 
 namespace voxgate::http {
 
@@ -127,25 +127,20 @@ void StreamSocket::OnMessage(absl::StatusOr<WebSocketMessage> message) {
           "the first message must be the StreamTranscribeConfig as JSON "
           "text"));
     }
-    v1::StreamTranscribeConfig config;
-    const auto parsed =
-        google::protobuf::util::JsonStringToMessage(message->data, &config);
-    if (!parsed.ok()) {
-      return session->Fail(absl::InvalidArgumentError(
-          "config: " + std::string(parsed.message())));
-    }
-    return session->Configure(config);
+    absl::StatusOr<v1::StreamTranscribeConfig> config =
+        StreamConfigFromJson(message->data);
+    if (!config.ok()) return session->Fail(config.status());
+    return session->Configure(*config);
   }
   if (!message->text) return session->Push(std::move(message->data), false);
-  const nlohmann::json control =
-      nlohmann::json::parse(message->data, nullptr, false);
-  const std::string type =
-      control.is_object() ? control.value("type", "") : std::string();
-  if (type == "finalize") return session->Push("", true);
-  if (type == "end") return session->EndOfInput();
-  session->Fail(absl::InvalidArgumentError(
-      "a text message must be {\"type\": \"finalize\"} or "
-      "{\"type\": \"end\"}"));
+  absl::StatusOr<StreamControl> control = StreamControlFromJson(message->data);
+  if (!control.ok()) return session->Fail(control.status());
+  switch (*control) {
+    case StreamControl::kFinalize:
+      return session->Push("", true);
+    case StreamControl::kEnd:
+      return session->EndOfInput();
+  }
 }
 
 void StreamSocket::OnReadyForInput() {

@@ -112,6 +112,12 @@ class HelloHandler final : public HttpHandler {
   }
   bool AcceptsWebSocket(absl::string_view) const override { return false; }
   void HandleWebSocket(std::shared_ptr<WebSocketConnection>) override {}
+  std::optional<HttpResponse> CheckHead(const HttpRequest&) override {
+    return std::nullopt;
+  }
+  void OnEscapedException(absl::string_view, absl::string_view) override {
+    ADD_FAILURE() << "HelloHandler throws nothing";
+  }
 };
 
 // A client connection trusting `ca_file`.

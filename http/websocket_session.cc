@@ -1,8 +1,11 @@
 #include "http/websocket_session.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_limits.h"
+#include "http/handler_boundary.h"
 
 namespace voxgate::http::internal {
 
@@ -19,7 +22,10 @@ void WebSocketSession<Stream>::Accept(
   ws_.read_message_max(shared_.options.max_websocket_message_bytes);
   ws_.async_accept(upgrade, [self = Self()](beast::error_code ec) {
     if (ec) return;
-    self->shared_.handler.HandleWebSocket(self);
+    RunHandlerCode(
+        self->shared_.handler, self->Route(),
+        [&] { self->shared_.handler.HandleWebSocket(self); },
+        [&] { self->CloseAfterEscape(); });
   });
 }
 
@@ -30,8 +36,16 @@ void WebSocketSession<Stream>::Read(
                                  on_message = std::move(on_message)]() mutable {
     self->read_buffer_.clear();
     self->ws_.async_read(
-        self->read_buffer_, [self, on_message = std::move(on_message)](
+        self->read_buffer_, [self, handler_code = std::move(on_message)](
                                 beast::error_code ec, std::size_t) {
+          // Handler code: an exception escaping it closes with 1011.
+          const auto on_message =
+              [&](absl::StatusOr<WebSocketMessage> message) {
+                RunHandlerCode(
+                    self->shared_.handler, self->Route(),
+                    [&] { handler_code(std::move(message)); },
+                    [&] { self->CloseAfterEscape(); });
+              };
           if (ec == websocket::error::message_too_big) {
             return on_message(absl::ResourceExhaustedError(absl::StrCat(
                 "a WebSocket message is over http.max_websocket_message_"
@@ -53,6 +67,16 @@ void WebSocketSession<Stream>::Read(
 }
 
 template <class Stream>
+std::string WebSocketSession<Stream>::Route() const {
+  return absl::StrCat("WebSocket ", request_.path);
+}
+
+template <class Stream>
+void WebSocketSession<Stream>::CloseAfterEscape() {
+  Close(1011, "the gateway failed on this stream; it was logged");
+}
+
+template <class Stream>
 void WebSocketSession<Stream>::Send(std::string text,
                                     std::function<void(bool)> sent) {
   net::post(ws_.get_executor(), [self = Self(), text = std::move(text),
@@ -66,8 +90,16 @@ template <class Stream>
 void WebSocketSession<Stream>::Close(int code, std::string reason) {
   net::post(ws_.get_executor(),
             [self = Self(), code, reason = std::move(reason)]() mutable {
-              // A close reason fits in a control frame: 123 bytes.
-              if (reason.size() > 120) reason.resize(120);
+              // A close reason fits in a control frame (123 bytes) and must
+              // be UTF-8, cut at a character's start (it may echo caller
+              // bytes).
+              reason = ValidUtf8(reason);
+              std::size_t cut = std::min<std::size_t>(reason.size(), 120);
+              while (cut > 0 && cut < reason.size() &&
+                     (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) {
+                --cut;
+              }
+              reason.resize(cut);
               self->outbox_.push_back({std::move(reason), nullptr, code});
               self->Pump();
             });
@@ -85,7 +117,11 @@ void WebSocketSession<Stream>::Pump() {
         [self = Self()](beast::error_code) {
           self->writing_ = false;
           for (Outgoing& left : self->outbox_) {
-            if (left.sent) left.sent(false);
+            if (left.sent) {
+              RunHandlerCode(
+                  self->shared_.handler, self->Route(),
+                  [&] { left.sent(false); }, [] {});
+            }
           }
           self->outbox_.clear();
         });
@@ -97,7 +133,12 @@ void WebSocketSession<Stream>::Pump() {
                     Outgoing done = std::move(self->outbox_.front());
                     self->outbox_.pop_front();
                     self->writing_ = false;
-                    if (done.sent) done.sent(!ec);
+                    if (done.sent) {
+                      RunHandlerCode(
+                          self->shared_.handler, self->Route(),
+                          [&] { done.sent(!ec); },
+                          [&] { self->CloseAfterEscape(); });
+                    }
                     self->Pump();
                   });
 }

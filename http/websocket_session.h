@@ -9,6 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -64,12 +66,33 @@ class SessionRegistry {
   std::map<Key, std::function<void()>> sessions_ ABSL_GUARDED_BY(mu_);
 };
 
+// Bytes reserved against a limit, from any thread.
+class ByteBudget {
+ public:
+  explicit ByteBudget(std::uint64_t limit) : limit_(limit) {}
+  // Reserves `bytes` unless that would pass the limit.
+  bool TryReserve(std::uint64_t bytes) {
+    std::uint64_t used = used_.load();
+    do {
+      if (bytes > limit_ || used > limit_ - bytes) return false;
+    } while (!used_.compare_exchange_weak(used, used + bytes));
+    return true;
+  }
+  void Release(std::uint64_t bytes) { used_ -= bytes; }
+  std::uint64_t limit() const { return limit_; }
+
+ private:
+  const std::uint64_t limit_;
+  std::atomic<std::uint64_t> used_{0};
+};
+
 // Everything sessions share; outlives them (the server joins its threads
 // only after every session is gone or closed).
 struct Shared {
   HttpServerOptions options;
   HttpHandler& handler;
   SessionRegistry& sessions;
+  ByteBudget& body_budget;
 };
 
 // One upgraded connection: the WebSocketConnection handlers see. All socket
@@ -109,6 +132,10 @@ class WebSocketSession final
 
   // Starts the next write or close, one at a time.
   void Pump();
+  // "WebSocket /v1/stream/transcribe", for reports of escaped exceptions.
+  std::string Route() const;
+  // After an exception escaped handler code: close with 1011.
+  void CloseAfterEscape();
 
   // For the callbacks (a dependent base's member).
   std::shared_ptr<WebSocketSession> Self() { return this->shared_from_this(); }

@@ -98,6 +98,12 @@ check_step() {  # name command...: one counted case
 check_step stubs ./scripts/gen_stubs.sh --check
 check_step buf-lint "$tools/bin/buf" lint
 
+# The HTTP door's request mapping (chat JSON, multipart forms, WebSocket
+# messages) under libFuzzer with ASan + UBSan, from the checked-in seeds, for
+# a bounded time; any crash, exception, leak or sanitizer report fails it.
+phase "fuzz: HTTP request mapping, 60 s"
+check_step fuzz-http env VOXGATE_SKIP_SETUP=1 ./scripts/fuzz.sh http 60
+
 # The Python and Go clients against the real binaries built above.
 export VOXGATE_BIN="$bin/server/voxgate" FAKE_UPSTREAM_BIN="$bin/tests/fake_upstream/fake_upstream_server"
 # pytest_suite NAME DIR: runs a pytest suite and records its counted cases.

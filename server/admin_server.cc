@@ -70,6 +70,13 @@ class AdminServer::Handler final : public http::HttpHandler {
   }
   bool AcceptsWebSocket(absl::string_view) const override { return false; }
   void HandleWebSocket(std::shared_ptr<http::WebSocketConnection>) override {}
+  std::optional<http::HttpResponse> CheckHead(const http::HttpRequest&) override {
+    return std::nullopt;
+  }
+  // The admin port reads no caller body and builds every answer from its
+  // own state; the server has answered 500 already, and there is nothing
+  // the probes need logged.
+  void OnEscapedException(absl::string_view, absl::string_view) override {}
 
  private:
   http::HttpResponse Answer(const http::HttpRequest& request) const {

@@ -94,6 +94,12 @@ class AdmissionCheck {
   // PERMISSION_DENIED, RESOURCE_EXHAUSTED (with a RetryInfo payload) or
   // UNAVAILABLE.
   virtual void Check(const AdmissionRequest& request, Done done) = 0;
+  // Who the caller is, from what arrives before a request's body (metadata,
+  // the client certificate's identity): UNAUTHENTICATED when no tenant is
+  // found, so a door refuses before it reads or parses the body. Check()
+  // decides the rest later. Must not block.
+  virtual absl::Status Authenticate(const CallerMetadata& metadata,
+                                    absl::string_view identity) = 0;
 };
 
 // The one admission step of every call, gRPC and HTTP alike: refuses while
@@ -152,6 +158,13 @@ class Admission {
   // Whether a check is configured (callers may skip gathering what only
   // checks read, such as the peer's address).
   bool has_checks() const { return check_ != nullptr; }
+  // The check's Authenticate (OK without a check): for doors, before they
+  // read a body.
+  absl::Status Authenticate(const CallerMetadata& metadata,
+                            absl::string_view identity) const {
+    return check_ == nullptr ? absl::OkStatus()
+                             : check_->Authenticate(metadata, identity);
+  }
   // Calls holding a slot, and long-lived streams among them.
   int active() const;
   int active_streams() const;

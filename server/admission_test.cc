@@ -156,6 +156,11 @@ class RefuseMethod final : public AdmissionCheck {
     done(absl::PermissionDeniedError(
         absl::StrCat("method ", request.method, " is not allowed")));
   }
+  // Knows every caller: these tests are about Check.
+  absl::Status Authenticate(const CallerMetadata&,
+                            absl::string_view) override {
+    return absl::OkStatus();
+  }
   std::string seen_peer_;
   int live_grants_ = 0;
 
@@ -193,6 +198,10 @@ class LateCheck final : public AdmissionCheck {
   void Check(const AdmissionRequest&, Done done) override {
     absl::MutexLock lock(&mu_);
     pending_.push_back(std::move(done));
+  }
+  absl::Status Authenticate(const CallerMetadata&,
+                            absl::string_view) override {
+    return absl::OkStatus();
   }
   // Answers the oldest pending check on a thread of its own.
   void Answer(absl::StatusOr<std::unique_ptr<CallGrant>> answer) {

@@ -58,6 +58,15 @@ void AnalyzeCall::Start() {
     return;
   }
   params_ = *std::move(params);
+  // Admission checked request.model (the chat model); the transcription
+  // model of a CASCADE is the tenant's to choose only among its models too.
+  if (call_.grant != nullptr && request->has_recognition()) {
+    if (absl::Status allowed =
+            call_.grant->CheckModel(request->recognition().model());
+        !allowed.ok()) {
+      return Complete(allowed);
+    }
+  }
   if (absl::Status base = BuildConversationBase(); !base.ok()) {
     return Complete(base);
   }

@@ -125,7 +125,13 @@ CallMetrics::CallMetrics()
                     .Name("voxgate_stream_interim_results_total")
                     .Help("Interim results StreamTranscribe sent.")
                     .Register(*registry_)
-                    .Add({})) {
+                    .Add({})),
+      escaped_(prometheus::BuildCounter()
+                   .Name("voxgate_escaped_exceptions_total")
+                   .Help("Exceptions that escaped request handling and were "
+                         "answered by the last-resort boundary (500 or "
+                         "close 1011); should stay 0.")
+                   .Register(*registry_)) {
   for (const auto& [method, type] : MethodTypes()) {
     started_.Add({{"grpc_service", ServiceOf(method)},
                   {"grpc_method", method},
@@ -198,6 +204,10 @@ void CallMetrics::Handled(const std::string& method, absl::StatusCode code,
   overhead_.Add({{"grpc_method", method}}, LatencyBuckets())
       .Observe(absl::ToDoubleSeconds(total - upstream));
   if (type == "unary" && code == absl::StatusCode::kOk) MessageSent(method);
+}
+
+void CallMetrics::ExceptionEscaped(const std::string& route) {
+  escaped_.Add({{"route", route}}).Increment();
 }
 
 }  // namespace voxgate::server

@@ -19,7 +19,8 @@ namespace voxgate::server {
 // voxgate_gateway_overhead_seconds (total minus upstream time), audio
 // (voxgate_audio_preprocess_seconds, voxgate_audio_seconds_total,
 // voxgate_transcribe_chunks) and stream results
-// (voxgate_stream_utterances_total, voxgate_stream_interim_results_total).
+// (voxgate_stream_utterances_total, voxgate_stream_interim_results_total);
+// and voxgate_escaped_exceptions_total, which should stay 0.
 // Every series exists from the start (at 0). Thread-safe.
 class CallMetrics {
  public:
@@ -41,6 +42,10 @@ class CallMetrics {
                       double audio_seconds, int chunks);
   void StreamUtterance() { utterances_.Increment(); }
   void StreamInterimResult() { interims_.Increment(); }
+  // An exception escaped handler code and the last-resort boundary answered
+  // (voxgate_escaped_exceptions_total{route}); `route` is one of the
+  // server's own routes, never caller text.
+  void ExceptionEscaped(const std::string& route);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -55,6 +60,7 @@ class CallMetrics {
   prometheus::Histogram& chunks_;
   prometheus::Counter& utterances_;
   prometheus::Counter& interims_;
+  prometheus::Family<prometheus::Counter>& escaped_;
 };
 
 }  // namespace voxgate::server

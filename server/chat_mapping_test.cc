@@ -129,6 +129,17 @@ TEST(ChatMappingTest, BadToolRequestsNameTheField) {
          (*r.mutable_backend_options())["tools"] = "[]";
        },
        "backend_options.tools: is set by the gateway"},
+      {"a NUL in a backend_options key (a second model field upstream)",
+       [](v1::ChatRequest& r) {
+         (*r.mutable_backend_options())[std::string("model\0", 6)] = "x";
+       },
+       "backend_options[\"model\\x00\"]: keys may hold only letters"},
+      {"backend_options nested too deep",
+       [](v1::ChatRequest& r) {
+         (*r.mutable_backend_options())["x"] =
+             std::string(100, '[') + std::string(100, ']');
+       },
+       "backend_options.x: JSON nested deeper than 32 levels"},
   };
   for (const Case& c : cases) {
     v1::ChatRequest request = UserSays("hi");

@@ -1,8 +1,11 @@
 #include "server/field_checks.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "common/json_limits.h"
 
 namespace voxgate::server {
@@ -18,6 +21,16 @@ absl::Status CheckBackendOptions(
       return FieldError(entry,
                         absl::StrCat("keys 1 to 64 characters, values up to ",
                                      max_value, " bytes"));
+    }
+    // A key becomes a JSON member or a multipart field name upstream: a NUL
+    // or a quote there could forge a second field ("model\0").
+    if (!std::all_of(key.begin(), key.end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                 c == '_' || c == '-' || c == '.';
+        })) {
+      return FieldError(absl::StrCat(field, "[\"", absl::CHexEscape(key), "\"]"),
+                        "keys may hold only letters, digits, '_', '-' and "
+                        "'.'");
     }
     if (owned.count(key)) {
       return FieldError(entry,

@@ -128,6 +128,15 @@ absl::StatusOr<const TenantPolicy*> TenantGate::Identify(
             "not listed by any tenant");
 }
 
+absl::Status TenantGate::Authenticate(const server::CallerMetadata& metadata,
+                                      absl::string_view identity) {
+  std::shared_ptr<const KeyRing> ring = keys_.Current();
+  absl::StatusOr<const TenantPolicy*> found =
+      Identify(*ring, &metadata, identity);
+  if (!found.ok()) metrics_.Rejected("", Rejection::kUnauthenticated);
+  return found.status();
+}
+
 void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
   std::shared_ptr<const KeyRing> ring = keys_.Current();
   absl::StatusOr<const TenantPolicy*> found =

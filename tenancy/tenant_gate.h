@@ -31,6 +31,8 @@ class TenantGate final : public server::AdmissionCheck {
       : keys_(keys), limiter_(limiter), metrics_(metrics) {}
 
   void Check(const server::AdmissionRequest& request, Done done) override;
+  absl::Status Authenticate(const server::CallerMetadata& metadata,
+                            absl::string_view identity) override;
 
   // For the admin port's /metrics: OK when the key's tenant may call
   // "Metrics", else UNAUTHENTICATED or PERMISSION_DENIED.

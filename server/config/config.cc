@@ -98,6 +98,7 @@ void ApplyDefaults(Config& config) {
   DefaultDuration(http.mutable_idle_timeout(), 60);
   VOXGATE_DEFAULT(http, max_websocket_message_bytes, kMiB);
   VOXGATE_DEFAULT(http, threads, 1);
+  VOXGATE_DEFAULT(http, max_body_bytes_in_flight, 256 * kMiB);
   auto& tls = *config.mutable_tls();
   DefaultDuration(tls.mutable_reload_interval(), 10);
   if (!tls.has_require_client_cert()) tls.set_require_client_cert(true);
@@ -254,6 +255,16 @@ absl::Status ValidateEndpointUrl(absl::string_view path,
         path, absl::StrCat("expected an http:// or https:// URL with a host, "
                            "got \"",
                            url, "\""));
+  }
+  // user:password@ would reach logs and the endpoint metric label: keys
+  // belong in api_key_env or api_key_file. (The URL is not repeated: it
+  // holds the secret.)
+  const absl::string_view authority = absl::string_view(url).substr(
+      host_start, url.find_first_of("/?#", host_start) - host_start);
+  if (absl::StrContains(authority, '@')) {
+    return KeyError(path,
+                    "a URL with user information (user:password@) is "
+                    "refused; give the key with api_key_env or api_key_file");
   }
   return absl::OkStatus();
 }
@@ -473,6 +484,9 @@ absl::Status Validate(const Config& config) {
                                          1024, 16 * kMiB));
   RETURN_IF_ERROR(
       ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.max_body_bytes_in_flight", http.max_body_bytes_in_flight(),
+      config.server().max_receive_message_bytes(), int64_t{1} << 40));
   for (int i = 0; i < http.cors_allowed_origins_size(); ++i) {
     const std::string& origin = http.cors_allowed_origins(i);
     if (origin != "*" && !absl::StartsWith(origin, "http://") &&

@@ -212,6 +212,12 @@ INSTANTIATE_TEST_SUITE_P(
             "ftp://a}]}\n",
             {},
             "pools[0].endpoints[0].url: expected an http:// or https:// URL"},
+        InvalidCase{
+            "UserinfoInUrl",
+            "pools:\n  - {name: a, protocol: openai_chat, endpoints: [{url: "
+            "\"http://user:s3cret@a/v1\"}]}\n",
+            {},
+            "pools[0].endpoints[0].url: a URL with user information"},
         InvalidCase{"NoEndpoints",
                     "pools:\n  - {name: a, protocol: openai_chat}\n",
                     {},

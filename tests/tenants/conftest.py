@@ -145,6 +145,9 @@ TENANTS = f"""tenants:
   - name: leased
     limits:
       requests_per_minute: {{general: 100000}}
+  - name: analyst
+    methods: [Analyze]
+    models: [llama3, default]
   - name: batcher
     methods: [BatchTranscribe, WaitOperation, GetOperation, Transcribe]
     limits:
@@ -211,7 +214,7 @@ def certs(work) -> Certificates:
 def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
-                                         "budget", "busy", "leased", "batcher")})
+                                         "budget", "busy", "leased", "batcher", "analyst")})
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,42 @@ def _analyze_request():
         audio=audio_pb2.AudioInput(content=b"RIFF"), instruction="summarise")
 
 
+def test_analyze_naming_a_transcription_model_it_may_not_use_is_denied(gateway, keys):
+    # Admission sees request.model; a CASCADE's recognition.model reached any
+    # audio model until the call checked it too.
+    request = _analyze_request()
+    request.model = "llama3"
+    request.recognition.model = "whisper-large"
+    error = code_of(lambda: stub(gateway).Analyze(request, timeout=30,
+                                                  metadata=bearer(keys.key("analyst"))))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert 'model "whisper-large"' in error.details()
+
+
+def test_an_unauthenticated_body_is_refused_from_the_head_and_never_read(gateway):
+    import socket
+    from process_harness import peak_rss_bytes
+    body_size = 31 << 20
+    before = peak_rss_bytes(gateway.process.process.pid)
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", gateway.http_port), timeout=30) as conn:
+            conn.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                          f"content-type: application/json\r\n"
+                          f"content-length: {body_size}\r\n\r\n").encode())
+            # No body byte is sent: the answer comes from the head alone.
+            head = conn.recv(65536).decode(errors="replace")
+            assert head.startswith("HTTP/1.1 401"), head
+            assert "authorization: Bearer" in head
+            # The rest is drained, not kept: sending it all still works.
+            chunk = b"[{}," * (1 << 16)
+            try:
+                for _ in range(body_size // len(chunk)):
+                    conn.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+    assert peak_rss_bytes(gateway.process.process.pid) - before < (1 << 20)
+
+
 def test_a_stream_naming_a_model_it_may_not_use_is_denied(gateway, keys):
     def requests():
         yield stream_pb2.StreamTranscribeRequest(config=stream_pb2.StreamTranscribeConfig(
