@@ -16,6 +16,7 @@
 #include "server/gateway_collector.h"
 #include "server/memory_operation_store.h"
 #include "server/operations_service.h"
+#include "common/redis_connection.h"
 #include "server/redis_operation_store.h"
 #include "server/tls_credentials.h"
 #include "server/voxgate_service.h"
@@ -107,6 +108,28 @@ std::unique_ptr<OperationStore> NewOperationStore(const Config& config,
 GatewayServer::GatewayServer(const Config& config, const Logger& logger)
     : config_(config), logger_(logger) {}
 
+namespace {
+
+// With redis.on_failure: closed, a Redis that cannot be reached refuses
+// every call: starting then would serve nothing but UNAVAILABLE, so the
+// start fails naming the address. (The open policy starts, and warns.)
+absl::Status CheckRedisAtStart(const config::v1::RedisConfig& redis) {
+  if (redis.address().empty() ||
+      redis.on_failure() != config::v1::REDIS_FAILURE_POLICY_CLOSED) {
+    return absl::OkStatus();
+  }
+  const RedisOptions options = tenancy::RedisOptionsFrom(redis);
+  RedisConnection connection;
+  const std::string error =
+      connection.Open(options.host, options.port, options.timeout);
+  if (error.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "redis.address: cannot reach ", redis.address(), " at start (", error,
+      "); with redis.on_failure: closed every call would be refused"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config, const Logger& logger, Options options) {
   // Both are process-wide registrations that must happen once, before any
@@ -117,6 +140,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     CaptureProtobufDiagnostics();
   });
 
+  if (absl::Status redis = CheckRedisAtStart(config.redis()); !redis.ok()) {
+    return redis;
+  }
   std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
   auto tenancy = tenancy::Tenancy::Create(config, gateway->timers_, logger,
                                           *gateway->metrics_.registry());

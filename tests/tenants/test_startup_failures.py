@@ -67,12 +67,28 @@ def test_an_unreadable_keys_file_exits_1_naming_it(tmp_path):
     assert "keys_file" in output and str(missing) in output, output[-2000:]
 
 
-def test_redis_unreachable_at_start_exits_1_naming_it():
+def test_redis_unreachable_at_start_exits_1_naming_it_under_the_closed_policy():
     closed = free_port()  # nothing listens there
     code, output = run_gateway(
         f'redis: {{address: "127.0.0.1:{closed}", on_failure: closed}}\n')
     assert code == 1, output[-2000:]
-    assert "redis" in output.lower() and str(closed) in output, output[-2000:]
+    assert f"redis.address: cannot reach 127.0.0.1:{closed}" in output, output[-2000:]
+
+
+def test_redis_unreachable_at_start_warns_and_serves_under_the_open_policy():
+    # The open policy's promise: an outage of the limits store is not an
+    # outage of the gateway, at start either.
+    closed = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as file:
+        file.write(f'redis: {{address: "127.0.0.1:{closed}"}}\n')
+    process = Process([VOXGATE_BIN, f"--config={file.name}", "--listen=127.0.0.1:0",
+                       "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0"])
+    try:
+        process.wait_for_line(r'"serving"', 60)
+        process.wait_for_line(rf'unreachable.*127\.0\.0\.1:{closed}', 60)
+    finally:
+        process.stop()
+        os.unlink(file.name)
 
 
 def test_sigterm_stops_a_serving_gateway_with_exit_0():
