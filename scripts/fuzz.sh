@@ -30,6 +30,7 @@ fi
 tools="${VOXGATE_TOOLS:-$HOME/.cache/voxgate-tools}"
 output_base="$HOME/.cache/voxgate-fuzz-bazel"
 bazel --output_base="$output_base" build --config=fuzz \
+  --experimental_convenience_symlinks=ignore \
   --disk_cache="$tools/bazel-disk-cache" "$label" >&2
 binary=$(bazel --output_base="$output_base" info --config=fuzz bazel-bin 2>/dev/null)/${label#//}
 binary=${binary/://}
