@@ -16,6 +16,8 @@
 #include "audio/ffmpeg_handles.h"
 #include "audio/ffmpeg_policy.h"
 #include "audio/frame_resampler.h"
+#include "common/clock.h"
+#include "common/log_rate_limit.h"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -104,13 +106,20 @@ std::atomic<const Logger*> ffmpeg_logger{nullptr};
 void LogFromFfmpeg(void* context, int level, const char* format, va_list args) {
   const Logger* logger = ffmpeg_logger.load();
   if (logger == nullptr || level > AV_LOG_WARNING) return;
+  // FFmpeg warns per damaged frame: a crafted file would flood the log.
+  // (Its callback has no context pointer: the limit is process-wide.)
+  static LogRateLimit* const limit = new LogRateLimit(20, RealClock());
+  int64_t dropped = 0;
+  if (!limit->Allow(dropped)) return;
   char line[1024];
   int print_prefix = 1;
   av_log_format_line2(context, level, format, args, line, sizeof(line),
                       &print_prefix);
-  logger->Log(
-      level <= AV_LOG_ERROR ? LogLevel::kError : LogLevel::kWarning, "ffmpeg",
-      {{"detail", std::string(absl::StripTrailingAsciiWhitespace(line))}});
+  Logger::Fields fields = {
+      {"detail", std::string(absl::StripTrailingAsciiWhitespace(line))}};
+  if (dropped > 0) fields["dropped_before"] = dropped;
+  logger->Log(level <= AV_LOG_ERROR ? LogLevel::kError : LogLevel::kWarning,
+              "ffmpeg", fields);
 }
 
 // The length the container states for the stream (or the whole file), or

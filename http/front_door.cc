@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "common/json_limits.h"
 #include "common/proto_duration.h"
+#include "http/browser_guard.h"
 #include "http/chat_sse.h"
 #include "http/handler_boundary.h"
 #include "http/http_errors.h"
@@ -134,7 +135,9 @@ HttpFrontDoor::HttpFrontDoor(const server::Config& config,
       unary_(unary),
       streams_(streams),
       operations_(operations),
-      catalog_(server::BuildModelCatalog(config)) {}
+      catalog_(server::BuildModelCatalog(config)),
+      allowed_hosts_(config.http().allowed_hosts().begin(),
+                     config.http().allowed_hosts().end()) {}
 
 HttpFrontDoor::~HttpFrontDoor() { Stop(absl::Now()); }
 
@@ -191,7 +194,31 @@ void HttpFrontDoor::Fail(HttpExchange& exchange, HttpCall& call,
   Send(exchange, std::move(response));
 }
 
+std::optional<HttpResponse> HttpFrontDoor::RefuseFromBrowser(
+    const HttpRequest& request) const {
+  if (!unary_.admission.has_checks()) {
+    const absl::Status host = CheckHost(request.Header("host").value_or(""),
+                                        allowed_hosts_);
+    if (!host.ok()) return ErrorResponse(host);
+  }
+  if (request.method != "POST") return std::nullopt;
+  if (request.Header("origin").has_value() && !OriginAllowed(request)) {
+    return ErrorResponse(absl::PermissionDeniedError(
+        "this Origin may not call the gateway; add it to "
+        "http.cors_allowed_origins"));
+  }
+  if (request.path == "/v1/chat/completions" &&
+      !IsJsonContentType(request.Header("content-type").value_or(""))) {
+    return ErrorResponse(
+        415, "the body must be sent as content-type: application/json");
+  }
+  return std::nullopt;
+}
+
 std::optional<HttpResponse> HttpFrontDoor::CheckHead(const HttpRequest& head) {
+  if (std::optional<HttpResponse> refused = RefuseFromBrowser(head)) {
+    return refused;
+  }
   const MethodInfo* method = nullptr;
   if (head.method == "POST" && head.path == "/v1/chat/completions") {
     method = &kChat;  // or ChatStream: the body says, and is not read yet
@@ -220,6 +247,10 @@ std::optional<HttpResponse> HttpFrontDoor::CheckHead(const HttpRequest& head) {
 
 void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
   const HttpRequest& request = exchange->request();
+  // (Requests with a body were checked from their head already.)
+  if (std::optional<HttpResponse> refused = RefuseFromBrowser(request)) {
+    return Send(*exchange, *std::move(refused));
+  }
   if (request.method == "OPTIONS") {
     HttpResponse preflight;
     preflight.status = 204;
@@ -408,6 +439,14 @@ void HttpFrontDoor::HandleWebSocket(
     std::shared_ptr<WebSocketConnection> connection) {
   auto call = std::make_shared<HttpCall>(connection->request(),
                                          kStreamTranscribe, streams_, live_);
+  if (!unary_.admission.has_checks()) {
+    const absl::Status host = CheckHost(
+        connection->request().Header("host").value_or(""), allowed_hosts_);
+    if (!host.ok()) {
+      const absl::Status shown = call->End(host);
+      return connection->Close(1008, std::string(shown.message()));
+    }
+  }
   if (!OriginAllowed(connection->request())) {
     const absl::Status shown = call->End(absl::PermissionDeniedError(
         "this Origin may not open the stream; add it to "

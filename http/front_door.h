@@ -63,6 +63,12 @@ class HttpFrontDoor final : public HttpHandler {
   void HandleTranscription(const std::shared_ptr<HttpExchange>& exchange,
                            bool translate);
   void HandleModels(const std::shared_ptr<HttpExchange>& exchange);
+  // What a page in a visitor's browser may not do: a keyless gateway
+  // answers only the Hosts http.allowed_hosts allows (DNS rebinding); a POST
+  // from an Origin CORS does not allow is refused; chat takes only
+  // application/json (no cross-site "simple" POST).
+  std::optional<HttpResponse> RefuseFromBrowser(
+      const HttpRequest& request) const;
   // The CORS headers for the request's Origin, when it is allowed.
   Headers CorsHeaders(const HttpRequest& request) const;
   bool OriginAllowed(const HttpRequest& request) const;
@@ -83,6 +89,7 @@ class HttpFrontDoor final : public HttpHandler {
   const server::CallServices streams_;
   const server::OperationServices operations_;
   const v1::ListModelsResponse catalog_;
+  const std::vector<std::string> allowed_hosts_;
   LiveCalls live_;
   std::unique_ptr<HttpServer> server_;
   bool stopped_ = false;

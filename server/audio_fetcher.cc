@@ -58,24 +58,41 @@ const char* Ipv6Kind(const in6_addr& address) {
   if (std::memcmp(b, kZero, 15) == 0 && b[15] == 1) return "loopback (::1)";
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "link-local (fe80::/10)";
   if ((b[0] & 0xfe) == 0xfc) return "private (fc00::/7, unique local)";
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "site-local (fec0::/10)";
+  if (b[0] == 0x01 && std::memcmp(b + 1, kZero, 7) == 0)
+    return "discard-only (100::/64)";
+  if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 &&
+      b[5] == 1)
+    return "local-use NAT64 (64:ff9b:1::/48)";
   if (b[0] == 0xff) return "multicast (ff00::/8)";
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
     return "documentation (2001:db8::/32)";
   return "";
 }
 
-// The IPv4 address inside an IPv6 one (::ffff:a.b.c.d, 64:ff9b::a.b.c.d),
-// in host byte order, or nothing.
+// The IPv4 address inside an IPv6 one (::ffff:a.b.c.d, the deprecated
+// IPv4-compatible ::a.b.c.d, 64:ff9b::a.b.c.d, 6to4 2002:AABB:CCDD::), in
+// host byte order, or nothing.
 bool EmbeddedIpv4(const in6_addr& address, uint32_t& ip) {
   const uint8_t* b = address.s6_addr;
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0,    0,
                                           0, 0, 0, 0, 0xff, 0xff};
+  static constexpr uint8_t kCompatible[12] = {};
   static constexpr uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0,
                                          0, 0,    0,    0,    0, 0};
-  if (std::memcmp(b, kMapped, 12) != 0 && std::memcmp(b, kNat64, 12) != 0)
+  const auto at = [&](int i) {
+    return (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) |
+           (uint32_t{b[i + 2]} << 8) | b[i + 3];
+  };
+  if (b[0] == 0x20 && b[1] == 0x02) {
+    ip = at(2);
+    return true;
+  }
+  if (std::memcmp(b, kMapped, 12) != 0 && std::memcmp(b, kNat64, 12) != 0 &&
+      std::memcmp(b, kCompatible, 12) != 0) {
     return false;
-  ip = (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) |
-       (uint32_t{b[14]} << 8) | b[15];
+  }
+  ip = at(12);
   return true;
 }
 
@@ -316,13 +333,16 @@ absl::Status CheckPublicAddress(const struct sockaddr& address) {
   }
   if (address.sa_family == AF_INET6) {
     const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    // IPv6's own ranges first (:: and ::1 also look IPv4-compatible).
+    if (const char* kind = Ipv6Kind(v6.sin6_addr); *kind != '\0') {
+      return Refused(kind);
+    }
     uint32_t ip = 0;
     if (EmbeddedIpv4(v6.sin6_addr, ip)) {
       const char* kind = Ipv4Kind(ip);
       return *kind == '\0' ? absl::OkStatus() : Refused(kind);
     }
-    const char* kind = Ipv6Kind(v6.sin6_addr);
-    return *kind == '\0' ? absl::OkStatus() : Refused(kind);
+    return absl::OkStatus();
   }
   return Refused("non-IP");
 }

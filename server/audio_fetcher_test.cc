@@ -33,7 +33,8 @@ absl::Status Check(const char* text) {
 TEST(CheckPublicAddressTest, PublicAddressesPass) {
   for (const char* address :
        {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "169.255.0.1",
-        "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"}) {
+        "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808",
+        "2002:808:808::1", "100:0:0:1::1"}) {
     EXPECT_THAT(Check(address), IsOk()) << address;
   }
 }
@@ -65,6 +66,15 @@ TEST(CheckPublicAddressTest, EveryNonPublicRangeIsRefusedByName) {
       {"::ffff:127.0.0.1", "loopback"},
       {"::ffff:169.254.169.254", "link-local"},
       {"64:ff9b::a00:1", "private"},
+      // Issue 27's residue: IPv4-compatible, local-use NAT64, site-local,
+      // 6to4 around a private address, discard-only.
+      {"::7f00:1", "loopback"},
+      {"::a9fe:a9fe", "link-local"},
+      {"64:ff9b:1::a00:1", "local-use NAT64"},
+      {"fec0::1", "site-local"},
+      {"2002:a00:1::1", "private"},
+      {"2002:7f00:1::", "loopback"},
+      {"100::1", "discard-only"},
   };
   for (const auto& [address, kind] : cases) {
     EXPECT_THAT(Check(address),

@@ -122,6 +122,15 @@ class CallReactor : public GrpcReactor {
     CallReactor* const reactor_;
   };
 
+  // Who the caller is, from the metadata alone: UNAUTHENTICATED when no
+  // tenant is found. Runs before the request message is parsed, so an
+  // unknown caller's bytes are never built into a message.
+  absl::Status Authenticate() {
+    if (!admission_.has_checks()) return absl::OkStatus();
+    GrpcCallerMetadata metadata(*context_);
+    return admission_.Authenticate(metadata, PeerIdentity(*context_));
+  }
+
   // Asks for admission with what the call is. Then exactly one of Start()
   // (admitted, on this thread or the one that freed a slot) and Refused()
   // (draining, limits, checks, or a cancel while waiting) runs.

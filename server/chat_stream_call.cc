@@ -33,6 +33,7 @@ ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
       operations_(operations) {}
 
 void ChatStreamCall::Begin() {
+  if (absl::Status who = Authenticate(); !who.ok()) return Refused(who);
   if (absl::Status parsed = ParseMessage(*request_bytes_, request_);
       !parsed.ok()) {
     return Refused(parsed);

@@ -77,8 +77,12 @@ class ListOperationsCall final
                          ? kDefaultPage
                          : std::min(request_.page_size(), kMaxPage);
     int offset = 0;
+    // Bounded so that offset + size cannot overflow (the tokens we hand out
+    // never come near).
+    constexpr int kMaxOffset = 1 << 30;
     if (!request_.page_token().empty() &&
-        (!absl::SimpleAtoi(request_.page_token(), &offset) || offset < 0)) {
+        (!absl::SimpleAtoi(request_.page_token(), &offset) || offset < 0 ||
+         offset > kMaxOffset)) {
       return Complete(absl::InvalidArgumentError(
           "page_token: not one ListOperations returned"));
     }

@@ -26,8 +26,12 @@ class UnaryCall : public CallReactor<grpc::ServerUnaryReactor> {
         request_bytes_(request_bytes),
         response_bytes_(response_bytes) {}
 
-  // Parses the request and asks for admission.
+  // Identifies the caller, parses the request and asks for admission.
   void Begin() {
+    if (absl::Status who = Authenticate(); !who.ok()) {
+      Complete(who);
+      return;
+    }
     if (absl::Status parsed = ParseMessage(*request_bytes_, request());
         !parsed.ok()) {
       Complete(parsed);

@@ -1,10 +1,15 @@
 #include "server/wire_messages.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/impl/codegen/proto_buffer_reader.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 
 namespace voxgate::server {
@@ -34,10 +39,63 @@ std::string FieldNamedIn(const std::string& diagnostic) {
   return diagnostic.substr(open + 1, close - open - 1);
 }
 
+using ::google::protobuf::internal::WireFormatLite;
+
+// Spends one unit of `budget` per field read (each element of a repeated
+// field is one) down the message tree, skipping values; false once the
+// budget is spent. Malformed bytes end the count (true): the parse that
+// follows refuses them. Nested past protobuf's own recursion limit (100),
+// the count stops too, and the parse refuses the message.
+bool WithinElementBudget(google::protobuf::io::CodedInputStream& in,
+                         const google::protobuf::Descriptor* type,
+                         int64_t& budget, int depth) {
+  while (true) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return true;
+    if (--budget < 0) return false;
+    const google::protobuf::FieldDescriptor* field =
+        type == nullptr ? nullptr
+                        : type->FindFieldByNumber(
+                              WireFormatLite::GetTagFieldNumber(tag));
+    const bool nested =
+        field != nullptr &&
+        field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    if (!nested) {
+      if (!WireFormatLite::SkipField(&in, tag)) return true;
+      continue;
+    }
+    uint32_t length;
+    if (!in.ReadVarint32(&length) || depth >= 100) return true;
+    const auto limit = in.PushLimit(static_cast<int>(length));
+    if (!WithinElementBudget(in, field->message_type(), budget, depth + 1)) {
+      return false;
+    }
+    if (!in.ConsumedEntireMessage()) return true;
+    in.PopLimit(limit);
+  }
+}
+
 }  // namespace
 
 absl::Status ParseMessage(const grpc::ByteBuffer& bytes,
                           google::protobuf::Message& message) {
+  {
+    // Counted before anything is built: 32 MiB of empty repeated messages
+    // would otherwise parse into gigabytes.
+    grpc::ByteBuffer counted(bytes);
+    grpc::ProtoBufferReader reader(&counted);
+    google::protobuf::io::CodedInputStream in(&reader);
+    in.SetTotalBytesLimit(std::numeric_limits<int>::max());
+    int64_t budget = kMaxMessageElements;
+    if (!WithinElementBudget(in, message.GetDescriptor(), budget, 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request: more than ", kMaxMessageElements,
+          " fields and repeated elements in one ",
+          message.GetDescriptor()->full_name()));
+    }
+  }
   std::string diagnostics;
   t_parse_diagnostics = &diagnostics;
   grpc::ByteBuffer copy(bytes);  // shares the slices; parsing consumes them

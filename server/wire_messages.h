@@ -1,6 +1,8 @@
 #ifndef VOXGATE_SERVER_WIRE_MESSAGES_H_
 #define VOXGATE_SERVER_WIRE_MESSAGES_H_
 
+#include <cstdint>
+
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -13,8 +15,12 @@ namespace voxgate::server {
 // like any other bad request. gRPC's own parsing refuses such a message with
 // an empty status and never reaches the handler.
 
+// Fields (each element of a repeated field counts one) a request message may
+// hold, counted over the wire before it is parsed.
+inline constexpr int64_t kMaxMessageElements = 200000;
+
 // Parses `bytes` into `message`; INVALID_ARGUMENT naming the message type and,
-// for invalid UTF-8, the field.
+// for invalid UTF-8, the field; or naming kMaxMessageElements.
 absl::Status ParseMessage(const grpc::ByteBuffer& bytes,
                           google::protobuf::Message& message);
 

@@ -16,6 +16,7 @@
 #include "tests/audio_fixtures.h"
 #include "tests/grpc_probes.h"
 #include "tests/http_get.h"
+#include "google/longrunning/operations.grpc.pb.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::server {
@@ -152,6 +153,22 @@ TEST_F(ServerTest, ReflectionListsTheServicesWithTheirMethods) {
                       UnorderedElementsAre("ListOperations", "GetOperation",
                                            "DeleteOperation", "CancelOperation",
                                            "WaitOperation")))));
+}
+
+TEST_F(ServerTest, APageTokenNearIntMaxIsRefusedInsteadOfOverflowing) {
+  StartServer();
+  auto stub = google::longrunning::Operations::NewStub(channel_);
+  google::longrunning::ListOperationsRequest request;
+  google::longrunning::ListOperationsResponse response;
+  request.set_page_token("2147483647");
+  grpc::ClientContext refused;
+  const grpc::Status status =
+      stub->ListOperations(&refused, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+  request.set_page_token("0");
+  grpc::ClientContext served;
+  EXPECT_TRUE(stub->ListOperations(&served, request, &response).ok());
 }
 
 TEST_F(ServerTest, ListModelsDescribesTheEmbeddedEngineByDefault) {

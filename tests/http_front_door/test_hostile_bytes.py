@@ -10,7 +10,7 @@ import socket
 
 import websocket
 
-from test_http_wire import curl, raw_request, read_until_closed, still_serves
+from test_http_wire import curl, read_until_closed, still_serves
 from test_websocket import PCM_CONFIG, collect, connect
 
 
@@ -81,4 +81,46 @@ def test_a_websocket_config_nested_too_deep_closes_naming_the_limit(gateway):
     _, code, reason = collect(ws)
     assert code == 4003, reason
     assert "config: nested deeper than 16 levels" in reason
+    still_serves(gateway)
+
+
+def raw_exchange(gateway, request: bytes) -> tuple:
+    """(status, body) of one raw request on its own connection."""
+    with socket.create_connection(("127.0.0.1", gateway.http_port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = read_until_closed(sock)
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), payload
+
+
+def test_a_keyless_gateway_refuses_a_host_dns_rebinding_would_send(gateway):
+    # A page on evil.example whose name now resolves to 127.0.0.1 reads the
+    # answer as same-origin: the Host is all that tells it apart.
+    status, body = raw_exchange(gateway, b"GET /v1/models HTTP/1.1\r\n"
+                                b"Host: evil.example:8080\r\nConnection: close\r\n\r\n")
+    assert status == 403 and b"http.allowed_hosts" in body
+    status, _ = raw_exchange(gateway, b"GET /v1/models HTTP/1.1\r\n"
+                             b"Host: localhost\r\nConnection: close\r\n\r\n")
+    assert status == 200
+    ws = websocket.create_connection(f"ws://127.0.0.1:{gateway.http_port}/v1/stream/"
+                                     "transcribe", host="evil.example", timeout=30)
+    _, code, reason = collect(ws)
+    assert code == 1008 and "not one this gateway answers" in reason, reason
+
+
+def test_a_cross_site_simple_post_is_refused(gateway):
+    body = json.dumps({"model": "llama3", "messages": [{"role": "user", "content": "hi"}]})
+    # text/plain needs no CORS preflight: chat takes application/json only.
+    status, answer = raw_exchange(gateway, (
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: text/plain\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+    assert status == 415 and b"application/json" in answer
+    # A form post from another site carries its Origin.
+    status, answer = raw_exchange(gateway, (
+        "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Origin: https://evil.example\r\nConnection: close\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        "Content-Length: 8\r\n\r\n--b--\r\n\r\n").encode())
+    assert status == 403 and b"http.cors_allowed_origins" in answer
     still_serves(gateway)

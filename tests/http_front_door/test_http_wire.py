@@ -106,6 +106,7 @@ def test_oversized_body_gets_413_before_it_is_sent(gateway):
 def test_chunked_body_over_the_limit_gets_413(gateway):
     with socket.create_connection(("127.0.0.1", gateway.http_port)) as sock:
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\n"
+                     b"Content-Type: application/json\r\n"
                      b"Transfer-Encoding: chunked\r\n\r\n")
         piece = b"a" * 1048576
         try:

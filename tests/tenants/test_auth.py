@@ -116,6 +116,20 @@ def test_an_unauthenticated_body_is_refused_from_the_head_and_never_read(gateway
     assert peak_rss_bytes(gateway.process.process.pid) - before < (1 << 20)
 
 
+def test_grpc_identifies_the_caller_before_parsing_its_message(gateway, keys):
+    # Bytes that are no ChatRequest: parsed first, they were INVALID_ARGUMENT;
+    # now an unknown caller is refused before they are read.
+    channel = grpc.insecure_channel(gateway.address)
+    raw_chat = channel.unary_unary("/voxgate.v1.VoxgateService/Chat",
+                                   request_serializer=None, response_deserializer=None)
+    garbage = b"\x12\x05\x12" * 1000
+    error = code_of(lambda: raw_chat(garbage, timeout=10))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED, error.details()
+    error = code_of(lambda: raw_chat(garbage, timeout=10, metadata=bearer(keys.key("search"))))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid voxgate.v1.ChatRequest" in error.details()
+
+
 def test_a_stream_naming_a_model_it_may_not_use_is_denied(gateway, keys):
     def requests():
         yield stream_pb2.StreamTranscribeRequest(config=stream_pb2.StreamTranscribeConfig(
