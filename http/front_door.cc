@@ -1,5 +1,9 @@
 #include "http/front_door.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,6 +61,16 @@ HttpServerOptions ServerOptions(const server::Config& config,
       static_cast<std::size_t>(http.max_websocket_message_bytes());
   options.max_body_bytes_in_flight =
       static_cast<std::uint64_t>(http.max_body_bytes_in_flight());
+  // The last 128 descriptors stay for the admin port, upstreams and files:
+  // a full front door must not starve the probes.
+  options.max_connections = http.max_connections();
+  if (rlimit files; getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+                    files.rlim_cur != RLIM_INFINITY) {
+    const int64_t room = static_cast<int64_t>(files.rlim_cur) - 128;
+    options.max_connections = static_cast<int>(std::max<int64_t>(
+        16, std::min<int64_t>(options.max_connections, room)));
+  }
+  options.max_connections_per_peer = http.max_connections_per_peer();
   options.error_response = [](int status, const std::string& message) {
     return ErrorResponse(status, message);
   };

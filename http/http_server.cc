@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -104,8 +105,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   // `context` is null for plain connections; a TLS connection keeps its own
   // so a rotated certificate leaves it alone.
   Session(tcp::socket socket, std::shared_ptr<ssl::context> context,
-          const Shared& shared)
-      : context_(std::move(context)),
+          const Shared& shared, internal::ConnectionGate::Slot slot)
+      : slot_(std::move(slot)),
+        context_(std::move(context)),
         stream_(MakeStream(std::move(socket), static_cast<Stream*>(nullptr),
                            context_.get())),
         shared_(shared) {}
@@ -225,7 +227,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
       bhttp::request<bhttp::string_body> upgrade = parser_->release();
       HttpRequest request = ToRequest(upgrade, peer_, identity_);
       auto ws = std::make_shared<WebSocketSession<Stream>>(
-          std::move(stream_), context_, std::move(request), shared_);
+          std::move(stream_), context_, std::move(request), shared_,
+          std::move(slot_));
       ws->Accept(std::move(upgrade));
       return;
     }
@@ -444,6 +447,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   class Exchange;
 
+  // The connection's place under http.max_connections; a WebSocket the
+  // connection becomes takes it over.
+  internal::ConnectionGate::Slot slot_;
   const std::shared_ptr<ssl::context> context_;
   Stream stream_;
   beast::flat_buffer buffer_;
@@ -680,9 +686,12 @@ class HttpServer::Impl {
  public:
   Impl(const HttpServerOptions& options, HttpHandler& handler)
       : body_budget_(options.max_body_bytes_in_flight),
-        shared_{options, handler, sessions_, body_budget_},
+        connections_(options.max_connections,
+                     options.max_connections_per_peer),
+        shared_{options, handler, sessions_, body_budget_, connections_},
         io_(options.threads),
-        acceptor_(net::make_strand(io_)) {}
+        acceptor_(net::make_strand(io_)),
+        retry_(acceptor_.get_executor()) {}
 
   absl::Status Listen() {
     const std::size_t colon = shared_.options.listen.rfind(':');
@@ -724,10 +733,12 @@ class HttpServer::Impl {
     net::post(acceptor_.get_executor(), [this] {
       beast::error_code ignored;
       acceptor_.close(ignored);
+      retry_.cancel();
     });
   }
 
   ~Impl() {
+    connections_.Close();
     StopAccepting();
     // Open connections end on the I/O threads; one whose answer a handler
     // still holds past the bound is cut off by stop().
@@ -739,34 +750,69 @@ class HttpServer::Impl {
   int port() const { return port_; }
 
  private:
+  // Takes the next connection, unless http.max_connections are open: then
+  // the listen queue holds newcomers until one closes (the kernel's backlog
+  // bounds it). Runs on the acceptor's strand.
   void Accept() {
+    if (!acceptor_.is_open()) return;
+    const bool room = connections_.RoomFor([this] {
+      net::post(acceptor_.get_executor(), [this] { Accept(); });
+    });
+    if (!room) return;
     acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec,
                                                          tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
         return;
       }
-      if (!ec && shared_.options.tls == nullptr) {
-        std::make_shared<Session<PlainStream>>(std::move(socket), nullptr,
-                                               shared_)
-            ->Start();
-      } else if (!ec) {
-        const TlsContextSource& tls = *shared_.options.tls;
-        std::make_shared<Session<TlsStream>>(std::move(socket),
-                                             shared_.options.tls_client_auth
-                                                 ? tls.WithClientAuth()
-                                                 : tls.WithoutClientAuth(),
-                                             shared_)
-            ->Start();
+      if (ec == net::error::no_descriptors ||
+          ec == boost::system::errc::too_many_files_open_in_system ||
+          ec == net::error::no_buffer_space || ec == net::error::no_memory) {
+        // Out of descriptors: accepting again at once would spin. Wait a
+        // little; closing connections free some meanwhile.
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this](beast::error_code waited) {
+          if (!waited) Accept();
+        });
+        return;
       }
+      if (!ec) Serve(std::move(socket));
       Accept();
     });
   }
 
+  void Serve(tcp::socket socket) {
+    beast::error_code ec;
+    const tcp::endpoint peer = socket.remote_endpoint(ec);
+    internal::ConnectionGate::Slot slot =
+        connections_.Enter(ec ? std::string() : peer.address().to_string());
+    if (slot == nullptr) {
+      // This peer holds http.max_connections_per_peer: closed unanswered.
+      socket.close(ec);
+      return;
+    }
+    if (shared_.options.tls == nullptr) {
+      std::make_shared<Session<PlainStream>>(std::move(socket), nullptr,
+                                             shared_, std::move(slot))
+          ->Start();
+      return;
+    }
+    const TlsContextSource& tls = *shared_.options.tls;
+    std::make_shared<Session<TlsStream>>(
+        std::move(socket),
+        shared_.options.tls_client_auth ? tls.WithClientAuth()
+                                        : tls.WithoutClientAuth(),
+        shared_, std::move(slot))
+        ->Start();
+  }
+
   SessionRegistry sessions_;
   internal::ByteBudget body_budget_;
+  // Before io_: sessions the io_context destroys give their slots back.
+  internal::ConnectionGate connections_;
   const Shared shared_;
   net::io_context io_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_;
   std::vector<std::thread> threads_;
   int port_ = 0;
 };

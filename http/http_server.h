@@ -29,6 +29,12 @@ struct HttpServerOptions {
   // most (each counts its Content-Length, or max_body_bytes when chunked,
   // until its answer is written); beyond it 503 with Retry-After.
   std::uint64_t max_body_bytes_in_flight = 256 << 20;
+  // Connections open at once (WebSockets included): at the cap the server
+  // stops accepting until one closes, so newcomers wait in the listen queue.
+  // On EMFILE it pauses 100 ms instead of spinning. From one peer address at
+  // most max_connections_per_peer (0: no limit); more are closed unanswered.
+  int max_connections = 10000;
+  int max_connections_per_peer = 0;
   // The head of a request must arrive within header_timeout of its first
   // byte, its body within body_timeout; a keep-alive connection with no
   // request for idle_timeout is closed. A response must be taken within

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "http/http_server.h"
 #include "http/http_types.h"
+#include "http/server_limits.h"
 
 namespace voxgate::http::internal {
 
@@ -66,26 +67,6 @@ class SessionRegistry {
   std::map<Key, std::function<void()>> sessions_ ABSL_GUARDED_BY(mu_);
 };
 
-// Bytes reserved against a limit, from any thread.
-class ByteBudget {
- public:
-  explicit ByteBudget(std::uint64_t limit) : limit_(limit) {}
-  // Reserves `bytes` unless that would pass the limit.
-  bool TryReserve(std::uint64_t bytes) {
-    std::uint64_t used = used_.load();
-    do {
-      if (bytes > limit_ || used > limit_ - bytes) return false;
-    } while (!used_.compare_exchange_weak(used, used + bytes));
-    return true;
-  }
-  void Release(std::uint64_t bytes) { used_ -= bytes; }
-  std::uint64_t limit() const { return limit_; }
-
- private:
-  const std::uint64_t limit_;
-  std::atomic<std::uint64_t> used_{0};
-};
-
 // Everything sessions share; outlives them (the server joins its threads
 // only after every session is gone or closed).
 struct Shared {
@@ -93,6 +74,7 @@ struct Shared {
   HttpHandler& handler;
   SessionRegistry& sessions;
   ByteBudget& body_budget;
+  ConnectionGate& connections;
 };
 
 // One upgraded connection: the WebSocketConnection handlers see. All socket
@@ -107,8 +89,10 @@ class WebSocketSession final
   // as the connection.
   WebSocketSession(Stream stream,
                    std::shared_ptr<boost::asio::ssl::context> context,
-                   HttpRequest request, const Shared& shared)
-      : context_(std::move(context)),
+                   HttpRequest request, const Shared& shared,
+                   ConnectionGate::Slot slot)
+      : slot_(std::move(slot)),
+        context_(std::move(context)),
         ws_(std::move(stream)),
         request_(std::move(request)),
         shared_(shared) {}
@@ -140,6 +124,7 @@ class WebSocketSession final
   // For the callbacks (a dependent base's member).
   std::shared_ptr<WebSocketSession> Self() { return this->shared_from_this(); }
 
+  const ConnectionGate::Slot slot_;  // the connection's, taken over
   const std::shared_ptr<boost::asio::ssl::context> context_;
   boost::beast::websocket::stream<Stream> ws_;
   boost::beast::flat_buffer read_buffer_;

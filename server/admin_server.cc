@@ -137,6 +137,9 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   options.listen = listen;
   options.listen_key = "server.admin_listen";
   options.threads = 1;
+  // Probes and scrapers: a few at a time, within the descriptors the front
+  // door leaves free.
+  options.max_connections = 64;
   options.tls = security.tls;
   options.tls_client_auth = false;
   // Probes and scrapers send small requests; nothing here takes a body.

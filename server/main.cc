@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -83,6 +85,13 @@ int main(int argc, char** argv) {
 
   const voxgate::Logger logger(ToLogLevel(config->logging().level()));
   voxgate::audio::RouteFfmpegLogs(logger);
+  // Connections are bounded by http.max_connections, not by a container's
+  // default soft limit on descriptors (often 1024): raise it to the hard one.
+  if (rlimit files; getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+                    files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto server = voxgate::server::GatewayServer::Start(*config, logger);
   if (!server.ok()) {
     logger.Error("cannot serve",

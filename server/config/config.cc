@@ -99,6 +99,10 @@ void ApplyDefaults(Config& config) {
   VOXGATE_DEFAULT(http, max_websocket_message_bytes, kMiB);
   VOXGATE_DEFAULT(http, threads, 1);
   VOXGATE_DEFAULT(http, max_body_bytes_in_flight, 256 * kMiB);
+  VOXGATE_DEFAULT(http, max_connections, 10000);
+  if (!http.has_max_connections_per_peer()) {
+    http.set_max_connections_per_peer(1000);
+  }
   auto& tls = *config.mutable_tls();
   DefaultDuration(tls.mutable_reload_interval(), 10);
   if (!tls.has_require_client_cert()) tls.set_require_client_cert(true);
@@ -484,6 +488,11 @@ absl::Status Validate(const Config& config) {
                                          1024, 16 * kMiB));
   RETURN_IF_ERROR(
       ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.max_connections", http.max_connections(), 16, 1000000));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_connections_per_peer",
+                                         http.max_connections_per_peer(), 0,
+                                         1000000));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       "http.max_body_bytes_in_flight", http.max_body_bytes_in_flight(),
       config.server().max_receive_message_bytes(), int64_t{1} << 40));

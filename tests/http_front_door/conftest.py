@@ -89,11 +89,13 @@ class Fake:
 class Gateway:
     """The voxgate binary on free ports in front of the fake."""
 
-    def __init__(self, fake: Fake, extra: str = "") -> None:
+    def __init__(self, fake: Fake, extra: str = "", prefix: List[str] = ()) -> None:
+        """`extra`: more of the config's http section; `prefix`: a command
+        the binary runs under (prlimit)."""
         self._config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         self._config.write(CONFIG.format(port=fake.port, extra=extra))
         self._config.close()
-        self.process = Process([VOXGATE_BIN, f"--config={self._config.name}",
+        self.process = Process([*prefix, VOXGATE_BIN, f"--config={self._config.name}",
                                 "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
                                 "--http_listen=127.0.0.1:0"])
         line = self.process.wait_for_line(r'.*"serving".*', 60).group(0)
