@@ -34,6 +34,7 @@ void ChatSse::Start(const v1::ChatRequest& request,
     return Fail(prepared.status());
   }
   upstream_started_ = absl::Now();
+  prompt_bytes_ = static_cast<int64_t>(request.ByteSizeLong());
   upstream_key_ = scope.work.Reserve();
   std::shared_ptr<upstream::Transfer> transfer = prepared->backend->Stream(
       std::move(prepared->chat), call_->context().upstream_options(),
@@ -66,6 +67,7 @@ void ChatSse::OnDone(absl::Status status) {
   absl::MutexLock lock(&mu_);
   upstream_done_ = true;
   transfer_.reset();
+  if (!status.ok()) summary_.BookCut(call_->context(), prompt_bytes_);
   if (!status.ok() && !started_) {
     ended_ = true;
     mu_.Unlock();

@@ -50,6 +50,7 @@ class ChatSse final : public upstream::ChatStreamObserver,
   CancelScope::Key upstream_key_ = 0;
   absl::Mutex mu_;
   server::ChatStreamSummary summary_ ABSL_GUARDED_BY(mu_);
+  int64_t prompt_bytes_ = 0;  // set before the upstream starts
   std::string model_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<upstream::Transfer> transfer_ ABSL_GUARDED_BY(mu_);

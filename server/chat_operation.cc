@@ -132,6 +132,7 @@ std::optional<v1::ChatChunk> ChunkForDelta(const upstream::ChatDelta& delta) {
 }
 
 void ChatStreamSummary::Add(const upstream::ChatDelta& delta) {
+  if (!delta.content.empty() || !delta.tool_calls.empty()) ++deltas_;
   if (!delta.model.empty()) model_ = delta.model;
   if (!delta.finish_reason.empty()) finish_reason_ = delta.finish_reason;
   if (delta.usage) usage_ = delta.usage;
@@ -141,6 +142,15 @@ void ChatStreamSummary::StampFirst(const std::string& request_id,
                                    v1::ChatChunk& chunk) const {
   chunk.set_model(model_);
   chunk.set_request_id(request_id);
+}
+
+void ChatStreamSummary::BookCut(CallContext& call,
+                                int64_t prompt_bytes) const {
+  if (usage_) return call.BookTokens(*usage_);
+  upstream::Usage estimate;
+  estimate.input_tokens = prompt_bytes / 4;
+  estimate.output_tokens = deltas_;
+  call.BookTokens(estimate);
 }
 
 v1::ChatChunk ChatStreamSummary::LastChunk(CallContext& call) const {

@@ -74,11 +74,18 @@ class ChatStreamSummary {
   // The last chunk: finish reason (stop when the upstream named none) and
   // usage, which it books to `call`.
   v1::ChatChunk LastChunk(CallContext& call) const;
+  // For a stream that ends before its usage came (the caller hung up, the
+  // upstream failed mid-way): books what it used all the same, so that
+  // cancelling early is not free. The upstream's usage when it came, else
+  // one completion token per delta received (servers stream about one token
+  // a delta) and the prompt as `prompt_bytes` / 4.
+  void BookCut(CallContext& call, int64_t prompt_bytes) const;
 
  private:
   std::string model_;
   std::string finish_reason_;
   std::optional<upstream::Usage> usage_;
+  int64_t deltas_ = 0;
 };
 
 // Chooses the chat backend for a request: the audio chat pool when a message

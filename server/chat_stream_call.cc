@@ -88,6 +88,7 @@ void ChatStreamCall::OnUpstreamDone(absl::Status status) {
     queue_.push_back(summary_.LastChunk(call_));
   } else {
     queue_.clear();  // an error ends the stream now
+    summary_.BookCut(call_, static_cast<int64_t>(request_.ByteSizeLong()));
   }
   if (!final_status_.has_value()) final_status_ = std::move(status);
   PumpLocked();

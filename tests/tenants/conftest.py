@@ -145,6 +145,10 @@ TENANTS = f"""tenants:
   - name: leased
     limits:
       requests_per_minute: {{general: 100000}}
+  - name: streamer
+    methods: [ChatStream]
+    limits:
+      tokens_per_day: 40
   - name: analyst
     methods: [Analyze]
     models: [llama3, default]
@@ -214,7 +218,8 @@ def certs(work) -> Certificates:
 def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
-                                         "budget", "busy", "leased", "batcher", "analyst")})
+                                         "budget", "busy", "leased", "batcher", "analyst",
+                                         "streamer")})
 
 
 @pytest.fixture(scope="session")

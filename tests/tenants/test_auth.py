@@ -268,6 +268,37 @@ def test_tokens_per_day_are_charged_from_upstream_usage(gateway, keys):
     assert served()[0]["prompt_tokens"] + served()[0]["completion_tokens"] >= 10
 
 
+def test_a_stream_cancelled_early_is_charged_what_it_used(gateway, keys, fake):
+    # Usage comes with a stream's last chunk; a caller who hangs up before it
+    # used to be charged nothing.
+    import urllib.request as http
+    http.urlopen(http.Request(f"http://127.0.0.1:{fake.port}/_fake/script",
+                              data=json.dumps({"path": "/v1/chat/completions",
+                                               "behavior": {"chunk_interval_ms": 2000,
+                                                            "text": "a b c d e f g h"},
+                                               "times": 1}).encode(),
+                              headers={"content-type": "application/json"}),
+                 timeout=10).read()
+    service = stub(gateway)
+    long_prompt = chat_request()
+    long_prompt.messages[0].content[0].text = "word " * 40  # about 50 tokens
+    stream = service.ChatStream(long_prompt, timeout=60,
+                                metadata=bearer(keys.key("streamer")))
+    next(stream)  # the first piece arrived: the upstream is generating
+    stream.cancel()
+
+    def cancelled():
+        return [line for line in gateway.call_lines()
+                if line.get("tenant") == "streamer" and line["code"] == "CANCELLED"]
+    wait_for(lambda: cancelled(), 30, "the cancelled stream's log line")
+    line = cancelled()[0]
+    assert line["prompt_tokens"] >= 40 and line["completion_tokens"] >= 1, line
+    error = code_of(lambda: list(service.ChatStream(
+        chat_request(), timeout=30, metadata=bearer(keys.key("streamer")))))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "tokens_per_day (40" in error.details()
+
+
 def tone_wav(seconds: float) -> bytes:
     import io
     import math
