@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/redis_connection.h"
+#include "common/retry_info.h"
 
 namespace voxgate::tenancy {
 namespace {
@@ -137,6 +138,7 @@ std::string RedisLimiter::LogKey(const LimitClaim& claim) const {
 void RedisLimiter::Check(const LimitClaim& claim, Done done) {
   const absl::Time now = clock_.Now();
   bool admitted = false;
+  bool overloaded = false;
   {
     absl::MutexLock lock(&mu_);
     // Down and not due for a reconnect: the policy answers at once instead
@@ -157,8 +159,20 @@ void RedisLimiter::Check(const LimitClaim& claim, Done done) {
         ++waiting_;
         MaybeRequestLocked(key, lease, now);
         return;
+      } else {
+        // The store answers, but slower than calls come: that is overload,
+        // not an outage, and the outage policy (open: admit everyone) must
+        // not turn it into no limits at all.
+        overloaded = true;
       }
     }
+  }
+  if (overloaded) {
+    return done(WithRetryDelay(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "more than redis.max_pending (", options_.max_pending,
+            ") calls wait for the shared limits store; retry shortly")),
+        absl::Seconds(1)));
   }
   done(admitted ? absl::OkStatus() : PolicyVerdict(claim));
 }

@@ -6,6 +6,11 @@
 
 #include "tenancy/redis_limiter.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -15,6 +20,7 @@
 #include "common/logging.h"
 #include "common/manual_clock.h"
 #include "common/redis_connection.h"
+#include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -25,6 +31,7 @@ namespace voxgate::tenancy {
 namespace {
 
 using ::testing::HasSubstr;
+using ::voxgate::testing::StatusIs;
 
 class RedisLimiterTest : public ::testing::Test {
  protected:
@@ -148,6 +155,46 @@ TEST_F(RedisLimiterTest, AStopGivesUnspentPermitsBack) {
   EXPECT_EQ(Logged("stopping"), 32);
   limiter.reset();
   EXPECT_EQ(Logged("stopping"), 1);
+}
+
+TEST_F(RedisLimiterTest, BeyondMaxPendingCallsAreRefusedNotAdmittedByPolicy) {
+  // A store that accepts and never answers: every check waits on it.
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&address),
+                 sizeof(address)),
+            0);
+  ASSERT_EQ(listen(silent, 16), 0);
+  socklen_t length = sizeof(address);
+  getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length);
+  RedisLimiter::Options options;
+  options.host = "127.0.0.1";
+  options.port = ntohs(address.sin_port);
+  options.timeout = absl::Seconds(2);
+  options.fail_open = true;  // the policy that used to admit the overflow
+  options.max_pending = 2;
+  auto limiter =
+      std::make_unique<RedisLimiter>(options, clock_, logger_, registry_);
+  const LimitClaim claim = Claim("slow", 1000);
+  std::vector<absl::Notification> answered(3);
+  std::vector<absl::Status> verdicts(3);
+  for (int i = 0; i < 3; ++i) {
+    limiter->Check(claim, [&, i](absl::Status status) {
+      verdicts[i] = std::move(status);
+      answered[i].Notify();
+    });
+  }
+  // The third is answered at once, while two wait on the store.
+  ASSERT_TRUE(answered[2].HasBeenNotified());
+  EXPECT_THAT(verdicts[2], StatusIs(absl::StatusCode::kResourceExhausted,
+                                    HasSubstr("redis.max_pending (2)")));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(answered[i].WaitForNotificationWithTimeout(absl::Seconds(60)));
+  }
+  limiter.reset();
+  close(silent);
 }
 
 TEST_F(RedisLimiterTest, WithRedisDownThePolicyAnswersAndLeasesAreDropped) {
