@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/peer_identity.h"
 #include "absl/strings/str_cat.h"
 #include "common/pem_file.h"
 
@@ -161,19 +162,15 @@ std::string VerifiedPeerIdentity(const ssl_st* connection) {
   if (SSL_get_verify_result(connection) != X509_V_OK) return "";
   X509* certificate = SSL_get1_peer_certificate(connection);
   if (certificate == nullptr) return "";
-  std::string uri, spiffe, dns;
+  std::vector<std::string> uris, dns;
   auto* names = static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-    if (name->type == GEN_URI && uri.empty()) {
-      uri = AsString(name->d.uniformResourceIdentifier);
-      if (absl::StartsWith(uri, "spiffe://") && spiffe.empty()) spiffe = uri;
-    } else if (name->type == GEN_URI && spiffe.empty()) {
-      const std::string other = AsString(name->d.uniformResourceIdentifier);
-      if (absl::StartsWith(other, "spiffe://")) spiffe = other;
-    } else if (name->type == GEN_DNS && dns.empty()) {
-      dns = AsString(name->d.dNSName);
+    if (name->type == GEN_URI) {
+      uris.push_back(AsString(name->d.uniformResourceIdentifier));
+    } else if (name->type == GEN_DNS) {
+      dns.push_back(AsString(name->d.dNSName));
     }
   }
   GENERAL_NAMES_free(names);
@@ -185,10 +182,7 @@ std::string VerifiedPeerIdentity(const ssl_st* connection) {
         AsString(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)));
   }
   X509_free(certificate);
-  for (std::string* identity : {&spiffe, &uri, &dns, &common_name}) {
-    if (!identity->empty()) return *identity;
-  }
-  return "";
+  return ClientCertificateIdentity(uris, dns, common_name);
 }
 
 }  // namespace voxgate::http

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "common/peer_identity.h"
 #include "absl/strings/str_cat.h"
 #include "common/proto_duration.h"
 #include "grpc/grpc_security_constants.h"
@@ -55,14 +56,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
 std::string PeerIdentity(const grpc::ServerContextBase& context) {
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
-  for (const char* property :
-       {GRPC_PEER_SPIFFE_ID_PROPERTY_NAME, GRPC_PEER_URI_PROPERTY_NAME,
-        GRPC_PEER_DNS_PROPERTY_NAME, GRPC_X509_CN_PROPERTY_NAME}) {
-    const std::vector<grpc::string_ref> values =
-        auth->FindPropertyValues(property);
-    if (!values.empty()) return std::string(values[0].data(), values[0].size());
-  }
-  return "";
+  const auto values = [&](const char* property) {
+    std::vector<std::string> out;
+    for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
+      out.emplace_back(value.data(), value.size());
+    }
+    return out;
+  };
+  const std::vector<std::string> common_names =
+      values(GRPC_X509_CN_PROPERTY_NAME);
+  return ClientCertificateIdentity(
+      values(GRPC_PEER_URI_PROPERTY_NAME), values(GRPC_PEER_DNS_PROPERTY_NAME),
+      common_names.empty() ? "" : common_names.front());
 }
 
 }  // namespace voxgate::server
