@@ -51,9 +51,11 @@ Admission::Rejections Admission::rejections() const {
 Admission::Decision Admission::Admit(const AdmissionRequest& request,
                                      Later later) {
   const bool stream = request.long_lived_stream;
+  const bool long_poll = request.long_poll;
   Decision decision;
   if (check_ == nullptr) {
     absl::MutexLock lock(&mu_);
+    if (long_poll) return TakeLongPollLocked(nullptr);
     return TakeSlotLocked(stream, nullptr, std::move(later), 0);
   }
   {
@@ -67,6 +69,7 @@ Admission::Decision Admission::Admit(const AdmissionRequest& request,
   auto checking = std::make_shared<Checking>();
   checking->later = std::move(later);
   checking->stream = stream;
+  checking->long_poll = long_poll;
   uint64_t id;
   {
     absl::MutexLock lock(&mu_);
@@ -91,6 +94,7 @@ Admission::Decision Admission::Admit(const AdmissionRequest& request,
     decision.refused = grant.status();
     return decision;
   }
+  if (long_poll) return TakeLongPollLocked(*std::move(grant));
   return TakeSlotLocked(stream, *std::move(grant), std::move(checking->later),
                         0);
 }
@@ -109,6 +113,8 @@ void Admission::OnChecked(uint64_t id, std::shared_ptr<Checking> checking,
     if (!grant.ok()) {
       CountCheckRefusalLocked(grant.status());
       decision.refused = grant.status();
+    } else if (checking->long_poll) {
+      decision = TakeLongPollLocked(*std::move(grant));
     } else {
       decision = TakeSlotLocked(checking->stream, *std::move(grant),
                                 checking->later, id);
@@ -163,6 +169,33 @@ Admission::Decision Admission::TakeSlotLocked(bool stream,
       {std::move(later), stream, std::move(grant), check_id},
       timers_.Now() + limits_.max_wait, [this](uint64_t id) { Expire(id); });
   return decision;
+}
+
+Admission::Decision Admission::TakeLongPollLocked(
+    std::unique_ptr<CallGrant> grant) {
+  Decision decision;
+  if (draining_) {
+    ++rejections_.draining;
+    decision.refused = Draining();
+    return decision;
+  }
+  if (active_long_polls_ >= limits_.max_long_polls) {
+    ++rejections_.max_long_polls;
+    decision.refused = absl::ResourceExhaustedError(absl::StrCat(
+        "limits.max_long_polls: ", limits_.max_long_polls,
+        " WaitOperation calls are waiting; poll with GetOperation or retry "
+        "later"));
+    return decision;
+  }
+  ++active_long_polls_;
+  decision.ticket.emplace(
+      Ticket(this, /*stream=*/false, std::move(grant), /*long_poll=*/true));
+  return decision;
+}
+
+void Admission::ReleaseLongPoll() {
+  absl::MutexLock lock(&mu_);
+  --active_long_polls_;
 }
 
 void Admission::CountCheckRefusalLocked(const absl::Status& status) {

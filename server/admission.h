@@ -41,6 +41,10 @@ struct AdmissionRequest {
   MethodClass method_class = MethodClass::kGeneral;
   // Holds a limits.max_streams slot for its whole life (StreamTranscribe).
   bool long_lived_stream = false;
+  // Waits on something else for long (WaitOperation): holds no call slot,
+  // which it would keep from other callers for minutes, but one of
+  // limits.max_long_polls; never queued.
+  bool long_poll = false;
   absl::string_view peer;  // "ipv4:127.0.0.1:5555"
   // The verified client-certificate identity (mTLS), or empty.
   absl::string_view identity;
@@ -117,25 +121,37 @@ class Admission {
     Ticket(Ticket&& other) noexcept
         : admission_(std::exchange(other.admission_, nullptr)),
           stream_(other.stream_),
+          long_poll_(other.long_poll_),
           grant_(std::move(other.grant_)) {}
     Ticket& operator=(Ticket&& other) noexcept {
       std::swap(admission_, other.admission_);
       std::swap(stream_, other.stream_);
+      std::swap(long_poll_, other.long_poll_);
       std::swap(grant_, other.grant_);
       return *this;
     }
     ~Ticket() {
-      if (admission_ != nullptr) admission_->Release(stream_);
+      if (admission_ == nullptr) return;
+      if (long_poll_) {
+        admission_->ReleaseLongPoll();
+      } else {
+        admission_->Release(stream_);
+      }
     }
     // What the check granted, or null (no check, or it granted nothing).
     CallGrant* grant() const { return grant_.get(); }
 
    private:
     friend class Admission;
-    Ticket(Admission* admission, bool stream, std::unique_ptr<CallGrant> grant)
-        : admission_(admission), stream_(stream), grant_(std::move(grant)) {}
+    Ticket(Admission* admission, bool stream, std::unique_ptr<CallGrant> grant,
+           bool long_poll = false)
+        : admission_(admission),
+          stream_(stream),
+          long_poll_(long_poll),
+          grant_(std::move(grant)) {}
     Admission* admission_ = nullptr;
     bool stream_ = false;
+    bool long_poll_ = false;
     std::unique_ptr<CallGrant> grant_;
   };
 
@@ -144,6 +160,7 @@ class Admission {
     int max_waiting = 256;
     absl::Duration max_wait = absl::Seconds(1);
     int max_streams = 1 << 30;
+    int max_long_polls = 256;
   };
 
   // `timers` runs the wait timeouts and reports cancelled waits; `check` (may
@@ -175,6 +192,7 @@ class Admission {
     int64_t too_many_waiting = 0;  // limits.max_waiting_calls
     int64_t wait_timeout = 0;      // limits.admission_wait
     int64_t max_streams = 0;       // limits.max_streams
+    int64_t max_long_polls = 0;    // limits.max_long_polls
     // Refusals of the check, by code ("unauthenticated", ...).
     std::vector<std::pair<std::string, int64_t>> by_check;
   };
@@ -211,6 +229,7 @@ class Admission {
   struct Checking {
     Later later;
     bool stream = false;
+    bool long_poll = false;
     bool returned = false;  // Admit() has returned (the answer is late)
     std::optional<absl::StatusOr<std::unique_ptr<CallGrant>>> early;
   };
@@ -223,6 +242,11 @@ class Admission {
   Decision TakeSlotLocked(bool stream, std::unique_ptr<CallGrant> grant,
                           Later later, uint64_t check_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A long poll's slot now, or RESOURCE_EXHAUSTED naming
+  // limits.max_long_polls.
+  Decision TakeLongPollLocked(std::unique_ptr<CallGrant> grant)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseLongPoll();
   void CountCheckRefusalLocked(const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LeftQueueLocked(const Waiter& waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -236,6 +260,7 @@ class Admission {
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
   int active_streams_ ABSL_GUARDED_BY(mu_) = 0;
+  int active_long_polls_ ABSL_GUARDED_BY(mu_) = 0;
   Rejections rejections_ ABSL_GUARDED_BY(mu_);
   WaiterQueue<Waiter> waiting_ ABSL_GUARDED_BY(mu_);
   uint64_t next_check_id_ ABSL_GUARDED_BY(mu_) = 1;

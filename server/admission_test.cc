@@ -127,6 +127,26 @@ TEST_F(AdmissionTest, StreamsBeyondMaxStreamsAreRefusedAndTheirSlotsReturn) {
   EXPECT_EQ(limits.rejections().max_streams, 1);
 }
 
+TEST_F(AdmissionTest, LongPollsHoldNoCallSlotAndAreBoundedByTheirOwn) {
+  // One call slot: a WaitOperation held for minutes must not take it.
+  Admission limits({1, 4, absl::Seconds(1), 100, /*max_long_polls=*/2},
+                   timers_);
+  LaterAnswer none;
+  AdmissionRequest poll = Call();
+  poll.long_poll = true;
+  Admission::Decision a = limits.Admit(poll, none.Callback());
+  Admission::Decision b = limits.Admit(poll, none.Callback());
+  ASSERT_TRUE(a.ticket.has_value() && b.ticket.has_value());
+  EXPECT_EQ(limits.active(), 0);
+  EXPECT_TRUE(limits.Admit(Call(), none.Callback()).ticket.has_value());
+  EXPECT_THAT(limits.Admit(poll, none.Callback()).refused,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("limits.max_long_polls: 2")));
+  EXPECT_EQ(limits.rejections().max_long_polls, 1);
+  a.ticket.reset();
+  EXPECT_TRUE(limits.Admit(poll, none.Callback()).ticket.has_value());
+}
+
 // A check that refuses calls to one method, as an authorization step would,
 // and grants the others a named tenant.
 class TenantGrant final : public CallGrant {

@@ -28,6 +28,9 @@ struct MethodInfo {
   MethodClass method_class;
   // Holds a limits.max_streams slot (StreamTranscribe).
   bool long_lived_stream = false;
+  // Holds a limits.max_long_polls slot instead of a call slot
+  // (WaitOperation).
+  bool long_poll = false;
 };
 
 // What a call needs to start and end: admission, the log and the metrics, and
@@ -148,6 +151,7 @@ class CallReactor : public GrpcReactor {
     request.method = method_.name;
     request.method_class = method_.method_class;
     request.long_lived_stream = method_.long_lived_stream;
+    request.long_poll = method_.long_poll;
     request.peer = peer;
     request.identity = identity;
     request.model = model.value_or("");

@@ -66,6 +66,8 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
       {{"reason", "max_waiting_calls"}});
   Add(families.back(), rejections.wait_timeout, {{"reason", "admission_wait"}});
   Add(families.back(), rejections.max_streams, {{"reason", "max_streams"}});
+  Add(families.back(), rejections.max_long_polls,
+      {{"reason", "max_long_polls"}});
   for (const auto& [check, count] : rejections.by_check)
     Add(families.back(), count, {{"reason", check}});
   Add(families.back(), workers_.refused(), {{"reason", "worker_queue"}});

@@ -153,7 +153,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
           static_cast<int>(config.limits().max_concurrent_calls()),
           static_cast<int>(config.limits().max_waiting_calls()),
           ToAbsl(config.limits().admission_wait()),
-          static_cast<int>(config.limits().max_streams())},
+          static_cast<int>(config.limits().max_streams()),
+          static_cast<int>(config.limits().max_long_polls())},
       gateway->timers_,
       gateway->tenancy_ != nullptr ? &gateway->tenancy_->gate() : nullptr);
   Admission& admission = *gateway->admission_;

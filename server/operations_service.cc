@@ -156,7 +156,9 @@ class WaitOperationCall final
                     const CallServices& services, OperationDirectory& directory,
                     TimerQueue& timers)
       : TypedUnaryCall(context, request, response,
-                       {"WaitOperation", MethodClass::kGeneral}, services),
+                       {"WaitOperation", MethodClass::kGeneral,
+                        /*long_lived_stream=*/false, /*long_poll=*/true},
+                       services),
         directory_(directory),
         timers_(timers) {}
 

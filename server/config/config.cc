@@ -185,6 +185,7 @@ void ApplyDefaults(Config& config) {
   VOXGATE_DEFAULT(limits, max_concurrent_calls, 1024);
   VOXGATE_DEFAULT(limits, max_chunks_in_flight, 8);
   VOXGATE_DEFAULT(limits, max_streams, 1024);
+  VOXGATE_DEFAULT(limits, max_long_polls, 256);
   DefaultDuration(limits.mutable_max_stream_duration(), 3600);
   DefaultDuration(limits.mutable_stream_idle_timeout(), 30);
   if (!limits.has_admission_wait()) {
