@@ -437,7 +437,7 @@ void HttpFrontDoor::HandleModels(
                            const v1::ListModelsResponse models =
                                server::CurrentModels(catalog_,
                                                      operations_.routing);
-                           call->End(absl::OkStatus());
+                           (void)call->End(absl::OkStatus());
                            HttpResponse response;
                            response.body = DumpJson(ModelsJson(models));
                            response.headers = call->ResponseHeaders();
