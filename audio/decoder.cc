@@ -169,6 +169,10 @@ class SteppedDecoder final : public FileDecoder {
   int64_t samples_out_ = 0;
   int decode_errors_ = 0;
   bool done_ = false;
+  // Of max_wall_time: only time spent decoding counts, so that a file
+  // decoded chunk by chunk as its chunks are answered is not cut off by a
+  // slow backend.
+  absl::Duration wall_time_left_;
 };
 
 absl::Status SteppedDecoder::Open(const Reader& reader) {
@@ -199,7 +203,8 @@ absl::Status SteppedDecoder::Open(const Reader& reader) {
   }
 
   reader_ = reader;
-  reader_.deadline = absl::Now() + options_.max_wall_time;
+  const absl::Time opened_at = absl::Now();
+  reader_.deadline = opened_at + options_.max_wall_time;
   absl::StatusOr<internal::IoContextPtr> io =
       internal::MakeIoContext(32768, &reader_, &ReadPacket, &Seek);
   if (!io.ok()) return io.status();
@@ -245,7 +250,7 @@ absl::Status SteppedDecoder::Open(const Reader& reader) {
     return Invalid(absl::StrCat(
         "the file declares ",
         absl::FormatDuration(absl::Trunc(declared, absl::Seconds(1))),
-        " of audio, over max_audio_duration ",
+        " of audio, over ", options_.max_duration_name, " ",
         absl::FormatDuration(options_.max_duration)));
   }
   absl::StatusOr<internal::CodecContextPtr> opened_decoder =
@@ -261,6 +266,7 @@ absl::Status SteppedDecoder::Open(const Reader& reader) {
       static_cast<int64_t>(absl::ToDoubleSeconds(options_.max_duration) *
                            options_.target_sample_rate) *
       options_.target_channels;
+  wall_time_left_ = options_.max_wall_time - (absl::Now() - opened_at);
   return absl::OkStatus();
 }
 
@@ -282,7 +288,8 @@ absl::Status SteppedDecoder::Drain(std::vector<float>& out) {
     samples_out_ += static_cast<int64_t>(out.size() - before);
     if (samples_out_ > max_samples_) {
       return Invalid(
-          absl::StrCat("decoded audio is longer than max_audio_duration ",
+          absl::StrCat("decoded audio is longer than ",
+                       options_.max_duration_name, " ",
                        absl::FormatDuration(options_.max_duration)));
     }
   }
@@ -291,6 +298,14 @@ absl::Status SteppedDecoder::Drain(std::vector<float>& out) {
 absl::StatusOr<bool> SteppedDecoder::Next(int64_t min_samples,
                                           std::vector<float>& out) {
   if (done_) return false;
+  const absl::Time started = absl::Now();
+  reader_.deadline = started + wall_time_left_;
+  // Whatever way this step ends, its time is spent.
+  struct Spend {
+    absl::Duration& left;
+    absl::Time started;
+    ~Spend() { left -= absl::Now() - started; }
+  } spend{wall_time_left_, started};
   const std::size_t wanted =
       out.size() + static_cast<std::size_t>(std::max<int64_t>(min_samples, 1));
   while (out.size() < wanted) {
@@ -351,6 +366,35 @@ absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
   if (!more.ok()) return more.status();
   result.source = decoder.source();
   return result;
+}
+
+absl::StatusOr<double> MeasureAudioSeconds(absl::string_view bytes,
+                                           const DecodeOptions& options) {
+  absl::StatusOr<std::unique_ptr<FileDecoder>> decoder =
+      FileDecoder::OpenMemory(bytes, options);
+  if (!decoder.ok()) return decoder.status();
+  const int64_t step = options.target_sample_rate;  // about a second a step
+  std::vector<float> samples;
+  int64_t counted = 0;
+  while (true) {
+    samples.clear();
+    absl::StatusOr<bool> more = (*decoder)->Next(step, samples);
+    if (!more.ok()) return more.status();
+    counted += static_cast<int64_t>(samples.size());
+    if (!*more) break;
+  }
+  return static_cast<double>(counted) /
+         std::max(1, options.target_channels) / options.target_sample_rate;
+}
+
+absl::StatusOr<std::unique_ptr<FileDecoder>> FileDecoder::OpenMemory(
+    absl::string_view bytes, const DecodeOptions& options) {
+  auto decoder = std::make_unique<SteppedDecoder>(options);
+  Reader reader;
+  reader.data = reinterpret_cast<const uint8_t*>(bytes.data());
+  reader.size = static_cast<int64_t>(bytes.size());
+  if (absl::Status opened = decoder->Open(reader); !opened.ok()) return opened;
+  return decoder;
 }
 
 absl::StatusOr<std::unique_ptr<FileDecoder>> FileDecoder::Open(

@@ -33,6 +33,8 @@ struct DecodeOptions {
   // Defences against hostile input; each breach is INVALID_ARGUMENT naming it.
   int64_t max_input_bytes = 32 << 20;
   absl::Duration max_duration = absl::Hours(4);
+  // How errors name max_duration.
+  std::string max_duration_name = "max_audio_duration";
   absl::Duration max_wall_time = absl::Seconds(60);
   int64_t probe_bytes = 1 << 20;
   int max_streams = 4;
@@ -62,8 +64,9 @@ absl::StatusOr<DecodedAudio> DecodeAudio(absl::string_view bytes,
                                          const DecodeOptions& options);
 
 // Decodes a file step by step, with the limits and whitelist of DecodeAudio,
-// so that a long file is processed in pieces with bounded memory (a spooled
-// upload whose container needs seeking, as MP4 with its index at the end).
+// so that a long file is processed in pieces with bounded memory (Transcribe's
+// file, or a spooled upload whose container needs seeking, as MP4 with its
+// index at the end).
 // Not thread-safe: one caller at a time; CPU heavy, like DecodeAudio.
 class FileDecoder {
  public:
@@ -71,16 +74,25 @@ class FileDecoder {
   // it open while the decoder lives). INVALID_ARGUMENT as DecodeAudio.
   static absl::StatusOr<std::unique_ptr<FileDecoder>> Open(
       int fd, int64_t size, const DecodeOptions& options);
+  // Opens `bytes` in memory; they must outlive the decoder.
+  static absl::StatusOr<std::unique_ptr<FileDecoder>> OpenMemory(
+      absl::string_view bytes, const DecodeOptions& options);
   virtual ~FileDecoder() = default;
 
   virtual const SourceInfo& source() const = 0;
   // Decodes until at least `min_samples` more samples were appended to `out`
   // (interleaved, at the target rate and channels), or the file ended: true
   // while there may be more. INVALID_ARGUMENT as DecodeAudio, including the
-  // wall-time limit counted from Open.
+  // wall-time limit, counted over the time spent in Open and Next.
   virtual absl::StatusOr<bool> Next(int64_t min_samples,
                                     std::vector<float>& out) = 0;
 };
+
+// Seconds of audio in `bytes`, decoded step by step and counted (a header
+// may lie about its length), with DecodeAudio's limits and errors, in
+// constant memory. CPU heavy, like DecodeAudio.
+absl::StatusOr<double> MeasureAudioSeconds(absl::string_view bytes,
+                                           const DecodeOptions& options);
 
 // Routes FFmpeg's own log lines to `logger` (warnings and errors only: FFmpeg
 // is chatty about recoverable stream damage). Until called, FFmpeg logs

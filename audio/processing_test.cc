@@ -273,6 +273,46 @@ TEST(StreamSegmenterTest, WithoutSilenceSplittingCutsAtTheLimit) {
   EXPECT_EQ(chunks[2].frames.end_frame, 400000);
 }
 
+// Transcribe decodes stereo output (target_channel_count 2) chunk by chunk
+// too: frames, not samples, are cut, and channels stay interleaved in order.
+TEST(StreamSegmenterTest, CutsInterleavedStereoByFrames) {
+  const SpokenTimeline timeline = SpeechWithPauses(12, 0.8);
+  PcmAudio stereo;
+  stereo.channels = 2;
+  for (float sample : timeline.audio.samples) {
+    // The mix the cuts are chosen on is the mono timeline, 6 dB down.
+    stereo.samples.push_back(sample);
+    stereo.samples.push_back(0);
+  }
+  SegmentOptions options;
+  options.max_chunk_seconds = 10;
+  options.overlap_seconds = 0.5;
+  const std::vector<Chunk> whole = SegmentAudio(timeline.audio, options);
+  StreamSegmenter segmenter(16000, options, 2);
+  std::vector<StreamChunk> chunks;
+  for (std::size_t at = 0; at < stereo.samples.size(); at += 2 * 7001) {
+    const std::size_t end = std::min(stereo.samples.size(), at + 2 * 7001);
+    for (StreamChunk& chunk : segmenter.Push(std::vector<float>(
+             stereo.samples.begin() + at, stereo.samples.begin() + end))) {
+      chunks.push_back(std::move(chunk));
+    }
+  }
+  for (StreamChunk& chunk : segmenter.Finish())
+    chunks.push_back(std::move(chunk));
+  EXPECT_EQ(segmenter.frames_seen(), timeline.audio.frames());
+  ASSERT_EQ(chunks.size(), whole.size());
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const Chunk& frames = chunks[i].frames;
+    EXPECT_NEAR(frames.end_frame, whole[i].end_frame, 320) << i;
+    ASSERT_EQ(chunks[i].samples.size(),
+              static_cast<std::size_t>(2 * (frames.end_frame -
+                                            frames.start_frame)));
+    EXPECT_TRUE(std::equal(chunks[i].samples.begin(), chunks[i].samples.end(),
+                           stereo.samples.begin() + 2 * frames.start_frame))
+        << i;
+  }
+}
+
 TEST(StreamSegmenterTest, NoAudioIsNoChunk) {
   StreamSegmenter segmenter(16000, SegmentOptions());
   EXPECT_TRUE(segmenter.Push({}).empty());

@@ -86,7 +86,8 @@ std::vector<Chunk> SegmentAudio(const PcmAudio& audio,
   }
 }
 
-StreamSegmenter::StreamSegmenter(int sample_rate, const SegmentOptions& options)
+StreamSegmenter::StreamSegmenter(int sample_rate, const SegmentOptions& options,
+                                 int channels)
     : options_(options),
       max_frames_(std::max<int64_t>(
           1, static_cast<int64_t>(options.max_chunk_seconds * sample_rate))),
@@ -94,7 +95,7 @@ StreamSegmenter::StreamSegmenter(int sample_rate, const SegmentOptions& options)
           static_cast<int64_t>(options.overlap_seconds * sample_rate), 0,
           max_frames_ / 4)) {
   pending_.sample_rate = sample_rate;
-  pending_.channels = 1;
+  pending_.channels = channels;
 }
 
 std::vector<StreamChunk> StreamSegmenter::Push(
@@ -106,9 +107,11 @@ std::vector<StreamChunk> StreamSegmenter::Push(
   // exactly as it would over the whole file from here on.
   PcmAudio window;
   window.sample_rate = pending_.sample_rate;
+  window.channels = pending_.channels;
   while (pending_.frames() > max_frames_) {
-    window.samples.assign(pending_.samples.begin(),
-                          pending_.samples.begin() + max_frames_ + 1);
+    window.samples.assign(
+        pending_.samples.begin(),
+        pending_.samples.begin() + (max_frames_ + 1) * pending_.channels);
     const std::vector<Chunk> cuts = SegmentAudio(window, options_);
     chunks.push_back(TakeChunk(cuts.front().end_frame));
   }
@@ -126,12 +129,13 @@ std::vector<StreamChunk> StreamSegmenter::Finish() {
 StreamChunk StreamSegmenter::TakeChunk(int64_t end) {
   StreamChunk chunk;
   chunk.frames = {buffer_start_, buffer_start_ + end, core_start_};
+  const int channels = pending_.channels;
   chunk.samples.assign(pending_.samples.begin(),
-                       pending_.samples.begin() + end);
+                       pending_.samples.begin() + end * channels);
   // The next chunk starts `overlap_` before this one's cut.
   const int64_t keep_from = std::max<int64_t>(0, end - overlap_);
   pending_.samples.erase(pending_.samples.begin(),
-                         pending_.samples.begin() + keep_from);
+                         pending_.samples.begin() + keep_from * channels);
   buffer_start_ += keep_from;
   core_start_ = chunk.frames.end_frame;
   return chunk;

@@ -1,6 +1,7 @@
 #ifndef VOXGATE_AUDIO_SEGMENTER_H_
 #define VOXGATE_AUDIO_SEGMENTER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -37,23 +38,33 @@ std::vector<Chunk> SegmentAudio(const PcmAudio& audio,
 // A chunk cut from audio that arrives in pieces, with its own samples.
 struct StreamChunk {
   Chunk frames;  // in frames of the whole stream
-  std::vector<float> samples;
+  std::vector<float> samples;  // interleaved, as pushed
 };
 
-// SegmentAudio for mono audio that arrives in pieces: it holds only the audio
+// SegmentAudio for audio that arrives in pieces: it holds only the audio
 // not yet cut (one chunk's worth and the last piece), and cuts each chunk as
 // soon as audio past the chunk's limit has come, by SegmentAudio's rule. So a
 // file of any length is cut with bounded memory. Thread-compatible.
 class StreamSegmenter {
  public:
-  StreamSegmenter(int sample_rate, const SegmentOptions& options);
+  StreamSegmenter(int sample_rate, const SegmentOptions& options,
+                  int channels = 1);
 
-  // Appends mono samples; returns the chunks now complete, in order.
+  // Appends interleaved samples (whole frames); returns the chunks now
+  // complete, in order.
   std::vector<StreamChunk> Push(const std::vector<float>& samples);
   // End of audio: the rest as the last chunk (none when no audio came).
   std::vector<StreamChunk> Finish();
   // Frames pushed so far.
   int64_t frames_seen() const { return buffer_start_ + pending_.frames(); }
+  // Frames that must still be pushed before the next chunk can be cut.
+  int64_t frames_until_cut() const {
+    return std::max<int64_t>(1, max_frames_ + 1 - pending_.frames());
+  }
+  // Memory held for audio not yet cut.
+  int64_t held_bytes() const {
+    return static_cast<int64_t>(pending_.samples.capacity() * sizeof(float));
+  }
 
  private:
   StreamChunk TakeChunk(int64_t end);

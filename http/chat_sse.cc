@@ -3,6 +3,7 @@
 #include "absl/time/clock.h"
 #include "common/json_limits.h"
 #include "http/http_errors.h"
+#include "server/audio_for_chat.h"
 #include "http/openai_json.h"
 
 namespace voxgate::http {
@@ -26,18 +27,39 @@ void ChatSse::Start(const v1::ChatRequest& request,
   server::CallScope scope = call_->scope();
   absl::StatusOr<server::PreparedChat> prepared =
       server::PrepareChatStream(request, operations, scope.pool);
-  if (!prepared.ok()) {
-    {
-      absl::MutexLock lock(&mu_);
-      ended_ = true;
-    }
-    return Fail(prepared.status());
-  }
-  upstream_started_ = absl::Now();
+  if (!prepared.ok()) return Refuse(prepared.status());
   prompt_bytes_ = static_cast<int64_t>(request.ByteSizeLong());
+  if (!server::HasAudio(prepared->chat)) {
+    return StartUpstream(*std::move(prepared));
+  }
+  // Audio is charged by its measured length: count it on a worker first.
+  upstream::ChatBackend* backend = prepared->backend;
+  absl::Status queued = server::MeasureChatAudio(
+      std::move(prepared->chat), operations.config,
+      call_->context().deadline, operations.workers,
+      [self = shared_from_this(),
+       backend](absl::StatusOr<server::MeasuredChat> measured) {
+        if (!measured.ok()) return self->Refuse(measured.status());
+        self->call_->context().audio_seconds = measured->audio_seconds;
+        self->StartUpstream({backend, std::move(measured->chat)});
+      });
+  if (!queued.ok()) Refuse(queued);
+}
+
+void ChatSse::Refuse(absl::Status status) {
+  {
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+  Fail(std::move(status));
+}
+
+void ChatSse::StartUpstream(server::PreparedChat prepared) {
+  server::CallScope scope = call_->scope();
+  upstream_started_ = absl::Now();
   upstream_key_ = scope.work.Reserve();
-  std::shared_ptr<upstream::Transfer> transfer = prepared->backend->Stream(
-      std::move(prepared->chat), call_->context().upstream_options(),
+  std::shared_ptr<upstream::Transfer> transfer = prepared.backend->Stream(
+      std::move(prepared.chat), call_->context().upstream_options(),
       shared_from_this());
   {
     absl::MutexLock lock(&mu_);

@@ -41,6 +41,10 @@ class ChatSse final : public upstream::ChatStreamObserver,
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWritten(bool ok);
   void Fail(absl::Status status);
+  // Ends the call with `status` before any upstream request.
+  void Refuse(absl::Status status);
+  // Sends the prepared request upstream (from the door or a worker).
+  void StartUpstream(server::PreparedChat prepared);
 
   const std::shared_ptr<HttpExchange> exchange_;
   const std::shared_ptr<HttpCall> call_;

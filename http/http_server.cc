@@ -43,7 +43,7 @@ using internal::TlsStream;
 class HttpServer::Impl {
  public:
   Impl(const HttpServerOptions& options, HttpHandler& handler)
-      : body_budget_(options.max_body_bytes_in_flight),
+      : body_budget_(static_cast<int64_t>(options.max_body_bytes_in_flight)),
         connections_(options.max_connections,
                      options.max_connections_per_peer),
         shared_{options, handler, sessions_, body_budget_, connections_},
@@ -164,7 +164,7 @@ class HttpServer::Impl {
   }
 
   SessionRegistry sessions_;
-  internal::ByteBudget body_budget_;
+  ByteBudget body_budget_;
   // Before io_: sessions the io_context destroys give their slots back.
   internal::ConnectionGate connections_;
   const Shared shared_;

@@ -246,9 +246,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
           });
       if (refusal.has_value()) return Refuse(*std::move(refusal));
       // Bodies being read and handled, across connections, are bounded.
-      const std::uint64_t bytes = parser_->content_length().value_or(
-          shared_.options.max_body_bytes);
-      if (!shared_.body_budget.TryReserve(bytes)) {
+      const auto bytes = static_cast<int64_t>(
+          parser_->content_length().value_or(shared_.options.max_body_bytes));
+      if (!shared_.body_budget.TryTake(bytes)) {
         HttpResponse busy = shared_.options.error_response(
             503, absl::StrCat("the gateway holds http.max_body_bytes_in_"
                               "flight (",
@@ -292,7 +292,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnRequest(beast::error_code ec);
   void ReleaseBody() {
-    shared_.body_budget.Release(std::exchange(reserved_body_bytes_, 0));
+    shared_.body_budget.Give(std::exchange(reserved_body_bytes_, 0));
   }
   // After an exception escaped the handler of exchange `number`: answers
   // 500, or closes when part of an answer is out. Nothing when that exchange
@@ -456,7 +456,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   bool answer_started_ = false;  // of the exchange in progress
   bool linger_ = false;          // refused unread: drain, then close
   // Of shared_.body_budget, for the request in progress.
-  std::uint64_t reserved_body_bytes_ = 0;
+  int64_t reserved_body_bytes_ = 0;
   uint64_t exchange_number_ = 0;
   bool client_closed_ = false;
   bool failed_ = false;

@@ -13,28 +13,9 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "common/byte_budget.h"
 
 namespace voxgate::http::internal {
-
-// Bytes reserved against a limit, from any thread.
-class ByteBudget {
- public:
-  explicit ByteBudget(std::uint64_t limit) : limit_(limit) {}
-  // Reserves `bytes` unless that would pass the limit.
-  bool TryReserve(std::uint64_t bytes) {
-    std::uint64_t used = used_.load();
-    do {
-      if (bytes > limit_ || used > limit_ - bytes) return false;
-    } while (!used_.compare_exchange_weak(used, used + bytes));
-    return true;
-  }
-  void Release(std::uint64_t bytes) { used_ -= bytes; }
-  std::uint64_t limit() const { return limit_; }
-
- private:
-  const std::uint64_t limit_;
-  std::atomic<std::uint64_t> used_{0};
-};
 
 // Open connections, at most `max` in all and `max_per_peer` from one
 // address (0: no per-peer limit). The acceptor asks before it takes the

@@ -26,15 +26,15 @@ void AddUsage(const upstream::Usage& add, upstream::Usage& total) {
 AnalyzeCall::AnalyzeCall(grpc::CallbackServerContext* context,
                          const grpc::ByteBuffer* request,
                          grpc::ByteBuffer* response,
-                         const CallServices& services, const Config& config,
-                         upstream::Routing& routing, WorkerPool& workers,
-                         TimerQueue& timers)
+                         const CallServices& services,
+                         const OperationServices& operations)
     : TypedUnaryCall(context, request, response,
                      {"Analyze", MethodClass::kUnderstanding}, services),
-      config_(config),
-      routing_(routing),
-      workers_(workers),
-      timers_(timers) {}
+      config_(operations.config),
+      routing_(operations.routing),
+      workers_(operations.workers),
+      timers_(operations.timers),
+      decoded_budget_(operations.decoded_audio) {}
 
 void AnalyzeCall::Start() {
   const v1::AnalyzeRequest* request = &request_;
@@ -134,12 +134,17 @@ void AnalyzeCall::Transcribe() {
     response_.add_warnings(std::move(warning));
   options->request.model = routing_.UpstreamModelName(recognition.model());
   options->call = call_.upstream_options();
+  options->decoded_budget = decoded_budget_;
   Pin pin(this);  // the job may end the call before Attach below
   const CancelScope::Key key = work_.Reserve();
   work_.Attach(
       key,
       TranscriptionJob::Start(
-          request_.audio().content(), *std::move(options), **backend, workers_,
+          // DIRECT asks with the audio after transcribing it: keep it.
+          response_.mode() == v1::ANALYZE_MODE_DIRECT
+              ? request_.audio().content()
+              : std::move(*request_.mutable_audio()->mutable_content()),
+          *std::move(options), **backend, workers_,
           timers_, [this, key](absl::StatusOr<TranscriptionOutcome> outcome) {
             work_.Done(key);
             AfterTranscript(std::move(outcome));
@@ -193,6 +198,7 @@ void AnalyzeCall::AskDirect() {
   const absl::Time started = absl::Now();
   absl::Status queued = ConvertAudioForChat(
       request_.audio(), config_, "audio", call_.deadline, workers_,
+      decoded_budget_,
       [this, started,
        backend = *backend](absl::StatusOr<std::pair<std::string, double>> wav) {
         if (!wav.ok()) {

@@ -5,6 +5,7 @@
 
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
+#include "server/call_scope.h"
 #include "server/config/config.h"
 #include "server/transcription_job.h"
 #include "server/unary_call.h"
@@ -21,9 +22,8 @@ class AnalyzeCall final
  public:
   AnalyzeCall(grpc::CallbackServerContext* context,
               const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-              const CallServices& services, const Config& config,
-              upstream::Routing& routing, WorkerPool& workers,
-              TimerQueue& timers);
+              const CallServices& services,
+              const OperationServices& operations);
 
  private:
   void Start() override;
@@ -43,6 +43,7 @@ class AnalyzeCall final
   upstream::Routing& routing_;
   WorkerPool& workers_;
   TimerQueue& timers_;
+  ByteBudget* const decoded_budget_;
   upstream::ChatParams params_;
   upstream::ChatRequest base_;
   absl::Time transcription_started_;

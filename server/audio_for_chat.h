@@ -5,22 +5,45 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/byte_budget.h"
 #include "common/worker_pool.h"
 #include "server/config/config.h"
+#include "upstream/backend.h"
 #include "voxgate/v1/audio.pb.h"
 
 namespace voxgate::server {
 
 // Turns any supported audio into what chat models take as input_audio: 16 kHz
 // mono WAV, preprocessed like Transcribe's (loudness included), on the audio
-// workers. Returns the error when it cannot start (INVALID_ARGUMENT naming
-// `field`, RESOURCE_EXHAUSTED when the queue is full); otherwise `done` runs
-// once on a worker thread with the WAV and its duration, or the decoding
-// error.
+// workers, at most audio.max_chat_audio_duration long. Returns the error when
+// it cannot start (INVALID_ARGUMENT naming `field`, RESOURCE_EXHAUSTED when
+// the queue is full or `budget` cannot hold the decoded audio); otherwise
+// `done` runs once on a worker thread with the WAV and its duration, or the
+// decoding error.
 absl::Status ConvertAudioForChat(
     const v1::AudioInput& audio, const Config& config, absl::string_view field,
-    absl::Time deadline, WorkerPool& workers,
+    absl::Time deadline, WorkerPool& workers, ByteBudget* budget,
     std::function<void(absl::StatusOr<std::pair<std::string, double>>)> done);
+
+// A chat request whose audio parts (WAV or MP3, as they go upstream) were
+// measured: their seconds are what audio_seconds_per_hour is charged.
+struct MeasuredChat {
+  upstream::ChatRequest chat;
+  double audio_seconds = 0;
+};
+
+// Whether any message of `chat` carries audio.
+bool HasAudio(const upstream::ChatRequest& chat);
+
+// Decodes every audio part of `chat` on the audio workers to count its
+// seconds (a header may lie), in constant memory, each at most
+// audio.max_chat_audio_duration. Returns the error when it cannot start;
+// otherwise `done` runs once on a worker with the request back, or
+// INVALID_ARGUMENT naming the part that does not decode.
+absl::Status MeasureChatAudio(
+    upstream::ChatRequest chat, const Config& config, absl::Time deadline,
+    WorkerPool& workers,
+    std::function<void(absl::StatusOr<MeasuredChat>)> done);
 
 }  // namespace voxgate::server
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/byte_budget.h"
 #include "common/cancel_scope.h"
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
@@ -18,7 +19,6 @@ namespace voxgate::server {
 // (gRPC, HTTP, WebSocket) the call came through. Every reference must outlive
 // the server.
 class AudioFetcher;
-class SpoolBudget;
 
 struct OperationServices {
   const Config& config;
@@ -28,7 +28,10 @@ struct OperationServices {
   // Fetches AudioInput.uri; null where URLs are not taken.
   AudioFetcher* fetcher = nullptr;
   // What uploads may spool to disk; null: unbounded.
-  SpoolBudget* spool = nullptr;
+  ByteBudget* spool = nullptr;
+  // Decoded audio (PCM being cut, WAV chunks not yet answered) held at once
+  // over all calls; null: unbounded.
+  ByteBudget* decoded_audio = nullptr;
 };
 
 // What an operation borrows from the call that runs it: its context, the

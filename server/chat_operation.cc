@@ -34,7 +34,6 @@ void ChatOperation::Start(const v1::ChatRequest& request, Done done) {
   if (!backend.ok()) return Finish(backend.status());
   backend_ = *backend;
   chat->model = services_.routing.UpstreamModelName(request.model());
-  if (to_convert_.empty()) return SendUpstream(*std::move(chat));
   chat_ = *std::move(chat);
   ConvertNext();
 }
@@ -45,23 +44,35 @@ void ChatOperation::Finish(absl::StatusOr<v1::ChatResponse> result) {
   done(std::move(result));
 }
 
+void ChatOperation::MeasureThenSend() {
+  CallContext& call = scope_.call;
+  if (!HasAudio(chat_)) return SendUpstream(std::move(chat_));
+  absl::Status queued = MeasureChatAudio(
+      std::move(chat_), services_.config, call.deadline, services_.workers,
+      [this](absl::StatusOr<MeasuredChat> measured) {
+        if (!measured.ok()) return Finish(measured.status());
+        CallContext& call = scope_.call;
+        call.audio_seconds = measured->audio_seconds;
+        call.preprocess_time = absl::Now() - call.started - call.queue_time;
+        SendUpstream(std::move(measured->chat));
+      });
+  if (!queued.ok()) Finish(queued);
+}
+
 void ChatOperation::ConvertNext() {
   // Worker jobs cannot be withdrawn: each step looks for a cancel itself.
   if (scope_.work.cancelled()) {
     return Finish(absl::CancelledError("the caller cancelled the call"));
   }
   CallContext& call = scope_.call;
-  if (converted_ == to_convert_.size()) {
-    call.preprocess_time = absl::Now() - call.started - call.queue_time;
-    return SendUpstream(std::move(chat_));
-  }
+  if (converted_ == to_convert_.size()) return MeasureThenSend();
   const auto [message, part] = to_convert_[converted_];
   // Part indexes match the request's: every content part became one upstream
   // part.
   absl::Status queued = ConvertAudioForChat(
       request_->messages(message).content(part).audio(), services_.config,
       absl::StrCat("messages[", message, "].content[", part, "].audio"),
-      call.deadline, services_.workers,
+      call.deadline, services_.workers, services_.decoded_audio,
       [this, message = message,
        part = part](absl::StatusOr<std::pair<std::string, double>> wav) {
         if (!wav.ok()) return Finish(wav.status());

@@ -16,7 +16,8 @@ namespace voxgate::server {
 // Chat's work for every front door: map the request, choose the pool (the
 // audio chat pool when a message carries audio, else the text pool),
 // transcode audio parts that are neither WAV nor MP3 on the audio workers
-// (one after another), send it and answer. One per call.
+// (one after another), measure every audio part's seconds, send it and
+// answer. One per call.
 class ChatOperation {
  public:
   using Done = std::function<void(absl::StatusOr<v1::ChatResponse>)>;
@@ -32,6 +33,9 @@ class ChatOperation {
  private:
   // Transcodes the next audio part, or sends the request when none is left.
   void ConvertNext();
+  // Counts the seconds of every audio part (what the tenant is charged),
+  // then sends.
+  void MeasureThenSend();
   void SendUpstream(upstream::ChatRequest request);
   void Finish(absl::StatusOr<v1::ChatResponse> result);
 

@@ -1,6 +1,7 @@
 #include "server/chat_stream_call.h"
 
 #include "absl/time/clock.h"
+#include "server/audio_for_chat.h"
 #include "server/api_mapping.h"
 #include "server/chat_operation.h"
 #include "server/wire_messages.h"
@@ -51,12 +52,28 @@ void ChatStreamCall::Start() {
   absl::StatusOr<PreparedChat> prepared =
       PrepareChatStream(request_, operations_, pool_);
   if (!prepared.ok()) return Refused(prepared.status());
+  if (!HasAudio(prepared->chat)) return StartUpstream(*std::move(prepared));
+  // Audio is charged by its measured length: count it on a worker first.
+  auto pin = std::make_shared<Pin>(this);
+  upstream::ChatBackend* backend = prepared->backend;
+  absl::Status queued = MeasureChatAudio(
+      std::move(prepared->chat), operations_.config, call_.deadline,
+      operations_.workers,
+      [this, pin, backend](absl::StatusOr<MeasuredChat> measured) {
+        if (!measured.ok()) return Refused(measured.status());
+        call_.audio_seconds = measured->audio_seconds;
+        StartUpstream({backend, std::move(measured->chat)});
+      });
+  if (!queued.ok()) Refused(queued);
+}
+
+void ChatStreamCall::StartUpstream(PreparedChat prepared) {
   upstream_started_ = absl::Now();
   Pin pin(this);  // the upstream may end, and the call with it, before Attach
   upstream_key_ = work_.Reserve();
   // Not under mu_: a request that fails at once may report its end here.
-  std::shared_ptr<upstream::Transfer> transfer = prepared->backend->Stream(
-      std::move(prepared->chat), call_.upstream_options(),
+  std::shared_ptr<upstream::Transfer> transfer = prepared.backend->Stream(
+      std::move(prepared.chat), call_.upstream_options(),
       std::make_shared<UpstreamObserver>(this));
   {
     Lock lock(this);

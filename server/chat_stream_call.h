@@ -37,6 +37,8 @@ class ChatStreamCall final
  private:
   class UpstreamObserver;
   void Start() override;
+  // Sends the prepared request upstream (on the reaction or a worker).
+  void StartUpstream(PreparedChat prepared);
   void Refused(absl::Status status) override;
   void OnCallerCancelled() override;
   bool OnDelta(const upstream::ChatDelta& delta);

@@ -76,6 +76,7 @@ void StartTranscribe(
   options->request.model = services.routing.UpstreamModelName(model);
   options->call = scope.call.upstream_options();
   options->shared_budget = scope.call.chunk_budget;
+  options->decoded_budget = services.decoded_audio;
   std::string content = std::move(*request.mutable_audio()->mutable_content());
   // The job may end the call before Attach below.
   const std::shared_ptr<void> hold = scope.hold();

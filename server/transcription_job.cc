@@ -1,72 +1,209 @@
 #include "server/transcription_job.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "audio/loudness.h"
 #include "audio/wav.h"
 
 namespace voxgate::server {
+
+TranscriptionJob::TranscriptionJob(std::string audio,
+                                   TranscriptionJobOptions options,
+                                   upstream::TranscriptionBackend& backend,
+                                   WorkerPool& workers, TimerQueue& timers,
+                                   Done done)
+    : options_(std::move(options)),
+      backend_(backend),
+      workers_(workers),
+      timers_(timers),
+      done_(std::move(done)),
+      created_(absl::Now()),
+      channels_(std::max(1, options_.preprocess.decode.target_channels)),
+      audio_(std::move(audio)),
+      segmenter_(options_.preprocess.decode.target_sample_rate,
+                 options_.segment, channels_) {}
 
 std::shared_ptr<TranscriptionJob> TranscriptionJob::Start(
     std::string audio, TranscriptionJobOptions options,
     upstream::TranscriptionBackend& backend, WorkerPool& workers,
     TimerQueue& timers, Done done) {
-  auto job = std::make_shared<TranscriptionJob>(
-      std::move(audio), std::move(options), backend, timers, std::move(done));
-  absl::Status queued = workers.TrySubmit([job] { job->Preprocess(); });
-  if (!queued.ok()) {
-    timers.Post([job, queued] { job->Finish(queued); });
-  }
+  auto job = std::make_shared<TranscriptionJob>(std::move(audio),
+                                                std::move(options), backend,
+                                                workers, timers, std::move(done));
+  job->MaybeDecode();
   return job;
 }
 
-void TranscriptionJob::Preprocess() {
+int64_t TranscriptionJob::StepBytes() const {
+  const int rate = options_.preprocess.decode.target_sample_rate;
+  const int64_t chunk_frames = static_cast<int64_t>(
+      options_.segment.max_chunk_seconds * rate);
+  // Floats: the audio not yet cut, the piece just decoded (a packet may
+  // overshoot by up to a second), the window the cut is chosen in, and the
+  // chunk taken out; then up to two chunks' WAV (the last step also cuts
+  // the rest).
+  const int64_t floats = 4 * (chunk_frames + rate) * channels_;
+  const int64_t wav = 2 * (chunk_frames * channels_ * 2 + 44);
+  return floats * static_cast<int64_t>(sizeof(float)) + wav;
+}
+
+void TranscriptionJob::Pump() {
+  DispatchMore();
+  MaybeDecode();
+}
+
+void TranscriptionJob::MaybeDecode() {
+  const int64_t step = StepBytes();
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_ || finished_ || decoding_ || audio_over_ ||
+        waiting_.size() >= kMaxWaitingChunks) {
+      return;
+    }
+    ByteBudget* budget = options_.decoded_budget;
+    if (budget != nullptr && !budget->TryTake(step)) {
+      // A chunk of ours still out comes back and calls Pump: decode then.
+      if (sent_ > answered_ || !waiting_.empty()) return;
+      refused = absl::ResourceExhaustedError(absl::StrCat(
+          "the gateway holds audio.max_decoded_bytes (", budget->limit(),
+          " bytes) of decoded audio for other calls; this call needs ", step,
+          " bytes at a time for its chunks (max_chunk and the output rate "
+          "and channels set that); retry shortly"));
+    } else {
+      decoding_ = true;
+    }
+  }
+  if (refused.ok()) {
+    refused = workers_.TrySubmit(
+        [job = shared_from_this()] { job->DecodeStep(); });
+    if (refused.ok()) return;
+    GiveDecoded(step);
+    absl::MutexLock lock(&mu_);
+    decoding_ = false;
+  }
+  // From the timer thread: the caller may be Start, whose thread `done`
+  // must never run on.
+  timers_.Post([job = shared_from_this(), refused] { job->Finish(refused); });
+}
+
+void TranscriptionJob::DecodeStep() {
   const absl::Time started = absl::Now();
   {
     absl::MutexLock lock(&mu_);
-    if (cancelled_) return;
-    outcome_.queue_time = started - created_;
+    if (first_step_) outcome_.queue_time = started - created_;
   }
-  if (started >= options_.call.deadline) {
-    Finish(absl::DeadlineExceededError(
-        "deadline passed while waiting for an audio worker"));
-    return;
-  }
-  audio::PreprocessOptions preprocess = options_.preprocess;
-  preprocess.decode.max_wall_time = std::min(preprocess.decode.max_wall_time,
-                                             options_.call.deadline - started);
-  absl::StatusOr<audio::PreprocessedAudio> processed =
-      audio::Preprocess(audio_, preprocess);
-  std::string().swap(audio_);  // the encoded input is no longer needed
-  if (!processed.ok()) {
-    Finish(processed.status());
-    return;
-  }
-  const audio::PcmAudio& pcm = processed->pcm;
-  const std::vector<audio::Chunk> cuts =
-      audio::SegmentAudio(pcm, options_.segment);
-  std::vector<std::string> wavs;
-  std::vector<ChunkTranscript> chunks;
-  const double rate = pcm.sample_rate;
-  for (const audio::Chunk& cut : cuts) {
-    wavs.push_back(audio::EncodeWav(pcm, cut.start_frame, cut.end_frame));
-    ChunkTranscript chunk;
-    chunk.start_seconds = cut.start_frame / rate;
-    chunk.core_start_seconds = cut.core_start_frame / rate;
-    chunk.end_seconds = cut.end_frame / rate;
-    chunks.push_back(std::move(chunk));
-  }
+  first_step_ = false;
+  Step step = started >= options_.call.deadline
+                  ? Step{absl::DeadlineExceededError(
+                        "deadline passed while waiting for an audio worker")}
+                  : Decode();
+  std::vector<CutChunk> cut;
+  std::size_t first_index = 0;
   {
     absl::MutexLock lock(&mu_);
-    if (cancelled_) return;
-    wavs_ = std::move(wavs);
-    chunks_ = std::move(chunks);
-    in_flight_.resize(chunks_.size());
-    outcome_.audio_seconds = pcm.duration_seconds();
-    outcome_.chunks = static_cast<int>(chunks_.size());
-    outcome_.preprocess_time = absl::Now() - started;
-    upstream_start_ = absl::Now();
+    first_index = chunks_.size();
   }
-  DispatchMore();
+  if (step.status.ok()) cut = Encode(step.chunks, first_index);
+  const int64_t reserved = StepBytes();
+  const int64_t segmenter_bytes = step.audio_over ? 0 : segmenter_.held_bytes();
+  {
+    absl::MutexLock lock(&mu_);
+    decoding_ = false;
+    outcome_.preprocess_time += absl::Now() - started;
+    if (cancelled_ || finished_ || !step.status.ok()) {
+      GiveDecoded(reserved);
+    } else {
+      int64_t kept = segmenter_bytes - segmenter_bytes_;
+      const double rate = options_.preprocess.decode.target_sample_rate;
+      for (CutChunk& chunk : cut) {
+        const int64_t bytes = static_cast<int64_t>(chunk.wav.size());
+        kept += bytes;
+        chunk_bytes_.push_back(bytes);
+        in_flight_.emplace_back();
+        waiting_.push_back(std::move(chunk));
+      }
+      for (const audio::StreamChunk& frames : step.chunks) {
+        ChunkTranscript transcript;
+        transcript.start_seconds = frames.frames.start_frame / rate;
+        transcript.core_start_seconds = frames.frames.core_start_frame / rate;
+        transcript.end_seconds = frames.frames.end_frame / rate;
+        chunks_.push_back(std::move(transcript));
+      }
+      // A packet past the estimate is taken anyway: the audio is decoded.
+      GiveDecoded(reserved - kept);
+      held_bytes_ += kept;
+      segmenter_bytes_ = segmenter_bytes;
+      if (step.audio_over) {
+        audio_over_ = true;
+        outcome_.audio_seconds = step.frames_seen / rate;
+        outcome_.chunks = static_cast<int>(chunks_.size());
+      }
+    }
+  }
+  if (!step.status.ok()) return Finish(step.status);
+  Pump();
+  MaybeComplete();
+}
+
+TranscriptionJob::Step TranscriptionJob::Decode() {
+  Step step;
+  if (decoder_ == nullptr) {
+    audio::DecodeOptions decode = options_.preprocess.decode;
+    decode.max_wall_time = std::min(decode.max_wall_time,
+                                    options_.call.deadline - absl::Now());
+    absl::StatusOr<std::unique_ptr<audio::FileDecoder>> opened =
+        audio::FileDecoder::OpenMemory(audio_, decode);
+    if (!opened.ok()) {
+      step.status = opened.status();
+      return step;
+    }
+    decoder_ = *std::move(opened);
+  }
+  std::vector<float> piece;
+  while (step.chunks.empty() && !step.audio_over) {
+    piece.clear();
+    absl::StatusOr<bool> more =
+        decoder_->Next(segmenter_.frames_until_cut() * channels_, piece);
+    if (!more.ok()) {
+      step.status = more.status();
+      return step;
+    }
+    step.chunks = segmenter_.Push(piece);
+    if (!*more) {
+      step.audio_over = true;
+      for (audio::StreamChunk& chunk : segmenter_.Finish())
+        step.chunks.push_back(std::move(chunk));
+    }
+  }
+  step.frames_seen = segmenter_.frames_seen();
+  if (step.audio_over) {
+    decoder_.reset();
+    std::string().swap(audio_);  // the encoded input is no longer needed
+  }
+  return step;
+}
+
+std::vector<TranscriptionJob::CutChunk> TranscriptionJob::Encode(
+    std::vector<audio::StreamChunk>& chunks, std::size_t first_index) const {
+  std::vector<CutChunk> out;
+  for (audio::StreamChunk& chunk : chunks) {
+    audio::PcmAudio pcm;
+    pcm.sample_rate = options_.preprocess.decode.target_sample_rate;
+    pcm.channels = channels_;
+    pcm.samples = std::move(chunk.samples);
+    if (options_.preprocess.normalize_loudness) {
+      // Each chunk on its own, as it is cut. Fails only when libebur128
+      // cannot allocate; the chunk then goes as it is.
+      (void)audio::NormalizeLoudness(pcm, options_.preprocess.loudness);
+    }
+    out.push_back({first_index + out.size(), audio::EncodeWav(pcm)});
+    chunk.samples = std::vector<float>();  // keep the frames, free the audio
+  }
+  return out;
 }
 
 void TranscriptionJob::DispatchMore() {
@@ -75,14 +212,18 @@ void TranscriptionJob::DispatchMore() {
     upstream::TranscriptionRequest request = options_.request;
     {
       absl::MutexLock lock(&mu_);
-      const std::size_t running = next_chunk_ - answered_;
-      if (cancelled_ || finished_ || next_chunk_ >= chunks_.size() ||
+      const std::size_t running = sent_ - answered_;
+      if (cancelled_ || finished_ || waiting_.empty() ||
           running >= static_cast<std::size_t>(options_.max_chunks_in_flight) ||
           asleep_ || !TakeSharedSlotLocked()) {
         return;
       }
-      index = next_chunk_++;
-      request.audio = std::move(wavs_[index]);
+      index = waiting_.front().index;
+      request.audio = std::move(waiting_.front().wav);
+      waiting_.pop_front();
+      ++sent_;
+      if (upstream_start_ == absl::InfiniteFuture())
+        upstream_start_ = absl::Now();
     }
     request.audio_format = "wav";
     std::weak_ptr<TranscriptionJob> weak = weak_from_this();
@@ -134,11 +275,12 @@ void TranscriptionJob::OnChunkDone(
         absl::StrCat("chunk ", index + 1, ": ", result.status().message())));
     return;
   }
-  bool complete;
   {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
     in_flight_[index].reset();
+    GiveDecoded(chunk_bytes_[index]);
+    held_bytes_ -= std::exchange(chunk_bytes_[index], 0);
     upstream::Usage& usage = outcome_.usage;
     usage.input_tokens += result->usage.input_tokens;
     usage.audio_tokens += result->usage.audio_tokens;
@@ -146,15 +288,21 @@ void TranscriptionJob::OnChunkDone(
     usage.total_tokens += result->usage.total_tokens;
     if (outcome_.model.empty()) outcome_.model = result->model;
     chunks_[index].transcription = *std::move(result);
-    complete = ++answered_ == chunks_.size();
+    ++answered_;
   }
-  if (!complete) {
-    DispatchMore();
-    return;
-  }
+  Pump();
+  MaybeComplete();
+}
+
+void TranscriptionJob::MaybeComplete() {
   TranscriptionOutcome outcome;
   {
     absl::MutexLock lock(&mu_);
+    if (finished_ || completing_ || !audio_over_ ||
+        answered_ != chunks_.size()) {
+      return;
+    }
+    completing_ = true;
     outcome_.upstream_time = absl::Now() - upstream_start_;
     outcome_.usage.audio_seconds = outcome_.audio_seconds;
     outcome_.transcript = Stitch(chunks_);
@@ -172,6 +320,9 @@ void TranscriptionJob::Finish(absl::StatusOr<TranscriptionOutcome> outcome) {
     finished_ = true;
     done = std::move(done_);
     if (!outcome.ok()) abandoned.swap(in_flight_);
+    // A running step gives back its own reservation when it returns.
+    GiveDecoded(std::exchange(held_bytes_, 0));
+    std::deque<CutChunk>().swap(waiting_);
   }
   // A failed chunk ends the job: the others are not worth waiting for.
   for (auto& transfer : abandoned) {

@@ -13,7 +13,7 @@
 #include "audio/wav.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/api_mapping.h"
-#include "server/spool_budget.h"
+#include "common/byte_budget.h"
 
 namespace voxgate::server {
 namespace {
@@ -309,7 +309,7 @@ absl::Status UploadSession::ChooseInput(absl::string_view first_bytes) {
 }
 
 absl::Status UploadSession::Spool(absl::string_view bytes) {
-  SpoolBudget* budget = services_.spool;
+  ByteBudget* budget = services_.spool;
   if (budget != nullptr &&
       !budget->TryTake(static_cast<int64_t>(bytes.size()))) {
     return absl::ResourceExhaustedError(absl::StrCat(

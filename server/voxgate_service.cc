@@ -62,7 +62,10 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
       workers_(workers),
       timers_(timers),
       spool_budget_(config.audio().max_spool_bytes()),
-      operations_{config, routing, workers, timers, fetcher, &spool_budget_},
+      decoded_audio_budget_(config.audio().max_decoded_bytes()),
+      operations_{config,         routing,        workers,
+                  timers,         fetcher,        &spool_budget_,
+                  &decoded_audio_budget_},
       catalog_(BuildModelCatalog(config)) {
   if (operations == nullptr) {
     own_store_ = std::make_unique<MemoryOperationStore>(timers.clock());
@@ -100,8 +103,8 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new AnalyzeCall(context, request, response, unary_, config_,
-                               routing_, workers_, timers_);
+  auto* call =
+      new AnalyzeCall(context, request, response, unary_, operations_);
   call->Begin();
   return call;
 }

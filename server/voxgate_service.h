@@ -9,7 +9,7 @@
 #include "server/call_scope.h"
 #include "server/config/config.h"
 #include "server/memory_operation_store.h"
-#include "server/spool_budget.h"
+#include "common/byte_budget.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
@@ -80,7 +80,8 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   upstream::Routing& routing_;
   WorkerPool& workers_;
   TimerQueue& timers_;
-  SpoolBudget spool_budget_;
+  ByteBudget spool_budget_;
+  ByteBudget decoded_audio_budget_;
   const OperationServices operations_;
   const v1::ListModelsResponse catalog_;
   std::unique_ptr<MemoryOperationStore> own_store_;  // when none is given

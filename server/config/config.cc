@@ -176,6 +176,13 @@ void ApplyDefaults(Config& config) {
   VOXGATE_DEFAULT(audio, worker_threads, CurrentCpuBudget().usable_cpus());
   VOXGATE_DEFAULT(audio, worker_queue, 256);
   VOXGATE_DEFAULT(audio, max_spool_bytes, 512 * kMiB);
+  VOXGATE_DEFAULT(audio, max_decoded_bytes, 256 * kMiB);
+  if (!audio.has_max_chat_audio_duration() ||
+      TimeUtil::DurationToMilliseconds(audio.max_chat_audio_duration()) == 0) {
+    // Ten minutes, or all a request may have when that is less.
+    *audio.mutable_max_chat_audio_duration() =
+        std::min(TimeUtil::SecondsToDuration(600), audio.max_audio_duration());
+  }
   auto& fetch = *audio.mutable_fetch();
   if (!fetch.has_max_redirects()) fetch.set_max_redirects(3);
   DefaultDuration(fetch.mutable_timeout(), 120);
@@ -541,6 +548,14 @@ absl::Status Validate(const Config& config) {
                                          audio.max_chunk().seconds(), 1, 600));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       "audio.max_spool_bytes", audio.max_spool_bytes(), 0, int64_t{1} << 40));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_decoded_bytes",
+                                         audio.max_decoded_bytes(), 16 * kMiB,
+                                         int64_t{1} << 40));
+  RETURN_IF_ERROR(ValidateDuration(
+      "audio.max_chat_audio_duration", audio.max_chat_audio_duration(),
+      absl::Seconds(1),
+      absl::Milliseconds(
+          TimeUtil::DurationToMilliseconds(audio.max_audio_duration()))));
   RETURN_IF_ERROR(ValidateRange("audio.fetch.max_redirects",
                                 audio.fetch().max_redirects(), 0u, 10u));
   RETURN_IF_ERROR(ValidateDuration("audio.fetch.timeout",

@@ -106,11 +106,11 @@ class Gateway:
     """The voxgate binary on free ports, its spool folder (TMPDIR) its own."""
 
     def __init__(self, fake: Fake, spool: pathlib.Path, fetch: str = "{}",
-                 max_spool_bytes: int = 0, extra: str = "") -> None:
+                 max_spool_bytes: int = 0, extra: str = "", audio_extra: str = "") -> None:
         self.spool = spool
         self._config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         self._config.write(f"""audio: {{max_audio_bytes: {MAX_AUDIO_BYTES}, fetch: {fetch},
-        max_spool_bytes: {max_spool_bytes}}}
+        max_spool_bytes: {max_spool_bytes}{", " + audio_extra if audio_extra else ""}}}
 pools:
   - name: whisper
     protocol: openai_transcriptions

@@ -156,6 +156,10 @@ TENANTS = f"""tenants:
     methods: [BatchTranscribe, WaitOperation, GetOperation, Transcribe]
     limits:
       audio_seconds_per_hour: 5
+  - name: listener
+    methods: [Chat, ChatStream]
+    limits:
+      audio_seconds_per_hour: 5
 """
 
 
@@ -219,7 +223,7 @@ def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
                                          "budget", "busy", "leased", "batcher", "analyst",
-                                         "streamer")})
+                                         "streamer", "listener")})
 
 
 @pytest.fixture(scope="session")

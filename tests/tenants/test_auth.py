@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 import voxgate
 from voxgate.v1 import (audio_pb2, chat_pb2, models_pb2, service_pb2_grpc, stream_pb2)
 
-from conftest import wait_for
+from conftest import Gateway, wait_for
 
 
 def stub(gateway) -> service_pb2_grpc.VoxgateServiceStub:
@@ -339,6 +339,44 @@ def test_a_batchs_audio_counts_against_its_tenants_quota_and_others_cannot_see_i
         with pytest.raises(voxgate.VoxgateError) as hidden:
             other.cancel_operation(operation.name)
         assert hidden.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_chat_audio_counts_against_the_tenants_audio_quota(keys, fake):
+    # An audio chat pool beside the text one.
+    voice = (f'\n  - name: voice\n    protocol: openai_chat_audio\n'
+             f'    endpoints: [{{url: "http://127.0.0.1:{fake.port}/v1"}}]\n'
+             f'    models: [voxtral]\n    health_check: {{path: ""}}')
+    gateway = Gateway(f"auth: {{keys_file: {keys.path}}}\n", fake.port, pool_extra=voice)
+    try:
+        with grpc.insecure_channel(gateway.address) as channel:
+            service = service_pb2_grpc.VoxgateServiceStub(channel)
+            key = bearer(keys.key("listener"))
+
+            def with_audio(seconds: float) -> chat_pb2.ChatRequest:
+                return chat_pb2.ChatRequest(model="voxtral", messages=[chat_pb2.ChatMessage(
+                    role=chat_pb2.ROLE_USER, content=[
+                        chat_pb2.ContentPart(text="what is this?"),
+                        chat_pb2.ContentPart(audio=audio_pb2.AudioInput(
+                            content=tone_wav(seconds), format=audio_pb2.AudioFormat(
+                                encoding=audio_pb2.AUDIO_ENCODING_WAV)))])])
+
+            # 3 s through Chat and 3 s through ChatStream: 6 s of audio, past
+            # the tenant's 5 s an hour, so the next call with audio is refused.
+            service.Chat(with_audio(3), timeout=30, metadata=key)
+            list(service.ChatStream(with_audio(3), timeout=30, metadata=key))
+            error = code_of(lambda: service.Chat(with_audio(1), timeout=30, metadata=key))
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+            assert "audio_seconds_per_hour" in error.details()
+            # A part that does not decode is refused before it goes upstream,
+            # naming it, and costs nothing.
+            broken = with_audio(1)
+            broken.messages[0].content[1].audio.content = b"RIFF" + b"\x00" * 64
+            error = code_of(lambda: list(service.ChatStream(broken, timeout=30,
+                                                            metadata=bearer(keys.key("shared")))))
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+            assert "audio part 1" in error.details()
+    finally:
+        gateway.stop()
 
 
 _PROTOS = {}
