@@ -84,6 +84,14 @@ class CallGrant {
   // gateway runs; must not block. Null: nothing to charge.
   using LaterCharge = std::function<void(const CallUsage& usage)>;
   virtual LaterCharge ChargeLater() const { return nullptr; }
+  // What checks the tenant's quotas (tokens a day, audio seconds an hour)
+  // before work that starts after the call has ended (each file of a
+  // batch): `done` runs once, inline or later on another thread, with OK or
+  // RESOURCE_EXHAUSTED naming the quota. Same lifetime as ChargeLater's.
+  // Null: nothing to check.
+  using QuotaCheck =
+      std::function<void(std::function<void(absl::Status)> done)>;
+  virtual QuotaCheck CheckQuotasLater() const { return nullptr; }
 };
 
 // The step of admission beyond the built-in limits: authentication, method

@@ -66,6 +66,8 @@ void BatchTranscribeCall::Start() {
   }
   runner_.Submit(std::move(request_), call_.tenant,
                  call_.grant != nullptr ? call_.grant->ChargeLater() : nullptr,
+                 call_.grant != nullptr ? call_.grant->CheckQuotasLater()
+                                        : nullptr,
                  [this](absl::StatusOr<google::longrunning::Operation> op) {
                    if (op.ok()) response_ = *std::move(op);
                    Complete(op.status());

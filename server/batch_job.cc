@@ -53,12 +53,14 @@ struct BatchJob::FileRun {
 BatchJob::BatchJob(std::string name, std::string tenant,
                    v1::BatchTranscribeRequest request, Settings settings,
                    const OperationServices& services, Clock& clock,
-                   CallGrant::LaterCharge charge, Persist persist)
+                   CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
+                   Persist persist)
     : name_(std::move(name)),
       settings_(std::move(settings)),
       services_(services),
       clock_(clock),
       charge_(std::move(charge)),
+      check_(std::move(check)),
       persist_(std::move(persist)),
       budget_(std::make_shared<ChunkBudget>(settings_.chunk_slots)),
       request_(std::move(request)) {
@@ -143,17 +145,35 @@ void BatchJob::StartMore() {
     if (!starts.empty()) SaveLocked();
   }
   for (std::size_t i = 0; i < starts.size(); ++i) {
-    const std::shared_ptr<FileRun>& run = runs[i];
     const int index = starts[i].first;
+    if (check_ == nullptr) {
+      RunFile(index, runs[i], std::move(starts[i].second));
+      continue;
+    }
+    // A batch may run for hours: its tenant's quotas are asked again before
+    // every file, not only when it was submitted.
+    auto request =
+        std::make_shared<v1::TranscribeRequest>(std::move(starts[i].second));
     std::weak_ptr<BatchJob> weak = weak_from_this();
-    StartTranscribe(
-        services_, std::move(starts[i].second),
-        CallScope{run->call, run->work, run->pool, [run] { return run; }},
-        [weak, index, run](absl::StatusOr<v1::TranscribeResponse> outcome) {
-          if (auto job = weak.lock())
-            job->OnFileDone(index, std::move(outcome));
-        });
+    check_([weak, index, run = runs[i], request](absl::Status allowed) {
+      auto job = weak.lock();
+      if (job == nullptr) return;
+      if (!allowed.ok()) return job->OnFileDone(index, allowed);
+      job->RunFile(index, run, std::move(*request));
+    });
   }
+}
+
+void BatchJob::RunFile(int index, std::shared_ptr<FileRun> run,
+                       v1::TranscribeRequest request) {
+  std::weak_ptr<BatchJob> weak = weak_from_this();
+  FileRun& file = *run;
+  StartTranscribe(
+      services_, std::move(request),
+      CallScope{file.call, file.work, file.pool, [run] { return run; }},
+      [weak, index, run](absl::StatusOr<v1::TranscribeResponse> outcome) {
+        if (auto job = weak.lock()) job->OnFileDone(index, std::move(outcome));
+      });
 }
 
 void BatchJob::OnFileDone(int index,

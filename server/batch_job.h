@@ -36,11 +36,14 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   // writes reach the store in the order made; must not block.
   using Persist = std::function<void(const StoredOperation&, bool create)>;
 
-  // `charge` (may be null) gets each finished file's usage.
+  // `charge` (may be null) gets each finished file's usage; `check` (may be
+  // null) is asked before each file starts, and a refusal is that file's
+  // error.
   BatchJob(std::string name, std::string tenant,
            v1::BatchTranscribeRequest request, Settings settings,
            const OperationServices& services, Clock& clock,
-           CallGrant::LaterCharge charge, Persist persist);
+           CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
+           Persist persist);
 
   const std::string& name() const { return name_; }
   // The record as it stands (at first: every file pending, unsaved).
@@ -56,6 +59,9 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
  private:
   struct FileRun;
   void StartMore();
+  // Transcribes a file once its tenant's quotas allow it.
+  void RunFile(int index, std::shared_ptr<FileRun> run,
+               v1::TranscribeRequest request);
   void OnFileDone(int index, absl::StatusOr<v1::TranscribeResponse> outcome);
   void FileEndedLocked(int index, v1::BatchFileResult result,
                        double audio_seconds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -72,6 +78,7 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   const OperationServices& services_;
   Clock& clock_;
   const CallGrant::LaterCharge charge_;
+  const CallGrant::QuotaCheck check_;
   const Persist persist_;
   const std::shared_ptr<ChunkBudget> budget_;
 

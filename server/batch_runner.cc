@@ -2,17 +2,23 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "common/proto_duration.h"
 
 namespace voxgate::server {
 
 namespace {
+
+constexpr absl::string_view kOperationPrefix = "operations/batch-";
+constexpr int kOperationIdBytes = 16;
 
 std::string RandomHex(int bytes) {
   absl::BitGen random;
@@ -25,6 +31,16 @@ std::string RandomHex(int bytes) {
 }
 
 }  // namespace
+
+bool IsOperationName(absl::string_view name) {
+  if (!absl::ConsumePrefix(&name, kOperationPrefix) ||
+      name.size() != 2 * kOperationIdBytes) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+  });
+}
 
 std::shared_ptr<BatchRunner> BatchRunner::Create(
     const config::v1::BatchConfig& config, int chunks_in_flight,
@@ -84,7 +100,8 @@ void BatchRunner::Persist(const StoredOperation& record, bool create) {
 }
 
 void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
-                         CallGrant::LaterCharge charge, OperationDone done) {
+                         CallGrant::LaterCharge charge,
+                         CallGrant::QuotaCheck check, OperationDone done) {
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -99,9 +116,11 @@ void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
   }
   std::weak_ptr<BatchRunner> weak = weak_from_this();
   auto job = std::make_shared<BatchJob>(
-      absl::StrCat("operations/batch-", RandomHex(16)), std::move(tenant),
+      absl::StrCat(kOperationPrefix, RandomHex(kOperationIdBytes)),
+      std::move(tenant),
       std::move(request), settings_, services_, services_.timers.clock(),
-      std::move(charge), [weak](const StoredOperation& record, bool create) {
+      std::move(charge), std::move(check),
+      [weak](const StoredOperation& record, bool create) {
         if (auto self = weak.lock()) self->Persist(record, create);
       });
   // Answered once the record is stored, so that any replica can be asked

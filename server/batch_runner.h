@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/timer_queue.h"
@@ -26,6 +27,12 @@ namespace voxgate::server {
 // resumed, their inputs are not stored) and polls for cancels that came
 // through other replicas. Thread-safe; held by shared_ptr (its timers hold
 // it weakly).
+// Whether `name` has the shape BatchRunner gives operations
+// ("operations/batch-" and 32 hex digits). Nothing else is looked up: the
+// store keeps other keys beside the records (a pending cancel), and a lookup
+// that reached one would tell a caller that another tenant's operation exists.
+bool IsOperationName(absl::string_view name);
+
 class BatchRunner : public std::enable_shared_from_this<BatchRunner> {
  public:
   using OperationDone =
@@ -42,7 +49,8 @@ class BatchRunner : public std::enable_shared_from_this<BatchRunner> {
   // `charge` (may be null) counts each finished file's audio and tokens
   // against the tenant's quotas.
   void Submit(v1::BatchTranscribeRequest request, std::string tenant,
-              CallGrant::LaterCharge charge, OperationDone done);
+              CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
+              OperationDone done);
   // Stops an operation this replica runs or queues (CANCELLED); false when
   // it is not here.
   bool Cancel(const std::string& name);

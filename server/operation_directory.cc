@@ -27,6 +27,8 @@ void OperationDirectory::Lookup(const std::string& name,
         "got \"",
         name.substr(0, 200), "\"")));
   }
+  // A name of another shape is no operation, whatever the store holds there.
+  if (!IsOperationName(name)) return done(NotFound(name));
   runner_.store().Get(name, [this, name, tenant, done = std::move(done)](
                                 absl::StatusOr<StoredOperation> record) {
     if (absl::IsNotFound(record.status()) ||

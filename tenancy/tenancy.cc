@@ -46,8 +46,15 @@ absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
       [metrics](const KeyRing& ring) { metrics->SetTenants(ring); });
   if (!keys.ok()) return keys.status();
   tenancy->keys_ = *std::move(keys);
+  const uint32_t percent = config.auth().default_tenant_share_percent();
+  auto share_of = [percent](uint32_t replica) {  // rounded up: at least one
+    return static_cast<int>((uint64_t{replica} * percent + 99) / 100);
+  };
   tenancy->gate_ = std::make_unique<TenantGate>(
-      *tenancy->keys_, *tenancy->limiter_, *tenancy->metrics_);
+      *tenancy->keys_, *tenancy->limiter_, *tenancy->metrics_,
+      DefaultShare{share_of(config.limits().max_concurrent_calls()),
+                               share_of(config.limits().max_streams()),
+                               static_cast<int>(percent)});
   return tenancy;
 }
 

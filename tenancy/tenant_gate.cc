@@ -42,6 +42,15 @@ uint32_t RequestsPerMinute(const TenantPolicy& tenant,
   return 0;
 }
 
+// A claim on the tenant's quotas alone: no request is counted.
+LimitClaim QuotaClaim(const TenantPolicy& tenant) {
+  LimitClaim claim;
+  claim.tenant = tenant.name();
+  claim.tokens_per_day = tenant.limits().tokens_per_day();
+  claim.audio_seconds_per_hour = tenant.limits().audio_seconds_per_hour();
+  return claim;
+}
+
 Rejection ReasonOf(const absl::Status& refusal) {
   if (refusal.code() == absl::StatusCode::kUnavailable) {
     return Rejection::kStoreDown;
@@ -75,6 +84,22 @@ class TenantGate::Grant final : public server::CallGrant {
                          usage.prompt_tokens, usage.completion_tokens,
                          usage.audio_seconds);
     ChargeQuotas(gate_, tenant_, usage);
+  }
+
+  QuotaCheck CheckQuotasLater() const override {
+    return [&gate = gate_, ring = ring_,
+            &tenant = tenant_](std::function<void(absl::Status)> done) {
+      LimitClaim claim = QuotaClaim(tenant);
+      if (!claim.limited()) return done(absl::OkStatus());
+      gate.limiter_.Check(claim, [&gate, ring, &tenant,
+                                  done = std::move(done)](absl::Status verdict) {
+        if (!verdict.ok()) {
+          gate.metrics_.Rejected(tenant.name(), ReasonOf(verdict));
+          verdict = WithTenant(std::move(verdict), tenant.name());
+        }
+        done(std::move(verdict));
+      });
+    };
   }
 
   // The keys file's version stays alive in the function, and with it the
@@ -192,25 +217,34 @@ void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
 
 absl::Status TenantGate::Enter(const TenantPolicy& tenant, bool stream) {
   const auto& limits = tenant.limits();
+  // A limit of the tenant's own, or its default share of the replica's.
+  auto limit_of = [this](uint32_t own, int share, absl::string_view name) {
+    return own > 0 ? std::make_pair(static_cast<int>(own),
+                                    absl::StrCat(name, " (", own))
+                   : std::make_pair(share, absl::StrCat(
+                                               name, " (", share,
+                                               ", the default share: ",
+                                               share_.percent, "% of limits.",
+                                               name, ","));
+  };
+  const auto [max_calls, calls_limit] = limit_of(
+      limits.max_concurrent_calls(), share_.max_concurrent_calls,
+      "max_concurrent_calls");
+  const auto [max_streams, streams_limit] =
+      limit_of(limits.max_streams(), share_.max_streams, "max_streams");
   absl::MutexLock lock(&mu_);
   InFlight& in_flight = in_flight_[tenant.name()];
-  if (limits.max_concurrent_calls() > 0 &&
-      in_flight.calls >= static_cast<int>(limits.max_concurrent_calls())) {
+  if (max_calls > 0 && in_flight.calls >= max_calls) {
     return WithRetryDelay(
         absl::ResourceExhaustedError(absl::StrCat(
-            "tenant \"", tenant.name(),
-            "\" is over its limit "
-            "max_concurrent_calls (",
-            limits.max_concurrent_calls(),
+            "tenant \"", tenant.name(), "\" is over its limit ", calls_limit,
             " calls in flight on this replica); retry when one ends")),
         absl::Seconds(1));
   }
-  if (stream && limits.max_streams() > 0 &&
-      in_flight.streams >= static_cast<int>(limits.max_streams())) {
+  if (stream && max_streams > 0 && in_flight.streams >= max_streams) {
     return WithRetryDelay(
         absl::ResourceExhaustedError(absl::StrCat(
-            "tenant \"", tenant.name(), "\" is over its limit max_streams (",
-            limits.max_streams(),
+            "tenant \"", tenant.name(), "\" is over its limit ", streams_limit,
             " streams open on this replica); retry when one ends")),
         absl::Seconds(1));
   }

@@ -24,11 +24,20 @@ namespace voxgate::tenancy {
 //     RESOURCE_EXHAUSTED naming the limit, with when to retry.
 // The grant names the tenant for logs and metrics, holds the concurrency
 // slots, and charges usage as the call ends. Thread-safe.
+// What a tenant that sets no concurrency limits of its own may hold on one
+// replica (0: no limit), so that one key cannot take every slot.
+struct DefaultShare {
+  int max_concurrent_calls = 0;
+  int max_streams = 0;
+  int percent = 0;  // of the replica's limits, for messages
+};
+
 class TenantGate final : public server::AdmissionCheck {
  public:
   // All borrowed; they must outlive the gate and every call it admitted.
-  TenantGate(KeysStore& keys, Limiter& limiter, TenantMetrics& metrics)
-      : keys_(keys), limiter_(limiter), metrics_(metrics) {}
+  TenantGate(KeysStore& keys, Limiter& limiter, TenantMetrics& metrics,
+             DefaultShare share = DefaultShare())
+      : keys_(keys), limiter_(limiter), metrics_(metrics), share_(share) {}
 
   void Check(const server::AdmissionRequest& request, Done done) override;
   absl::Status Authenticate(const server::CallerMetadata& metadata,
@@ -55,6 +64,7 @@ class TenantGate final : public server::AdmissionCheck {
   KeysStore& keys_;
   Limiter& limiter_;
   TenantMetrics& metrics_;
+  const DefaultShare share_;
   absl::Mutex mu_;
   std::map<std::string, InFlight, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
 };

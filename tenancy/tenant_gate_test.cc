@@ -49,9 +49,12 @@ tenants:
       max_concurrent_calls: 2
       max_streams: 1
       requests_per_minute: {general: 3}
+  - name: open
 keys:
   - {id: ")",
         key_.id, R"(", tenant: search, hash: ")", key_.hash, R"("}
+  - {id: ")",
+        open_key_.id, R"(", tenant: open, hash: ")", open_key_.hash, R"("}
 )");
     auto store = KeysStore::Start(path_, absl::Seconds(5), timers_, logger_,
                                   [this](const KeyRing&) {
@@ -103,6 +106,7 @@ keys:
   int loads_ ABSL_GUARDED_BY(mu_) = 0;
   int wanted_loads_ ABSL_GUARDED_BY(mu_) = 0;
   const MintedKey key_ = MintKey();
+  const MintedKey open_key_ = MintKey();
   const std::string path_ =
       std::string(std::getenv("TEST_TMPDIR")) + "/keys.yaml";
   ManualClock clock_;
@@ -177,6 +181,33 @@ TEST_F(TenantGateTest, ConcurrentCallsAndStreamsAreCappedUntilOneEnds) {
   EXPECT_TRUE(RetryDelay(refused.status()).has_value());
   first->reset();  // the stream ends: its slots free
   EXPECT_THAT(Admit(Bearer()), IsOk());
+}
+
+// A tenant with no concurrency limits of its own gets the default share of
+// the replica's: one key cannot take every call slot.
+TEST_F(TenantGateTest, ATenantWithoutLimitsGetsTheDefaultShare) {
+  gate_ = std::make_unique<TenantGate>(*store_, limiter_, metrics_,
+                                       DefaultShare{2, 1, 50});
+  const std::map<std::string, std::string> open = {
+      {"authorization", "Bearer " + open_key_.key}};
+  auto stream = Admit(open, "StreamTranscribe", "", true);
+  ASSERT_THAT(stream, IsOk());
+  EXPECT_THAT(Admit(open, "StreamTranscribe", "", true),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("max_streams (1, the default share: 50% of "
+                                 "limits.max_streams,")));
+  auto call = Admit(open);
+  ASSERT_THAT(call, IsOk());
+  const auto refused = Admit(open);
+  EXPECT_THAT(refused,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("max_concurrent_calls (2, the default share: "
+                                 "50% of limits.max_concurrent_calls,")));
+  EXPECT_TRUE(RetryDelay(refused.status()).has_value());
+  // Its own limits win over the share: "search" sets 2 calls and 1 stream.
+  EXPECT_THAT(Admit(Bearer()), IsOk());
+  call->reset();
+  EXPECT_THAT(Admit(open), IsOk());
 }
 
 TEST_F(TenantGateTest, RequestsBeyondTheMinutesLimitAreRefusedWithRetry) {

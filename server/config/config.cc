@@ -192,6 +192,7 @@ void ApplyDefaults(Config& config) {
   VOXGATE_DEFAULT(limits, max_concurrent_calls, 1024);
   VOXGATE_DEFAULT(limits, max_chunks_in_flight, 8);
   VOXGATE_DEFAULT(limits, max_streams, 1024);
+  VOXGATE_DEFAULT(*config.mutable_auth(), default_tenant_share_percent, 50);
   VOXGATE_DEFAULT(limits, max_long_polls, 256);
   DefaultDuration(limits.mutable_max_stream_duration(), 3600);
   DefaultDuration(limits.mutable_stream_idle_timeout(), 30);
@@ -548,6 +549,9 @@ absl::Status Validate(const Config& config) {
                                          audio.max_chunk().seconds(), 1, 600));
   RETURN_IF_ERROR(ValidateRange<int64_t>(
       "audio.max_spool_bytes", audio.max_spool_bytes(), 0, int64_t{1} << 40));
+  RETURN_IF_ERROR(ValidateRange("auth.default_tenant_share_percent",
+                                config.auth().default_tenant_share_percent(),
+                                1u, 100u));
   RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_decoded_bytes",
                                          audio.max_decoded_bytes(), 16 * kMiB,
                                          int64_t{1} << 40));

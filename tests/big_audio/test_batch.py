@@ -186,6 +186,12 @@ def test_any_replica_answers_for_an_operation_and_its_cancel(fake, work, redis, 
             running = one.start_batch(clips[:6])
             wait_for(lambda: fake.in_flight() >= 2, 60, "the second batch's chunks upstream")
             other.cancel_operation(running.name)
+            # The pending cancel sits in Redis beside the record; a name that
+            # reaches it says nothing more than a name that reaches nothing.
+            for probe in (running.name + ":cancel", running.name[:-1] + "0:cancel"):
+                with pytest.raises(voxgate.VoxgateError) as hidden:
+                    other.get_operation(probe)
+                assert hidden.value.code == grpc.StatusCode.NOT_FOUND, hidden.value
             ended = one.wait_operation(running.name, 30)
             assert ended.done and ended.error.code == grpc.StatusCode.CANCELLED.value[0]
             wait_for(lambda: fake.in_flight() == 0, 30, "its chunks cancelled")

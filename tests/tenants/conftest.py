@@ -160,6 +160,10 @@ TENANTS = f"""tenants:
     methods: [Chat, ChatStream]
     limits:
       audio_seconds_per_hour: 5
+  - name: nightly
+    methods: [BatchTranscribe, WaitOperation]
+    limits:
+      audio_seconds_per_hour: 5
 """
 
 
@@ -223,7 +227,7 @@ def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
                                          "budget", "busy", "leased", "batcher", "analyst",
-                                         "streamer", "listener")})
+                                         "streamer", "listener", "nightly")})
 
 
 @pytest.fixture(scope="session")
