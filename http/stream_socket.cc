@@ -55,6 +55,8 @@ void StreamSocket::ArmTimerLocked(absl::Time idle_since) {
   const absl::Duration idle =
       ToAbsl(operations_.config.limits().stream_idle_timeout());
   if (idle > absl::ZeroDuration()) when = std::min(when, idle_since + idle);
+  if (call_->context().grant != nullptr)
+    when = std::min(when, absl::Now() + server::kRevocationCheckInterval);
   timer_ = operations_.timers.Schedule(when, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->OnTimer();
   });
@@ -71,7 +73,10 @@ void StreamSocket::OnTimer() {
     const absl::Time now = absl::Now();
     const absl::Duration idle =
         ToAbsl(operations_.config.limits().stream_idle_timeout());
-    if (now >= call_->context().deadline) {
+    if (absl::Status revoked = server::RevocationOf(call_->context().grant);
+        !revoked.ok()) {
+      expired = std::move(revoked);
+    } else if (now >= call_->context().deadline) {
       expired = absl::DeadlineExceededError(
           "the stream reached its deadline (limits.default_stream_deadline)");
     } else if (reading_ && idle > absl::ZeroDuration() &&

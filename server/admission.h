@@ -92,7 +92,21 @@ class CallGrant {
   using QuotaCheck =
       std::function<void(std::function<void(absl::Status)> done)>;
   virtual QuotaCheck CheckQuotasLater() const { return nullptr; }
+  // Whether the key (or client identity) the call was admitted with has
+  // been revoked since (the keys file changed): long-lived streams ask every
+  // kRevocationCheckInterval and end UNAUTHENTICATED.
+  virtual bool revoked() const { return false; }
 };
+
+inline constexpr absl::Duration kRevocationCheckInterval = absl::Seconds(1);
+
+// UNAUTHENTICATED when `grant` (may be null) was revoked, else OK.
+inline absl::Status RevocationOf(const CallGrant* grant) {
+  if (grant == nullptr || !grant->revoked()) return absl::OkStatus();
+  return absl::UnauthenticatedError(
+      "the API key (or client certificate identity) this stream was admitted "
+      "with is no longer in the keys file: the stream is ended");
+}
 
 // The step of admission beyond the built-in limits: authentication, method
 // and model permissions, rate limits and quotas. Must not block.

@@ -147,6 +147,8 @@ class SessionCall
     absl::Time when = call_.deadline;
     if (idle_timeout_ > absl::ZeroDuration())
       when = std::min(when, idle_since + idle_timeout_);
+    if (call_.grant != nullptr)
+      when = std::min(when, absl::Now() + kRevocationCheckInterval);
     timer_ = timers_.Schedule(when, [this] { OnTimer(); });
   }
 
@@ -155,6 +157,8 @@ class SessionCall
     timer_ = 0;
     if (finished_ || end_status_.has_value() || session_ended_)
       return MaybeFinishLocked();
+    if (absl::Status revoked = RevocationOf(call_.grant); !revoked.ok())
+      return FailLocked(std::move(revoked));
     const absl::Time now = absl::Now();
     if (now >= call_.deadline) {
       return FailLocked(absl::DeadlineExceededError(

@@ -140,13 +140,29 @@ absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::Parse(
   return std::shared_ptr<const KeyRing>(std::move(ring));
 }
 
-const TenantPolicy* KeyRing::FindByKey(absl::string_view key) const {
+const TenantPolicy* KeyRing::FindByKey(absl::string_view key,
+                                       Credential* credential) const {
   const std::optional<PresentedKey> presented = ParseKey(key);
   if (!presented.has_value()) return nullptr;
   auto it = keys_.find(presented->id);
   if (it == keys_.end()) return nullptr;
-  return SecretMatches(presented->secret, it->second.hash) ? it->second.tenant
-                                                           : nullptr;
+  if (!SecretMatches(presented->secret, it->second.hash)) return nullptr;
+  if (credential != nullptr) {
+    credential->key_id = it->first;
+    credential->key_hash = it->second.hash;
+  }
+  return it->second.tenant;
+}
+
+bool KeyRing::StillGrants(const Credential& credential,
+                          absl::string_view tenant) const {
+  if (!credential.key_id.empty()) {
+    auto it = keys_.find(credential.key_id);
+    return it != keys_.end() && it->second.hash == credential.key_hash &&
+           it->second.tenant->name() == tenant;
+  }
+  const TenantPolicy* listed = FindByIdentity(credential.identity);
+  return listed != nullptr && listed->name() == tenant;
 }
 
 const TenantPolicy* KeyRing::FindByIdentity(absl::string_view identity) const {

@@ -38,6 +38,15 @@ class TenantPolicy {
 
 // The tenants and key hashes of one version of the keys file. Immutable, so
 // calls hold on to the version they were admitted under. Thread-safe.
+// What a caller was authenticated with, kept to tell later whether a newer
+// keys file still grants it: a key's id and stored hash (never the key), or
+// a client-certificate identity.
+struct Credential {
+  std::string key_id;
+  std::string key_hash;
+  std::string identity;
+};
+
 class KeyRing {
  public:
   // Parses and validates the keys file's YAML. INVALID_ARGUMENT naming the
@@ -47,9 +56,15 @@ class KeyRing {
 
   // The tenant whose key this is, or null (not a key, unknown id, or wrong
   // secret: the caller cannot tell which).
-  const TenantPolicy* FindByKey(absl::string_view key) const;
+  // `credential` (may be null) receives the key's id and hash.
+  const TenantPolicy* FindByKey(absl::string_view key,
+                                Credential* credential = nullptr) const;
   // The tenant that lists this client-certificate identity, or null.
   const TenantPolicy* FindByIdentity(absl::string_view identity) const;
+  // Whether this version still authenticates `credential` as `tenant`: the
+  // key is present with the same hash, or the identity is listed by it.
+  bool StillGrants(const Credential& credential,
+                   absl::string_view tenant) const;
   const std::vector<std::unique_ptr<TenantPolicy>>& tenants() const {
     return tenants_;
   }

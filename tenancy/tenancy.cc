@@ -40,10 +40,14 @@ absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
                                                        logger, registry);
   }
   TenantMetrics* metrics = tenancy->metrics_.get();
+  std::atomic<TenantGate*>* gate = &tenancy->reload_gate_;
   auto keys = KeysStore::Start(
       config.auth().keys_file(), ToAbsl(config.auth().reload_interval()),
-      timers, logger,
-      [metrics](const KeyRing& ring) { metrics->SetTenants(ring); });
+      timers, logger, [metrics, gate](const KeyRing& ring) {
+        metrics->SetTenants(ring);
+        // Open streams of revoked keys end within a second of the reload.
+        if (TenantGate* current = gate->load()) current->KeysChanged(ring);
+      });
   if (!keys.ok()) return keys.status();
   tenancy->keys_ = *std::move(keys);
   const uint32_t percent = config.auth().default_tenant_share_percent();
@@ -55,6 +59,7 @@ absl::StatusOr<std::unique_ptr<Tenancy>> Tenancy::Create(
       DefaultShare{share_of(config.limits().max_concurrent_calls()),
                                share_of(config.limits().max_streams()),
                                static_cast<int>(percent)});
+  tenancy->reload_gate_.store(tenancy->gate_.get());
   return tenancy;
 }
 

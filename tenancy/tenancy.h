@@ -1,6 +1,7 @@
 #ifndef VOXGATE_TENANCY_TENANCY_H_
 #define VOXGATE_TENANCY_TENANCY_H_
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -34,8 +35,11 @@ class Tenancy {
  private:
   Tenancy() = default;
   std::unique_ptr<TenantMetrics> metrics_;
-  std::unique_ptr<KeysStore> keys_;
+  // gate_ for the keys store's reloads (which start before it exists).
+  std::atomic<TenantGate*> reload_gate_{nullptr};
   std::unique_ptr<TenantGate> gate_;
+  // Destroyed before the gate: its reloads tell the gate of revoked keys.
+  std::unique_ptr<KeysStore> keys_;
   // Destroyed first: its thread answers the checks it still holds into the
   // gate as it stops.
   std::unique_ptr<Limiter> limiter_;

@@ -1,5 +1,6 @@
 #include "tenancy/tenant_gate.h"
 
+#include <atomic>
 #include <optional>
 
 #include "absl/strings/match.h"
@@ -65,9 +66,24 @@ Rejection ReasonOf(const absl::Status& refusal) {
 class TenantGate::Grant final : public server::CallGrant {
  public:
   Grant(TenantGate& gate, std::shared_ptr<const KeyRing> ring,
-        const TenantPolicy& tenant, bool stream)
-      : gate_(gate), ring_(std::move(ring)), tenant_(tenant), stream_(stream) {}
-  ~Grant() override { gate_.Leave(tenant_.name(), stream_); }
+        const TenantPolicy& tenant, bool stream, Credential credential)
+      : gate_(gate),
+        ring_(std::move(ring)),
+        tenant_(tenant),
+        stream_(stream),
+        credential_(std::move(credential)) {
+    gate_.Track(this);
+  }
+  ~Grant() override {
+    gate_.Untrack(this);
+    gate_.Leave(tenant_.name(), stream_);
+  }
+
+  bool revoked() const override { return revoked_.load(); }
+  // Under the gate's grants lock, for every version of the keys file.
+  void Recheck(const KeyRing& ring) {
+    if (!ring.StillGrants(credential_, tenant_.name())) revoked_.store(true);
+  }
 
   const std::string& tenant() const override { return tenant_.name(); }
 
@@ -131,18 +147,37 @@ class TenantGate::Grant final : public server::CallGrant {
   const std::shared_ptr<const KeyRing> ring_;
   const TenantPolicy& tenant_;
   const bool stream_;
+  const Credential credential_;
+  std::atomic<bool> revoked_{false};
 };
+
+void TenantGate::Track(Grant* grant) {
+  absl::MutexLock lock(&grants_mu_);
+  grants_.insert(grant);
+}
+
+void TenantGate::Untrack(Grant* grant) {
+  absl::MutexLock lock(&grants_mu_);
+  grants_.erase(grant);
+}
+
+void TenantGate::KeysChanged(const KeyRing& ring) {
+  absl::MutexLock lock(&grants_mu_);
+  for (Grant* grant : grants_) grant->Recheck(ring);
+}
 
 absl::StatusOr<const TenantPolicy*> TenantGate::Identify(
     const KeyRing& ring, const server::CallerMetadata* metadata,
-    absl::string_view identity) {
+    absl::string_view identity, Credential* credential) {
   const std::optional<absl::string_view> key = KeyOf(metadata);
   if (key.has_value()) {
-    if (const TenantPolicy* tenant = ring.FindByKey(*key)) return tenant;
+    if (const TenantPolicy* tenant = ring.FindByKey(*key, credential))
+      return tenant;
     return absl::UnauthenticatedError(
         "the API key is not valid (unknown, revoked or mistyped)");
   }
   if (const TenantPolicy* tenant = ring.FindByIdentity(identity)) {
+    if (credential != nullptr) credential->identity = std::string(identity);
     return tenant;
   }
   return absl::UnauthenticatedError(
@@ -164,8 +199,9 @@ absl::Status TenantGate::Authenticate(const server::CallerMetadata& metadata,
 
 void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
   std::shared_ptr<const KeyRing> ring = keys_.Current();
+  Credential credential;
   absl::StatusOr<const TenantPolicy*> found =
-      Identify(*ring, request.metadata, request.identity);
+      Identify(*ring, request.metadata, request.identity, &credential);
   if (!found.ok()) {
     metrics_.Rejected("", Rejection::kUnauthenticated);
     done(found.status());
@@ -187,8 +223,9 @@ void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
     done(WithTenant(std::move(entered), tenant.name()));
     return;
   }
-  auto grant = std::make_unique<Grant>(*this, std::move(ring), tenant,
-                                       request.long_lived_stream);
+  auto grant =
+      std::make_unique<Grant>(*this, std::move(ring), tenant,
+                              request.long_lived_stream, std::move(credential));
   LimitClaim claim;
   const auto& limits = tenant.limits();
   claim.requests_per_minute = RequestsPerMinute(tenant, request.method_class);

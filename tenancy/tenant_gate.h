@@ -2,6 +2,7 @@
 #define VOXGATE_TENANCY_TENANT_GATE_H_
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -43,6 +44,10 @@ class TenantGate final : public server::AdmissionCheck {
   absl::Status Authenticate(const server::CallerMetadata& metadata,
                             absl::string_view identity) override;
 
+  // A new version of the keys file: every call admitted with a key or
+  // identity it no longer grants is marked revoked (its streams end).
+  void KeysChanged(const KeyRing& ring);
+
   // For the admin port's /metrics: OK when the key's tenant may call
   // "Metrics", else UNAUTHENTICATED or PERMISSION_DENIED.
   absl::Status AuthorizeMetrics(const server::CallerMetadata& metadata);
@@ -56,7 +61,9 @@ class TenantGate final : public server::AdmissionCheck {
   // Who the caller is, or UNAUTHENTICATED.
   absl::StatusOr<const TenantPolicy*> Identify(
       const KeyRing& ring, const server::CallerMetadata* metadata,
-      absl::string_view identity);
+      absl::string_view identity, Credential* credential = nullptr);
+  void Track(Grant* grant);
+  void Untrack(Grant* grant);
   // Takes a concurrency slot, or RESOURCE_EXHAUSTED naming the limit.
   absl::Status Enter(const TenantPolicy& tenant, bool stream);
   void Leave(const std::string& tenant, bool stream);
@@ -67,6 +74,8 @@ class TenantGate final : public server::AdmissionCheck {
   const DefaultShare share_;
   absl::Mutex mu_;
   std::map<std::string, InFlight, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex grants_mu_;
+  std::set<Grant*> grants_ ABSL_GUARDED_BY(grants_mu_);
 };
 
 }  // namespace voxgate::tenancy

@@ -4,6 +4,7 @@ code and a message that names what is wrong (and never the key)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -16,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 import voxgate
 from voxgate.v1 import (audio_pb2, chat_pb2, models_pb2, service_pb2_grpc, stream_pb2)
 
-from conftest import Gateway, wait_for
+from conftest import TENANTS, Gateway, Keys, wait_for
 
 
 def stub(gateway) -> service_pb2_grpc.VoxgateServiceStub:
@@ -145,6 +146,63 @@ def test_a_stream_naming_a_model_it_may_not_use_is_denied(gateway, keys):
     error = code_of(lambda: list(calls))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert 'model "whisper-large"' in error.details()
+
+
+def test_a_revoked_keys_open_streams_end_and_the_others_go_on(work, fake):
+    keys = Keys(work / "revocation.yaml", TENANTS,
+                {"kept": "search", "revoked": "search", "ops": "ops"})
+    gateway = Gateway(f"auth: {{keys_file: {keys.path}, reload_interval: 1s}}\n", fake.port)
+    stop = {"kept": threading.Event(), "revoked": threading.Event()}
+
+    def requests(name):
+        yield stream_pb2.StreamTranscribeRequest(config=stream_pb2.StreamTranscribeConfig(
+            format=audio_pb2.AudioFormat(encoding=audio_pb2.AUDIO_ENCODING_LINEAR16,
+                                         sample_rate_hertz=16000, channel_count=1)))
+        # Silence, a tenth of a second at a time, until told to stop.
+        while not stop[name].wait(0.1):
+            yield stream_pb2.StreamTranscribeRequest(audio=b"\0" * 3200)
+
+    try:
+        calls = {name: stub(gateway).StreamTranscribe(requests(name), timeout=120,
+                                                      metadata=bearer(keys.key(name)))
+                 for name in stop}
+        outcome = {}
+
+        def drain(name):
+            try:
+                list(calls[name])
+                outcome[name] = grpc.StatusCode.OK
+            except grpc.RpcError as error:
+                outcome[name] = (error.code(), error.details())
+
+        readers = {name: threading.Thread(target=drain, args=(name,)) for name in stop}
+        for reader in readers.values():
+            reader.start()
+        # Both streams are admitted and open before the key goes.
+        def streams_active() -> float:
+            with urllib.request.urlopen(urllib.request.Request(
+                    f"http://127.0.0.1:{gateway.admin_port}/metrics",
+                    headers={"x-api-key": keys.key("ops")}), timeout=10) as reply:
+                text = reply.read().decode()
+            return float(re.search(r"^voxgate_streams_active (\S+)$", text, re.M).group(1))
+
+        wait_for(lambda: streams_active() == 2, 30, "both streams open")
+        keys.path.write_text("\n".join(line for line in keys.path.read_text().splitlines()
+                                        if keys.minted["revoked"]["id"] not in line) + "\n")
+        readers["revoked"].join(30)
+        assert not readers["revoked"].is_alive(), "the revoked key's stream is still open"
+        code, details = outcome["revoked"]
+        assert code == grpc.StatusCode.UNAUTHENTICATED, details
+        assert "no longer in the keys file" in details
+        # The other key's stream was never touched: it ends when its client does.
+        assert "kept" not in outcome
+        stop["kept"].set()
+        readers["kept"].join(30)
+        assert outcome["kept"] == grpc.StatusCode.OK
+    finally:
+        for event in stop.values():
+            event.set()
+        gateway.stop()
 
 
 def test_http_answers_401_and_403_in_openai_shape(gateway, keys):
