@@ -5,6 +5,7 @@
 // (gRPC reads the names from its auth context, HTTP from the certificate),
 // so a certificate is the same tenant on both.
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,12 @@
 
 namespace voxgate {
 
-// Its SPIFFE ID when exactly one URI SAN is one ("spiffe://..."; several
-// make none the ID, as gRPC rules), else its first URI SAN, else its first
-// DNS SAN, else its subject's common name; "" when it has none.
+// Its identity, typed so that names of different kinds never match each
+// other (a CN "example.com" is not the DNS name example.com): its SPIFFE ID
+// when exactly one URI SAN is one ("spiffe://...", typed by its scheme;
+// several make none the ID, as gRPC rules), else "uri:" and its first URI
+// SAN, else "dns:" and its first DNS SAN, else "cn:" and its subject's common
+// name; "" when it has none.
 inline std::string ClientCertificateIdentity(
     const std::vector<std::string>& uri_sans,
     const std::vector<std::string>& dns_sans, const std::string& common_name) {
@@ -24,9 +28,20 @@ inline std::string ClientCertificateIdentity(
     if (absl::StartsWith(uri, "spiffe://") && spiffe_ids++ == 0) spiffe = &uri;
   }
   if (spiffe_ids == 1) return *spiffe;
-  if (!uri_sans.empty()) return uri_sans.front();
-  if (!dns_sans.empty()) return dns_sans.front();
-  return common_name;
+  if (!uri_sans.empty()) return "uri:" + uri_sans.front();
+  if (!dns_sans.empty()) return "dns:" + dns_sans.front();
+  if (!common_name.empty()) return "cn:" + common_name;
+  return "";
+}
+
+// Whether `identity` (as a keys file lists it) says its kind, as
+// ClientCertificateIdentity gives them.
+inline bool IsTypedIdentity(const std::string& identity) {
+  for (const char* kind : {"spiffe://", "uri:", "dns:", "cn:"}) {
+    if (absl::StartsWith(identity, kind) && identity.size() > strlen(kind))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace voxgate

@@ -16,13 +16,33 @@ TEST(ClientCertificateIdentityTest, SeveralSpiffeIdsMakeTheFirstUriTheIdentity) 
   // SPIFFE URI, so one certificate was two tenants.
   EXPECT_EQ(ClientCertificateIdentity(
                 {"https://a", "spiffe://x/ns/a", "spiffe://x/ns/b"}, {}, "cn"),
-            "https://a");
+            "uri:https://a");
 }
 
-TEST(ClientCertificateIdentityTest, ThenDnsThenTheCommonName) {
-  EXPECT_EQ(ClientCertificateIdentity({}, {"a.svc", "b.svc"}, "cn"), "a.svc");
-  EXPECT_EQ(ClientCertificateIdentity({}, {}, "cn"), "cn");
+TEST(ClientCertificateIdentityTest, ThenDnsThenTheCommonNameEachTyped) {
+  EXPECT_EQ(ClientCertificateIdentity({}, {"a.svc", "b.svc"}, "cn"),
+            "dns:a.svc");
+  EXPECT_EQ(ClientCertificateIdentity({}, {}, "cn"), "cn:cn");
   EXPECT_EQ(ClientCertificateIdentity({}, {}, ""), "");
+}
+
+// A name of one kind never passes for another: a certificate whose CN is
+// "api.example" is not the one whose DNS SAN is.
+TEST(ClientCertificateIdentityTest, KindsNeverMatchEachOther) {
+  EXPECT_NE(ClientCertificateIdentity({}, {}, "api.example"),
+            ClientCertificateIdentity({}, {"api.example"}, ""));
+  EXPECT_NE(ClientCertificateIdentity({"api.example"}, {}, ""),
+            ClientCertificateIdentity({}, {"api.example"}, ""));
+}
+
+TEST(IsTypedIdentityTest, AKeysFileMustSayTheKind) {
+  for (const char* typed : {"spiffe://td/ns/a", "uri:https://a", "dns:a.svc",
+                            "cn:web"}) {
+    EXPECT_TRUE(IsTypedIdentity(typed)) << typed;
+  }
+  for (const char* untyped : {"a.svc", "web", "dns:", "spiffe://", ""}) {
+    EXPECT_FALSE(IsTypedIdentity(untyped)) << untyped;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/peer_identity.h"
 #include "server/config/yaml_proto.h"
 #include "tenancy/api_key.h"
 
@@ -109,6 +110,14 @@ absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::Parse(
                                                    "\" is defined twice"));
     }
     for (int j = 0; j < tenant.identities_size(); ++j) {
+      if (!IsTypedIdentity(tenant.identities(j))) {
+        return KeyError(
+            absl::StrCat(path, ".identities[", j, "]"),
+            absl::StrCat("say which name of the certificate it is: "
+                         "\"spiffe://...\", \"uri:...\", \"dns:...\" or "
+                         "\"cn:...\", got \"",
+                         tenant.identities(j).substr(0, 100), "\""));
+      }
       if (!ring->identities_.emplace(tenant.identities(j), policy).second) {
         return KeyError(absl::StrCat(path, ".identities[", j, "]"),
                         "another tenant lists this identity");

@@ -93,6 +93,14 @@ TEST(KeyRingTest, MistakesAreNamedByTheirPath) {
   EXPECT_THAT(KeyRing::Parse("tenants:\n  - {name: A B}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("tenants[0].name")));
+  // An identity says which name of the certificate it is.
+  EXPECT_THAT(
+      KeyRing::Parse("tenants:\n  - {name: a, identities: [web.svc]}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("tenants[0].identities[0]: say which name")));
+  EXPECT_THAT(KeyRing::Parse("tenants:\n  - {name: a, identities: "
+                             "[\"dns:web.svc\", \"cn:web\"]}\n"),
+              IsOk());
 }
 
 }  // namespace
