@@ -46,6 +46,7 @@ void RedisConnection::Append(const std::vector<std::string>& args) {
 
 RedisReply RedisConnection::Next(std::string& error) {
   void* raw = nullptr;
+  refused_ = false;
   if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
     error = context_->errstr[0] != '\0' ? context_->errstr
                                         : "the connection failed";
@@ -54,9 +55,30 @@ RedisReply RedisConnection::Next(std::string& error) {
   RedisReply reply(static_cast<redisReply*>(raw));
   if (reply->type == REDIS_REPLY_ERROR) {
     error = absl::StrCat("Redis answered: ", reply->str);
+    refused_ = true;
     return nullptr;
   }
   return reply;
+}
+
+RedisReply RedisConnection::NextOf(int count, std::string& error) {
+  RedisReply first;
+  bool refused = false;
+  for (int i = 0; i < count; ++i) {
+    std::string failure;
+    RedisReply reply = Next(failure);
+    if (reply == nullptr && !refused_) {  // the connection is gone
+      error = std::move(failure);
+      return nullptr;
+    }
+    if (reply == nullptr && error.empty()) {
+      error = std::move(failure);
+      refused = true;
+    }
+    if (i == 0) first = std::move(reply);
+  }
+  refused_ = refused;
+  return error.empty() ? std::move(first) : nullptr;
 }
 
 RedisReply RedisConnection::Command(const std::vector<std::string>& args,

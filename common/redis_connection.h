@@ -48,11 +48,21 @@ class RedisConnection {
   void Append(const std::vector<std::string>& args);
   // The next reply, or null with `error` set (an error reply included).
   RedisReply Next(std::string& error);
+  // Whether the last Next's failure was Redis refusing that one command (an
+  // error reply: OOM at maxmemory, a wrong type, NOSCRIPT): the connection
+  // is still good and in step. Otherwise the connection failed.
+  bool refused() const { return refused_; }
+  // Reads the replies of `count` pipelined commands, every one of them even
+  // after a refusal, so the connection stays in step; the first reply, or
+  // null with `error` (and refused()) for the first failure. After a
+  // connection failure the rest are not read: drop the connection.
+  RedisReply NextOf(int count, std::string& error);
   // Append then Next.
   RedisReply Command(const std::vector<std::string>& args, std::string& error);
 
  private:
   redisContext* context_ = nullptr;
+  bool refused_ = false;
 };
 
 }  // namespace voxgate

@@ -137,8 +137,11 @@ void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
         if (!stored.ok()) {
           job->Stop(
               absl::UnavailableError("the operation could not be stored"));
-          return done(absl::UnavailableError(absl::StrCat(
-              "the batch could not be stored: ", stored.message())));
+          // The store's own code: UNAVAILABLE when down, RESOURCE_EXHAUSTED
+          // when full.
+          return done(absl::Status(
+              stored.code(), absl::StrCat("the batch could not be stored: ",
+                                          stored.message())));
         }
         {
           absl::MutexLock lock(&self->mu_);

@@ -91,13 +91,17 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
 };
 
 // Where BatchTranscribe's operations live: Redis when the replicas share one
-// (redis.address), else this process's memory.
+// (redis.operations_address, else redis.address), else this process's
+// memory.
 std::unique_ptr<OperationStore> NewOperationStore(const Config& config,
                                                   Clock& clock,
                                                   const Logger& logger) {
-  const auto& redis = config.redis();
+  config::v1::RedisConfig redis = config.redis();
   if (redis.address().empty()) {
     return std::make_unique<MemoryOperationStore>(clock);
+  }
+  if (!redis.operations_address().empty()) {
+    redis.set_address(redis.operations_address());
   }
   return std::make_unique<RedisOperationStore>(tenancy::RedisOptionsFrom(redis),
                                                clock, logger);

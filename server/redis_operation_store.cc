@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -91,6 +92,23 @@ RedisConnection* RedisOperationStore::Connection(std::string& error) {
   return connection_.get();
 }
 
+absl::Status RedisOperationStore::Trouble(const RedisConnection& redis,
+                                          const std::string& error) {
+  if (!redis.refused()) {
+    Failed(error);
+    return Unavailable(error);
+  }
+  // Redis refused the one command; the connection is fine and stays.
+  if (absl::StrContains(error, "OOM")) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the operations store is full (", error,
+        "); raise its maxmemory, shorten batch.result_ttl, or give operations "
+        "a Redis of their own (redis.operations_address)"));
+  }
+  return absl::InternalError(
+      absl::StrCat("the operations store refused a command: ", error));
+}
+
 void RedisOperationStore::Failed(const std::string& error) {
   connection_.reset();
   next_attempt_ = clock_.Now() + options_.reconnect_interval;
@@ -124,13 +142,8 @@ void RedisOperationStore::Put(const StoredOperation& record, bool create,
         if (create) redis->Append({"ZADD", index, absl::StrCat(created), name});
         redis->Append({"PEXPIREAT", index, absl::StrCat(expires), "NX"});
         redis->Append({"PEXPIREAT", index, absl::StrCat(expires), "GT"});
-        RedisReply reply = redis->Next(error);
-        for (int i = create ? 3 : 2; i > 0 && error.empty(); --i)
-          redis->Next(error);
-        if (!error.empty()) {
-          Failed(error);
-          return done(Unavailable(error));
-        }
+        RedisReply reply = redis->NextOf(create ? 4 : 3, error);
+        if (reply == nullptr) return done(Trouble(*redis, error));
         if (reply->type == REDIS_REPLY_NIL) {
           return done(
               absl::NotFoundError(absl::StrCat("no operation \"", name, "\"")));
@@ -146,8 +159,7 @@ void RedisOperationStore::Get(const std::string& name, RecordDone done) {
     std::string error;
     RedisReply reply = redis->Command({"GET", OpKey(name)}, error);
     if (reply == nullptr) {
-      Failed(error);
-      return done(Unavailable(error));
+      return done(Trouble(*redis, error));
     }
     StoredOperation record;
     if (reply->type != REDIS_REPLY_STRING) {
@@ -173,8 +185,7 @@ void RedisOperationStore::List(const std::string& tenant, int offset, int limit,
                                        absl::StrCat(offset + limit - 1), "REV"},
                                       error);
     if (names == nullptr) {
-      Failed(error);
-      return done(Unavailable(error));
+      return done(Trouble(*redis, error));
     }
     std::vector<std::string> keys;
     for (size_t i = 0; i < names->elements; ++i) {
@@ -186,8 +197,7 @@ void RedisOperationStore::List(const std::string& tenant, int offset, int limit,
     for (const std::string& key : keys) mget.push_back(OpKey(key));
     RedisReply values = redis->Command(mget, error);
     if (values == nullptr) {
-      Failed(error);
-      return done(Unavailable(error));
+      return done(Trouble(*redis, error));
     }
     std::vector<std::string> gone = {"ZREM", index};
     for (size_t i = 0; i < values->elements; ++i) {
@@ -201,7 +211,7 @@ void RedisOperationStore::List(const std::string& tenant, int offset, int limit,
       }
     }
     if (gone.size() > 2 && redis->Command(gone, error) == nullptr) {
-      Failed(error);
+      (void)Trouble(*redis, error);  // the records are answered all the same
     }
     done(std::move(records));
   });
@@ -217,11 +227,7 @@ void RedisOperationStore::Delete(const std::string& name,
     // still has to see it.
     redis->Append({"DEL", OpKey(name)});
     redis->Append({"ZREM", IndexKey(tenant), name});
-    for (int i = 0; i < 2 && error.empty(); ++i) redis->Next(error);
-    if (!error.empty()) {
-      Failed(error);
-      return done(Unavailable(error));
-    }
+    if (redis->NextOf(2, error) == nullptr) return done(Trouble(*redis, error));
     done(absl::OkStatus());
   });
 }
@@ -235,8 +241,7 @@ void RedisOperationStore::RequestCancel(const std::string& name,
     if (redis->Command({"SET", OpKey(name) + ":cancel", "1", "PX",
                         absl::StrCat(absl::ToInt64Milliseconds(ttl))},
                        error) == nullptr) {
-      Failed(error);
-      return done(Unavailable(error));
+      return done(Trouble(*redis, error));
     }
     done(absl::OkStatus());
   });
@@ -251,8 +256,7 @@ void RedisOperationStore::CancelRequested(const std::string& name,
     RedisReply reply =
         redis->Command({"EXISTS", OpKey(name) + ":cancel"}, error);
     if (reply == nullptr) {
-      Failed(error);
-      return done(Unavailable(error));
+      return done(Trouble(*redis, error));
     }
     done(reply->integer > 0);
   });
@@ -267,7 +271,7 @@ void RedisOperationStore::RenewLease(const std::string& owner,
             {"SET", absl::StrCat(options_.key_prefix, "replica:", owner), "1",
              "PX", absl::StrCat(absl::ToInt64Milliseconds(ttl))},
             error) == nullptr) {
-      Failed(error);
+      (void)Trouble(*redis, error);
     }
   });
 }
@@ -281,8 +285,7 @@ void RedisOperationStore::LeaseAlive(const std::string& owner, FlagDone done) {
         {"EXISTS", absl::StrCat(options_.key_prefix, "replica:", owner)},
         error);
     if (reply == nullptr) {
-      Failed(error);
-      return done(Unavailable(error));
+      return done(Trouble(*redis, error));
     }
     done(reply->integer > 0);
   });

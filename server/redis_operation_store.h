@@ -54,6 +54,10 @@ class RedisOperationStore final : public OperationStore {
   // The connection, (re)opened when due; null while Redis is unreachable.
   RedisConnection* Connection(std::string& error);
   void Failed(const std::string& error);
+  // A command's failure as the caller's status: a refusal of that command
+  // alone (RESOURCE_EXHAUSTED when Redis is full) keeps the connection; a
+  // failed connection is dropped (UNAVAILABLE).
+  absl::Status Trouble(const RedisConnection& redis, const std::string& error);
 
   std::string OpKey(const std::string& name) const;
   std::string IndexKey(const std::string& tenant) const;

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/redis_connection.h"
@@ -297,12 +298,36 @@ std::string RedisLimiter::RoundTrip(Connection& connection,
     auto* request = std::get_if<PendingLease>(&work);
     if (request == nullptr) {
       const int replies = std::holds_alternative<PendingCharge>(work) ? 4 : 1;
-      for (int i = 0; i < replies && error.empty(); ++i) connection.Next(error);
-      if (!error.empty()) return error;
+      if (connection.NextOf(replies, error) != nullptr) continue;
+      if (!connection.refused()) return error;
+      // Redis refused this one (full, say): its usage is lost, counted, and
+      // the connection and the other commands are fine.
+      if (std::holds_alternative<PendingCharge>(work)) dropped_metric_.Increment();
+      error.clear();
       continue;
     }
     RedisReply reply = connection.Next(error);
-    if (reply == nullptr) return error;
+    // NOSCRIPT (Redis restarted) needs the reconnect that loads it again.
+    if (reply == nullptr &&
+        (!connection.refused() || absl::StrContains(error, "NOSCRIPT"))) {
+      return error;
+    }
+    if (reply == nullptr) {
+      // Refused (at maxmemory, say): this lease's calls get the policy's
+      // verdict; the store stays up for the rest.
+      ++next_prefix;
+      absl::MutexLock lock(&mu_);
+      Lease& lease = leases_[request->key];
+      lease.requested = false;
+      for (Waiting& waiting : lease.waiting) {
+        answers.emplace_back(std::move(waiting.done),
+                             PolicyVerdict(waiting.claim));
+      }
+      waiting_ -= static_cast<int>(lease.waiting.size());
+      lease.waiting.clear();
+      error.clear();
+      continue;
+    }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
       return "the lease script answered in an unexpected shape";
     }

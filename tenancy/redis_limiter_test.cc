@@ -89,6 +89,27 @@ class RedisLimiterTest : public ::testing::Test {
     return -1;
   }
 
+  double Counter(const std::string& name) {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name == name) return family.metric.at(0).counter.value;
+    }
+    return -1;
+  }
+
+  double StoreUp() {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name == "voxgate_limits_store_up") {
+        return family.metric.at(0).gauge.value;
+      }
+    }
+    return -1;
+  }
+
+  void Redis(const std::vector<std::string>& command) {
+    std::string error;
+    ASSERT_NE(client_.Command(command, error), nullptr) << error;
+  }
+
   static LimitClaim Claim(const std::string& tenant, uint32_t per_minute) {
     LimitClaim claim;
     claim.tenant = tenant;
@@ -195,6 +216,26 @@ TEST_F(RedisLimiterTest, BeyondMaxPendingCallsAreRefusedNotAdmittedByPolicy) {
   }
   limiter.reset();
   close(silent);
+}
+
+// Redis past its maxmemory (noeviction) refuses writes such as a charge's
+// INCRBY: that command fails (its usage is counted as dropped), not the
+// store, so the connection stays and the limits are still Redis's answers
+// (the closed policy would refuse every call if the store were taken down).
+TEST_F(RedisLimiterTest, ARefusedCommandIsThatCommandsFailureNotAnOutage) {
+  auto limiter = NewLimiter(/*fail_open=*/false);
+  ASSERT_TRUE(CheckNow(*limiter, Claim("roomy", 1000000)).ok());
+  Redis({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  Redis({"CONFIG", "SET", "maxmemory", "1"});
+  limiter->Charge("full", 10, 1.5);
+  // The same round trip or the next: either way after the charge.
+  EXPECT_TRUE(CheckNow(*limiter, Claim("full", 1)).ok());
+  EXPECT_THAT(CheckNow(*limiter, Claim("full", 1)),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("requests_per_minute")));
+  EXPECT_EQ(StoreUp(), 1);
+  EXPECT_EQ(Counter("voxgate_limits_store_dropped_charges_total"), 1);
+  Redis({"CONFIG", "SET", "maxmemory", "0"});
 }
 
 TEST_F(RedisLimiterTest, WithRedisDownThePolicyAnswersAndLeasesAreDropped) {

@@ -103,14 +103,30 @@ class Redis:
     """redis-server on a free port, without persistence; kill and restart it on
     the same port to play an outage."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         self.port = free_port()
+        self.options = list(options)  # e.g. "--maxmemory", "4mb"
         self.start()
 
     def start(self) -> None:
         self.process = Process(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no"])
+                                "--save", "", "--appendonly", "no", *self.options])
         self.process.wait_for_line(r"Ready to accept connections", 30)
+
+    def cli(self, *args: str, stdin: bytes = b"") -> str:
+        """One redis-cli command; its answer."""
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], input=stdin,
+                              capture_output=True, check=True).stdout.decode().strip()
+
+    def fill(self) -> None:
+        """Puts Redis past its maxmemory for good: 2 MiB of data, then a
+        maxmemory of 1 MiB (with noeviction every write is refused with OOM
+        from then on; at the very edge of the limit some small writes would
+        still pass)."""
+        for index in range(8):
+            self.cli("-x", "SET", f"filler:{index}", stdin=b"x" * (256 << 10))
+        self.cli("CONFIG", "SET", "maxmemory", "1mb")
+        assert "OOM" in self.cli("SET", "probe", "1"), "Redis still takes writes"
 
     def kill(self) -> None:
         self.process.kill()

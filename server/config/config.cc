@@ -436,6 +436,15 @@ absl::Status ValidateTenancy(const Config& config) {
                                    config.auth().reload_interval(),
                                    absl::Seconds(1), absl::Hours(1)));
   const auto& redis = config.redis();
+  if (!redis.operations_address().empty()) {
+    if (redis.address().empty()) {
+      return KeyError("redis.operations_address",
+                      "needs redis.address: operations are shared between "
+                      "replicas only when the limits are");
+    }
+    RETURN_IF_ERROR(ValidateAddress("redis.operations_address",
+                                    redis.operations_address()));
+  }
   if (!redis.address().empty()) {
     RETURN_IF_ERROR(ValidateAddress("redis.address", redis.address()));
   }

@@ -201,6 +201,39 @@ def test_any_replica_answers_for_an_operation_and_its_cancel(fake, work, redis, 
         second.stop()
 
 
+def test_a_full_operations_store_refuses_batches_clearly_and_nothing_else(fake, work,
+                                                                          redis, clips):
+    # Operation records in a Redis of their own at its maxmemory (noeviction,
+    # as the prod overlay runs it); the limits' Redis is the other one.
+    records = Redis("--maxmemory-policy", "noeviction")
+    spool = work / "spool-full"
+    spool.mkdir(exist_ok=True)
+    gateway = Gateway(fake, spool, extra=f"""redis: {{address: "{redis.address}",
+        operations_address: "{records.address}"}}""")
+    try:
+        with voxgate.Client(gateway.address, timeout_s=60) as client:
+            running = client.start_batch(clips[:1])
+            assert client.wait_operation(running.name, 60).done
+            records.fill()
+            # Redis refused that one write: the batch is refused naming the
+            # cause, not "unreachable", and the connection stays in step.
+            with pytest.raises(voxgate.VoxgateError) as full:
+                client.start_batch(clips[:1])
+            assert full.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED, full.value
+            assert "operations store is full" in str(full.value)
+            # Reads still work on the same connection, and everything else is
+            # served.
+            assert client.get_operation(running.name).done
+            assert client.transcribe_audio(clips[0])["text"]
+            # Room again: batches are taken at once, no reconnect needed.
+            records.cli("CONFIG", "SET", "maxmemory", "0")
+            again = client.start_batch(clips[:1])
+            assert client.wait_operation(again.name, 60).done
+    finally:
+        gateway.stop()
+        records.kill()
+
+
 def test_a_dead_replicas_operation_ends_aborted_with_what_it_finished(fake, work, redis,
                                                                       clips):
     doomed = shared_gateway(fake, work, redis, "doomed")

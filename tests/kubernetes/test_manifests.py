@@ -96,6 +96,9 @@ def test_dev_is_one_replica_and_prod_three_with_tls_keys_and_redis(k8s_check):
     assert container["readinessProbe"] == {"httpGet": {"path": "/readyz", "port": "admin"},
                                            "periodSeconds": 5}
     assert "Deployment/voxgate-redis" in prod and "Secret/voxgate-keys" in prod
+    # Operation records have a Redis of their own: a full one cannot refuse
+    # the limits' writes.
+    assert "Deployment/voxgate-redis-operations" in prod
     # Both doors speak TLS there, and the Services say so; dev stays cleartext.
     for service in ("Service/voxgate", "Service/voxgate-headless"):
         protocols = {p["name"]: p.get("appProtocol") for p in prod[service]["spec"]["ports"]}
