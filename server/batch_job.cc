@@ -54,7 +54,7 @@ BatchJob::BatchJob(std::string name, std::string tenant,
                    v1::BatchTranscribeRequest request, Settings settings,
                    const OperationServices& services, Clock& clock,
                    CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
-                   Persist persist)
+                   Persist persist, std::shared_ptr<void> hold)
     : name_(std::move(name)),
       settings_(std::move(settings)),
       services_(services),
@@ -62,6 +62,7 @@ BatchJob::BatchJob(std::string name, std::string tenant,
       charge_(std::move(charge)),
       check_(std::move(check)),
       persist_(std::move(persist)),
+      hold_(std::move(hold)),
       budget_(std::make_shared<ChunkBudget>(settings_.chunk_slots)),
       request_(std::move(request)) {
   const absl::Time now = clock_.Now();

@@ -43,7 +43,7 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
            v1::BatchTranscribeRequest request, Settings settings,
            const OperationServices& services, Clock& clock,
            CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
-           Persist persist);
+           Persist persist, std::shared_ptr<void> hold = nullptr);
 
   const std::string& name() const { return name_; }
   // The record as it stands (at first: every file pending, unsaved).
@@ -80,6 +80,8 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   const CallGrant::LaterCharge charge_;
   const CallGrant::QuotaCheck check_;
   const Persist persist_;
+  // What the job holds of its runner's budgets, given back when it goes.
+  const std::shared_ptr<void> hold_;
   const std::shared_ptr<ChunkBudget> budget_;
 
   mutable absl::Mutex mu_;

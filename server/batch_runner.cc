@@ -65,6 +65,7 @@ BatchRunner::BatchRunner(const config::v1::BatchConfig& config,
                          OperationStore& store, const Logger& logger)
     : max_running_(static_cast<int>(config.max_running())),
       max_queued_(static_cast<int>(config.max_queued())),
+      inline_budget_(std::make_shared<ByteBudget>(config.max_inline_bytes())),
       lease_interval_(ToAbsl(config.lease_interval())),
       cancel_poll_interval_(ToAbsl(config.cancel_poll_interval())),
       services_(services),
@@ -102,17 +103,36 @@ void BatchRunner::Persist(const StoredOperation& record, bool create) {
 void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
                          CallGrant::LaterCharge charge,
                          CallGrant::QuotaCheck check, OperationDone done) {
+  // The audio the batch carries, held until its job is gone.
+  const auto inline_bytes = static_cast<int64_t>(request.ByteSizeLong());
+  if (!inline_budget_->TryTake(inline_bytes)) {
+    return done(absl::ResourceExhaustedError(absl::StrCat(
+        "batch.max_inline_bytes (", inline_budget_->limit(),
+        " bytes) of inline audio are held by the batches on this replica; "
+        "this one carries ",
+        inline_bytes,
+        ": retry later, or give the files as audio.uri (fetched as they "
+        "run)")));
+  }
+  std::shared_ptr<void> hold(
+      nullptr, [budget = inline_budget_, inline_bytes](void*) {
+        budget->Give(inline_bytes);
+      });
   {
     absl::MutexLock lock(&mu_);
+    absl::Status refused;
     if (shutting_down_) {
-      return done(absl::UnavailableError(
-          "the gateway is shutting down; submit the batch to another replica"));
-    }
-    if (static_cast<int>(queued_.size()) >= max_queued_) {
-      return done(absl::ResourceExhaustedError(
+      refused = absl::UnavailableError(
+          "the gateway is shutting down; submit the batch to another replica");
+    } else if (static_cast<int>(queued_.size()) + storing_ >= max_queued_) {
+      // Counted with the batches still being stored: those checks and their
+      // stores do not interleave.
+      refused = absl::ResourceExhaustedError(
           absl::StrCat("batch.max_queued (", max_queued_,
-                       ") batches already wait on this replica; retry later")));
+                       ") batches already wait on this replica; retry later"));
     }
+    if (!refused.ok()) return done(refused);
+    ++storing_;
   }
   std::weak_ptr<BatchRunner> weak = weak_from_this();
   auto job = std::make_shared<BatchJob>(
@@ -122,7 +142,8 @@ void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
       std::move(charge), std::move(check),
       [weak](const StoredOperation& record, bool create) {
         if (auto self = weak.lock()) self->Persist(record, create);
-      });
+      },
+      std::move(hold));
   // Answered once the record is stored, so that any replica can be asked
   // about it at once. The job writes nothing before it starts.
   const StoredOperation first = job->Record();
@@ -133,6 +154,10 @@ void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
         auto self = weak.lock();
         if (self == nullptr) {
           return done(absl::UnavailableError("the gateway is shutting down"));
+        }
+        {
+          absl::MutexLock lock(&self->mu_);
+          --self->storing_;
         }
         if (!stored.ok()) {
           job->Stop(

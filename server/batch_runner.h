@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/byte_budget.h"
 #include "common/logging.h"
 #include "common/timer_queue.h"
 #include "google/longrunning/operations.pb.h"
@@ -81,6 +82,9 @@ class BatchRunner : public std::enable_shared_from_this<BatchRunner> {
   BatchJob::Settings settings_;
   const int max_running_;
   const int max_queued_;
+  // Inline audio of the batches queued and running (batch.max_inline_bytes);
+  // shared with the jobs' holds, which may outlive the runner.
+  const std::shared_ptr<ByteBudget> inline_budget_;
   const absl::Duration lease_interval_;
   const absl::Duration cancel_poll_interval_;
   const OperationServices& services_;
@@ -92,6 +96,8 @@ class BatchRunner : public std::enable_shared_from_this<BatchRunner> {
   std::map<std::string, std::shared_ptr<BatchJob>> running_
       ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<BatchJob>> queued_ ABSL_GUARDED_BY(mu_);
+  // Submitted, counted against max_queued, not yet stored.
+  int storing_ ABSL_GUARDED_BY(mu_) = 0;
   int unsaved_ ABSL_GUARDED_BY(mu_) = 0;  // writes not yet acknowledged
 };
 

@@ -207,6 +207,7 @@ void ApplyDefaults(Config& config) {
   VOXGATE_DEFAULT(batch, max_files, 1000);
   VOXGATE_DEFAULT(batch, max_running, 2);
   VOXGATE_DEFAULT(batch, max_queued, 64);
+  VOXGATE_DEFAULT(batch, max_inline_bytes, 128 * kMiB);
   VOXGATE_DEFAULT(batch, max_files_in_flight, 4);
   DefaultDuration(batch.mutable_file_timeout(), 3600);
   DefaultDuration(batch.mutable_result_ttl(), 24 * 3600);
@@ -468,6 +469,9 @@ absl::Status ValidateBatch(const config::v1::BatchConfig& batch) {
       ValidateRange("batch.max_running", batch.max_running(), 1u, 1024u));
   RETURN_IF_ERROR(
       ValidateRange("batch.max_queued", batch.max_queued(), 1u, 100000u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("batch.max_inline_bytes",
+                                         batch.max_inline_bytes(), kMiB,
+                                         int64_t{1} << 40));
   RETURN_IF_ERROR(ValidateRange("batch.max_files_in_flight",
                                 batch.max_files_in_flight(), 1u, 256u));
   RETURN_IF_ERROR(ValidateDuration("batch.file_timeout", batch.file_timeout(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 from typing import List
 
 import grpc
@@ -232,6 +233,55 @@ def test_a_full_operations_store_refuses_batches_clearly_and_nothing_else(fake, 
     finally:
         gateway.stop()
         records.kill()
+
+
+def test_queued_batches_are_bounded_in_count_and_in_inline_audio(fake, work, redis, clips):
+    # One batch runs (its chunks hang at the fake), one may wait; sixteen
+    # submitted at once through a Redis store (whose writes answer later)
+    # get no more than that, however they interleave.
+    spool = work / "spool-queue"
+    spool.mkdir(exist_ok=True)
+    gateway = Gateway(fake, spool, extra=f"""redis: {{address: "{redis.address}"}}
+batch: {{max_running: 1, max_queued: 1, max_inline_bytes: {3 * len(clips[0]) + (1 << 20)}}}""")
+    fake.default(hang=True)
+    try:
+        with voxgate.Client(gateway.address, timeout_s=60) as client:
+            outcomes = []
+
+            def submit():
+                try:
+                    outcomes.append(client.start_batch(clips[:1]).name)
+                except voxgate.VoxgateError as refused:
+                    outcomes.append(refused)
+
+            threads = [threading.Thread(target=submit) for _ in range(16)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            accepted = [o for o in outcomes if isinstance(o, str)]
+            refused = [o for o in outcomes if not isinstance(o, str)]
+            assert len(outcomes) == 16
+            assert len(accepted) == 2, outcomes
+            assert all(r.code == grpc.StatusCode.RESOURCE_EXHAUSTED and
+                       "batch.max_queued (1)" in str(r) for r in refused), refused
+            # Inline audio: what the two accepted hold plus a big one is more
+            # than batch.max_inline_bytes allows.
+            with pytest.raises(voxgate.VoxgateError) as heavy:
+                client.start_batch([clips[0] + bytes(1 << 20)])
+            assert heavy.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "batch.max_inline_bytes" in str(heavy.value)
+            # Ended batches give their bytes and places back.
+            for name in accepted:
+                client.cancel_operation(name)
+            wait_for(lambda: all(client.get_operation(n).done for n in accepted), 60,
+                     "the cancelled batches ended")
+            fake.default()
+            again = client.start_batch(clips[:1])
+            assert client.wait_operation(again.name, 60).done
+    finally:
+        fake.default()
+        gateway.stop()
 
 
 def test_a_dead_replicas_operation_ends_aborted_with_what_it_finished(fake, work, redis,
