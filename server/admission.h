@@ -96,6 +96,9 @@ class CallGrant {
   // been revoked since (the keys file changed): long-lived streams ask every
   // kRevocationCheckInterval and end UNAUTHENTICATED.
   virtual bool revoked() const { return false; }
+  // Hosts this caller may fetch audio.uri from besides
+  // audio.fetch.allowed_hosts (whatever addresses they resolve to).
+  virtual std::vector<std::string> fetch_allowed_hosts() const { return {}; }
 };
 
 inline constexpr absl::Duration kRevocationCheckInterval = absl::Seconds(1);

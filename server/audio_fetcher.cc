@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -141,10 +142,12 @@ class FetchJob final : public upstream::Transfer,
                        public std::enable_shared_from_this<FetchJob> {
  public:
   FetchJob(const config::v1::AudioConfig& config, upstream::HttpClient& http,
-           absl::Time deadline, AudioFetcher::Done done)
+           absl::Time deadline, std::vector<std::string> allowed_hosts,
+           AudioFetcher::Done done)
       : config_(config),
         http_(http),
         deadline_(deadline),
+        allowed_hosts_(std::move(allowed_hosts)),
         done_(std::move(done)) {}
 
   void Start(absl::StatusOr<ParsedUrl> url);
@@ -185,6 +188,8 @@ class FetchJob final : public upstream::Transfer,
   const config::v1::AudioConfig& config_;
   upstream::HttpClient& http_;
   const absl::Time deadline_;
+  // The gateway's and the caller's tenant's (fetch thread's).
+  AllowedHostChain allowed_hosts_;
 
   // The fetch thread's, one request at a time.
   ParsedUrl url_;
@@ -229,10 +234,7 @@ void FetchJob::Start(absl::StatusOr<ParsedUrl> url) {
   if (url_.host.empty()) {
     return Finish(absl::InvalidArgumentError("audio.uri: the URL has no host"));
   }
-  bool allowed_host = false;
-  for (const std::string& host : config_.fetch().allowed_hosts()) {
-    allowed_host |= absl::AsciiStrToLower(host) == url_.host;
-  }
+  const bool allowed_host = allowed_hosts_.Waive(url_.host);
   status_ = 0;
   location_.clear();
   body_.clear();
@@ -251,7 +253,8 @@ void FetchJob::Start(absl::StatusOr<ParsedUrl> url) {
       return absl::InvalidArgumentError(absl::StrCat(
           "audio.uri: ", host, " resolves to ", allowed.message(),
           "; fetching from it is refused unless audio.fetch.allowed_hosts "
-          "lists the host"));
+          "(or the tenant's fetch_allowed_hosts) lists the host, and a "
+          "redirect from a host not listed never reaches one"));
     };
   }
   {
@@ -325,6 +328,12 @@ void FetchJob::OnDone(absl::Status status) {
 
 }  // namespace
 
+bool AllowedHostChain::Waive(const std::string& host) {
+  all_waived_ = all_waived_ && std::find(allowed_.begin(), allowed_.end(),
+                                         host) != allowed_.end();
+  return all_waived_;
+}
+
 absl::Status CheckPublicAddress(const struct sockaddr& address) {
   if (address.sa_family == AF_INET) {
     const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
@@ -361,11 +370,16 @@ AudioFetcher::AudioFetcher(const config::v1::AudioConfig& config,
                            std::unique_ptr<upstream::HttpClient> http)
     : config_(config), http_(std::move(http)) {}
 
-std::shared_ptr<upstream::Transfer> AudioFetcher::Fetch(const std::string& uri,
-                                                        absl::Time deadline,
-                                                        Done done) {
-  auto fetch =
-      std::make_shared<FetchJob>(config_, *http_, deadline, std::move(done));
+std::shared_ptr<upstream::Transfer> AudioFetcher::Fetch(
+    const std::string& uri, absl::Time deadline,
+    const std::vector<std::string>& tenant_allowed_hosts, Done done) {
+  std::vector<std::string> allowed(config_.fetch().allowed_hosts().begin(),
+                                   config_.fetch().allowed_hosts().end());
+  allowed.insert(allowed.end(), tenant_allowed_hosts.begin(),
+                 tenant_allowed_hosts.end());
+  for (std::string& host : allowed) host = absl::AsciiStrToLower(host);
+  auto fetch = std::make_shared<FetchJob>(config_, *http_, deadline,
+                                          std::move(allowed), std::move(done));
   if (uri.size() > 2048) {
     fetch->Start(
         absl::InvalidArgumentError("audio.uri: longer than 2048 characters"));

@@ -30,6 +30,20 @@ absl::Status Check(const char* text) {
   return CheckPublicAddress(reinterpret_cast<const sockaddr&>(storage));
 }
 
+TEST(AllowedHostChainTest, AnAllowedHostIsWaivedOnlyFromTheStart) {
+  AllowedHostChain direct({"store.internal", "10.0.0.5"});
+  EXPECT_TRUE(direct.Waive("store.internal"));
+  EXPECT_TRUE(direct.Waive("10.0.0.5"));  // allowed to allowed: still waived
+  EXPECT_FALSE(direct.Waive("cdn.example"));
+  // Back to the store after a hop that was checked: checked too.
+  EXPECT_FALSE(direct.Waive("store.internal"));
+
+  // A public host redirecting into the internal store gets no waiver.
+  AllowedHostChain redirected({"store.internal"});
+  EXPECT_FALSE(redirected.Waive("public.example"));
+  EXPECT_FALSE(redirected.Waive("store.internal"));
+}
+
 TEST(CheckPublicAddressTest, PublicAddressesPass) {
   for (const char* address :
        {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "169.255.0.1",

@@ -64,10 +64,12 @@ void BatchTranscribeCall::Start() {
       }
     }
   }
-  runner_.Submit(std::move(request_), call_.tenant,
-                 call_.grant != nullptr ? call_.grant->ChargeLater() : nullptr,
-                 call_.grant != nullptr ? call_.grant->CheckQuotasLater()
-                                        : nullptr,
+  BatchCaller caller{call_.tenant, nullptr, nullptr, call_.fetch_allowed_hosts};
+  if (call_.grant != nullptr) {
+    caller.charge = call_.grant->ChargeLater();
+    caller.check = call_.grant->CheckQuotasLater();
+  }
+  runner_.Submit(std::move(request_), std::move(caller),
                  [this](absl::StatusOr<google::longrunning::Operation> op) {
                    if (op.ok()) response_ = *std::move(op);
                    Complete(op.status());

@@ -50,24 +50,22 @@ struct BatchJob::FileRun {
   std::string pool;
 };
 
-BatchJob::BatchJob(std::string name, std::string tenant,
+BatchJob::BatchJob(std::string name, BatchCaller caller,
                    v1::BatchTranscribeRequest request, Settings settings,
                    const OperationServices& services, Clock& clock,
-                   CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
                    Persist persist, std::shared_ptr<void> hold)
     : name_(std::move(name)),
       settings_(std::move(settings)),
       services_(services),
       clock_(clock),
-      charge_(std::move(charge)),
-      check_(std::move(check)),
+      caller_(std::move(caller)),
       persist_(std::move(persist)),
       hold_(std::move(hold)),
       budget_(std::make_shared<ChunkBudget>(settings_.chunk_slots)),
       request_(std::move(request)) {
   const absl::Time now = clock_.Now();
   record_.mutable_operation()->set_name(name_);
-  record_.set_tenant(std::move(tenant));
+  record_.set_tenant(caller_.tenant);
   record_.set_owner(settings_.owner);
   record_.set_create_time_ms(absl::ToUnixMillis(now));
   metadata_.set_files_total(request_.files_size());
@@ -137,6 +135,7 @@ void BatchJob::StartMore() {
           absl::StrCat(name_.substr(name_.rfind('/') + 1), ".", index),
           now + settings_.file_timeout, settings_.file_timeout);
       run->call.tenant = record_.tenant();
+      run->call.fetch_allowed_hosts = caller_.fetch_allowed_hosts;
       run->call.chunk_budget = budget_;
       running_[index] = run;
       metadata_.mutable_files(index)->set_state(v1::BATCH_FILE_STATE_RUNNING);
@@ -147,7 +146,7 @@ void BatchJob::StartMore() {
   }
   for (std::size_t i = 0; i < starts.size(); ++i) {
     const int index = starts[i].first;
-    if (check_ == nullptr) {
+    if (caller_.check == nullptr) {
       RunFile(index, runs[i], std::move(starts[i].second));
       continue;
     }
@@ -156,7 +155,7 @@ void BatchJob::StartMore() {
     auto request =
         std::make_shared<v1::TranscribeRequest>(std::move(starts[i].second));
     std::weak_ptr<BatchJob> weak = weak_from_this();
-    check_([weak, index, run = runs[i], request](absl::Status allowed) {
+    caller_.check([weak, index, run = runs[i], request](absl::Status allowed) {
       auto job = weak.lock();
       if (job == nullptr) return;
       if (!allowed.ok()) return job->OnFileDone(index, allowed);
@@ -179,9 +178,9 @@ void BatchJob::RunFile(int index, std::shared_ptr<FileRun> run,
 
 void BatchJob::OnFileDone(int index,
                           absl::StatusOr<v1::TranscribeResponse> outcome) {
-  if (charge_ != nullptr && outcome.ok()) {
+  if (caller_.charge != nullptr && outcome.ok()) {
     const v1::Usage& usage = outcome->usage();
-    charge_({"BatchTranscribe", absl::StatusCode::kOk, usage.audio_seconds(),
+    caller_.charge({"BatchTranscribe", absl::StatusCode::kOk, usage.audio_seconds(),
              usage.input_tokens() + usage.audio_tokens(),
              usage.output_tokens()});
   }

@@ -23,6 +23,19 @@ namespace voxgate::server {
 // one chunk budget, and every start and end of a file updates the stored
 // record (metadata, and the results so far). A file's failure is its own
 // result. Stop() ends the batch early. Thread-safe.
+// Who submitted a batch, for the files that run after the call has ended.
+struct BatchCaller {
+  std::string tenant;
+  // Gets each finished file's usage (may be null).
+  CallGrant::LaterCharge charge;
+  // Asked before each file starts; a refusal is that file's error (may be
+  // null).
+  CallGrant::QuotaCheck check;
+  // Hosts the tenant may fetch audio.uri from besides
+  // audio.fetch.allowed_hosts.
+  std::vector<std::string> fetch_allowed_hosts;
+};
+
 class BatchJob : public std::enable_shared_from_this<BatchJob> {
  public:
   struct Settings {
@@ -36,14 +49,10 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   // writes reach the store in the order made; must not block.
   using Persist = std::function<void(const StoredOperation&, bool create)>;
 
-  // `charge` (may be null) gets each finished file's usage; `check` (may be
-  // null) is asked before each file starts, and a refusal is that file's
-  // error.
-  BatchJob(std::string name, std::string tenant,
+  BatchJob(std::string name, BatchCaller caller,
            v1::BatchTranscribeRequest request, Settings settings,
-           const OperationServices& services, Clock& clock,
-           CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
-           Persist persist, std::shared_ptr<void> hold = nullptr);
+           const OperationServices& services, Clock& clock, Persist persist,
+           std::shared_ptr<void> hold = nullptr);
 
   const std::string& name() const { return name_; }
   // The record as it stands (at first: every file pending, unsaved).
@@ -77,8 +86,7 @@ class BatchJob : public std::enable_shared_from_this<BatchJob> {
   const Settings settings_;
   const OperationServices& services_;
   Clock& clock_;
-  const CallGrant::LaterCharge charge_;
-  const CallGrant::QuotaCheck check_;
+  const BatchCaller caller_;
   const Persist persist_;
   // What the job holds of its runner's budgets, given back when it goes.
   const std::shared_ptr<void> hold_;

@@ -100,9 +100,8 @@ void BatchRunner::Persist(const StoredOperation& record, bool create) {
       });
 }
 
-void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
-                         CallGrant::LaterCharge charge,
-                         CallGrant::QuotaCheck check, OperationDone done) {
+void BatchRunner::Submit(v1::BatchTranscribeRequest request,
+                         BatchCaller caller, OperationDone done) {
   // The audio the batch carries, held until its job is gone.
   const auto inline_bytes = static_cast<int64_t>(request.ByteSizeLong());
   if (!inline_budget_->TryTake(inline_bytes)) {
@@ -137,9 +136,8 @@ void BatchRunner::Submit(v1::BatchTranscribeRequest request, std::string tenant,
   std::weak_ptr<BatchRunner> weak = weak_from_this();
   auto job = std::make_shared<BatchJob>(
       absl::StrCat(kOperationPrefix, RandomHex(kOperationIdBytes)),
-      std::move(tenant),
-      std::move(request), settings_, services_, services_.timers.clock(),
-      std::move(charge), std::move(check),
+      std::move(caller), std::move(request), settings_, services_,
+      services_.timers.clock(),
       [weak](const StoredOperation& record, bool create) {
         if (auto self = weak.lock()) self->Persist(record, create);
       },

@@ -47,10 +47,9 @@ class BatchRunner : public std::enable_shared_from_this<BatchRunner> {
   // A new operation for a validated request: stored, then queued. `done`
   // gets it (not done yet), or RESOURCE_EXHAUSTED when the queue is full,
   // UNAVAILABLE when the store fails or the replica is shutting down.
-  // `charge` (may be null) counts each finished file's audio and tokens
-  // against the tenant's quotas.
-  void Submit(v1::BatchTranscribeRequest request, std::string tenant,
-              CallGrant::LaterCharge charge, CallGrant::QuotaCheck check,
+  // `caller` charges each finished file's audio and tokens to the tenant's
+  // quotas, and asks them before each file.
+  void Submit(v1::BatchTranscribeRequest request, BatchCaller caller,
               OperationDone done);
   // Stops an operation this replica runs or queues (CANCELLED); false when
   // it is not here.

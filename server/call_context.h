@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -31,6 +32,9 @@ struct CallContext {
   // and the grant (null without one), for checks made after admission.
   std::string tenant;
   CallGrant* grant = nullptr;
+  // Hosts the tenant may fetch audio.uri from besides
+  // audio.fetch.allowed_hosts (its keys file entry's fetch_allowed_hosts).
+  std::vector<std::string> fetch_allowed_hosts;
   // Chunks in flight shared with other calls (a batch's files); null: the
   // call has its own limits.max_chunks_in_flight.
   std::shared_ptr<ChunkBudget> chunk_budget;

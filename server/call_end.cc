@@ -41,7 +41,10 @@ absl::Status RecordCallEnd(const CallContext& call, const char* method,
 
 void AttachGrant(const Admission::Ticket& ticket, CallContext& call) {
   call.grant = ticket.grant();
-  if (call.grant != nullptr) call.tenant = call.grant->tenant();
+  if (call.grant != nullptr) {
+    call.tenant = call.grant->tenant();
+    call.fetch_allowed_hosts = call.grant->fetch_allowed_hosts();
+  }
 }
 
 void ChargeUsage(const std::optional<Admission::Ticket>& ticket,

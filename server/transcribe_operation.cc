@@ -37,7 +37,7 @@ void FetchThenTranscribe(
   work.Attach(
       key,
       services.fetcher->Fetch(
-          uri, scope.call.deadline,
+          uri, scope.call.deadline, scope.call.fetch_allowed_hosts,
           [services, request = std::move(request), &work, key,
            call_scope =
                CallScope{scope.call, scope.work, scope.pool, scope.hold},

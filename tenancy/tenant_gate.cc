@@ -80,6 +80,10 @@ class TenantGate::Grant final : public server::CallGrant {
   }
 
   bool revoked() const override { return revoked_.load(); }
+  std::vector<std::string> fetch_allowed_hosts() const override {
+    const auto& hosts = tenant_.config().fetch_allowed_hosts();
+    return {hosts.begin(), hosts.end()};
+  }
   // Under the gate's grants lock, for every version of the keys file.
   void Recheck(const KeyRing& ring) {
     if (!ring.StillGrants(credential_, tenant_.name())) revoked_.store(true);

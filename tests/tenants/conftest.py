@@ -160,6 +160,9 @@ TENANTS = f"""tenants:
     methods: [Chat, ChatStream]
     limits:
       audio_seconds_per_hour: 5
+  - name: archivist
+    methods: [Transcribe]
+    fetch_allowed_hosts: ["127.0.0.1"]
   - name: nightly
     methods: [BatchTranscribe, WaitOperation]
     limits:
@@ -227,7 +230,7 @@ def keys(work) -> Keys:
     return Keys(work / "keys.yaml", TENANTS,
                 {name: name for name in ("search", "ops", "limited", "single", "shared",
                                          "budget", "busy", "leased", "batcher", "analyst",
-                                         "streamer", "listener", "nightly")})
+                                         "streamer", "listener", "nightly", "archivist")})
 
 
 @pytest.fixture(scope="session")

@@ -429,6 +429,42 @@ def test_a_batch_asks_its_tenants_quota_before_each_file(keys, fake):
         gateway.stop()
 
 
+def test_fetch_allowed_hosts_are_per_tenant(keys, fake):
+    import http.server
+
+    class Audio(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the stdlib's name)
+            body = tone_wav(1)
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Audio)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    gateway = Gateway(f"auth: {{keys_file: {keys.path}}}\naudio: {{fetch: {{allow_http: true}}}}\n",
+                      fake.port)
+    uri = f"http://127.0.0.1:{server.server_address[1]}/clip.wav"
+    try:
+        # The archivist's keys file entry lists the host: fetched.
+        with voxgate.Client(gateway.address, api_key=keys.key("archivist"),
+                            timeout_s=60) as client:
+            assert client.transcribe_url(uri)["duration"] == pytest.approx(1, abs=0.1)
+        # Another tenant (no such entry, nothing gateway-wide) is refused.
+        with voxgate.Client(gateway.address, api_key=keys.key("search"),
+                            timeout_s=60) as client:
+            with pytest.raises(voxgate.InvalidRequestError) as refused:
+                client.transcribe_url(uri)
+            assert "loopback" in str(refused.value)
+            assert "fetch_allowed_hosts" in str(refused.value)
+    finally:
+        gateway.stop()
+        server.shutdown()
+
+
 def test_chat_audio_counts_against_the_tenants_audio_quota(keys, fake):
     # An audio chat pool beside the text one.
     voice = (f'\n  - name: voice\n    protocol: openai_chat_audio\n'
