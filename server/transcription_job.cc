@@ -97,10 +97,13 @@ void TranscriptionJob::DecodeStep() {
     if (first_step_) outcome_.queue_time = started - created_;
   }
   first_step_ = false;
-  Step step = started >= options_.call.deadline
-                  ? Step{absl::DeadlineExceededError(
-                        "deadline passed while waiting for an audio worker")}
-                  : Decode();
+  Step step;
+  if (started >= options_.call.deadline) {
+    step.status = absl::DeadlineExceededError(
+        "deadline passed while waiting for an audio worker");
+  } else {
+    step = Decode();
+  }
   std::vector<CutChunk> cut;
   std::size_t first_index = 0;
   {
