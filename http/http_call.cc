@@ -32,7 +32,8 @@ HttpCall::HttpCall(const HttpRequest& request, const server::MethodInfo& method,
 }
 
 HttpCall::~HttpCall() {
-  End(absl::CancelledError("the call was dropped before it ended"));
+  End(absl::CancelledError("the call was dropped before it ended"))
+      .IgnoreError();  // nobody is left to tell
 }
 
 void HttpCall::Admit(int64_t request_bytes,
