@@ -68,6 +68,16 @@ void TranscriptionJob::MaybeDecode() {
     if (budget != nullptr && !budget->TryTake(step)) {
       // A chunk of ours still out comes back and calls Pump: decode then.
       if (sent_ > answered_ || !waiting_.empty()) return;
+      if (!chunks_.empty()) {
+        // Started, and every chunk so far answered: failing now would waste
+        // that work, so try again shortly (the call's deadline or a cancel
+        // ends the wait).
+        timers_.ScheduleAfter(kBudgetRetry,
+                              [weak = weak_from_this()] {
+                                if (auto job = weak.lock()) job->MaybeDecode();
+                              });
+        return;
+      }
       refused = absl::ResourceExhaustedError(absl::StrCat(
           "the gateway holds audio.max_decoded_bytes (", budget->limit(),
           " bytes) of decoded audio for other calls; this call needs ", step,

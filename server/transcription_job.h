@@ -60,6 +60,9 @@ class TranscriptionJob : public std::enable_shared_from_this<TranscriptionJob> {
   using Done = std::function<void(absl::StatusOr<TranscriptionOutcome>)>;
 
   static constexpr std::size_t kMaxWaitingChunks = 2;
+  // How soon a started job that found the decoded-audio budget full asks
+  // again.
+  static constexpr absl::Duration kBudgetRetry = absl::Milliseconds(50);
 
   // Starts the job; `done` runs exactly once, on a worker, upstream or timer
   // thread, never on this one. `backend`, `workers` and `timers` must outlive
