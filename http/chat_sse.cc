@@ -29,13 +29,13 @@ void ChatSse::Start(const v1::ChatRequest& request,
       server::PrepareChatStream(request, operations, scope.pool);
   if (!prepared.ok()) return Refuse(prepared.status());
   prompt_bytes_ = static_cast<int64_t>(request.ByteSizeLong());
-  if (!server::HasAudio(prepared->chat)) {
+  if (server::AudioParts(prepared->chat).empty()) {
     return StartUpstream(*std::move(prepared));
   }
   // Audio is charged by its measured length: count it on a worker first.
   upstream::ChatBackend* backend = prepared->backend;
   absl::Status queued = server::MeasureChatAudio(
-      std::move(prepared->chat), operations.config,
+      std::move(prepared->chat), {}, operations.config,
       call_->context().deadline, operations.workers,
       [self = shared_from_this(),
        backend](absl::StatusOr<server::MeasuredChat> measured) {

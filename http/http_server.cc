@@ -14,12 +14,10 @@
 
 namespace voxgate::http {
 
+// The listener needs only these; the connection's own are in http_session.h.
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
-namespace ssl = boost::asio::ssl;
 
 std::optional<absl::string_view> HttpRequest::Header(
     absl::string_view name) const {

@@ -115,18 +115,23 @@ absl::Status ConvertAudioForChat(
   });
 }
 
-bool HasAudio(const upstream::ChatRequest& chat) {
-  for (const upstream::ChatMessage& message : chat.messages) {
-    for (const upstream::ChatPart& part : message.parts) {
-      if (part.kind == upstream::ChatPart::Kind::kAudio) return true;
+std::vector<std::pair<int, int>> AudioParts(
+    const upstream::ChatRequest& chat) {
+  std::vector<std::pair<int, int>> parts;
+  for (std::size_t m = 0; m < chat.messages.size(); ++m) {
+    const std::vector<upstream::ChatPart>& message = chat.messages[m].parts;
+    for (std::size_t p = 0; p < message.size(); ++p) {
+      if (message[p].kind == upstream::ChatPart::Kind::kAudio) {
+        parts.emplace_back(static_cast<int>(m), static_cast<int>(p));
+      }
     }
   }
-  return false;
+  return parts;
 }
 
 absl::Status MeasureChatAudio(
-    upstream::ChatRequest chat, const Config& config, absl::Time deadline,
-    WorkerPool& workers,
+    upstream::ChatRequest chat, std::vector<std::pair<int, int>> known,
+    const Config& config, absl::Time deadline, WorkerPool& workers,
     std::function<void(absl::StatusOr<MeasuredChat>)> done) {
   audio::DecodeOptions decode;
   decode.max_input_bytes = config.audio().max_audio_bytes();
@@ -134,27 +139,29 @@ absl::Status MeasureChatAudio(
   LimitToChat(config, decode);
   // Counting needs no resolution: 8 kHz mono decodes fastest.
   decode.target_sample_rate = 8000;
-  return workers.TrySubmit([chat = std::move(chat), decode, deadline,
+  return workers.TrySubmit([chat = std::move(chat), known = std::move(known),
+                            decode, deadline,
                             done = std::move(done)]() mutable {
     MeasuredChat measured;
     int ordinal = 0;
-    for (const upstream::ChatMessage& message : chat.messages) {
-      for (const upstream::ChatPart& part : message.parts) {
-        if (part.kind != upstream::ChatPart::Kind::kAudio) continue;
-        ++ordinal;
-        decode.max_wall_time =
-            std::min(decode.max_wall_time, deadline - absl::Now());
-        absl::StatusOr<double> seconds =
-            audio::MeasureAudioSeconds(part.audio, decode);
-        if (!seconds.ok()) {
-          return done(absl::Status(
-              seconds.status().code(),
-              absl::StrCat("audio part ", ordinal, " of the messages (",
-                           part.audio_format,
-                           "): ", seconds.status().message())));
-        }
-        measured.audio_seconds += *seconds;
+    for (const auto& [m, p] : AudioParts(chat)) {
+      ++ordinal;
+      if (std::find(known.begin(), known.end(), std::make_pair(m, p)) !=
+          known.end()) {
+        continue;
       }
+      const upstream::ChatPart& part = chat.messages[m].parts[p];
+      decode.max_wall_time =
+          std::min(decode.max_wall_time, deadline - absl::Now());
+      absl::StatusOr<double> seconds =
+          audio::MeasureAudioSeconds(part.audio, decode);
+      if (!seconds.ok()) {
+        return done(absl::Status(
+            seconds.status().code(),
+            absl::StrCat("audio part ", ordinal, " of the messages (",
+                         part.audio_format, "): ", seconds.status().message())));
+      }
+      measured.audio_seconds += *seconds;
     }
     measured.chat = std::move(chat);
     done(std::move(measured));

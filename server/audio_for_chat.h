@@ -3,6 +3,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/byte_budget.h"
@@ -32,17 +34,18 @@ struct MeasuredChat {
   double audio_seconds = 0;
 };
 
-// Whether any message of `chat` carries audio.
-bool HasAudio(const upstream::ChatRequest& chat);
+// The audio parts of `chat`, as (message, part) indexes.
+std::vector<std::pair<int, int>> AudioParts(const upstream::ChatRequest& chat);
 
-// Decodes every audio part of `chat` on the audio workers to count its
-// seconds (a header may lie), in constant memory, each at most
+// Decodes the audio parts of `chat` but those in `known` (already decoded,
+// e.g. transcoded, and counted by the caller) on the audio workers to count
+// their seconds (a header may lie), in constant memory, each at most
 // audio.max_chat_audio_duration. Returns the error when it cannot start;
 // otherwise `done` runs once on a worker with the request back, or
 // INVALID_ARGUMENT naming the part that does not decode.
 absl::Status MeasureChatAudio(
-    upstream::ChatRequest chat, const Config& config, absl::Time deadline,
-    WorkerPool& workers,
+    upstream::ChatRequest chat, std::vector<std::pair<int, int>> known,
+    const Config& config, absl::Time deadline, WorkerPool& workers,
     std::function<void(absl::StatusOr<MeasuredChat>)> done);
 
 }  // namespace voxgate::server

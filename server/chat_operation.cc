@@ -46,13 +46,21 @@ void ChatOperation::Finish(absl::StatusOr<v1::ChatResponse> result) {
 
 void ChatOperation::MeasureThenSend() {
   CallContext& call = scope_.call;
-  if (!HasAudio(chat_)) return SendUpstream(std::move(chat_));
+  // Transcoded parts were counted as they were decoded; only the parts that
+  // pass through as they came are decoded to be counted.
+  if (AudioParts(chat_).size() == to_convert_.size()) {
+    call.audio_seconds = converted_seconds_;
+    if (!to_convert_.empty()) {
+      call.preprocess_time = absl::Now() - call.started - call.queue_time;
+    }
+    return SendUpstream(std::move(chat_));
+  }
   absl::Status queued = MeasureChatAudio(
-      std::move(chat_), services_.config, call.deadline, services_.workers,
-      [this](absl::StatusOr<MeasuredChat> measured) {
+      std::move(chat_), to_convert_, services_.config, call.deadline,
+      services_.workers, [this](absl::StatusOr<MeasuredChat> measured) {
         if (!measured.ok()) return Finish(measured.status());
         CallContext& call = scope_.call;
-        call.audio_seconds = measured->audio_seconds;
+        call.audio_seconds = converted_seconds_ + measured->audio_seconds;
         call.preprocess_time = absl::Now() - call.started - call.queue_time;
         SendUpstream(std::move(measured->chat));
       });
@@ -79,6 +87,7 @@ void ChatOperation::ConvertNext() {
         upstream::ChatPart& out = chat_.messages[message].parts[part];
         out.audio = std::move(wav->first);
         out.audio_format = "wav";
+        converted_seconds_ += wav->second;
         ++converted_;
         ConvertNext();
       });

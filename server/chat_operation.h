@@ -33,8 +33,9 @@ class ChatOperation {
  private:
   // Transcodes the next audio part, or sends the request when none is left.
   void ConvertNext();
-  // Counts the seconds of every audio part (what the tenant is charged),
-  // then sends.
+  // Counts the seconds of every audio part (what the tenant is charged):
+  // the transcoded ones were counted as they were decoded, the others are
+  // decoded to be counted. Then sends.
   void MeasureThenSend();
   void SendUpstream(upstream::ChatRequest request);
   void Finish(absl::StatusOr<v1::ChatResponse> result);
@@ -49,6 +50,7 @@ class ChatOperation {
   upstream::ChatRequest chat_;
   std::vector<std::pair<int, int>> to_convert_;
   std::size_t converted_ = 0;
+  double converted_seconds_ = 0;  // of the transcoded parts
 };
 
 // A ChatStream request made ready to stream: its backend (pool recorded in

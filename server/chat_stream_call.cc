@@ -52,12 +52,12 @@ void ChatStreamCall::Start() {
   absl::StatusOr<PreparedChat> prepared =
       PrepareChatStream(request_, operations_, pool_);
   if (!prepared.ok()) return Refused(prepared.status());
-  if (!HasAudio(prepared->chat)) return StartUpstream(*std::move(prepared));
+  if (AudioParts(prepared->chat).empty()) return StartUpstream(*std::move(prepared));
   // Audio is charged by its measured length: count it on a worker first.
   auto pin = std::make_shared<Pin>(this);
   upstream::ChatBackend* backend = prepared->backend;
   absl::Status queued = MeasureChatAudio(
-      std::move(prepared->chat), operations_.config, call_.deadline,
+      std::move(prepared->chat), {}, operations_.config, call_.deadline,
       operations_.workers,
       [this, pin, backend](absl::StatusOr<MeasuredChat> measured) {
         if (!measured.ok()) return Refused(measured.status());

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 import urllib.error
@@ -476,17 +477,25 @@ def test_chat_audio_counts_against_the_tenants_audio_quota(keys, fake):
             service = service_pb2_grpc.VoxgateServiceStub(channel)
             key = bearer(keys.key("listener"))
 
-            def with_audio(seconds: float) -> chat_pb2.ChatRequest:
+            def with_audio(seconds: float, opus: bool = False) -> chat_pb2.ChatRequest:
+                content, encoding = tone_wav(seconds), audio_pb2.AUDIO_ENCODING_WAV
+                if opus:  # transcoded to WAV by the gateway, counted as it is
+                    content = subprocess.run(
+                        ["ffmpeg", "-v", "error", "-f", "wav", "-i", "-", "-c:a", "libopus",
+                         "-f", "ogg", "-"], input=content, capture_output=True,
+                        check=True).stdout
+                    encoding = audio_pb2.AUDIO_ENCODING_AUTO
                 return chat_pb2.ChatRequest(model="voxtral", messages=[chat_pb2.ChatMessage(
                     role=chat_pb2.ROLE_USER, content=[
                         chat_pb2.ContentPart(text="what is this?"),
                         chat_pb2.ContentPart(audio=audio_pb2.AudioInput(
-                            content=tone_wav(seconds), format=audio_pb2.AudioFormat(
-                                encoding=audio_pb2.AUDIO_ENCODING_WAV)))])])
+                            content=content, format=audio_pb2.AudioFormat(
+                                encoding=encoding)))])])
 
-            # 3 s through Chat and 3 s through ChatStream: 6 s of audio, past
-            # the tenant's 5 s an hour, so the next call with audio is refused.
-            service.Chat(with_audio(3), timeout=30, metadata=key)
+            # 3 s of Opus through Chat (transcoded) and 3 s of WAV through
+            # ChatStream (passed through): 6 s of audio, past the tenant's 5 s
+            # an hour, so the next call with audio is refused.
+            service.Chat(with_audio(3, opus=True), timeout=30, metadata=key)
             list(service.ChatStream(with_audio(3), timeout=30, metadata=key))
             error = code_of(lambda: service.Chat(with_audio(1), timeout=30, metadata=key))
             assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
