@@ -11,8 +11,8 @@ COPY scripts/setup.sh scripts/setup.sh
 # The build half of scripts/setup.sh: Debian's Bazel 4.2.3 and the C++ libraries.
 RUN apt-get update -qq && apt-get install -y -qq sudo >/dev/null && ./scripts/setup.sh
 COPY . .
-RUN bazel build -c opt //server:voxgate \
- && install -D -m 0755 -s bazel-bin/server/voxgate /out/usr/local/bin/voxgate \
+RUN bazel build -c opt //gateway:voxgate \
+ && install -D -m 0755 -s bazel-bin/gateway/voxgate /out/usr/local/bin/voxgate \
  && bazel shutdown
 
 FROM debian:bookworm-slim

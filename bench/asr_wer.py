@@ -6,7 +6,7 @@ same clips joined into one file (cut into chunks and stitched by the gateway).
 
 Run with the test virtualenv (scripts/setup.sh --tests makes it):
     ~/.cache/voxgate-tools/venv/bin/python bench/asr_wer.py
-It builds nothing: bazel build //server:voxgate first. Prints a Markdown table.
+It builds nothing: bazel build //gateway:voxgate first. Prints a Markdown table.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ The batch keeps the 8 slots busy while the next files are fetched and
 decoded, and never leaves them idle at a file's tail. Each row is the median
 of RUNS runs, both in the same run of this script.
 
-    bazel build //server:voxgate //tests/fake_upstream:fake_upstream_server
+    bazel build //gateway:voxgate //tests/fake_upstream:fake_upstream_server
     ~/.cache/voxgate-tools/venv/bin/python bench/batch_bench.py [--runs 3] [--latency-ms 500]
 """
 

@@ -168,7 +168,7 @@ int Main(int argc, char** argv) {
   // Default log level (info: one JSON line per call, as deployed) unless
   // --log_level says otherwise; the port is chosen here so any level works.
   const int port = testing::FreePort();
-  std::vector<std::string> command = {"server/voxgate",
+  std::vector<std::string> command = {"gateway/voxgate",
                                       absl::StrCat("--listen=127.0.0.1:", port),
                                       "--admin_listen=127.0.0.1:0",
                                       "--http_listen=127.0.0.1:0",

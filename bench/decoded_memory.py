@@ -5,9 +5,9 @@ Each input goes to a fresh gateway whose audio pool is the fake upstream (it
 answers each chunk at once); the row is the gateway's peak resident set
 (VmHWM) after the call less its peak before it.
 
-    bazel build //server:voxgate //tests/fake_upstream:fake_upstream_server
+    bazel build //gateway:voxgate //tests/fake_upstream:fake_upstream_server
     ~/.cache/voxgate-tools/venv/bin/python bench/decoded_memory.py \\
-        --before /path/to/old/voxgate [--after bazel-bin/server/voxgate]
+        --before /path/to/old/voxgate [--after bazel-bin/gateway/voxgate]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def measure(binary: str, fake, work: pathlib.Path, message) -> tuple:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", required=True)
-    parser.add_argument("--after", default=str(REPO / "bazel-bin/server/voxgate"))
+    parser.add_argument("--after", default=str(REPO / "bazel-bin/gateway/voxgate"))
     args = parser.parse_args()
     fake = conftest.Fake()
     with tempfile.TemporaryDirectory() as directory:

@@ -5,9 +5,9 @@ gateway on loopback (no model server: the embedded engine, and nothing here
 reaches an upstream), then the process's peak resident set (VmHWM) less its
 peak before the request is the cost of that one request.
 
-    bazel build //server:voxgate //client/cpp:voxgate-cli
+    bazel build //gateway:voxgate //client/cpp:voxgate-cli
     ~/.cache/voxgate-tools/venv/bin/python bench/hostile_memory.py \\
-        --before /path/to/old/voxgate [--after bazel-bin/server/voxgate]
+        --before /path/to/old/voxgate [--after bazel-bin/gateway/voxgate]
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def measure(binary: str, config: str, send) -> tuple:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", required=True)
-    parser.add_argument("--after", default=str(REPO / "bazel-bin/server/voxgate"))
+    parser.add_argument("--after", default=str(REPO / "bazel-bin/gateway/voxgate"))
     parser.add_argument("--cli", default=str(REPO / "bazel-bin/client/cpp/voxgate-cli"))
     args = parser.parse_args()
     minted = json.loads(subprocess.run([args.cli, "--json", "mint-key", "--tenant=t"],

@@ -100,7 +100,7 @@ def main():
     if not VEGETA.exists():
         subprocess.run(["go", "install", VEGETA_MODULE], check=True,
                        env={**os.environ, "GOBIN": str(VEGETA.parent), "GOFLAGS": "-mod=mod"})
-    run(["bazel", "build", "-c", "opt", "//server:voxgate",
+    run(["bazel", "build", "-c", "opt", "//gateway:voxgate",
          "//tests/fake_upstream:fake_upstream_server"], cwd=REPO)
     bin_dir = pathlib.Path(run(["bazel", "info", "-c", "opt", "bazel-bin"], cwd=REPO).stdout.strip())
 
@@ -112,7 +112,7 @@ def main():
     config.close()
     log = open(tempfile.mktemp(suffix=".log"), "w")
     gateway = subprocess.Popen(
-        ["taskset", "-c", "0", str(bin_dir / "server/voxgate"), f"--config={config.name}",
+        ["taskset", "-c", "0", str(bin_dir / "gateway/voxgate"), f"--config={config.name}",
          "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0"],
         stderr=subprocess.PIPE, text=True)
     http_port = int(wait_line(type("P", (), {"stdout": gateway.stderr, "args": ["voxgate"]}),

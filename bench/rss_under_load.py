@@ -3,7 +3,7 @@
 the embedded engine serving audio and without it (chat to the fake only): the
 figures behind the manifests' memory requests and limits.
 
-    bazel build //server:voxgate //tests/fake_upstream:fake_upstream_server \
+    bazel build //gateway:voxgate //tests/fake_upstream:fake_upstream_server \
         //client/cpp:voxgate-cli
     ~/.cache/voxgate-tools/venv/bin/python bench/rss_under_load.py [--seconds 30]
 """

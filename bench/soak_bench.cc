@@ -149,7 +149,7 @@ int Main(int argc, char** argv) {
   std::ofstream(config_path) << absl::StrReplaceAll(
       kConfig, {{"PORT", absl::StrCat(port)}, {"FAKE", (*fake)->base_url()}});
   auto gateway =
-      testing::Subprocess::Start({"server/voxgate", "--config=" + config_path});
+      testing::Subprocess::Start({"gateway/voxgate", "--config=" + config_path});
   if (!gateway.ok()) {
     std::fprintf(stderr, "%s\n", gateway.status().ToString().c_str());
     return 1;

@@ -190,7 +190,7 @@ int Main(int argc, char** argv) {
                         << "  max_concurrent_calls: 4096\n";
   // The gateway on CPU 1; this process (clients and fake) on CPU 0.
   auto gateway = testing::Subprocess::Start(
-      {"/usr/bin/taskset", "-c", "1", "server/voxgate", "--config=" + config,
+      {"/usr/bin/taskset", "-c", "1", "gateway/voxgate", "--config=" + config,
        "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
        "--http_listen=127.0.0.1:0"});
   if (!gateway.ok()) return 1;

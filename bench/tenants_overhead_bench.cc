@@ -130,7 +130,7 @@ int Main(int argc, char** argv) {
   for (bool tenants : {false, true}) {
     const int port = testing::FreePort();
     std::vector<std::string> command = {
-        "server/voxgate",
+        "gateway/voxgate",
         absl::StrCat("--listen=127.0.0.1:", port),
         "--admin_listen=127.0.0.1:0",
         "--http_listen=off",

@@ -48,7 +48,7 @@ absl::Duration TimeTranscribe(const std::string& audio,
       << "audio:\n  max_audio_bytes: 536870912\n"
       << "limits:\n  max_chunks_in_flight: " << chunks_in_flight << "\n";
   auto gateway = testing::Subprocess::Start(
-      {"server/voxgate", "--config=" + config, "--listen=127.0.0.1:0",
+      {"gateway/voxgate", "--config=" + config, "--listen=127.0.0.1:0",
        "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
        "--max_receive_message_bytes=536870912"});
   auto serving = gateway->WaitForLine("\"serving\"", absl::Seconds(30));

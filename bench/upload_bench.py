@@ -6,7 +6,7 @@ against the same file streamed with TranscribeUpload, and a three-hour,
 is the gateway's: decoding, cutting, loudness, WAV encoding and HTTP. Each row
 runs a fresh gateway (peak RSS = its VmHWM) RUNS times; the median is shown.
 
-    bazel build //server:voxgate //tests/fake_upstream:fake_upstream_server
+    bazel build //gateway:voxgate //tests/fake_upstream:fake_upstream_server
     ~/.cache/voxgate-tools/venv/bin/python bench/upload_bench.py [--runs 3]
 """
 

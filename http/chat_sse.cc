@@ -3,7 +3,7 @@
 #include "absl/time/clock.h"
 #include "common/json_limits.h"
 #include "http/http_errors.h"
-#include "server/audio_for_chat.h"
+#include "operations/audio_for_chat.h"
 #include "http/openai_json.h"
 
 namespace voxgate::http {
@@ -23,22 +23,22 @@ ChatSse::ChatSse(std::shared_ptr<HttpExchange> exchange,
       created_(absl::ToUnixSeconds(absl::Now())) {}
 
 void ChatSse::Start(const v1::ChatRequest& request,
-                    const server::OperationServices& operations) {
-  server::CallScope scope = call_->scope();
-  absl::StatusOr<server::PreparedChat> prepared =
-      server::PrepareChatStream(request, operations, scope.pool);
+                    const operations::OperationServices& operations) {
+  call::CallScope scope = call_->scope();
+  absl::StatusOr<operations::PreparedChat> prepared =
+      operations::PrepareChatStream(request, operations, scope.pool);
   if (!prepared.ok()) return Refuse(prepared.status());
   prompt_bytes_ = static_cast<int64_t>(request.ByteSizeLong());
-  if (server::AudioParts(prepared->chat).empty()) {
+  if (operations::AudioParts(prepared->chat).empty()) {
     return StartUpstream(*std::move(prepared));
   }
   // Audio is charged by its measured length: count it on a worker first.
   upstream::ChatBackend* backend = prepared->backend;
-  absl::Status queued = server::MeasureChatAudio(
+  absl::Status queued = operations::MeasureChatAudio(
       std::move(prepared->chat), {}, operations.config,
       call_->context().deadline, operations.workers,
       [self = shared_from_this(),
-       backend](absl::StatusOr<server::MeasuredChat> measured) {
+       backend](absl::StatusOr<operations::MeasuredChat> measured) {
         if (!measured.ok()) return self->Refuse(measured.status());
         self->call_->context().audio_seconds = measured->audio_seconds;
         self->StartUpstream({backend, std::move(measured->chat)});
@@ -54,8 +54,8 @@ void ChatSse::Refuse(absl::Status status) {
   Fail(std::move(status));
 }
 
-void ChatSse::StartUpstream(server::PreparedChat prepared) {
-  server::CallScope scope = call_->scope();
+void ChatSse::StartUpstream(operations::PreparedChat prepared) {
+  call::CallScope scope = call_->scope();
   upstream_started_ = absl::Now();
   upstream_key_ = scope.work.Reserve();
   std::shared_ptr<upstream::Transfer> transfer = prepared.backend->Stream(
@@ -72,7 +72,7 @@ bool ChatSse::OnDelta(const upstream::ChatDelta& delta) {
   absl::MutexLock lock(&mu_);
   summary_.Add(delta);
   if (!delta.model.empty()) model_ = delta.model;
-  std::optional<v1::ChatChunk> chunk = server::ChunkForDelta(delta);
+  std::optional<v1::ChatChunk> chunk = operations::ChunkForDelta(delta);
   if (!chunk.has_value() || ended_) return true;
   if (first_chunk_) summary_.StampFirst(call_->context().request_id, *chunk);
   QueueLocked(Event(ChatChunkJson(*chunk, call_->context().request_id, model_,
@@ -83,7 +83,7 @@ bool ChatSse::OnDelta(const upstream::ChatDelta& delta) {
 }
 
 void ChatSse::OnDone(absl::Status status) {
-  server::CallScope scope = call_->scope();
+  call::CallScope scope = call_->scope();
   scope.work.Done(upstream_key_);
   call_->context().BookUpstreamRequest(upstream_started_, absl::Now());
   absl::MutexLock lock(&mu_);

@@ -8,8 +8,9 @@
 #include "absl/synchronization/mutex.h"
 #include "http/http_call.h"
 #include "http/http_types.h"
-#include "server/call_scope.h"
-#include "server/chat_operation.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
+#include "operations/chat_operation.h"
 #include "upstream/transfer.h"
 
 namespace voxgate::http {
@@ -30,7 +31,7 @@ class ChatSse final : public upstream::ChatStreamObserver,
           std::shared_ptr<HttpCall> call, bool include_usage);
   // Once admitted: prepares the request and starts the upstream stream.
   void Start(const v1::ChatRequest& request,
-             const server::OperationServices& operations);
+             const operations::OperationServices& operations);
 
   bool OnDelta(const upstream::ChatDelta& delta) override;
   void OnDone(absl::Status status) override;
@@ -44,7 +45,7 @@ class ChatSse final : public upstream::ChatStreamObserver,
   // Ends the call with `status` before any upstream request.
   void Refuse(absl::Status status);
   // Sends the prepared request upstream (from the door or a worker).
-  void StartUpstream(server::PreparedChat prepared);
+  void StartUpstream(operations::PreparedChat prepared);
 
   const std::shared_ptr<HttpExchange> exchange_;
   const std::shared_ptr<HttpCall> call_;
@@ -53,7 +54,7 @@ class ChatSse final : public upstream::ChatStreamObserver,
   absl::Time upstream_started_;
   CancelScope::Key upstream_key_ = 0;
   absl::Mutex mu_;
-  server::ChatStreamSummary summary_ ABSL_GUARDED_BY(mu_);
+  operations::ChatStreamSummary summary_ ABSL_GUARDED_BY(mu_);
   int64_t prompt_bytes_ = 0;  // set before the upstream starts
   std::string model_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);

@@ -18,33 +18,29 @@
 #include "http/openai_json.h"
 #include "http/static_assets.h"
 #include "http/stream_socket.h"
-#include "server/chat_operation.h"
-#include "server/model_catalog.h"
-#include "server/transcribe_operation.h"
+#include "operations/chat_operation.h"
+#include "operations/model_catalog.h"
+#include "operations/transcribe_operation.h"
 
 namespace voxgate::http {
 namespace {
 
-using server::MethodClass;
-using server::MethodInfo;
+using call::kChat;
+using call::kChatStream;
+using call::kListModels;
+using call::kStreamTranscribe;
+using call::kTranscribe;
 
 constexpr char kStreamPath[] = "/v1/stream/transcribe";
-
-const MethodInfo kChat{"Chat", MethodClass::kGeneral};
-const MethodInfo kChatStream{"ChatStream", MethodClass::kGeneral};
-const MethodInfo kTranscribe{"Transcribe", MethodClass::kTranscription};
-const MethodInfo kListModels{"ListModels", MethodClass::kGeneral};
-const MethodInfo kStreamTranscribe{"StreamTranscribe",
-                                   MethodClass::kTranscription, true};
 
 // What the unary chat keeps alive while it runs.
 struct ChatState {
   std::shared_ptr<HttpCall> call;
   v1::ChatRequest request;
-  std::optional<server::ChatOperation> operation;
+  std::optional<operations::ChatOperation> operation;
 };
 
-HttpServerOptions ServerOptions(const server::Config& config,
+HttpServerOptions ServerOptions(const Config& config,
                                 const TlsContextSource* tls) {
   const auto& http = config.http();
   HttpServerOptions options;
@@ -130,9 +126,9 @@ const std::vector<HttpFrontDoor::Route>& HttpFrontDoor::Routes() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
-    const server::Config& config, const server::CallServices& unary,
-    const server::CallServices& streams,
-    const server::OperationServices& operations, const TlsContextSource* tls) {
+    const Config& config, const call::CallServices& unary,
+    const call::CallServices& streams,
+    const operations::OperationServices& operations, const TlsContextSource* tls) {
   std::unique_ptr<HttpFrontDoor> door(
       new HttpFrontDoor(config, unary, streams, operations));
   auto server = HttpServer::Start(ServerOptions(config, tls), *door);
@@ -141,15 +137,15 @@ absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
   return door;
 }
 
-HttpFrontDoor::HttpFrontDoor(const server::Config& config,
-                             const server::CallServices& unary,
-                             const server::CallServices& streams,
-                             const server::OperationServices& operations)
+HttpFrontDoor::HttpFrontDoor(const Config& config,
+                             const call::CallServices& unary,
+                             const call::CallServices& streams,
+                             const operations::OperationServices& operations)
     : config_(config),
       unary_(unary),
       streams_(streams),
       operations_(operations),
-      catalog_(server::BuildModelCatalog(config)),
+      catalog_(operations::BuildModelCatalog(config)),
       allowed_hosts_(config.http().allowed_hosts().begin(),
                      config.http().allowed_hosts().end()) {}
 
@@ -233,7 +229,7 @@ std::optional<HttpResponse> HttpFrontDoor::CheckHead(const HttpRequest& head) {
   if (std::optional<HttpResponse> refused = RefuseFromBrowser(head)) {
     return refused;
   }
-  const MethodInfo* method = nullptr;
+  const call::Method* method = nullptr;
   if (head.method == "POST" && head.path == "/v1/chat/completions") {
     method = &kChat;  // or ChatStream: the body says, and is not read yet
   } else if (head.method == "POST" &&
@@ -402,7 +398,7 @@ void HttpFrontDoor::HandleTranscription(
           [this, call, exchange, form, transcribe,
            translate](absl::Status admitted) {
             if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-            server::StartTranscribe(
+            operations::StartTranscribe(
                 operations_, std::move(*transcribe), call->scope(),
                 Guarded(exchange, call,
                         [this, call, exchange, form, translate](
@@ -435,7 +431,7 @@ void HttpFrontDoor::HandleModels(
                              return Fail(*exchange, *call, admitted);
                            }
                            const v1::ListModelsResponse models =
-                               server::CurrentModels(catalog_,
+                               operations::CurrentModels(catalog_,
                                                      operations_.routing);
                            (void)call->End(absl::OkStatus());
                            HttpResponse response;

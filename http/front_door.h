@@ -9,8 +9,9 @@
 #include "http/http_call.h"
 #include "http/http_server.h"
 #include "http/http_types.h"
-#include "server/call_reactor.h"
-#include "server/call_scope.h"
+#include "call/call.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
 #include "voxgate/v1/models.pb.h"
 
 namespace voxgate::http {
@@ -33,9 +34,9 @@ class HttpFrontDoor final : public HttpHandler {
   // `unary` and `streams` carry each class's default deadline. Everything
   // must outlive the front door.
   static absl::StatusOr<std::unique_ptr<HttpFrontDoor>> Start(
-      const server::Config& config, const server::CallServices& unary,
-      const server::CallServices& streams,
-      const server::OperationServices& operations,
+      const Config& config, const call::CallServices& unary,
+      const call::CallServices& streams,
+      const operations::OperationServices& operations,
       const TlsContextSource* tls = nullptr);
   ~HttpFrontDoor() override;
 
@@ -55,9 +56,9 @@ class HttpFrontDoor final : public HttpHandler {
                           absl::string_view what) override;
 
  private:
-  HttpFrontDoor(const server::Config& config, const server::CallServices& unary,
-                const server::CallServices& streams,
-                const server::OperationServices& operations);
+  HttpFrontDoor(const Config& config, const call::CallServices& unary,
+                const call::CallServices& streams,
+                const operations::OperationServices& operations);
 
   void HandleChat(const std::shared_ptr<HttpExchange>& exchange);
   void HandleTranscription(const std::shared_ptr<HttpExchange>& exchange,
@@ -84,10 +85,10 @@ class HttpFrontDoor final : public HttpHandler {
   auto Guarded(std::shared_ptr<HttpExchange> exchange,
                std::shared_ptr<HttpCall> call, Answer answer);
 
-  const server::Config& config_;
-  const server::CallServices unary_;
-  const server::CallServices streams_;
-  const server::OperationServices operations_;
+  const Config& config_;
+  const call::CallServices unary_;
+  const call::CallServices streams_;
+  const operations::OperationServices operations_;
   const v1::ListModelsResponse catalog_;
   const std::vector<std::string> allowed_hosts_;
   LiveCalls live_;

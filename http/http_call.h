@@ -10,17 +10,16 @@
 #include "absl/synchronization/mutex.h"
 #include "common/cancel_scope.h"
 #include "http/http_types.h"
-#include "server/admission.h"
-#include "server/call_context.h"
-#include "server/call_reactor.h"
-#include "server/call_scope.h"
+#include "call/admission.h"
+#include "call/call.h"
+#include "call/call_scope.h"
 
 namespace voxgate::http {
 
 class LiveCalls;
 
 // The request's headers as admission checks read gRPC metadata.
-class HeaderMetadata final : public server::CallerMetadata {
+class HeaderMetadata final : public call::CallerMetadata {
  public:
   explicit HeaderMetadata(const HttpRequest& request) : request_(request) {}
   std::optional<absl::string_view> Find(absl::string_view key) const override;
@@ -36,45 +35,38 @@ class HeaderMetadata final : public server::CallerMetadata {
 // the work it runs; thread-safe.
 class HttpCall : public std::enable_shared_from_this<HttpCall> {
  public:
-  HttpCall(const HttpRequest& request, const server::MethodInfo& method,
-           const server::CallServices& services, LiveCalls& live);
+  HttpCall(const HttpRequest& request, const call::Method& method,
+           const call::CallServices& services, LiveCalls& live);
   ~HttpCall();
   HttpCall(const HttpCall&) = delete;
   HttpCall& operator=(const HttpCall&) = delete;
 
-  // Runs admission; `admitted` runs exactly once, with OK (start the work)
-  // or the refusal (draining, limits, checks, a cancel while waiting).
+  // Runs admission (call::Call::Admit with the request's headers, peer and
+  // identity); `admitted` runs exactly once, with OK (start the work) or the
+  // refusal (draining, limits, checks, a cancel while waiting).
   void Admit(int64_t request_bytes, std::function<void(absl::Status)> admitted,
              std::optional<absl::string_view> model = std::nullopt);
 
-  server::CallContext& context() { return call_; }
-  server::CallScope scope();
+  call::Call& gateway_call() { return call_; }
+  call::CallContext& context() { return call_.context(); }
+  call::CallScope scope() { return call_.scope(); }
   // The scope the call's work is cancelled through.
-  CancelScope& work() { return work_; }
+  CancelScope& work() { return call_.work(); }
   // Cancels the call's work (the client went away, the server stops).
-  void Cancel() { work_.Cancel(); }
-  bool cancelled() const { return work_.cancelled(); }
+  void Cancel() { call_.Cancel(); }
+  bool cancelled() const { return call_.cancelled(); }
 
-  // Ends the call once: log line, metrics, frees the admission slot.
-  // Returns the status as the caller may see it (scrubbed); later calls
-  // return the first end's.
+  // Ends the call once (call::Call::End). Returns the status as the caller
+  // may see it (scrubbed); later calls return the first end's.
   absl::Status End(const absl::Status& status);
 
   // x-request-id, and after End the voxgate-*-ms timings.
   Headers ResponseHeaders() const;
 
  private:
-  server::CallContext call_;
-  CancelScope work_;
-  std::string pool_;
-  const server::MethodInfo method_;
-  const server::CallServices services_;
+  call::Call call_;
   LiveCalls& live_;
   const HttpRequest* request_;  // valid during Admit only
-  absl::Mutex mu_;
-  std::optional<server::Admission::Ticket> ticket_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Status> ended_ ABSL_GUARDED_BY(mu_);
-  absl::Duration total_ ABSL_GUARDED_BY(mu_);
 };
 
 // The HTTP calls not ended yet, so a stopping server can let them finish,

@@ -9,7 +9,7 @@
 #include "common/json_limits.h"
 #include "common/json_reader.h"
 #include "common/status_macros.h"
-#include "server/chat_mapping.h"
+#include "operations/chat_mapping.h"
 
 namespace voxgate::http {
 namespace {
@@ -286,7 +286,7 @@ absl::Status SetGeneration(const JsonReader& body,
 // Fields this mapping reads (those of the upstream request the API types) or
 // deliberately ignores; the rest pass to the backend as extra fields.
 bool IsKnownField(const std::string& key) {
-  return server::IsChatOwnedKey(key) || key == "n" || key == "user" ||
+  return operations::IsChatOwnedKey(key) || key == "n" || key == "user" ||
          key == "store" || key == "metadata";
 }
 

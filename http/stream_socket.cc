@@ -11,8 +11,8 @@ namespace voxgate::http {
 
 StreamSocket::StreamSocket(std::shared_ptr<WebSocketConnection> connection,
                            std::shared_ptr<HttpCall> call,
-                           const server::OperationServices& operations,
-                           server::CallMetrics& metrics)
+                           const operations::OperationServices& operations,
+                           call::CallMetrics& metrics)
     : connection_(std::move(connection)),
       call_(std::move(call)),
       operations_(operations),
@@ -25,7 +25,7 @@ void StreamSocket::Begin(absl::Status admitted) {
                        std::string(shown.message()));
     return;
   }
-  auto session = std::make_shared<server::StreamSession>(
+  auto session = std::make_shared<operations::StreamSession>(
       operations_.config, operations_.routing, operations_.workers, metrics_,
       call_->context(), *this);
   {
@@ -37,7 +37,7 @@ void StreamSocket::Begin(absl::Status admitted) {
   CancelScope& work = call_->work();
   cancel_key_ = work.Reserve();
   work.Attach(cancel_key_,
-              [weak = std::weak_ptr<server::StreamSession>(session)] {
+              [weak = std::weak_ptr<operations::StreamSession>(session)] {
                 if (auto alive = weak.lock()) {
                   alive->Fail(absl::UnavailableError(
                       "the gateway is shutting down; reconnect to another "
@@ -56,7 +56,7 @@ void StreamSocket::ArmTimerLocked(absl::Time idle_since) {
       ToAbsl(operations_.config.limits().stream_idle_timeout());
   if (idle > absl::ZeroDuration()) when = std::min(when, idle_since + idle);
   if (call_->context().grant != nullptr)
-    when = std::min(when, absl::Now() + server::kRevocationCheckInterval);
+    when = std::min(when, absl::Now() + call::kRevocationCheckInterval);
   timer_ = operations_.timers.Schedule(when, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->OnTimer();
   });
@@ -64,7 +64,7 @@ void StreamSocket::ArmTimerLocked(absl::Time idle_since) {
 
 void StreamSocket::OnTimer() {
   absl::Status expired;
-  std::shared_ptr<server::StreamSession> session;
+  std::shared_ptr<operations::StreamSession> session;
   {
     absl::MutexLock lock(&mu_);
     timer_ = 0;
@@ -73,7 +73,7 @@ void StreamSocket::OnTimer() {
     const absl::Time now = absl::Now();
     const absl::Duration idle =
         ToAbsl(operations_.config.limits().stream_idle_timeout());
-    if (absl::Status revoked = server::RevocationOf(call_->context().grant);
+    if (absl::Status revoked = call::RevocationOf(call_->context().grant);
         !revoked.ok()) {
       expired = std::move(revoked);
     } else if (now >= call_->context().deadline) {
@@ -111,7 +111,7 @@ void StreamSocket::OnMessage(absl::StatusOr<WebSocketMessage> message) {
   // The stream may have ended while the read waited (an upstream error, a
   // deadline): the read then completes with the close, and there is no
   // session left to tell.
-  std::shared_ptr<server::StreamSession> session;
+  std::shared_ptr<operations::StreamSession> session;
   {
     absl::MutexLock lock(&mu_);
     reading_ = false;
@@ -181,7 +181,7 @@ void StreamSocket::OnEnd(absl::Status status) {
   call_->work().Done(cancel_key_);
   // The session is done with this socket; the connection's own callbacks
   // hold it while they run. Both are let go as this returns, not under mu_.
-  std::shared_ptr<server::StreamSession> session;
+  std::shared_ptr<operations::StreamSession> session;
   std::shared_ptr<StreamSocket> self;
   {
     absl::MutexLock lock(&mu_);

@@ -8,9 +8,10 @@
 #include "common/timer_queue.h"
 #include "http/http_call.h"
 #include "http/http_types.h"
-#include "server/call_metrics.h"
-#include "server/call_scope.h"
-#include "server/stream_session.h"
+#include "call/call_metrics.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
+#include "operations/stream_session.h"
 
 namespace voxgate::http {
 
@@ -27,15 +28,15 @@ namespace voxgate::http {
 // stream waits for it, or a stream past its deadline
 // (limits.default_stream_deadline), ends with DEADLINE_EXCEEDED (4004); a
 // cancel of the call (the server stopping) ends it with UNAVAILABLE (4014).
-class StreamSocket final : public server::StreamSession::Output,
+class StreamSocket final : public operations::StreamSession::Output,
                            public std::enable_shared_from_this<StreamSocket> {
  public:
   static constexpr int kMaxUnsent = 16;
 
   StreamSocket(std::shared_ptr<WebSocketConnection> connection,
                std::shared_ptr<HttpCall> call,
-               const server::OperationServices& operations,
-               server::CallMetrics& metrics);
+               const operations::OperationServices& operations,
+               call::CallMetrics& metrics);
   // Once admitted (`admitted` OK), reads the config; otherwise closes with
   // the refusal.
   void Begin(absl::Status admitted);
@@ -55,12 +56,12 @@ class StreamSocket final : public server::StreamSession::Output,
 
   const std::shared_ptr<WebSocketConnection> connection_;
   const std::shared_ptr<HttpCall> call_;
-  const server::OperationServices operations_;
-  server::CallMetrics& metrics_;
+  const operations::OperationServices operations_;
+  call::CallMetrics& metrics_;
   absl::Mutex mu_;
   // Null once the stream has ended: a read or timer completing after that
   // finds no session.
-  std::shared_ptr<server::StreamSession> session_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<operations::StreamSession> session_ ABSL_GUARDED_BY(mu_);
   // Keeps the socket alive until the session has ended.
   std::shared_ptr<StreamSocket> self_ ABSL_GUARDED_BY(mu_);
   bool configured_ ABSL_GUARDED_BY(mu_) = false;

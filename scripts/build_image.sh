@@ -11,11 +11,11 @@
 #       directly (the Dockerfile's runtime stage must install them)
 #
 # Needs root (or a buildah set up for rootless use) and a built
-# bazel-bin/server/voxgate.
+# bazel-bin/gateway/voxgate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly BINARY=bazel-bin/server/voxgate
+readonly BINARY=bazel-bin/gateway/voxgate
 readonly MODEL=/usr/share/pocketsphinx/model/en-us
 
 runtime_packages() {
@@ -35,7 +35,7 @@ if [[ ${1:-} == --runtime-packages ]]; then
   exit 0
 fi
 readonly TAG=${1:-localhost/voxgate:dev}
-[[ -x $BINARY ]] || { echo "build_image: build //server:voxgate first" >&2; exit 1; }
+[[ -x $BINARY ]] || { echo "build_image: build //gateway:voxgate first" >&2; exit 1; }
 
 export BUILDAH_FORMAT=docker  # HEALTHCHECK is a Docker-format field
 container=$(buildah from scratch)

@@ -17,9 +17,9 @@ for arg in "$@"; do
 done
 
 ./scripts/setup.sh
-bazel build //server:voxgate
+bazel build //gateway:voxgate
 if ((!whisper)); then
-  exec ./bazel-bin/server/voxgate "${flags[@]}"
+  exec ./bazel-bin/gateway/voxgate "${flags[@]}"
 fi
 
 eval "$(./scripts/setup_model_servers.sh whisper --print-env)"
@@ -35,7 +35,7 @@ done
 echo "run: Whisper tiny.en serves on 127.0.0.1:$port" >&2
 # Not exec: the Whisper server stops when the gateway does. SIGTERM and SIGINT
 # reach the gateway, which drains.
-./bazel-bin/server/voxgate --audio_base_url="http://127.0.0.1:$port/v1" \
+./bazel-bin/gateway/voxgate --audio_base_url="http://127.0.0.1:$port/v1" \
   --audio_protocol=transcriptions "${flags[@]}" &
 gateway_pid=$!
 trap 'kill -TERM "$gateway_pid" 2>/dev/null' TERM INT

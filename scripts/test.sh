@@ -75,11 +75,11 @@ bazel_suite asan "--config=asan --build_tests_only --test_tag_filters=-no_asan" 
 
 # grpcurl against the real binaries, reflection only.
 phase grpcurl
-bazel build "${bazel_cache[@]}" //server:voxgate //tests/fake_upstream:fake_upstream_server \
+bazel build "${bazel_cache[@]}" //gateway:voxgate //tests/fake_upstream:fake_upstream_server \
   //client/cpp:voxgate-cli \
   >/dev/null 2>&1
 bin=$(bazel info bazel-bin 2>/dev/null)
-if tests/grpcurl_test.sh "$tools/bin/grpcurl" "$bin/server/voxgate" \
+if tests/grpcurl_test.sh "$tools/bin/grpcurl" "$bin/gateway/voxgate" \
   "$bin/tests/fake_upstream/fake_upstream_server" | tee "$results/grpcurl.log"; then
   :
 else
@@ -105,7 +105,7 @@ phase "fuzz: HTTP request mapping, 60 s"
 check_step fuzz-http env VOXGATE_SKIP_SETUP=1 ./scripts/fuzz.sh http 60
 
 # The Python and Go clients against the real binaries built above.
-export VOXGATE_BIN="$bin/server/voxgate" FAKE_UPSTREAM_BIN="$bin/tests/fake_upstream/fake_upstream_server"
+export VOXGATE_BIN="$bin/gateway/voxgate" FAKE_UPSTREAM_BIN="$bin/tests/fake_upstream/fake_upstream_server"
 # pytest_suite NAME DIR: runs a pytest suite and records its counted cases.
 pytest_suite() {
   local name=$1 dir=$2 code

@@ -3,9 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/proto_duration.h"
-#include "server/api_mapping.h"
-#include "server/audio_for_chat.h"
-#include "server/chat_mapping.h"
+#include "operations/api_mapping.h"
+#include "operations/audio_for_chat.h"
+#include "operations/chat_mapping.h"
 
 namespace voxgate::server {
 namespace {
@@ -26,10 +26,10 @@ void AddUsage(const upstream::Usage& add, upstream::Usage& total) {
 AnalyzeCall::AnalyzeCall(grpc::CallbackServerContext* context,
                          const grpc::ByteBuffer* request,
                          grpc::ByteBuffer* response,
-                         const CallServices& services,
-                         const OperationServices& operations)
+                         const call::CallServices& services,
+                         const operations::OperationServices& operations)
     : TypedUnaryCall(context, request, response,
-                     {"Analyze", MethodClass::kUnderstanding}, services),
+                     call::kAnalyze, services),
       config_(operations.config),
       routing_(operations.routing),
       workers_(operations.workers),
@@ -47,12 +47,12 @@ void AnalyzeCall::Start() {
         "instruction: 1 to ", kMaxInstruction, " characters are required")));
   }
   if (absl::Status valid =
-          DecodeOptionsFor(request->audio(), config, "audio").status();
+          operations::DecodeOptionsFor(request->audio(), config, "audio").status();
       !valid.ok()) {
     return Complete(valid);
   }
   absl::StatusOr<upstream::ChatParams> params =
-      ChatParamsFor(request->generation(), "generation");
+      operations::ChatParamsFor(request->generation(), "generation");
   if (!params.ok()) {
     Complete(params.status());
     return;
@@ -98,7 +98,7 @@ absl::Status AnalyzeCall::BuildConversationBase() {
   }
   std::vector<std::pair<int, int>> to_convert;
   if (absl::Status history =
-          AppendMessages(request_.history(), "history", base_, to_convert);
+          operations::AppendMessages(request_.history(), "history", base_, to_convert);
       !history.ok()) {
     return history;
   }
@@ -109,7 +109,7 @@ absl::Status AnalyzeCall::BuildConversationBase() {
         part, "); the audio field takes any format"));
   }
   base_.params = params_;
-  return SetTools(request_.tools(), request_.tool_choice(),
+  return operations::SetTools(request_.tools(), request_.tool_choice(),
                   request_.has_tool_choice(), std::nullopt, "", base_);
 }
 
@@ -123,8 +123,8 @@ void AnalyzeCall::Transcribe() {
     return;
   }
   std::vector<std::string> warnings;
-  absl::StatusOr<TranscriptionJobOptions> options =
-      TranscriptionOptionsFor(recognition, request_.audio(), config_, **backend,
+  absl::StatusOr<operations::TranscriptionJobOptions> options =
+      operations::TranscriptionOptionsFor(recognition, request_.audio(), config_, **backend,
                               routing_.PoolNameFor(**backend), warnings);
   if (!options.ok()) {
     Complete(options.status());
@@ -139,20 +139,20 @@ void AnalyzeCall::Transcribe() {
   const CancelScope::Key key = work_.Reserve();
   work_.Attach(
       key,
-      TranscriptionJob::Start(
+      operations::TranscriptionJob::Start(
           // DIRECT asks with the audio after transcribing it: keep it.
           response_.mode() == v1::ANALYZE_MODE_DIRECT
               ? request_.audio().content()
               : std::move(*request_.mutable_audio()->mutable_content()),
           *std::move(options), **backend, workers_,
-          timers_, [this, key](absl::StatusOr<TranscriptionOutcome> outcome) {
+          timers_, [this, key](absl::StatusOr<operations::TranscriptionOutcome> outcome) {
             work_.Done(key);
             AfterTranscript(std::move(outcome));
           }));
 }
 
 void AnalyzeCall::AfterTranscript(
-    absl::StatusOr<TranscriptionOutcome> outcome) {
+    absl::StatusOr<operations::TranscriptionOutcome> outcome) {
   if (!outcome.ok()) {
     Complete(outcome.status());
     return;
@@ -196,7 +196,7 @@ void AnalyzeCall::AskDirect() {
   }
   pool_ = routing_.PoolNameFor(**backend);
   const absl::Time started = absl::Now();
-  absl::Status queued = ConvertAudioForChat(
+  absl::Status queued = operations::ConvertAudioForChat(
       request_.audio(), config_, "audio", call_.deadline, workers_,
       decoded_budget_,
       [this, started,
@@ -230,7 +230,7 @@ upstream::ChatRequest AnalyzeCall::Conversation(
 
 void AnalyzeCall::Ask(upstream::ChatBackend& backend,
                       upstream::ChatRequest request) {
-  ApplyModelDefaults(config_, pool_, request_.model(), request);
+  operations::ApplyModelDefaults(config_, pool_, request_.model(), request);
   Pin pin(this);  // the answer may end the call before Attach below
   const absl::Time sent = absl::Now();
   const CancelScope::Key key = work_.Reserve();
@@ -247,10 +247,10 @@ void AnalyzeCall::Ask(upstream::ChatBackend& backend,
         AddUsage(completion->usage, usage_);
         call_.BookTokens(completion->usage);
         response_.set_answer(completion->content);
-        FillToolCalls(completion->tool_calls, *response_.mutable_tool_calls());
-        response_.set_finish_reason(FinishReasonFor(completion->finish_reason));
+        operations::FillToolCalls(completion->tool_calls, *response_.mutable_tool_calls());
+        response_.set_finish_reason(operations::FinishReasonFor(completion->finish_reason));
         response_.set_model(completion->model);
-        FillUsage(usage_, *response_.mutable_usage());
+        operations::FillUsage(usage_, *response_.mutable_usage());
         Complete(absl::OkStatus());
       });
   work_.Attach(key, std::move(transfer));

@@ -5,9 +5,10 @@
 
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
-#include "server/call_scope.h"
-#include "server/config/config.h"
-#include "server/transcription_job.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
+#include "config/config.h"
+#include "operations/transcription_job.h"
 #include "server/unary_call.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/transcribe.pb.h"
@@ -22,8 +23,8 @@ class AnalyzeCall final
  public:
   AnalyzeCall(grpc::CallbackServerContext* context,
               const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-              const CallServices& services,
-              const OperationServices& operations);
+              const call::CallServices& services,
+              const operations::OperationServices& operations);
 
  private:
   void Start() override;
@@ -33,7 +34,7 @@ class AnalyzeCall final
   // The system prompt, history and tools every step's request starts from.
   absl::Status BuildConversationBase();
   void Transcribe();
-  void AfterTranscript(absl::StatusOr<TranscriptionOutcome> outcome);
+  void AfterTranscript(absl::StatusOr<operations::TranscriptionOutcome> outcome);
   void AskDirect();
   void Ask(upstream::ChatBackend& backend, upstream::ChatRequest request);
   upstream::ChatRequest Conversation(

@@ -64,7 +64,7 @@ void BatchTranscribeCall::Start() {
       }
     }
   }
-  BatchCaller caller{call_.tenant, nullptr, nullptr, call_.fetch_allowed_hosts};
+  operations::BatchCaller caller{call_.tenant, nullptr, nullptr, call_.fetch_allowed_hosts};
   if (call_.grant != nullptr) {
     caller.charge = call_.grant->ChargeLater();
     caller.check = call_.grant->CheckQuotasLater();

@@ -3,7 +3,7 @@
 
 #include "absl/status/status.h"
 #include "google/longrunning/operations.pb.h"
-#include "server/batch_runner.h"
+#include "operations/batch_runner.h"
 #include "server/unary_call.h"
 #include "voxgate/v1/batch.pb.h"
 
@@ -24,10 +24,10 @@ class BatchTranscribeCall final
  public:
   BatchTranscribeCall(grpc::CallbackServerContext* context,
                       const grpc::ByteBuffer* request,
-                      grpc::ByteBuffer* response, const CallServices& services,
-                      BatchRunner& runner, int max_files)
+                      grpc::ByteBuffer* response, const call::CallServices& services,
+                      operations::BatchRunner& runner, int max_files)
       : TypedUnaryCall(context, request, response,
-                       {"BatchTranscribe", MethodClass::kBatch}, services),
+                       call::kBatchTranscribe, services),
         runner_(runner),
         max_files_(max_files) {}
 
@@ -37,7 +37,7 @@ class BatchTranscribeCall final
     return request_.config().model();
   }
 
-  BatchRunner& runner_;
+  operations::BatchRunner& runner_;
   const int max_files_;
 };
 

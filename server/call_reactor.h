@@ -9,38 +9,15 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "common/cancel_scope.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
-#include "server/admission.h"
-#include "server/call_context.h"
-#include "server/call_end.h"
-#include "server/call_metrics.h"
-#include "server/call_scope.h"
+#include "call/call.h"
+#include "server/grpc_call.h"
+#include "server/grpc_status.h"
 #include "server/tls_credentials.h"
 
 namespace voxgate::server {
-
-// What admission and the log know of an RPC.
-struct MethodInfo {
-  const char* name;  // "Chat"
-  MethodClass method_class;
-  // Holds a limits.max_streams slot (StreamTranscribe).
-  bool long_lived_stream = false;
-  // Holds a limits.max_long_polls slot instead of a call slot
-  // (WaitOperation).
-  bool long_poll = false;
-};
-
-// What a call needs to start and end: admission, the log and the metrics, and
-// the deadline given to calls that arrive without one.
-struct CallServices {
-  Admission& admission;
-  const Logger& logger;
-  CallMetrics& metrics;
-  absl::Duration default_deadline;
-};
 
 // The one base of every Voxgate reactor, unary, server-streaming and bidi.
 // It owns what every call has: its context (request id, deadline, timings),
@@ -65,29 +42,24 @@ class CallReactor : public GrpcReactor {
  public:
   void OnDone() final { Unref(); }
   void OnCancel() final {
-    // gRPC reports a passed deadline as a cancel; the log and metrics should
-    // say which it was (the client sees DEADLINE_EXCEEDED either way). The
-    // client's own deadline timer usually cancels first, a little before the
-    // server's copy of the deadline (taken from grpc-timeout on arrival)
-    // expires: a cancel that close to it is the deadline.
-    deadline_passed_.store(absl::Now() + kDeadlineSlack >= call_.deadline,
-                           std::memory_order_relaxed);
-    work_.Cancel();
+    // gRPC reports a passed deadline as a cancel: Call tells which it was
+    // (the client sees DEADLINE_EXCEEDED either way).
+    gateway_call_.Cancel();
     OnCallerCancelled();
   }
 
  protected:
-  static constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(50);
-
-  CallReactor(grpc::CallbackServerContext* context, const MethodInfo& method,
-              const CallServices& services)
+  CallReactor(grpc::CallbackServerContext* context, const call::Method& method,
+              const call::CallServices& services)
       : context_(context),
-        call_(StartCall(*context, services.default_deadline)),
-        metrics_(services.metrics),
-        method_(method),
-        admission_(services.admission),
-        logger_(services.logger) {
-    metrics_.Started(method_.name);
+        gateway_call_(method, services, RequestIdOf(*context),
+                      absl::FromChrono(context->deadline()),
+                      [this] { return Hold(); }),
+        call_(gateway_call_.context()),
+        work_(gateway_call_.work()),
+        pool_(gateway_call_.scope().pool),
+        metrics_(gateway_call_.metrics()) {
+    context->AddInitialMetadata("x-request-id", call_.request_id);
   }
   virtual ~CallReactor() = default;
 
@@ -129,9 +101,9 @@ class CallReactor : public GrpcReactor {
   // tenant is found. Runs before the request message is parsed, so an
   // unknown caller's bytes are never built into a message.
   absl::Status Authenticate() {
-    if (!admission_.has_checks()) return absl::OkStatus();
     GrpcCallerMetadata metadata(*context_);
-    return admission_.Authenticate(metadata, PeerIdentity(*context_));
+    const std::string identity = PeerIdentity(*context_);
+    return gateway_call_.Authenticate({&metadata, "", identity});
   }
 
   // Asks for admission with what the call is. Then exactly one of Start()
@@ -144,39 +116,14 @@ class CallReactor : public GrpcReactor {
     GrpcCallerMetadata metadata(*context_);
     // The peer's address and identity cost allocations; only checks read
     // them.
-    const bool checked = admission_.has_checks();
+    const bool checked = gateway_call_.checks_callers();
     const std::string peer = checked ? context_->peer() : "";
     const std::string identity = checked ? PeerIdentity(*context_) : "";
-    AdmissionRequest request;
-    request.method = method_.name;
-    request.method_class = method_.method_class;
-    request.long_lived_stream = method_.long_lived_stream;
-    request.long_poll = method_.long_poll;
-    request.peer = peer;
-    request.identity = identity;
-    request.model = model.value_or("");
-    request.model_known = model.has_value();
-    request.metadata = &metadata;
-    request.request_bytes = request_bytes;
-    const CancelScope::Key key = work_.Reserve();
-    Admission::Decision decision = admission_.Admit(
-        request, [this, key](absl::StatusOr<Admission::Ticket> ticket) {
-          // The call cannot end while it waits: this is its only way on.
-          work_.Done(key);
-          Admitted(std::move(ticket));
-        });
-    if (decision.waiting()) {
-      work_.Attach(key, [&admission = admission_, id = decision.wait_id] {
-        admission.CancelWait(id);
-      });
-      return;
-    }
-    work_.Done(key);
-    if (decision.ticket.has_value()) {
-      Admitted(*std::move(decision.ticket));
-    } else {
-      Admitted(decision.refused);
-    }
+    gateway_call_.Admit({&metadata, peer, identity}, request_bytes, model,
+                        [this](absl::Status admitted) {
+                          if (admitted.ok()) return Start();
+                          Refused(std::move(admitted));
+                        });
   }
 
   // The call is admitted; start its work (nothing blocking).
@@ -187,21 +134,12 @@ class CallReactor : public GrpcReactor {
   // already. Streams end themselves here when nothing they wait on will.
   virtual void OnCallerCancelled() {}
 
-  // Records the call's end once: timing trailers, its log line, its metrics,
-  // and frees its admission slot before the client can see the status (a
-  // client that retries at once is not refused). Returns the status to
-  // Finish with.
+  // Records the call's end once (Call::End), with the timing trailers, and
+  // returns the status to Finish with.
   grpc::Status Conclude(const absl::Status& status) {
-    const bool by_deadline = status.code() == absl::StatusCode::kCancelled &&
-                             deadline_passed_.load(std::memory_order_relaxed);
-    const absl::Status ended =
-        by_deadline ? absl::DeadlineExceededError("the call's deadline passed")
-                    : status;
-    const grpc::Status grpc_status = EndCall(*context_, call_, method_.name,
-                                             pool_, ended, logger_, metrics_);
-    ChargeUsage(ticket_, call_, method_.name, ended.code());
-    ticket_.reset();
-    return grpc_status;
+    const absl::Status shown = gateway_call_.End(status);
+    AddEndTrailers(*context_, gateway_call_.Timing(), shown);
+    return ToGrpcStatus(shown);
   }
 
   // Runs `op` (a StartRead, StartWrite or Finish) after mu_ is released, in
@@ -211,7 +149,7 @@ class CallReactor : public GrpcReactor {
     ops_.push_back(std::move(op));
   }
 
-  const char* method_name() const { return method_.name; }
+  const char* method_name() const { return gateway_call_.method().name; }
 
   // Keeps the reactor alive while the returned pointer lives (a Pin that can
   // be handed on).
@@ -222,29 +160,18 @@ class CallReactor : public GrpcReactor {
     });
   }
   // What operations borrow from this call.
-  CallScope scope() {
-    return {call_, work_, pool_, [this] { return Hold(); }};
-  }
+  call::CallScope scope() { return gateway_call_.scope(); }
 
   grpc::CallbackServerContext* const context_;
-  CallContext call_;
-  std::string pool_;  // for the log line
-  CancelScope work_;
+  call::Call gateway_call_;
+  // Short names for what subclasses use of gateway_call_.
+  call::CallContext& call_;
+  CancelScope& work_;
+  std::string& pool_;
+  call::CallMetrics& metrics_;
   absl::Mutex mu_;
-  CallMetrics& metrics_;
 
  private:
-  void Admitted(absl::StatusOr<Admission::Ticket> ticket) {
-    if (!ticket.ok()) {
-      Refused(ticket.status());
-      return;
-    }
-    ticket_.emplace(*std::move(ticket));
-    AttachGrant(*ticket_, call_);
-    call_.queue_time = absl::Now() - call_.started;
-    Start();
-  }
-
   void Ref() { references_.fetch_add(1, std::memory_order_relaxed); }
   // Deletes the reactor with the last reference.
   void Unref() {
@@ -272,14 +199,8 @@ class CallReactor : public GrpcReactor {
     }
   }
 
-  const MethodInfo method_;
-  Admission& admission_;
-  const Logger& logger_;
-  std::optional<Admission::Ticket> ticket_;
   // gRPC's, until OnDone, and one per live Pin or Lock.
   std::atomic<int> references_{1};
-  // A cancel came when the call's deadline had passed.
-  std::atomic<bool> deadline_passed_{false};
   std::deque<std::function<void()>> ops_ ABSL_GUARDED_BY(mu_);
   bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -4,10 +4,10 @@ namespace voxgate::server {
 
 ChatCall::ChatCall(grpc::CallbackServerContext* context,
                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                   const CallServices& services,
-                   const OperationServices& operations)
+                   const call::CallServices& services,
+                   const operations::OperationServices& operations)
     : TypedUnaryCall(context, request, response,
-                     {"Chat", MethodClass::kGeneral}, services),
+                     call::kChat, services),
       operation_(operations, scope()) {}
 
 void ChatCall::Start() {

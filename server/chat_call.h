@@ -1,8 +1,9 @@
 #ifndef VOXGATE_SERVER_CHAT_CALL_H_
 #define VOXGATE_SERVER_CHAT_CALL_H_
 
-#include "server/call_scope.h"
-#include "server/chat_operation.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
+#include "operations/chat_operation.h"
 #include "server/unary_call.h"
 #include "voxgate/v1/chat.pb.h"
 
@@ -14,7 +15,7 @@ class ChatCall final
  public:
   ChatCall(grpc::CallbackServerContext* context,
            const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-           const CallServices& services, const OperationServices& operations);
+           const call::CallServices& services, const operations::OperationServices& operations);
 
  private:
   void Start() override;
@@ -22,7 +23,7 @@ class ChatCall final
     return request_.model();
   }
 
-  ChatOperation operation_;
+  operations::ChatOperation operation_;
 };
 
 }  // namespace voxgate::server

@@ -1,9 +1,9 @@
 #include "server/chat_stream_call.h"
 
 #include "absl/time/clock.h"
-#include "server/audio_for_chat.h"
-#include "server/api_mapping.h"
-#include "server/chat_operation.h"
+#include "operations/audio_for_chat.h"
+#include "operations/api_mapping.h"
+#include "operations/chat_operation.h"
 #include "server/wire_messages.h"
 
 namespace voxgate::server {
@@ -27,9 +27,9 @@ class ChatStreamCall::UpstreamObserver final
 
 ChatStreamCall::ChatStreamCall(grpc::CallbackServerContext* context,
                                const grpc::ByteBuffer* request,
-                               const CallServices& services,
-                               const OperationServices& operations)
-    : CallReactor(context, {"ChatStream", MethodClass::kGeneral}, services),
+                               const call::CallServices& services,
+                               const operations::OperationServices& operations)
+    : CallReactor(context, call::kChatStream, services),
       request_bytes_(request),
       operations_(operations) {}
 
@@ -49,17 +49,17 @@ void ChatStreamCall::Refused(absl::Status status) {
 }
 
 void ChatStreamCall::Start() {
-  absl::StatusOr<PreparedChat> prepared =
-      PrepareChatStream(request_, operations_, pool_);
+  absl::StatusOr<operations::PreparedChat> prepared =
+      operations::PrepareChatStream(request_, operations_, pool_);
   if (!prepared.ok()) return Refused(prepared.status());
-  if (AudioParts(prepared->chat).empty()) return StartUpstream(*std::move(prepared));
+  if (operations::AudioParts(prepared->chat).empty()) return StartUpstream(*std::move(prepared));
   // Audio is charged by its measured length: count it on a worker first.
   auto pin = std::make_shared<Pin>(this);
   upstream::ChatBackend* backend = prepared->backend;
-  absl::Status queued = MeasureChatAudio(
+  absl::Status queued = operations::MeasureChatAudio(
       std::move(prepared->chat), {}, operations_.config, call_.deadline,
       operations_.workers,
-      [this, pin, backend](absl::StatusOr<MeasuredChat> measured) {
+      [this, pin, backend](absl::StatusOr<operations::MeasuredChat> measured) {
         if (!measured.ok()) return Refused(measured.status());
         call_.audio_seconds = measured->audio_seconds;
         StartUpstream({backend, std::move(measured->chat)});
@@ -67,7 +67,7 @@ void ChatStreamCall::Start() {
   if (!queued.ok()) Refused(queued);
 }
 
-void ChatStreamCall::StartUpstream(PreparedChat prepared) {
+void ChatStreamCall::StartUpstream(operations::PreparedChat prepared) {
   upstream_started_ = absl::Now();
   Pin pin(this);  // the upstream may end, and the call with it, before Attach
   upstream_key_ = work_.Reserve();
@@ -86,7 +86,7 @@ void ChatStreamCall::StartUpstream(PreparedChat prepared) {
 bool ChatStreamCall::OnDelta(const upstream::ChatDelta& delta) {
   Lock lock(this);
   summary_.Add(delta);
-  std::optional<v1::ChatChunk> chunk = ChunkForDelta(delta);
+  std::optional<v1::ChatChunk> chunk = operations::ChunkForDelta(delta);
   if (!chunk.has_value() || finished_) return true;
   queue_.push_back(*std::move(chunk));
   PumpLocked();

@@ -8,8 +8,9 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/call_reactor.h"
-#include "server/call_scope.h"
-#include "server/chat_operation.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
+#include "operations/chat_operation.h"
 #include "voxgate/v1/chat.pb.h"
 
 namespace voxgate::server {
@@ -23,8 +24,8 @@ class ChatStreamCall final
     : public CallReactor<grpc::ServerWriteReactor<grpc::ByteBuffer>> {
  public:
   ChatStreamCall(grpc::CallbackServerContext* context,
-                 const grpc::ByteBuffer* request, const CallServices& services,
-                 const OperationServices& operations);
+                 const grpc::ByteBuffer* request, const call::CallServices& services,
+                 const operations::OperationServices& operations);
   // Parses the request and asks for admission; the upstream request starts
   // once a slot is granted.
   void Begin();
@@ -38,7 +39,7 @@ class ChatStreamCall final
   class UpstreamObserver;
   void Start() override;
   // Sends the prepared request upstream (on the reaction or a worker).
-  void StartUpstream(PreparedChat prepared);
+  void StartUpstream(operations::PreparedChat prepared);
   void Refused(absl::Status status) override;
   void OnCallerCancelled() override;
   bool OnDelta(const upstream::ChatDelta& delta);
@@ -49,7 +50,7 @@ class ChatStreamCall final
 
   const grpc::ByteBuffer* const request_bytes_;
   v1::ChatRequest request_;
-  const OperationServices operations_;
+  const operations::OperationServices operations_;
   absl::Time upstream_started_;
   CancelScope::Key upstream_key_ = 0;
 
@@ -63,7 +64,7 @@ class ChatStreamCall final
   bool busy_ ABSL_GUARDED_BY(mu_) = true;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::Status> final_status_ ABSL_GUARDED_BY(mu_);
-  ChatStreamSummary summary_ ABSL_GUARDED_BY(mu_);
+  operations::ChatStreamSummary summary_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<upstream::Transfer> transfer_ ABSL_GUARDED_BY(mu_);
 };
 

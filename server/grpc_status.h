@@ -9,14 +9,9 @@
 
 namespace voxgate::server {
 
-// The one conversion from the gateway's absl::Status to what callers see. Codes
-// map one to one (both follow google.rpc.Code); the message is scrubbed of
-// credentials (URL user info, bearer tokens, api keys) so upstream errors can
-// be passed on.
+// The one conversion from the gateway's absl::Status to what gRPC callers
+// see: StatusToProto, with its details in grpc-status-details-bin.
 grpc::Status ToGrpcStatus(const absl::Status& status);
-
-// Removes credentials from text that may quote URLs or HTTP headers.
-std::string ScrubSecrets(absl::string_view text);
 
 }  // namespace voxgate::server
 

@@ -1,5 +1,7 @@
 #include "server/grpc_status.h"
 
+#include "call/status_details.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -37,7 +39,7 @@ TEST(GrpcStatusTest, ScrubsCredentialsButKeepsTheEndpoint) {
 }
 
 TEST(GrpcStatusTest, LeavesPlainUrlsAlone) {
-  EXPECT_EQ(ScrubSecrets("connect to http://10.0.0.1:8000/v1 failed: refused"),
+  EXPECT_EQ(call::ScrubSecrets("connect to http://10.0.0.1:8000/v1 failed: refused"),
             "connect to http://10.0.0.1:8000/v1 failed: refused");
 }
 

@@ -24,9 +24,9 @@ class GetOperationCall final
  public:
   GetOperationCall(grpc::CallbackServerContext* context,
                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                   const CallServices& services, OperationDirectory& directory)
+                   const call::CallServices& services, operations::OperationDirectory& directory)
       : TypedUnaryCall(context, request, response,
-                       {"GetOperation", MethodClass::kGeneral}, services),
+                       call::kGetOperation, services),
         directory_(directory) {}
 
  private:
@@ -37,7 +37,7 @@ class GetOperationCall final
                      Complete(operation.status());
                    });
   }
-  OperationDirectory& directory_;
+  operations::OperationDirectory& directory_;
 };
 
 class ListOperationsCall final
@@ -46,10 +46,10 @@ class ListOperationsCall final
  public:
   ListOperationsCall(grpc::CallbackServerContext* context,
                      const grpc::ByteBuffer* request,
-                     grpc::ByteBuffer* response, const CallServices& services,
-                     OperationDirectory& directory)
+                     grpc::ByteBuffer* response, const call::CallServices& services,
+                     operations::OperationDirectory& directory)
       : TypedUnaryCall(context, request, response,
-                       {"ListOperations", MethodClass::kGeneral}, services),
+                       call::kListOperations, services),
         directory_(directory) {}
 
  private:
@@ -102,7 +102,7 @@ class ListOperationsCall final
           Complete(absl::OkStatus());
         });
   }
-  OperationDirectory& directory_;
+  operations::OperationDirectory& directory_;
 };
 
 class CancelOperationCall final
@@ -111,10 +111,10 @@ class CancelOperationCall final
  public:
   CancelOperationCall(grpc::CallbackServerContext* context,
                       const grpc::ByteBuffer* request,
-                      grpc::ByteBuffer* response, const CallServices& services,
-                      OperationDirectory& directory)
+                      grpc::ByteBuffer* response, const call::CallServices& services,
+                      operations::OperationDirectory& directory)
       : TypedUnaryCall(context, request, response,
-                       {"CancelOperation", MethodClass::kGeneral}, services),
+                       call::kCancelOperation, services),
         directory_(directory) {}
 
  private:
@@ -122,7 +122,7 @@ class CancelOperationCall final
     directory_.Cancel(request_.name(), call_.tenant,
                       [this](absl::Status status) { Complete(status); });
   }
-  OperationDirectory& directory_;
+  operations::OperationDirectory& directory_;
 };
 
 class DeleteOperationCall final
@@ -131,10 +131,10 @@ class DeleteOperationCall final
  public:
   DeleteOperationCall(grpc::CallbackServerContext* context,
                       const grpc::ByteBuffer* request,
-                      grpc::ByteBuffer* response, const CallServices& services,
-                      OperationDirectory& directory)
+                      grpc::ByteBuffer* response, const call::CallServices& services,
+                      operations::OperationDirectory& directory)
       : TypedUnaryCall(context, request, response,
-                       {"DeleteOperation", MethodClass::kGeneral}, services),
+                       call::kDeleteOperation, services),
         directory_(directory) {}
 
  private:
@@ -142,7 +142,7 @@ class DeleteOperationCall final
     directory_.Delete(request_.name(), call_.tenant,
                       [this](absl::Status status) { Complete(status); });
   }
-  OperationDirectory& directory_;
+  operations::OperationDirectory& directory_;
 };
 
 // Looks every kWaitPoll until the operation is done, the request's timeout
@@ -153,11 +153,10 @@ class WaitOperationCall final
  public:
   WaitOperationCall(grpc::CallbackServerContext* context,
                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                    const CallServices& services, OperationDirectory& directory,
+                    const call::CallServices& services, operations::OperationDirectory& directory,
                     TimerQueue& timers)
       : TypedUnaryCall(context, request, response,
-                       {"WaitOperation", MethodClass::kGeneral,
-                        /*long_lived_stream=*/false, /*long_poll=*/true},
+                       call::kWaitOperation,
                        services),
         directory_(directory),
         timers_(timers) {}
@@ -208,7 +207,7 @@ class WaitOperationCall final
     });
   }
 
-  OperationDirectory& directory_;
+  operations::OperationDirectory& directory_;
   TimerQueue& timers_;
   absl::Time until_;
 };

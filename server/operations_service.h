@@ -3,7 +3,7 @@
 
 #include "google/longrunning/operations.grpc.pb.h"
 #include "server/call_reactor.h"
-#include "server/operation_directory.h"
+#include "operations/operation_directory.h"
 
 namespace voxgate::server {
 
@@ -24,7 +24,7 @@ using RawOperationsService =
 // limits, draining). Every reference must outlive the server.
 class OperationsServiceImpl final : public RawOperationsService {
  public:
-  OperationsServiceImpl(const CallServices& services, BatchRunner& runner,
+  OperationsServiceImpl(const call::CallServices& services, operations::BatchRunner& runner,
                         TimerQueue& timers)
       : services_(services), directory_(runner), timers_(timers) {}
 
@@ -45,8 +45,8 @@ class OperationsServiceImpl final : public RawOperationsService {
                                           grpc::ByteBuffer* response) override;
 
  private:
-  const CallServices services_;
-  OperationDirectory directory_;
+  const call::CallServices services_;
+  operations::OperationDirectory directory_;
   TimerQueue& timers_;
 };
 

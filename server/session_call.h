@@ -57,8 +57,8 @@ class SessionCall
   }
 
  protected:
-  SessionCall(grpc::CallbackServerContext* context, const MethodInfo& method,
-              const CallServices& services, absl::Duration idle_timeout,
+  SessionCall(grpc::CallbackServerContext* context, const call::Method& method,
+              const call::CallServices& services, absl::Duration idle_timeout,
               TimerQueue& timers)
       : CallReactor(context, method, services),
         timers_(timers),
@@ -148,7 +148,7 @@ class SessionCall
     if (idle_timeout_ > absl::ZeroDuration())
       when = std::min(when, idle_since + idle_timeout_);
     if (call_.grant != nullptr)
-      when = std::min(when, absl::Now() + kRevocationCheckInterval);
+      when = std::min(when, absl::Now() + call::kRevocationCheckInterval);
     timer_ = timers_.Schedule(when, [this] { OnTimer(); });
   }
 
@@ -157,7 +157,7 @@ class SessionCall
     timer_ = 0;
     if (finished_ || end_status_.has_value() || session_ended_)
       return MaybeFinishLocked();
-    if (absl::Status revoked = RevocationOf(call_.grant); !revoked.ok())
+    if (absl::Status revoked = call::RevocationOf(call_.grant); !revoked.ok())
       return FailLocked(std::move(revoked));
     const absl::Time now = absl::Now();
     if (now >= call_.deadline) {

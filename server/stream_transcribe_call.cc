@@ -6,26 +6,25 @@
 namespace voxgate::server {
 
 StreamTranscribeCall::StreamTranscribeCall(grpc::CallbackServerContext* context,
-                                           const CallServices& services,
+                                           const call::CallServices& services,
                                            const Config& config,
                                            upstream::Routing& routing,
                                            WorkerPool& workers,
                                            TimerQueue& timers)
     : SessionCall(context,
-                  {"StreamTranscribe", MethodClass::kTranscription,
-                   /*long_lived_stream=*/true},
+                  call::kStreamTranscribe,
                   services, ToAbsl(config.limits().stream_idle_timeout()),
                   timers),
       config_(config),
       routing_(routing),
       workers_(workers) {}
 
-std::shared_ptr<StreamSession> StreamTranscribeCall::MakeSession() {
-  return std::make_shared<StreamSession>(config_, routing_, workers_, metrics_,
+std::shared_ptr<operations::StreamSession> StreamTranscribeCall::MakeSession() {
+  return std::make_shared<operations::StreamSession>(config_, routing_, workers_, metrics_,
                                          call_, *this);
 }
 
-void StreamTranscribeCall::Receive(StreamSession& session,
+void StreamTranscribeCall::Receive(operations::StreamSession& session,
                                    grpc::ByteBuffer& message) {
   if (absl::Status parsed = ParseMessage(message, request_); !parsed.ok()) {
     return session.Fail(parsed);
@@ -48,21 +47,20 @@ void StreamTranscribeCall::Receive(StreamSession& session,
 }
 
 TranscribeUploadCall::TranscribeUploadCall(grpc::CallbackServerContext* context,
-                                           const CallServices& services,
-                                           const OperationServices& operations)
+                                           const call::CallServices& services,
+                                           const operations::OperationServices& operations)
     : SessionCall(context,
-                  {"TranscribeUpload", MethodClass::kTranscription,
-                   /*long_lived_stream=*/true},
+                  call::kTranscribeUpload,
                   services,
                   ToAbsl(operations.config.limits().stream_idle_timeout()),
                   operations.timers),
       operations_(operations) {}
 
-std::shared_ptr<UploadSession> TranscribeUploadCall::MakeSession() {
-  return std::make_shared<UploadSession>(operations_, call_, pool_, *this);
+std::shared_ptr<operations::UploadSession> TranscribeUploadCall::MakeSession() {
+  return std::make_shared<operations::UploadSession>(operations_, call_, pool_, *this);
 }
 
-void TranscribeUploadCall::Receive(UploadSession& session,
+void TranscribeUploadCall::Receive(operations::UploadSession& session,
                                    grpc::ByteBuffer& message) {
   if (absl::Status parsed = ParseMessage(message, request_); !parsed.ok()) {
     return session.Fail(parsed);

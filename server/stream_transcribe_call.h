@@ -6,10 +6,10 @@
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
 #include "grpcpp/grpcpp.h"
-#include "server/config/config.h"
+#include "config/config.h"
 #include "server/session_call.h"
-#include "server/stream_session.h"
-#include "server/upload_session.h"
+#include "operations/stream_session.h"
+#include "operations/upload_session.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/stream.pb.h"
 #include "voxgate/v1/transcribe.pb.h"
@@ -18,16 +18,16 @@ namespace voxgate::server {
 
 // StreamTranscribe's gRPC side; all audio work is the StreamSession's.
 class StreamTranscribeCall final
-    : public SessionCall<StreamSession, v1::StreamTranscribeResponse> {
+    : public SessionCall<operations::StreamSession, v1::StreamTranscribeResponse> {
  public:
   StreamTranscribeCall(grpc::CallbackServerContext* context,
-                       const CallServices& services, const Config& config,
+                       const call::CallServices& services, const Config& config,
                        upstream::Routing& routing, WorkerPool& workers,
                        TimerQueue& timers);
 
  private:
-  std::shared_ptr<StreamSession> MakeSession() override;
-  void Receive(StreamSession& session, grpc::ByteBuffer& message) override;
+  std::shared_ptr<operations::StreamSession> MakeSession() override;
+  void Receive(operations::StreamSession& session, grpc::ByteBuffer& message) override;
 
   const Config& config_;
   upstream::Routing& routing_;
@@ -37,17 +37,17 @@ class StreamTranscribeCall final
 
 // TranscribeUpload's gRPC side; all audio work is the UploadSession's.
 class TranscribeUploadCall final
-    : public SessionCall<UploadSession, v1::TranscribeUploadResponse> {
+    : public SessionCall<operations::UploadSession, v1::TranscribeUploadResponse> {
  public:
   TranscribeUploadCall(grpc::CallbackServerContext* context,
-                       const CallServices& services,
-                       const OperationServices& operations);
+                       const call::CallServices& services,
+                       const operations::OperationServices& operations);
 
  private:
-  std::shared_ptr<UploadSession> MakeSession() override;
-  void Receive(UploadSession& session, grpc::ByteBuffer& message) override;
+  std::shared_ptr<operations::UploadSession> MakeSession() override;
+  void Receive(operations::UploadSession& session, grpc::ByteBuffer& message) override;
 
-  const OperationServices& operations_;
+  const operations::OperationServices& operations_;
   v1::TranscribeUploadRequest request_;
 };
 

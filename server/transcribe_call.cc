@@ -1,11 +1,11 @@
 #include "server/transcribe_call.h"
 
-#include "server/transcribe_operation.h"
+#include "operations/transcribe_operation.h"
 
 namespace voxgate::server {
 
 void TranscribeCall::Start() {
-  StartTranscribe(operations_, std::move(request_), scope(),
+  operations::StartTranscribe(operations_, std::move(request_), scope(),
                   [this](absl::StatusOr<v1::TranscribeResponse> answer) {
                     if (answer.ok()) response_ = *std::move(answer);
                     Complete(answer.status());

@@ -1,7 +1,8 @@
 #ifndef VOXGATE_SERVER_TRANSCRIBE_CALL_H_
 #define VOXGATE_SERVER_TRANSCRIBE_CALL_H_
 
-#include "server/call_scope.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
 #include "server/unary_call.h"
 #include "voxgate/v1/transcribe.pb.h"
 
@@ -13,10 +14,10 @@ class TranscribeCall final
  public:
   TranscribeCall(grpc::CallbackServerContext* context,
                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                 const CallServices& services,
-                 const OperationServices& operations)
+                 const call::CallServices& services,
+                 const operations::OperationServices& operations)
       : TypedUnaryCall(context, request, response,
-                       {"Transcribe", MethodClass::kTranscription}, services),
+                       call::kTranscribe, services),
         operations_(operations) {}
 
  private:
@@ -25,7 +26,7 @@ class TranscribeCall final
     return request_.config().model();
   }
 
-  const OperationServices operations_;
+  const operations::OperationServices operations_;
 };
 
 }  // namespace voxgate::server

@@ -20,8 +20,8 @@ class UnaryCall : public CallReactor<grpc::ServerUnaryReactor> {
  public:
   UnaryCall(grpc::CallbackServerContext* context,
             const grpc::ByteBuffer* request_bytes,
-            grpc::ByteBuffer* response_bytes, const MethodInfo& method,
-            const CallServices& services)
+            grpc::ByteBuffer* response_bytes, const call::Method& method,
+            const call::CallServices& services)
       : CallReactor(context, method, services),
         request_bytes_(request_bytes),
         response_bytes_(response_bytes) {}

@@ -5,7 +5,7 @@
 #include "server/batch_call.h"
 #include "server/chat_call.h"
 #include "server/chat_stream_call.h"
-#include "server/model_catalog.h"
+#include "operations/model_catalog.h"
 #include "server/stream_transcribe_call.h"
 #include "server/transcribe_call.h"
 #include "server/unary_call.h"
@@ -22,17 +22,17 @@ class ListModelsCall final
  public:
   ListModelsCall(grpc::CallbackServerContext* context,
                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                 const CallServices& services,
+                 const call::CallServices& services,
                  const v1::ListModelsResponse& catalog,
                  const upstream::Routing& routing)
       : TypedUnaryCall(context, request, response,
-                       {"ListModels", MethodClass::kGeneral}, services),
+                       call::kListModels, services),
         catalog_(catalog),
         routing_(routing) {}
 
  private:
   void Start() override {
-    response_ = CurrentModels(catalog_, routing_);
+    response_ = operations::CurrentModels(catalog_, routing_);
     Complete(absl::OkStatus());
   }
 
@@ -40,7 +40,7 @@ class ListModelsCall final
   const upstream::Routing& routing_;
 };
 
-CallServices WithDeadline(const CallServices& services,
+call::CallServices WithDeadline(const call::CallServices& services,
                           const google::protobuf::Duration& deadline) {
   return {services.admission, services.logger, services.metrics,
           ToAbsl(deadline)};
@@ -49,11 +49,11 @@ CallServices WithDeadline(const CallServices& services,
 }  // namespace
 
 VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
-                                       const CallServices& services,
+                                       const call::CallServices& services,
                                        upstream::Routing& routing,
                                        WorkerPool& workers, TimerQueue& timers,
-                                       AudioFetcher* fetcher,
-                                       OperationStore* operations)
+                                       operations::AudioFetcher* fetcher,
+                                       operations::OperationStore* operations)
     : config_(config),
       unary_(WithDeadline(services, config.limits().default_unary_deadline())),
       streams_(
@@ -66,12 +66,12 @@ VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
       operations_{config,         routing,        workers,
                   timers,         fetcher,        &spool_budget_,
                   &decoded_audio_budget_},
-      catalog_(BuildModelCatalog(config)) {
+      catalog_(operations::BuildModelCatalog(config)) {
   if (operations == nullptr) {
-    own_store_ = std::make_unique<MemoryOperationStore>(timers.clock());
+    own_store_ = std::make_unique<operations::MemoryOperationStore>(timers.clock());
     operations = own_store_.get();
   }
-  batches_ = BatchRunner::Create(
+  batches_ = operations::BatchRunner::Create(
       config.batch(), static_cast<int>(config.limits().max_chunks_in_flight()),
       operations_, *operations, services.logger);
 }

@@ -4,11 +4,12 @@
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
 #include "grpcpp/grpcpp.h"
-#include "server/batch_runner.h"
+#include "operations/batch_runner.h"
 #include "server/call_reactor.h"
-#include "server/call_scope.h"
-#include "server/config/config.h"
-#include "server/memory_operation_store.h"
+#include "call/call_scope.h"
+#include "operations/operation_services.h"
+#include "config/config.h"
+#include "operations/memory_operation_store.h"
 #include "common/byte_budget.h"
 #include "upstream/routing.h"
 #include "voxgate/v1/service.grpc.pb.h"
@@ -39,10 +40,10 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   // `fetcher` (AudioInput.uri) may be null: URLs are then refused.
   // `operations` holds BatchTranscribe's operations; null: a store in this
   // process's memory.
-  VoxgateServiceImpl(const Config& config, const CallServices& services,
+  VoxgateServiceImpl(const Config& config, const call::CallServices& services,
                      upstream::Routing& routing, WorkerPool& workers,
-                     TimerQueue& timers, AudioFetcher* fetcher = nullptr,
-                     OperationStore* operations = nullptr);
+                     TimerQueue& timers, operations::AudioFetcher* fetcher = nullptr,
+                     operations::OperationStore* operations = nullptr);
   ~VoxgateServiceImpl() override;
 
   grpc::ServerUnaryReactor* Transcribe(grpc::CallbackServerContext* context,
@@ -65,9 +66,9 @@ class VoxgateServiceImpl final : public RawVoxgateService {
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response) override;
   // What the operations use; the HTTP front door runs them too.
-  const OperationServices& operations() const { return operations_; }
+  const operations::OperationServices& operations() const { return operations_; }
   // BatchTranscribe's operations (google.longrunning.Operations serves them).
-  BatchRunner& batches() const { return *batches_; }
+  operations::BatchRunner& batches() const { return *batches_; }
 
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
@@ -75,17 +76,17 @@ class VoxgateServiceImpl final : public RawVoxgateService {
 
  private:
   const Config& config_;
-  const CallServices unary_;
-  const CallServices streams_;
+  const call::CallServices unary_;
+  const call::CallServices streams_;
   upstream::Routing& routing_;
   WorkerPool& workers_;
   TimerQueue& timers_;
   ByteBudget spool_budget_;
   ByteBudget decoded_audio_budget_;
-  const OperationServices operations_;
+  const operations::OperationServices operations_;
   const v1::ListModelsResponse catalog_;
-  std::unique_ptr<MemoryOperationStore> own_store_;  // when none is given
-  std::shared_ptr<BatchRunner> batches_;
+  std::unique_ptr<operations::MemoryOperationStore> own_store_;  // when none is given
+  std::shared_ptr<operations::BatchRunner> batches_;
 };
 
 }  // namespace voxgate::server

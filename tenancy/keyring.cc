@@ -7,7 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/peer_identity.h"
-#include "server/config/yaml_proto.h"
+#include "config/yaml_proto.h"
+#include "call/methods.h"
 #include "tenancy/api_key.h"
 
 namespace voxgate::tenancy {
@@ -54,12 +55,8 @@ absl::Status ValidateTenant(const std::string& path,
 }  // namespace
 
 const std::vector<std::string>& KnownMethods() {
-  static const auto* const kMethods = new std::vector<std::string>{
-      "Transcribe", "StreamTranscribe", "TranscribeUpload", "BatchTranscribe",
-      "Analyze", "Chat", "ChatStream", "ListModels", "Metrics",
-      // google.longrunning.Operations (a tenant sees its own operations only)
-      "GetOperation", "ListOperations", "WaitOperation", "CancelOperation",
-      "DeleteOperation"};
+  static const auto* const kMethods =
+      new std::vector<std::string>(call::TenantMethodNames());
   return *kMethods;
 }
 
@@ -91,7 +88,7 @@ absl::Status TenantPolicy::AllowsModel(absl::string_view model) const {
 absl::StatusOr<std::shared_ptr<const KeyRing>> KeyRing::Parse(
     absl::string_view yaml) {
   ::voxgate::config::v1::KeysFile file;
-  if (absl::Status parsed = server::ParseYamlIntoMessage(yaml, file);
+  if (absl::Status parsed = ParseYamlIntoMessage(yaml, file);
       !parsed.ok()) {
     return parsed;
   }

@@ -31,15 +31,15 @@ absl::Duration Until(absl::Time now, absl::Duration unit) {
 
 namespace limit_text {
 
-absl::string_view ClassName(server::MethodClass method_class) {
+absl::string_view ClassName(call::MethodClass method_class) {
   switch (method_class) {
-    case server::MethodClass::kGeneral:
+    case call::MethodClass::kGeneral:
       return "general";
-    case server::MethodClass::kTranscription:
+    case call::MethodClass::kTranscription:
       return "transcription";
-    case server::MethodClass::kUnderstanding:
+    case call::MethodClass::kUnderstanding:
       return "understanding";
-    case server::MethodClass::kBatch:
+    case call::MethodClass::kBatch:
       return "batch";
   }
   return "general";

@@ -8,14 +8,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/admission.h"
+#include "call/admission.h"
 
 namespace voxgate::tenancy {
 
 // One call's claim on its tenant's limits; a zero limit is no limit.
 struct LimitClaim {
   std::string tenant;
-  server::MethodClass method_class = server::MethodClass::kGeneral;
+  call::MethodClass method_class = call::MethodClass::kGeneral;
   uint32_t requests_per_minute = 0;  // for this method class
   uint64_t tokens_per_day = 0;
   uint64_t audio_seconds_per_hour = 0;
@@ -45,7 +45,7 @@ class Limiter {
 
 // What every limiter says, so that local and shared limits read alike.
 namespace limit_text {
-absl::string_view ClassName(server::MethodClass method_class);
+absl::string_view ClassName(call::MethodClass method_class);
 absl::Status RequestsExceeded(const LimitClaim& claim, absl::Duration retry);
 absl::Status TokensExceeded(const LimitClaim& claim, absl::Duration retry);
 absl::Status AudioExceeded(const LimitClaim& claim, absl::Duration retry);

@@ -44,7 +44,7 @@ TEST_F(LocalLimiterTest, AtMostNRequestsInAnySixtySeconds) {
   EXPECT_THAT(CheckNow(Claim()), IsOk());
   // Other method classes and tenants have windows of their own.
   LimitClaim other = Claim();
-  other.method_class = server::MethodClass::kTranscription;
+  other.method_class = call::MethodClass::kTranscription;
   EXPECT_THAT(CheckNow(other), IsOk());
   other = Claim();
   other.tenant = "ops";

@@ -13,7 +13,7 @@ namespace {
 
 // The key the caller sent, if any: `authorization: Bearer <key>` (the
 // OpenAI SDKs' way) or `x-api-key: <key>`.
-std::optional<absl::string_view> KeyOf(const server::CallerMetadata* metadata) {
+std::optional<absl::string_view> KeyOf(const call::CallerMetadata* metadata) {
   if (metadata == nullptr) return std::nullopt;
   if (auto authorization = metadata->Find("authorization")) {
     absl::string_view value = *authorization;
@@ -28,16 +28,16 @@ std::optional<absl::string_view> KeyOf(const server::CallerMetadata* metadata) {
 }
 
 uint32_t RequestsPerMinute(const TenantPolicy& tenant,
-                           server::MethodClass method_class) {
+                           call::MethodClass method_class) {
   const auto& rpm = tenant.limits().requests_per_minute();
   switch (method_class) {
-    case server::MethodClass::kGeneral:
+    case call::MethodClass::kGeneral:
       return rpm.general();
-    case server::MethodClass::kTranscription:
+    case call::MethodClass::kTranscription:
       return rpm.transcription();
-    case server::MethodClass::kUnderstanding:
+    case call::MethodClass::kUnderstanding:
       return rpm.understanding();
-    case server::MethodClass::kBatch:
+    case call::MethodClass::kBatch:
       return rpm.batch();
   }
   return 0;
@@ -63,7 +63,7 @@ Rejection ReasonOf(const absl::Status& refusal) {
 
 }  // namespace
 
-class TenantGate::Grant final : public server::CallGrant {
+class TenantGate::Grant final : public call::CallGrant {
  public:
   Grant(TenantGate& gate, std::shared_ptr<const KeyRing> ring,
         const TenantPolicy& tenant, bool stream, Credential credential)
@@ -99,7 +99,7 @@ class TenantGate::Grant final : public server::CallGrant {
     return allowed;
   }
 
-  void Charge(const server::CallUsage& usage) override {
+  void Charge(const call::CallUsage& usage) override {
     gate_.metrics_.Ended(tenant_.name(), usage.method, usage.code,
                          usage.prompt_tokens, usage.completion_tokens,
                          usage.audio_seconds);
@@ -126,7 +126,7 @@ class TenantGate::Grant final : public server::CallGrant {
   // tenant's policy.
   LaterCharge ChargeLater() const override {
     return [&gate = gate_, ring = ring_,
-            &tenant = tenant_](const server::CallUsage& usage) {
+            &tenant = tenant_](const call::CallUsage& usage) {
       gate.metrics_.Used(tenant.name(), usage.prompt_tokens,
                          usage.completion_tokens, usage.audio_seconds);
       ChargeQuotas(gate, tenant, usage);
@@ -136,7 +136,7 @@ class TenantGate::Grant final : public server::CallGrant {
  private:
   // The quotas a call's usage counts against (only those the tenant has).
   static void ChargeQuotas(TenantGate& gate, const TenantPolicy& tenant,
-                           const server::CallUsage& usage) {
+                           const call::CallUsage& usage) {
     const auto& limits = tenant.limits();
     const int64_t tokens = limits.tokens_per_day() > 0
                                ? usage.prompt_tokens + usage.completion_tokens
@@ -171,7 +171,7 @@ void TenantGate::KeysChanged(const KeyRing& ring) {
 }
 
 absl::StatusOr<const TenantPolicy*> TenantGate::Identify(
-    const KeyRing& ring, const server::CallerMetadata* metadata,
+    const KeyRing& ring, const call::CallerMetadata* metadata,
     absl::string_view identity, Credential* credential) {
   const std::optional<absl::string_view> key = KeyOf(metadata);
   if (key.has_value()) {
@@ -192,7 +192,7 @@ absl::StatusOr<const TenantPolicy*> TenantGate::Identify(
             "not listed by any tenant");
 }
 
-absl::Status TenantGate::Authenticate(const server::CallerMetadata& metadata,
+absl::Status TenantGate::Authenticate(const call::CallerMetadata& metadata,
                                       absl::string_view identity) {
   std::shared_ptr<const KeyRing> ring = keys_.Current();
   absl::StatusOr<const TenantPolicy*> found =
@@ -201,7 +201,7 @@ absl::Status TenantGate::Authenticate(const server::CallerMetadata& metadata,
   return found.status();
 }
 
-void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
+void TenantGate::Check(const call::AdmissionRequest& request, Done done) {
   std::shared_ptr<const KeyRing> ring = keys_.Current();
   Credential credential;
   absl::StatusOr<const TenantPolicy*> found =
@@ -252,7 +252,7 @@ void TenantGate::Check(const server::AdmissionRequest& request, Done done) {
           done(WithTenant(std::move(verdict), tenant));
           return;
         }
-        done(std::unique_ptr<server::CallGrant>(std::move(*held)));
+        done(std::unique_ptr<call::CallGrant>(std::move(*held)));
       });
 }
 
@@ -303,7 +303,7 @@ void TenantGate::Leave(const std::string& tenant, bool stream) {
 }
 
 absl::Status TenantGate::AuthorizeMetrics(
-    const server::CallerMetadata& metadata) {
+    const call::CallerMetadata& metadata) {
   std::shared_ptr<const KeyRing> ring = keys_.Current();
   absl::StatusOr<const TenantPolicy*> found = Identify(*ring, &metadata, "");
   if (!found.ok()) return found.status();

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "server/admission.h"
+#include "call/admission.h"
 #include "tenancy/keys_store.h"
 #include "tenancy/limiter.h"
 #include "tenancy/tenant_metrics.h"
@@ -33,15 +33,15 @@ struct DefaultShare {
   int percent = 0;  // of the replica's limits, for messages
 };
 
-class TenantGate final : public server::AdmissionCheck {
+class TenantGate final : public call::AdmissionCheck {
  public:
   // All borrowed; they must outlive the gate and every call it admitted.
   TenantGate(KeysStore& keys, Limiter& limiter, TenantMetrics& metrics,
              DefaultShare share = DefaultShare())
       : keys_(keys), limiter_(limiter), metrics_(metrics), share_(share) {}
 
-  void Check(const server::AdmissionRequest& request, Done done) override;
-  absl::Status Authenticate(const server::CallerMetadata& metadata,
+  void Check(const call::AdmissionRequest& request, Done done) override;
+  absl::Status Authenticate(const call::CallerMetadata& metadata,
                             absl::string_view identity) override;
 
   // A new version of the keys file: every call admitted with a key or
@@ -50,7 +50,7 @@ class TenantGate final : public server::AdmissionCheck {
 
   // For the admin port's /metrics: OK when the key's tenant may call
   // "Metrics", else UNAUTHENTICATED or PERMISSION_DENIED.
-  absl::Status AuthorizeMetrics(const server::CallerMetadata& metadata);
+  absl::Status AuthorizeMetrics(const call::CallerMetadata& metadata);
 
  private:
   class Grant;
@@ -60,7 +60,7 @@ class TenantGate final : public server::AdmissionCheck {
   };
   // Who the caller is, or UNAUTHENTICATED.
   absl::StatusOr<const TenantPolicy*> Identify(
-      const KeyRing& ring, const server::CallerMetadata* metadata,
+      const KeyRing& ring, const call::CallerMetadata* metadata,
       absl::string_view identity, Credential* credential = nullptr);
   void Track(Grant* grant);
   void Untrack(Grant* grant);

@@ -21,7 +21,7 @@ using ::testing::Not;
 using ::voxgate::testing::IsOk;
 using ::voxgate::testing::StatusIs;
 
-class MapMetadata final : public server::CallerMetadata {
+class MapMetadata final : public call::CallerMetadata {
  public:
   explicit MapMetadata(std::map<std::string, std::string> values)
       : values_(std::move(values)) {}
@@ -67,19 +67,19 @@ keys:
   }
 
   // The gate's inline answer.
-  absl::StatusOr<std::unique_ptr<server::CallGrant>> Admit(
+  absl::StatusOr<std::unique_ptr<call::CallGrant>> Admit(
       std::map<std::string, std::string> metadata,
       absl::string_view method = "Chat", absl::string_view model = "llama3",
       bool stream = false, absl::string_view identity = "") {
     MapMetadata caller(std::move(metadata));
-    server::AdmissionRequest request;
+    call::AdmissionRequest request;
     request.method = method;
     request.model = model;
     request.model_known = true;
     request.long_lived_stream = stream;
     request.metadata = &caller;
     request.identity = identity;
-    absl::StatusOr<std::unique_ptr<server::CallGrant>> answer =
+    absl::StatusOr<std::unique_ptr<call::CallGrant>> answer =
         absl::UnknownError("not answered inline");
     gate_->Check(request, [&](auto grant) { answer = std::move(grant); });
     return answer;

@@ -7,7 +7,7 @@
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/config/config.h"
+#include "config/config.h"
 #include "tenancy/keyring.h"
 #include "yaml-cpp/yaml.h"
 

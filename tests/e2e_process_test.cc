@@ -23,7 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kBinary[] = "server/voxgate";
+constexpr char kBinary[] = "gateway/voxgate";
 
 // The value of the first sample of `name` whose labels include every one of
 // `labels` (`key="value"`), from Prometheus text; -1 when there is none.

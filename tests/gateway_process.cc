@@ -20,7 +20,7 @@ absl::StatusOr<std::unique_ptr<GatewayProcess>> GatewayProcess::Start(
       absl::StrCat(::testing::TempDir(), "/gateway", counter++, ".yaml");
   std::ofstream(config) << yaml;
   std::vector<std::string> argv = {
-      "server/voxgate", "--config=" + config, "--listen=127.0.0.1:0",
+      "gateway/voxgate", "--config=" + config, "--listen=127.0.0.1:0",
       "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto process = Subprocess::Start(argv);

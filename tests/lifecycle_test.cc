@@ -11,8 +11,8 @@
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/config/config.h"
-#include "server/gateway_server.h"
+#include "config/config.h"
+#include "gateway/gateway_server.h"
 #include "tests/audio_fixtures.h"
 #include "tests/call_mix.h"
 #include "tests/http_get.h"
@@ -31,9 +31,9 @@ class LifecycleTest : public ::testing::Test {
                                             {"admin_listen", "127.0.0.1:0"},
                                             {"http_listen", "127.0.0.1:0"}});
     ASSERT_THAT(config, IsOk());
-    GatewayServer::Options options;
+    gateway::GatewayServer::Options options;
     options.routing = &routing_;
-    auto server = GatewayServer::Start(*config, logger_, options);
+    auto server = gateway::GatewayServer::Start(*config, logger_, options);
     ASSERT_THAT(server, IsOk());
     server_ = std::move(*server);
     stub_ = v1::VoxgateService::NewStub(
@@ -101,7 +101,7 @@ class LifecycleTest : public ::testing::Test {
 
   Logger logger_{LogLevel::kWarning};
   upstream::FakeRouting routing_;
-  std::unique_ptr<GatewayServer> server_;
+  std::unique_ptr<gateway::GatewayServer> server_;
   std::unique_ptr<v1::VoxgateService::Stub> stub_;
   std::unique_ptr<upstream::HttpClient> http_;
 };

@@ -11,8 +11,8 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
-#include "server/config/config.h"
-#include "server/gateway_server.h"
+#include "config/config.h"
+#include "gateway/gateway_server.h"
 #include "tests/audio_fixtures.h"
 #include "tests/grpc_probes.h"
 #include "tests/http_get.h"
@@ -84,7 +84,7 @@ class ServerTest : public ::testing::Test {
                                             {"admin_listen", "127.0.0.1:0"},
                                             {"http_listen", "127.0.0.1:0"}});
     ASSERT_THAT(config, IsOk());
-    auto server = GatewayServer::Start(
+    auto server = gateway::GatewayServer::Start(
         *config, logger_, {[this](grpc::ServerBuilder& builder) {
           builder.RegisterCallbackGenericService(&slow_);
         }});
@@ -112,7 +112,7 @@ class ServerTest : public ::testing::Test {
 
   Logger logger_{LogLevel::kWarning};
   SlowService slow_;
-  std::unique_ptr<GatewayServer> server_;
+  std::unique_ptr<gateway::GatewayServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
   grpc::ClientContext slow_context_;
@@ -309,7 +309,7 @@ TEST_F(ServerTest, BindFailureNamesTheListenKey) {
            {"admin_listen", "127.0.0.1:0"},
            {"http_listen", "127.0.0.1:0"}});
   ASSERT_THAT(config, IsOk());
-  auto second = GatewayServer::Start(*config, logger_);
+  auto second = gateway::GatewayServer::Start(*config, logger_);
   EXPECT_THAT(second, voxgate::testing::StatusIs(absl::StatusCode::kUnavailable,
                                                  HasSubstr("server.listen")));
 }

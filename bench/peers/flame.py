@@ -7,7 +7,7 @@ stacks (folded here, drawn with matplotlib: no FlameGraph scripts are
 packaged for Debian) into bench/peers/grpc_flame.png, and the flat top of the
 profile on stdout.
 
-    bazel build -c opt //server:voxgate && python3 bench/peers/flame.py
+    bazel build -c opt //gateway:voxgate && python3 bench/peers/flame.py
 """
 
 import collections

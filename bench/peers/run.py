@@ -15,7 +15,7 @@ added latency) share core 1. For each target:
   utime + stime over the open-loop runs it passed);
 - for streaming (HTTP doors), time to first token at 100 concurrent streams.
 
-    bazel build -c opt //server:voxgate
+    bazel build -c opt //gateway:voxgate
     python3 bench/peers/run.py [--duration 10] [--rates 100,500,1000,2000,5000]
 
 It first runs bench/peers/install.sh (idempotent: the peers, vegeta, ghz and
@@ -257,9 +257,9 @@ class Direct(Target):
 def voxgate_binary() -> pathlib.Path:
     out = subprocess.run(["bazel", "info", "-c", "opt", "bazel-bin"], cwd=REPO,
                          capture_output=True, text=True).stdout.strip()
-    path = pathlib.Path(os.environ.get("VOXGATE_BIN", f"{out}/server/voxgate"))
+    path = pathlib.Path(os.environ.get("VOXGATE_BIN", f"{out}/gateway/voxgate"))
     if not path.exists():
-        sys.exit(f"{path} is missing: bazel build -c opt //server:voxgate")
+        sys.exit(f"{path} is missing: bazel build -c opt //gateway:voxgate")
     return path
 
 

@@ -6,7 +6,7 @@ concurrency) and endpoint slots (max_concurrency). With 4 slots and 64
 callers, 60 calls wait in the pool's queue the whole time; with 4 callers,
 none do.
 
-    bazel build -c opt //server:voxgate && python3 bench/peers/slot_wait.py
+    bazel build -c opt //gateway:voxgate && python3 bench/peers/slot_wait.py
 """
 
 import pathlib

@@ -76,7 +76,7 @@ routing:
 `, "FAKE", fakeURL)
 	os.WriteFile(config, []byte(yaml), 0o644)
 	defer os.Remove(config)
-	gateway := exec.Command(binaryPath("VOXGATE_BIN", "server/voxgate"), "--config="+config,
+	gateway := exec.Command(binaryPath("VOXGATE_BIN", "gateway/voxgate"), "--config="+config,
 		"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0")
 	logs, _ := gateway.StderrPipe()
 	if err := gateway.Start(); err != nil {

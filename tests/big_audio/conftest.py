@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(REPO / "client/python/src"))
 from process_harness import Process, Redis, peak_rss_bytes, wait_for  # noqa: E402,F401
 
-VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
+VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
 CLI_BIN = os.environ.get("VOXGATE_CLI_BIN", str(REPO / "bazel-bin/client/cpp/voxgate-cli"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
                           str(REPO / "bazel-bin/tests/fake_upstream/fake_upstream_server"))

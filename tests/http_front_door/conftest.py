@@ -28,7 +28,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from process_harness import Process, wait_for  # noqa: E402,F401
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
+VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
                           str(REPO / "bazel-bin/tests/fake_upstream/fake_upstream_server"))
 SENTENCE = "Please call Stella."

@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
+VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
                           str(REPO / "bazel-bin/tests/fake_upstream/fake_upstream_server"))
 CLI_BIN = os.environ.get("VOXGATE_CLI_BIN", str(REPO / "bazel-bin/client/cpp/voxgate-cli"))

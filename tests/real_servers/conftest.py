@@ -37,7 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from process_harness import Process, wait_for  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
+VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
 LIBRIVOX = pathlib.Path("/usr/share/pocketsphinx/test/data/librivox")
 
 

@@ -21,7 +21,7 @@ import wave
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
-VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/server/voxgate"))
+VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
                           str(REPO / "bazel-bin/tests/fake_upstream/fake_upstream_server"))
 

@@ -1,0 +1,629 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/cpu_quota.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
+#include "config/overrides.h"
+#include "config/yaml_proto.h"
+
+namespace voxgate {
+namespace {
+
+using ::google::protobuf::Duration;
+using ::google::protobuf::util::TimeUtil;
+using ::voxgate::config::v1::PoolConfig;
+using ::voxgate::config::v1::Protocol;
+
+constexpr int64_t kMiB = 1024 * 1024;
+constexpr char kDefaultTranscribePrompt[] =
+    "You are a helpful assistant that transcribes audio.";
+
+void DefaultDuration(Duration* duration, int64_t seconds) {
+  if (duration->seconds() == 0 && duration->nanos() == 0) {
+    *duration = TimeUtil::SecondsToDuration(seconds);
+  }
+}
+
+// Sets a numeric field still at its proto default (0) to the documented
+// default.
+#define VOXGATE_DEFAULT(message, field, value) \
+  if ((message).field() == 0) (message).set_##field(value)
+
+void ApplyPoolDefaults(PoolConfig& pool) {
+  for (auto& endpoint : *pool.mutable_endpoints()) {
+    VOXGATE_DEFAULT(endpoint, weight, 1);
+    // Not a llama-server's 4 slots: a server that batches (vLLM, TGI,
+    // OpenAI) capped at 4 by the gateway runs a fraction of its throughput,
+    // while a llama-server sent more queues them itself (bench/README.md,
+    // issue 19). Pools of several llama-servers set their slots, so that the
+    // gateway queues and balances instead.
+    VOXGATE_DEFAULT(endpoint, max_concurrency, 64);
+  }
+  VOXGATE_DEFAULT(pool, max_queue, 256);
+  VOXGATE_DEFAULT(pool, max_attempts, 3);
+  // queue_timeout stays unset: a request waits for a slot up to its own
+  // deadline unless the operator caps the wait.
+  DefaultDuration(pool.mutable_connect_timeout(), 2);
+  if (!pool.has_first_byte_timeout()) {
+    *pool.mutable_first_byte_timeout() = TimeUtil::SecondsToDuration(120);
+  }
+  if (!pool.has_stall_timeout()) {
+    *pool.mutable_stall_timeout() = TimeUtil::SecondsToDuration(60);
+  }
+  auto& health = *pool.mutable_health_check();
+  if (!health.has_path()) health.set_path("/health");
+  DefaultDuration(health.mutable_interval(), 10);
+  DefaultDuration(health.mutable_timeout(), 2);
+  if (pool.protocol() == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO &&
+      pool.system_prompt().empty()) {
+    pool.set_system_prompt(kDefaultTranscribePrompt);
+  }
+  if (pool.protocol() == config::v1::PROTOCOL_EMBEDDED &&
+      pool.models().empty()) {
+    pool.add_models("pocketsphinx-en-us");
+  }
+}
+
+bool IsAudioProtocol(Protocol protocol) {
+  return protocol == config::v1::PROTOCOL_OPENAI_TRANSCRIPTIONS ||
+         protocol == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO ||
+         protocol == config::v1::PROTOCOL_EMBEDDED;
+}
+
+bool IsChatProtocol(Protocol protocol) {
+  return protocol == config::v1::PROTOCOL_OPENAI_CHAT ||
+         protocol == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO;
+}
+
+void ApplyDefaults(Config& config) {
+  auto& server = *config.mutable_server();
+  if (server.listen().empty()) server.set_listen("0.0.0.0:50051");
+  if (server.admin_listen().empty()) server.set_admin_listen("0.0.0.0:9464");
+  if (server.http_listen().empty()) server.set_http_listen("0.0.0.0:8080");
+  auto& http = *config.mutable_http();
+  VOXGATE_DEFAULT(http, max_header_bytes, 16 * 1024);
+  DefaultDuration(http.mutable_header_timeout(), 10);
+  DefaultDuration(http.mutable_body_timeout(), 60);
+  DefaultDuration(http.mutable_idle_timeout(), 60);
+  VOXGATE_DEFAULT(http, max_websocket_message_bytes, kMiB);
+  VOXGATE_DEFAULT(http, threads, 1);
+  VOXGATE_DEFAULT(http, max_body_bytes_in_flight, 256 * kMiB);
+  VOXGATE_DEFAULT(http, max_connections, 10000);
+  if (!http.has_max_connections_per_peer()) {
+    http.set_max_connections_per_peer(1000);
+  }
+  auto& tls = *config.mutable_tls();
+  DefaultDuration(tls.mutable_reload_interval(), 10);
+  if (!tls.has_require_client_cert()) tls.set_require_client_cert(true);
+  if (!tls.has_http()) tls.set_http(true);
+  DefaultDuration(config.mutable_auth()->mutable_reload_interval(), 5);
+  auto& redis = *config.mutable_redis();
+  if (redis.timeout().seconds() == 0 && redis.timeout().nanos() == 0) {
+    *redis.mutable_timeout() = TimeUtil::MillisecondsToDuration(250);
+  }
+  DefaultDuration(redis.mutable_reconnect_interval(), 1);
+  DefaultDuration(redis.mutable_lease_ttl(), 1);
+  if (redis.on_failure() == config::v1::REDIS_FAILURE_POLICY_UNSPECIFIED) {
+    redis.set_on_failure(config::v1::REDIS_FAILURE_POLICY_OPEN);
+  }
+  if (redis.key_prefix().empty()) redis.set_key_prefix("voxgate:");
+  VOXGATE_DEFAULT(redis, max_pending, 10000);
+  VOXGATE_DEFAULT(redis, lease_size, 32);
+  VOXGATE_DEFAULT(server, max_receive_message_bytes, 32 * kMiB);
+  DefaultDuration(server.mutable_keepalive_time(), 2 * 3600);
+  DefaultDuration(server.mutable_keepalive_timeout(), 20);
+  DefaultDuration(server.mutable_min_client_ping_interval(), 10);
+  if (!server.has_permit_keepalive_without_calls()) {
+    server.set_permit_keepalive_without_calls(true);
+  }
+  if (!server.has_drain_timeout()) {
+    *server.mutable_drain_timeout() = TimeUtil::SecondsToDuration(30);
+  }
+
+  // Audio always has somewhere to go: with no pool that takes audio, the
+  // embedded engine serves it (as with no pools at all).
+  if (std::none_of(config.pools().begin(), config.pools().end(),
+                   [](const PoolConfig& pool) {
+                     return IsAudioProtocol(pool.protocol());
+                   }) &&
+      config.routing().audio_pool().empty()) {
+    PoolConfig* embedded = config.add_pools();
+    embedded->set_name("embedded");
+    embedded->set_protocol(config::v1::PROTOCOL_EMBEDDED);
+  }
+  for (auto& pool : *config.mutable_pools()) ApplyPoolDefaults(pool);
+
+  auto& routing = *config.mutable_routing();
+  for (const auto& pool : config.pools()) {
+    if (routing.audio_pool().empty() && IsAudioProtocol(pool.protocol())) {
+      routing.set_audio_pool(pool.name());
+    }
+    if (routing.text_pool().empty() &&
+        pool.protocol() == config::v1::PROTOCOL_OPENAI_CHAT) {
+      routing.set_text_pool(pool.name());
+    }
+  }
+  if (routing.mode() == config::v1::ROUTING_MODE_UNSPECIFIED) {
+    routing.set_mode(!routing.text_pool().empty() &&
+                             routing.text_pool() != routing.audio_pool()
+                         ? config::v1::ROUTING_MODE_AUDIO_TEXT
+                         : config::v1::ROUTING_MODE_SINGLE);
+  }
+
+  auto& audio = *config.mutable_audio();
+  VOXGATE_DEFAULT(audio, target_sample_rate_hertz, 16000);
+  if (!audio.has_normalize_loudness()) audio.set_normalize_loudness(true);
+  VOXGATE_DEFAULT(audio, target_loudness_lufs, -16.0f);
+  VOXGATE_DEFAULT(audio, max_audio_bytes, 32 * kMiB);
+  DefaultDuration(audio.mutable_max_audio_duration(), 4 * 3600);
+  DefaultDuration(audio.mutable_max_chunk(), 30);
+  if (!audio.has_chunk_overlap()) {
+    *audio.mutable_chunk_overlap() = TimeUtil::MillisecondsToDuration(500);
+  }
+  // The container's CPU quota, not the node's cores: each worker may hold an
+  // embedded decoder of about 100 MB.
+  VOXGATE_DEFAULT(audio, worker_threads, CurrentCpuBudget().usable_cpus());
+  VOXGATE_DEFAULT(audio, worker_queue, 256);
+  VOXGATE_DEFAULT(audio, max_spool_bytes, 512 * kMiB);
+  VOXGATE_DEFAULT(audio, max_decoded_bytes, 256 * kMiB);
+  if (!audio.has_max_chat_audio_duration() ||
+      TimeUtil::DurationToMilliseconds(audio.max_chat_audio_duration()) == 0) {
+    // Ten minutes, or all a request may have when that is less.
+    *audio.mutable_max_chat_audio_duration() =
+        std::min(TimeUtil::SecondsToDuration(600), audio.max_audio_duration());
+  }
+  auto& fetch = *audio.mutable_fetch();
+  if (!fetch.has_max_redirects()) fetch.set_max_redirects(3);
+  DefaultDuration(fetch.mutable_timeout(), 120);
+  DefaultDuration(fetch.mutable_connect_timeout(), 10);
+
+  auto& limits = *config.mutable_limits();
+  VOXGATE_DEFAULT(limits, max_concurrent_calls, 1024);
+  VOXGATE_DEFAULT(limits, max_chunks_in_flight, 8);
+  VOXGATE_DEFAULT(limits, max_streams, 1024);
+  VOXGATE_DEFAULT(*config.mutable_auth(), default_tenant_share_percent, 50);
+  VOXGATE_DEFAULT(limits, max_long_polls, 256);
+  DefaultDuration(limits.mutable_max_stream_duration(), 3600);
+  DefaultDuration(limits.mutable_stream_idle_timeout(), 30);
+  if (!limits.has_admission_wait()) {
+    *limits.mutable_admission_wait() = TimeUtil::SecondsToDuration(1);
+  }
+  VOXGATE_DEFAULT(limits, max_waiting_calls, 256);
+  DefaultDuration(limits.mutable_default_unary_deadline(), 5 * 60);
+  DefaultDuration(limits.mutable_default_stream_deadline(), 60 * 60);
+
+  auto& batch = *config.mutable_batch();
+  VOXGATE_DEFAULT(batch, max_files, 1000);
+  VOXGATE_DEFAULT(batch, max_running, 2);
+  VOXGATE_DEFAULT(batch, max_queued, 64);
+  VOXGATE_DEFAULT(batch, max_inline_bytes, 128 * kMiB);
+  VOXGATE_DEFAULT(batch, max_files_in_flight, 4);
+  DefaultDuration(batch.mutable_file_timeout(), 3600);
+  DefaultDuration(batch.mutable_result_ttl(), 24 * 3600);
+  DefaultDuration(batch.mutable_lease_interval(), 5);
+  DefaultDuration(batch.mutable_cancel_poll_interval(), 1);
+
+  if (config.logging().level() == config::v1::LOG_LEVEL_UNSPECIFIED) {
+    config.mutable_logging()->set_level(config::v1::LOG_LEVEL_INFO);
+  }
+}
+
+#undef VOXGATE_DEFAULT
+
+absl::Status KeyError(absl::string_view path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+}
+
+absl::Status ValidateAddress(absl::string_view path,
+                             const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return KeyError(
+        path, absl::StrCat("expected host:port such as 0.0.0.0:50051, got \"",
+                           address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status ValidateRange(absl::string_view path, T value, T low, T high) {
+  if (value < low || value > high) {
+    return KeyError(path, absl::StrCat("must be between ", low, " and ", high,
+                                       ", got ", value));
+  }
+  return absl::OkStatus();
+}
+
+bool IsValidPoolName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' ||
+          c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status ValidateEndpointUrl(absl::string_view path,
+                                 const std::string& url) {
+  const bool http = absl::StartsWith(url, "http://");
+  const bool https = absl::StartsWith(url, "https://");
+  const std::size_t host_start = http ? 7 : 8;
+  if ((!http && !https) || url.size() <= host_start || url[host_start] == '/') {
+    return KeyError(
+        path, absl::StrCat("expected an http:// or https:// URL with a host, "
+                           "got \"",
+                           url, "\""));
+  }
+  // user:password@ would reach logs and the endpoint metric label: keys
+  // belong in api_key_env or api_key_file. (The URL is not repeated: it
+  // holds the secret.)
+  const absl::string_view authority = absl::string_view(url).substr(
+      host_start, url.find_first_of("/?#", host_start) - host_start);
+  if (absl::StrContains(authority, '@')) {
+    return KeyError(path,
+                    "a URL with user information (user:password@) is "
+                    "refused; give the key with api_key_env or api_key_file");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
+                          const std::set<std::string>& pool_names) {
+  if (!IsValidPoolName(pool.name())) {
+    return KeyError(
+        path + ".name",
+        absl::StrCat("expected [a-z0-9_-]{1,63}, got \"", pool.name(), "\""));
+  }
+  if (pool.protocol() == config::v1::PROTOCOL_UNSPECIFIED) {
+    return KeyError(
+        path + ".protocol",
+        "required: openai_transcriptions, openai_chat_audio, openai_chat or "
+        "embedded");
+  }
+  const bool embedded = pool.protocol() == config::v1::PROTOCOL_EMBEDDED;
+  if (embedded && !pool.endpoints().empty()) {
+    return KeyError(path + ".endpoints",
+                    "must be empty for the embedded protocol");
+  }
+  if (!embedded && pool.endpoints().empty()) {
+    return KeyError(path + ".endpoints", "at least one endpoint is required");
+  }
+  for (int i = 0; i < pool.endpoints_size(); ++i) {
+    const auto& endpoint = pool.endpoints(i);
+    const std::string endpoint_path = absl::StrCat(path, ".endpoints[", i, "]");
+    RETURN_IF_ERROR(
+        ValidateEndpointUrl(endpoint_path + ".url", endpoint.url()));
+    RETURN_IF_ERROR(
+        ValidateRange(endpoint_path + ".weight", endpoint.weight(), 1u, 1000u));
+    RETURN_IF_ERROR(ValidateRange(endpoint_path + ".max_concurrency",
+                                  endpoint.max_concurrency(), 1u, 4096u));
+  }
+  if (!pool.api_key_env().empty() && !pool.api_key_file().empty()) {
+    return KeyError(path + ".api_key_file",
+                    "set api_key_env or api_key_file, not both");
+  }
+  if (!pool.fallback_pool().empty()) {
+    if (pool.fallback_pool() == pool.name()) {
+      return KeyError(path + ".fallback_pool",
+                      "a pool cannot fall back to itself");
+    }
+    if (!pool_names.count(pool.fallback_pool())) {
+      return KeyError(
+          path + ".fallback_pool",
+          absl::StrCat("no pool named \"", pool.fallback_pool(), "\""));
+    }
+  }
+  RETURN_IF_ERROR(
+      ValidateRange(path + ".max_attempts", pool.max_attempts(), 1u, 10u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(path + ".first_byte_timeout",
+                                         pool.first_byte_timeout().seconds(), 0,
+                                         24 * 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      path + ".stall_timeout", pool.stall_timeout().seconds(), 0, 24 * 3600));
+  for (const auto& [model, defaults] : pool.model_defaults()) {
+    const std::string entry =
+        absl::StrCat(path, ".model_defaults[\"", model, "\"]");
+    // Written so that NaN is refused too.
+    if (defaults.has_temperature() &&
+        !(defaults.temperature() >= 0 && defaults.temperature() <= 2)) {
+      return KeyError(entry + ".temperature",
+                      absl::StrCat("must be between 0 and 2, got ",
+                                   defaults.temperature()));
+    }
+    if (defaults.has_top_p() &&
+        !(defaults.top_p() >= 0 && defaults.top_p() <= 1)) {
+      return KeyError(
+          entry + ".top_p",
+          absl::StrCat("must be between 0 and 1, got ", defaults.top_p()));
+    }
+    if (defaults.has_max_tokens()) {
+      RETURN_IF_ERROR(ValidateRange(entry + ".max_tokens",
+                                    defaults.max_tokens(), 1, 1048576));
+    }
+  }
+  if (pool.health_check().has_path() && !pool.health_check().path().empty() &&
+      pool.health_check().path()[0] != '/') {
+    return KeyError(path + ".health_check.path", "must start with /");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRouting(const Config& config) {
+  std::map<std::string, Protocol> protocols;
+  for (const auto& pool : config.pools())
+    protocols[pool.name()] = pool.protocol();
+  const auto& routing = config.routing();
+  if (!routing.audio_pool().empty()) {
+    auto it = protocols.find(routing.audio_pool());
+    if (it == protocols.end()) {
+      return KeyError(
+          "routing.audio_pool",
+          absl::StrCat("no pool named \"", routing.audio_pool(), "\""));
+    }
+    if (!IsAudioProtocol(it->second)) {
+      return KeyError(
+          "routing.audio_pool",
+          absl::StrCat("pool \"", routing.audio_pool(),
+                       "\" speaks openai_chat, which cannot take audio"));
+    }
+  }
+  if (!routing.text_pool().empty()) {
+    auto it = protocols.find(routing.text_pool());
+    if (it == protocols.end()) {
+      return KeyError(
+          "routing.text_pool",
+          absl::StrCat("no pool named \"", routing.text_pool(), "\""));
+    }
+    if (!IsChatProtocol(it->second)) {
+      return KeyError("routing.text_pool",
+                      absl::StrCat("pool \"", routing.text_pool(),
+                                   "\" cannot chat; use an openai_chat pool"));
+    }
+  }
+  for (const auto& [model, pool] : routing.model_routes()) {
+    if (!protocols.count(pool)) {
+      return KeyError(absl::StrCat("routing.model_routes.", model),
+                      absl::StrCat("no pool named \"", pool, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDuration(absl::string_view path, const Duration& value,
+                              absl::Duration low, absl::Duration high) {
+  const absl::Duration given =
+      absl::Milliseconds(TimeUtil::DurationToMilliseconds(value));
+  if (given < low || given > high) {
+    return KeyError(path,
+                    absl::StrCat("must be between ", absl::FormatDuration(low),
+                                 " and ", absl::FormatDuration(high), ", got ",
+                                 absl::FormatDuration(given)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTenancy(const Config& config) {
+  const auto& tls = config.tls();
+  if (tls.cert_file().empty() != tls.key_file().empty()) {
+    return KeyError(tls.cert_file().empty() ? "tls.cert_file" : "tls.key_file",
+                    "tls.cert_file and tls.key_file go together");
+  }
+  if (tls.cert_file().empty() && !tls.client_ca_file().empty()) {
+    return KeyError("tls.client_ca_file",
+                    "needs tls.cert_file and tls.key_file");
+  }
+  if (tls.cert_file().empty() && tls.admin()) {
+    return KeyError("tls.admin", "needs tls.cert_file and tls.key_file");
+  }
+  RETURN_IF_ERROR(ValidateDuration("tls.reload_interval", tls.reload_interval(),
+                                   absl::Seconds(1), absl::Hours(1)));
+  RETURN_IF_ERROR(ValidateDuration("auth.reload_interval",
+                                   config.auth().reload_interval(),
+                                   absl::Seconds(1), absl::Hours(1)));
+  const auto& redis = config.redis();
+  if (!redis.operations_address().empty()) {
+    if (redis.address().empty()) {
+      return KeyError("redis.operations_address",
+                      "needs redis.address: operations are shared between "
+                      "replicas only when the limits are");
+    }
+    RETURN_IF_ERROR(ValidateAddress("redis.operations_address",
+                                    redis.operations_address()));
+  }
+  if (!redis.address().empty()) {
+    RETURN_IF_ERROR(ValidateAddress("redis.address", redis.address()));
+  }
+  RETURN_IF_ERROR(ValidateDuration("redis.timeout", redis.timeout(),
+                                   absl::Milliseconds(10), absl::Seconds(10)));
+  RETURN_IF_ERROR(ValidateDuration("redis.reconnect_interval",
+                                   redis.reconnect_interval(),
+                                   absl::Milliseconds(100), absl::Minutes(1)));
+  RETURN_IF_ERROR(ValidateDuration("redis.lease_ttl", redis.lease_ttl(),
+                                   absl::Milliseconds(100), absl::Minutes(1)));
+  RETURN_IF_ERROR(
+      ValidateRange<int64_t>("redis.lease_size", redis.lease_size(), 1, 1000));
+  return ValidateRange<int64_t>("redis.max_pending", redis.max_pending(), 1,
+                                1000000);
+}
+
+absl::Status ValidateBatch(const config::v1::BatchConfig& batch) {
+  RETURN_IF_ERROR(
+      ValidateRange("batch.max_files", batch.max_files(), 1u, 100000u));
+  RETURN_IF_ERROR(
+      ValidateRange("batch.max_running", batch.max_running(), 1u, 1024u));
+  RETURN_IF_ERROR(
+      ValidateRange("batch.max_queued", batch.max_queued(), 1u, 100000u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("batch.max_inline_bytes",
+                                         batch.max_inline_bytes(), kMiB,
+                                         int64_t{1} << 40));
+  RETURN_IF_ERROR(ValidateRange("batch.max_files_in_flight",
+                                batch.max_files_in_flight(), 1u, 256u));
+  RETURN_IF_ERROR(ValidateDuration("batch.file_timeout", batch.file_timeout(),
+                                   absl::Seconds(1), absl::Hours(24)));
+  RETURN_IF_ERROR(ValidateDuration("batch.result_ttl", batch.result_ttl(),
+                                   absl::Seconds(1), absl::Hours(24 * 30)));
+  RETURN_IF_ERROR(ValidateDuration("batch.lease_interval",
+                                   batch.lease_interval(),
+                                   absl::Milliseconds(100), absl::Minutes(1)));
+  return ValidateDuration("batch.cancel_poll_interval",
+                          batch.cancel_poll_interval(), absl::Milliseconds(100),
+                          absl::Minutes(1));
+}
+
+absl::Status Validate(const Config& config) {
+  RETURN_IF_ERROR(ValidateTenancy(config));
+  const auto& server = config.server();
+  RETURN_IF_ERROR(ValidateAddress("server.listen", server.listen()));
+  RETURN_IF_ERROR(
+      ValidateAddress("server.admin_listen", server.admin_listen()));
+  if (server.http_listen() != "off") {
+    RETURN_IF_ERROR(
+        ValidateAddress("server.http_listen", server.http_listen()));
+  }
+  const auto& http = config.http();
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_header_bytes",
+                                         http.max_header_bytes(), 1024, kMiB));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.header_timeout", http.header_timeout().seconds(), 1, 300));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.body_timeout", http.body_timeout().seconds(), 1, 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.idle_timeout", http.idle_timeout().seconds(), 1, 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_websocket_message_bytes",
+                                         http.max_websocket_message_bytes(),
+                                         1024, 16 * kMiB));
+  RETURN_IF_ERROR(
+      ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.max_connections", http.max_connections(), 16, 1000000));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_connections_per_peer",
+                                         http.max_connections_per_peer(), 0,
+                                         1000000));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "http.max_body_bytes_in_flight", http.max_body_bytes_in_flight(),
+      config.server().max_receive_message_bytes(), int64_t{1} << 40));
+  for (int i = 0; i < http.cors_allowed_origins_size(); ++i) {
+    const std::string& origin = http.cors_allowed_origins(i);
+    if (origin != "*" && !absl::StartsWith(origin, "http://") &&
+        !absl::StartsWith(origin, "https://")) {
+      return KeyError(absl::StrCat("http.cors_allowed_origins[", i, "]"),
+                      absl::StrCat("expected \"*\" or an origin such as "
+                                   "https://app.example.com, got \"",
+                                   origin, "\""));
+    }
+  }
+  RETURN_IF_ERROR(ValidateRange("server.max_receive_message_bytes",
+                                server.max_receive_message_bytes(), kMiB,
+                                1024 * kMiB));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "server.drain_timeout", server.drain_timeout().seconds(), 0, 3600));
+
+  std::set<std::string> names;
+  for (const auto& pool : config.pools()) names.insert(pool.name());
+  std::set<std::string> seen;
+  for (int i = 0; i < config.pools_size(); ++i) {
+    const std::string path = absl::StrCat("pools[", i, "]");
+    RETURN_IF_ERROR(ValidatePool(path, config.pools(i), names));
+    if (!seen.insert(config.pools(i).name()).second) {
+      return KeyError(
+          path + ".name",
+          absl::StrCat("duplicate pool name \"", config.pools(i).name(), "\""));
+    }
+  }
+  RETURN_IF_ERROR(ValidateRouting(config));
+
+  const auto& audio = config.audio();
+  RETURN_IF_ERROR(ValidateRange("audio.target_sample_rate_hertz",
+                                audio.target_sample_rate_hertz(), 8000, 48000));
+  RETURN_IF_ERROR(ValidateRange("audio.target_loudness_lufs",
+                                audio.target_loudness_lufs(), -70.0f, -5.0f));
+  RETURN_IF_ERROR(ValidateRange("audio.max_audio_bytes",
+                                audio.max_audio_bytes(), int64_t{1024},
+                                1024 * kMiB));
+  RETURN_IF_ERROR(
+      ValidateRange("audio.worker_threads", audio.worker_threads(), 1u, 256u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_chunk",
+                                         audio.max_chunk().seconds(), 1, 600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "audio.max_spool_bytes", audio.max_spool_bytes(), 0, int64_t{1} << 40));
+  RETURN_IF_ERROR(ValidateRange("auth.default_tenant_share_percent",
+                                config.auth().default_tenant_share_percent(),
+                                1u, 100u));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("audio.max_decoded_bytes",
+                                         audio.max_decoded_bytes(), 16 * kMiB,
+                                         int64_t{1} << 40));
+  RETURN_IF_ERROR(ValidateDuration(
+      "audio.max_chat_audio_duration", audio.max_chat_audio_duration(),
+      absl::Seconds(1),
+      absl::Milliseconds(
+          TimeUtil::DurationToMilliseconds(audio.max_audio_duration()))));
+  RETURN_IF_ERROR(ValidateRange("audio.fetch.max_redirects",
+                                audio.fetch().max_redirects(), 0u, 10u));
+  RETURN_IF_ERROR(ValidateDuration("audio.fetch.timeout",
+                                   audio.fetch().timeout(), absl::Seconds(1),
+                                   absl::Hours(1)));
+  RETURN_IF_ERROR(ValidateDuration("audio.fetch.connect_timeout",
+                                   audio.fetch().connect_timeout(),
+                                   absl::Milliseconds(100), absl::Minutes(5)));
+  const auto& limits = config.limits();
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "limits.default_unary_deadline",
+      limits.default_unary_deadline().seconds(), 1, 24 * 3600));
+  RETURN_IF_ERROR(ValidateRange<int64_t>(
+      "limits.default_stream_deadline",
+      limits.default_stream_deadline().seconds(), 1, 24 * 3600));
+  return ValidateBatch(config.batch());
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfigFromYaml(
+    absl::string_view yaml,
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
+  Config config;
+  RETURN_IF_ERROR(ParseYamlIntoMessage(yaml, config));
+  RETURN_IF_ERROR(ApplyOverrides(overrides, config));
+  ApplyDefaults(config);
+  RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfig(const ConfigSources& sources) {
+  std::string yaml;
+  if (!sources.config_path.empty()) {
+    std::ifstream file(sources.config_path);
+    if (!file) {
+      return absl::NotFoundError(
+          absl::StrCat("--config: cannot read \"", sources.config_path, "\""));
+    }
+    std::ostringstream text;
+    text << file.rdbuf();
+    yaml = text.str();
+  }
+  auto config = LoadConfigFromYaml(yaml, sources.overrides);
+  if (!config.ok() && !sources.config_path.empty() &&
+      !absl::StartsWith(config.status().message(), "--")) {
+    return absl::Status(
+        config.status().code(),
+        absl::StrCat(sources.config_path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace voxgate
