@@ -87,7 +87,7 @@ int Main(int argc, char** argv) {
   // The five clips as one 24.7 s utterance, an interim every second of it.
   std::vector<float> utterance;
   for (const std::string& clip : clips) {
-    const std::optional<audio::Pcm16> pcm = audio::ParseWavPcm16(clip);
+    const std::optional<Pcm16> pcm = ParseWavPcm16(clip);
     if (!pcm) return 1;
     for (int16_t sample : pcm->samples) utterance.push_back(sample / 32768.0f);
   }

@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--after", default=str(REPO / "bazel-bin/gateway/voxgate"))
     parser.add_argument("--cli", default=str(REPO / "bazel-bin/client/cpp/voxgate-cli"))
     args = parser.parse_args()
-    minted = json.loads(subprocess.run([args.cli, "--json", "mint-key", "--tenant=t"],
+    minted = json.loads(subprocess.run([args.after, "mint-key", "--tenant=t", "--json"],
                                        check=True, capture_output=True, text=True).stdout)
     work = pathlib.Path(tempfile.mkdtemp())
     keys = work / "keys.yaml"

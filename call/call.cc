@@ -43,15 +43,14 @@ void Call::Admit(const Caller& caller, int64_t request_bytes,
   const CancelScope::Key key = work_.Reserve();
   // The call cannot end while it waits: the callback is its only way on.
   Admission::Decision decision = admission.Admit(
-      request, [this, key, hold, admitted](
-                   absl::StatusOr<Admission::Ticket> ticket) {
+      request,
+      [this, key, hold, admitted](absl::StatusOr<Admission::Ticket> ticket) {
         work_.Done(key);
         Admitted(std::move(ticket), admitted);
       });
   if (decision.waiting()) {
-    work_.Attach(key, [&admission, id = decision.wait_id] {
-      admission.CancelWait(id);
-    });
+    work_.Attach(
+        key, [&admission, id = decision.wait_id] { admission.CancelWait(id); });
     return;
   }
   work_.Done(key);
@@ -74,13 +73,11 @@ void Call::Admitted(absl::StatusOr<Admission::Ticket> ticket,
   admitted(absl::OkStatus());
 }
 
-void Call::RunStarted(const std::function<std::function<void()>(
-                          std::function<void()> done)>& start) {
+void Call::RunStarted(
+    const std::function<std::function<void()>(std::function<void()> done)>&
+        start) {
   const std::shared_ptr<void> hold = Hold();
-  const CancelScope::Key key = work_.Reserve();
-  std::function<void()> cancel = start([this, key] { work_.Done(key); });
-  if (cancel == nullptr) return work_.Done(key);
-  work_.Attach(key, std::move(cancel));
+  work_.Run(start);
 }
 
 void Call::Cancel() {
@@ -101,9 +98,8 @@ absl::Status Call::End(const absl::Status& status) {
   if (ended_.has_value()) return *ended_;
   const absl::Time now = services_.clock.Now();
   total_ = now - context_.started;
-  const bool by_deadline =
-      status.code() == absl::StatusCode::kCancelled &&
-      (cancelled_at_deadline_ || now >= context_.deadline);
+  const bool by_deadline = status.code() == absl::StatusCode::kCancelled &&
+                           (cancelled_at_deadline_ || now >= context_.deadline);
   const absl::Status ending =
       by_deadline ? absl::DeadlineExceededError("the call's deadline passed")
                   : status;

@@ -38,6 +38,7 @@ class CancelScope {
 
   // The work reserved under `key` started; `cancel` stops it.
   void Attach(Key key, std::function<void()> cancel) {
+    if (cancel == nullptr) return Done(key);
     {
       absl::MutexLock lock(&mu_);
       auto it = Find(key);
@@ -53,8 +54,18 @@ class CancelScope {
   // For handles with a Cancel() method (upstream::Transfer and the like).
   template <typename Handle>
   void Attach(Key key, std::shared_ptr<Handle> handle) {
-    if (handle == nullptr) return;
+    if (handle == nullptr) return Done(key);
     Attach(key, [handle = std::move(handle)] { handle->Cancel(); });
+  }
+
+  // Starts work under this scope: the pattern above in one call. `start`
+  // receives `done` (call it as the work ends, on any thread, possibly
+  // before `start` returns) and returns the work's handle (with Cancel()) or
+  // a function that cancels it (or null). The scope must outlive `done`.
+  template <typename Start>
+  void Run(Start&& start) {
+    const Key key = Reserve();
+    Attach(key, start([this, key] { Done(key); }));
   }
 
   // The work under `key` ended; it no longer needs cancelling.

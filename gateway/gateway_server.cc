@@ -7,17 +7,17 @@
 #include "absl/time/time.h"
 #include "common/cpu_quota.h"
 #include "common/proto_duration.h"
+#include "common/redis_connection.h"
+#include "config/command_line.h"
+#include "gateway/gateway_collector.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "http/front_door.h"
 #include "operations/audio_fetcher.h"
-#include "config/command_line.h"
-#include "gateway/gateway_collector.h"
 #include "operations/memory_operation_store.h"
-#include "server/operations_service.h"
-#include "common/redis_connection.h"
 #include "operations/redis_operation_store.h"
+#include "server/operations_service.h"
 #include "server/tls_credentials.h"
 #include "server/voxgate_service.h"
 #include "server/wire_messages.h"
@@ -93,9 +93,8 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
 // Where BatchTranscribe's operations live: Redis when the replicas share one
 // (redis.operations_address, else redis.address), else this process's
 // memory.
-std::unique_ptr<operations::OperationStore> NewOperationStore(const Config& config,
-                                                  Clock& clock,
-                                                  const Logger& logger) {
+std::unique_ptr<operations::OperationStore> NewOperationStore(
+    const Config& config, Clock& clock, const Logger& logger) {
   config::v1::RedisConfig redis = config.redis();
   if (redis.address().empty()) {
     return std::make_unique<operations::MemoryOperationStore>(clock);
@@ -103,8 +102,8 @@ std::unique_ptr<operations::OperationStore> NewOperationStore(const Config& conf
   if (!redis.operations_address().empty()) {
     redis.set_address(redis.operations_address());
   }
-  return std::make_unique<operations::RedisOperationStore>(tenancy::RedisOptionsFrom(redis),
-                                               clock, logger);
+  return std::make_unique<operations::RedisOperationStore>(
+      tenancy::RedisOptionsFrom(redis), clock, logger);
 }
 
 }  // namespace
@@ -204,15 +203,24 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   gateway->fetcher_ = *std::move(fetcher);
   gateway->operation_store_ =
       NewOperationStore(gateway->config_, gateway->timers_.clock(), logger);
+  gateway->spool_budget_ =
+      std::make_unique<ByteBudget>(config.audio().max_spool_bytes());
+  gateway->decoded_audio_budget_ =
+      std::make_unique<ByteBudget>(config.audio().max_decoded_bytes());
+  gateway->operations_ = std::make_unique<operations::OperationServices>(
+      operations::OperationServices{
+          gateway->config_, *gateway->routing_, workers, gateway->timers_,
+          gateway->fetcher_.get(), gateway->spool_budget_.get(),
+          gateway->decoded_audio_budget_.get()});
   gateway->service_ = std::make_unique<server::VoxgateServiceImpl>(
-      gateway->config_,
-      call::CallServices{admission, logger, gateway->metrics_, absl::ZeroDuration()},
-      *gateway->routing_, workers, gateway->timers_, gateway->fetcher_.get(),
-      gateway->operation_store_.get());
-  gateway->operations_service_ = std::make_unique<server::OperationsServiceImpl>(
       call::CallServices{admission, logger, gateway->metrics_,
-                   ToAbsl(config.limits().default_unary_deadline())},
-      gateway->service_->batches(), gateway->timers_);
+                         absl::ZeroDuration()},
+      *gateway->operations_, gateway->operation_store_.get());
+  gateway->operations_service_ =
+      std::make_unique<server::OperationsServiceImpl>(
+          call::CallServices{admission, logger, gateway->metrics_,
+                             ToAbsl(config.limits().default_unary_deadline())},
+          gateway->service_->batches(), gateway->timers_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(), *credentials,
                            &gateway->port_);
@@ -233,15 +241,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   }
   if (config.server().http_listen() != "off") {
     const call::CallServices services{admission, logger, gateway->metrics_,
-                                absl::ZeroDuration()};
+                                      absl::ZeroDuration()};
     auto http = http::HttpFrontDoor::Start(
         gateway->config_,
         {services.admission, logger, gateway->metrics_,
          ToAbsl(gateway->config_.limits().default_unary_deadline())},
         {services.admission, logger, gateway->metrics_,
          ToAbsl(gateway->config_.limits().default_stream_deadline())},
-        gateway->service_->operations(),
-        tls.http() ? gateway->http_tls_.get() : nullptr);
+        *gateway->operations_, tls.http() ? gateway->http_tls_.get() : nullptr);
     if (!http.ok()) return http.status();
     gateway->http_ = *std::move(http);
   }

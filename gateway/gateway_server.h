@@ -7,15 +7,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "call/admission.h"
+#include "call/call_metrics.h"
+#include "common/byte_budget.h"
 #include "common/logging.h"
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
-#include "grpcpp/grpcpp.h"
-#include "gateway/admin_server.h"
-#include "call/admission.h"
-#include "call/call_metrics.h"
 #include "config/config.h"
+#include "gateway/admin_server.h"
 #include "gateway/pool_health.h"
+#include "grpcpp/grpcpp.h"
+#include "operations/operation_services.h"
 #include "tenancy/tenancy.h"
 #include "upstream/upstreams.h"
 
@@ -106,6 +108,11 @@ class GatewayServer {
   // BatchTranscribe's operations: Redis with redis.address, else memory.
   // Outlives the service, whose batches write to it to the end.
   std::unique_ptr<operations::OperationStore> operation_store_;
+  // What every operation uses, whichever door runs it; the budgets bound
+  // spooled uploads and decoded audio over all calls.
+  std::unique_ptr<ByteBudget> spool_budget_;
+  std::unique_ptr<ByteBudget> decoded_audio_budget_;
+  std::unique_ptr<operations::OperationServices> operations_;
   std::unique_ptr<server::VoxgateServiceImpl> service_;
   std::unique_ptr<server::OperationsServiceImpl> operations_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -3,7 +3,6 @@
 // configuration (before listening) and 1 when it cannot serve.
 
 #include <pthread.h>
-
 #include <sys/resource.h>
 
 #include <atomic>
@@ -21,6 +20,7 @@
 #include "config/command_line.h"
 #include "config/config.h"
 #include "gateway/gateway_server.h"
+#include "gateway/mint_key.h"
 #include "gateway/probe.h"
 
 namespace {
@@ -60,13 +60,16 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (argc >= 2 && std::string(argv[1]) == "mint-key") {
+    return voxgate::gateway::RunMintKey(
+        std::vector<std::string>(argv + 2, argv + argc));
+  }
   if (argc >= 2 && std::string(argv[1]) == "probe") {
     return voxgate::gateway::RunProbe(
         argc >= 3 ? argv[2] : voxgate::gateway::kDefaultProbeUrl);
   }
   auto command_line = voxgate::ParseCommandLine(
-      std::vector<std::string>(argv + 1, argv + argc),
-      voxgate::ProcessEnv);
+      std::vector<std::string>(argv + 1, argv + argc), voxgate::ProcessEnv);
   if (!command_line.ok()) {
     std::fprintf(stderr, "voxgate: %s\n",
                  std::string(command_line.status().message()).c_str());

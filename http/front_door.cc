@@ -128,7 +128,8 @@ const std::vector<HttpFrontDoor::Route>& HttpFrontDoor::Routes() {
 absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
     const Config& config, const call::CallServices& unary,
     const call::CallServices& streams,
-    const operations::OperationServices& operations, const TlsContextSource* tls) {
+    const operations::OperationServices& operations,
+    const TlsContextSource* tls) {
   std::unique_ptr<HttpFrontDoor> door(
       new HttpFrontDoor(config, unary, streams, operations));
   auto server = HttpServer::Start(ServerOptions(config, tls), *door);
@@ -207,8 +208,8 @@ void HttpFrontDoor::Fail(HttpExchange& exchange, HttpCall& call,
 std::optional<HttpResponse> HttpFrontDoor::RefuseFromBrowser(
     const HttpRequest& request) const {
   if (!unary_.admission.has_checks()) {
-    const absl::Status host = CheckHost(request.Header("host").value_or(""),
-                                        allowed_hosts_);
+    const absl::Status host =
+        CheckHost(request.Header("host").value_or(""), allowed_hosts_);
     if (!host.ok()) return ErrorResponse(host);
   }
   if (request.method != "POST") return std::nullopt;
@@ -326,14 +327,15 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   });
   const int64_t bytes = static_cast<int64_t>(exchange->request().body.size());
   if (stream) {
-    auto sse = std::make_shared<ChatSse>(exchange, call, parsed->include_usage);
+    auto sse = std::make_shared<ChatSse>(exchange, call, parsed->include_usage,
+                                         operations_);
     auto request = std::make_shared<v1::ChatRequest>(std::move(parsed->chat));
     return call->Admit(
         bytes,
         Guarded(exchange, call,
-                [this, sse, request, exchange, call](absl::Status admitted) {
-                  if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-                  sse->Start(*request, operations_);
+                [sse, request, exchange, call](absl::Status admitted) {
+                  if (!admitted.ok()) return sse->Refuse(admitted);
+                  sse->Start(*request);
                 }),
         request->model());
   }
@@ -342,26 +344,28 @@ void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   state->request = std::move(parsed->chat);
   call->Admit(
       bytes,
-      Guarded(exchange, call, [this, state, exchange](absl::Status admitted) {
-        if (!admitted.ok()) return Fail(*exchange, *state->call, admitted);
-        state->operation.emplace(operations_, state->call->scope());
-        state->operation->Start(
-            state->request,
-            Guarded(exchange, state->call,
-                    [this, state,
-                     exchange](absl::StatusOr<v1::ChatResponse> answer) {
-                      const absl::Status ended =
-                          state->call->End(answer.status());
-                      if (!answer.ok()) {
-                        return Fail(*exchange, *state->call, ended);
-                      }
-                      HttpResponse response;
-                      response.body = DumpJson(ChatCompletionJson(
-                          *answer, absl::ToUnixSeconds(absl::Now())));
-                      response.headers = state->call->ResponseHeaders();
-                      Send(*exchange, std::move(response));
-                    }));
-      }),
+      Guarded(exchange, call,
+              [this, state, exchange](absl::Status admitted) {
+                if (!admitted.ok())
+                  return Fail(*exchange, *state->call, admitted);
+                state->operation.emplace(operations_, state->call->scope());
+                state->operation->Start(
+                    state->request,
+                    Guarded(exchange, state->call,
+                            [this, state, exchange](
+                                absl::StatusOr<v1::ChatResponse> answer) {
+                              const absl::Status ended =
+                                  state->call->End(answer.status());
+                              if (!answer.ok()) {
+                                return Fail(*exchange, *state->call, ended);
+                              }
+                              HttpResponse response;
+                              response.body = DumpJson(ChatCompletionJson(
+                                  *answer, absl::ToUnixSeconds(absl::Now())));
+                              response.headers = state->call->ResponseHeaders();
+                              Send(*exchange, std::move(response));
+                            }));
+              }),
       state->request.model());
 }
 
@@ -393,31 +397,29 @@ void HttpFrontDoor::HandleTranscription(
   const std::string model = transcribe->config().model();
   call->Admit(
       bytes,
-      Guarded(
-          exchange, call,
-          [this, call, exchange, form, transcribe,
-           translate](absl::Status admitted) {
-            if (!admitted.ok()) return Fail(*exchange, *call, admitted);
-            operations::StartTranscribe(
-                operations_, std::move(*transcribe), call->scope(),
-                Guarded(exchange, call,
+      Guarded(exchange, call,
+              [this, call, exchange, form, transcribe,
+               translate](absl::Status admitted) {
+                if (!admitted.ok()) return Fail(*exchange, *call, admitted);
+                operations::StartTranscribe(
+                    operations_, std::move(*transcribe), call->scope(),
+                    Guarded(
+                        exchange, call,
                         [this, call, exchange, form, translate](
                             absl::StatusOr<v1::TranscribeResponse> answer) {
-                          const absl::Status ended =
-                              call->End(answer.status());
+                          const absl::Status ended = call->End(answer.status());
                           if (!answer.ok()) {
                             return Fail(*exchange, *call, ended);
                           }
                           TranscriptionBody body = TranscriptionResponseBody(
                               *answer, *form, translate);
                           HttpResponse response;
-                          response.content_type =
-                              std::move(body.content_type);
+                          response.content_type = std::move(body.content_type);
                           response.body = std::move(body.body);
                           response.headers = call->ResponseHeaders();
                           Send(*exchange, std::move(response));
                         }));
-          }),
+              }),
       model);
 }
 
@@ -425,20 +427,19 @@ void HttpFrontDoor::HandleModels(
     const std::shared_ptr<HttpExchange>& exchange) {
   auto call = std::make_shared<HttpCall>(exchange->request(), kListModels,
                                          unary_, live_);
-  call->Admit(0, Guarded(exchange, call,
-                         [this, call, exchange](absl::Status admitted) {
-                           if (!admitted.ok()) {
-                             return Fail(*exchange, *call, admitted);
-                           }
-                           const v1::ListModelsResponse models =
-                               operations::CurrentModels(catalog_,
-                                                     operations_.routing);
-                           (void)call->End(absl::OkStatus());
-                           HttpResponse response;
-                           response.body = DumpJson(ModelsJson(models));
-                           response.headers = call->ResponseHeaders();
-                           Send(*exchange, std::move(response));
-                         }));
+  call->Admit(
+      0, Guarded(exchange, call, [this, call, exchange](absl::Status admitted) {
+        if (!admitted.ok()) {
+          return Fail(*exchange, *call, admitted);
+        }
+        const v1::ListModelsResponse models =
+            operations::CurrentModels(catalog_, operations_.routing);
+        (void)call->End(absl::OkStatus());
+        HttpResponse response;
+        response.body = DumpJson(ModelsJson(models));
+        response.headers = call->ResponseHeaders();
+        Send(*exchange, std::move(response));
+      }));
 }
 
 bool HttpFrontDoor::AcceptsWebSocket(absl::string_view path) const {

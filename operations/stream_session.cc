@@ -151,7 +151,7 @@ void StreamSession::ProcessLocked(std::string bytes, std::vector<float> pcm,
   if (wav_header_pending_) {
     wav_header_.append(bytes);
     bytes.clear();
-    std::optional<audio::WavLayout> layout = audio::ParseWavHeader(wav_header_);
+    std::optional<WavLayout> layout = ParseWavHeader(wav_header_);
     if (layout.has_value()) {
       if (layout->format_tag != 1 || layout->bits_per_sample != 16) {
         return FailLocked(absl::InvalidArgumentError(

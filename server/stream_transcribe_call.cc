@@ -5,23 +5,18 @@
 
 namespace voxgate::server {
 
-StreamTranscribeCall::StreamTranscribeCall(grpc::CallbackServerContext* context,
-                                           const call::CallServices& services,
-                                           const Config& config,
-                                           upstream::Routing& routing,
-                                           WorkerPool& workers,
-                                           TimerQueue& timers)
-    : SessionCall(context,
-                  call::kStreamTranscribe,
-                  services, ToAbsl(config.limits().stream_idle_timeout()),
-                  timers),
-      config_(config),
-      routing_(routing),
-      workers_(workers) {}
+StreamTranscribeCall::StreamTranscribeCall(
+    grpc::CallbackServerContext* context, const call::CallServices& services,
+    const operations::OperationServices& operations)
+    : SessionCall(context, call::kStreamTranscribe, services,
+                  ToAbsl(operations.config.limits().stream_idle_timeout()),
+                  operations.timers),
+      operations_(operations) {}
 
 std::shared_ptr<operations::StreamSession> StreamTranscribeCall::MakeSession() {
-  return std::make_shared<operations::StreamSession>(config_, routing_, workers_, metrics_,
-                                         call_, *this);
+  return std::make_shared<operations::StreamSession>(
+      operations_.config, operations_.routing, operations_.workers, metrics_,
+      call_, *this);
 }
 
 void StreamTranscribeCall::Receive(operations::StreamSession& session,
@@ -46,18 +41,17 @@ void StreamTranscribeCall::Receive(operations::StreamSession& session,
   }
 }
 
-TranscribeUploadCall::TranscribeUploadCall(grpc::CallbackServerContext* context,
-                                           const call::CallServices& services,
-                                           const operations::OperationServices& operations)
-    : SessionCall(context,
-                  call::kTranscribeUpload,
-                  services,
+TranscribeUploadCall::TranscribeUploadCall(
+    grpc::CallbackServerContext* context, const call::CallServices& services,
+    const operations::OperationServices& operations)
+    : SessionCall(context, call::kTranscribeUpload, services,
                   ToAbsl(operations.config.limits().stream_idle_timeout()),
                   operations.timers),
       operations_(operations) {}
 
 std::shared_ptr<operations::UploadSession> TranscribeUploadCall::MakeSession() {
-  return std::make_shared<operations::UploadSession>(operations_, call_, pool_, *this);
+  return std::make_shared<operations::UploadSession>(operations_, call_, pool_,
+                                                     *this);
 }
 
 void TranscribeUploadCall::Receive(operations::UploadSession& session,

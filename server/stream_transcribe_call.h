@@ -5,12 +5,11 @@
 
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
-#include "grpcpp/grpcpp.h"
 #include "config/config.h"
-#include "server/session_call.h"
+#include "grpcpp/grpcpp.h"
 #include "operations/stream_session.h"
 #include "operations/upload_session.h"
-#include "upstream/routing.h"
+#include "server/session_call.h"
 #include "voxgate/v1/stream.pb.h"
 #include "voxgate/v1/transcribe.pb.h"
 
@@ -18,26 +17,26 @@ namespace voxgate::server {
 
 // StreamTranscribe's gRPC side; all audio work is the StreamSession's.
 class StreamTranscribeCall final
-    : public SessionCall<operations::StreamSession, v1::StreamTranscribeResponse> {
+    : public SessionCall<operations::StreamSession,
+                         v1::StreamTranscribeResponse> {
  public:
   StreamTranscribeCall(grpc::CallbackServerContext* context,
-                       const call::CallServices& services, const Config& config,
-                       upstream::Routing& routing, WorkerPool& workers,
-                       TimerQueue& timers);
+                       const call::CallServices& services,
+                       const operations::OperationServices& operations);
 
  private:
   std::shared_ptr<operations::StreamSession> MakeSession() override;
-  void Receive(operations::StreamSession& session, grpc::ByteBuffer& message) override;
+  void Receive(operations::StreamSession& session,
+               grpc::ByteBuffer& message) override;
 
-  const Config& config_;
-  upstream::Routing& routing_;
-  WorkerPool& workers_;
+  const operations::OperationServices operations_;
   v1::StreamTranscribeRequest request_;
 };
 
 // TranscribeUpload's gRPC side; all audio work is the UploadSession's.
 class TranscribeUploadCall final
-    : public SessionCall<operations::UploadSession, v1::TranscribeUploadResponse> {
+    : public SessionCall<operations::UploadSession,
+                         v1::TranscribeUploadResponse> {
  public:
   TranscribeUploadCall(grpc::CallbackServerContext* context,
                        const call::CallServices& services,
@@ -45,7 +44,8 @@ class TranscribeUploadCall final
 
  private:
   std::shared_ptr<operations::UploadSession> MakeSession() override;
-  void Receive(operations::UploadSession& session, grpc::ByteBuffer& message) override;
+  void Receive(operations::UploadSession& session,
+               grpc::ByteBuffer& message) override;
 
   const operations::OperationServices& operations_;
   v1::TranscribeUploadRequest request_;

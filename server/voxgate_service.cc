@@ -1,11 +1,11 @@
 #include "server/voxgate_service.h"
 
 #include "common/proto_duration.h"
+#include "operations/model_catalog.h"
 #include "server/analyze_call.h"
 #include "server/batch_call.h"
 #include "server/chat_call.h"
 #include "server/chat_stream_call.h"
-#include "operations/model_catalog.h"
 #include "server/stream_transcribe_call.h"
 #include "server/transcribe_call.h"
 #include "server/unary_call.h"
@@ -24,56 +24,48 @@ class ListModelsCall final
                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
                  const call::CallServices& services,
                  const v1::ListModelsResponse& catalog,
-                 const upstream::Routing& routing)
-      : TypedUnaryCall(context, request, response,
-                       call::kListModels, services),
+                 const operations::OperationServices& operations)
+      : TypedUnaryCall(context, request, response, call::kListModels, services),
         catalog_(catalog),
-        routing_(routing) {}
+        operations_(operations) {}
 
  private:
   void Start() override {
-    response_ = operations::CurrentModels(catalog_, routing_);
+    response_ = operations::CurrentModels(catalog_, operations_.routing);
     Complete(absl::OkStatus());
   }
 
   const v1::ListModelsResponse& catalog_;
-  const upstream::Routing& routing_;
+  const operations::OperationServices& operations_;
 };
 
 call::CallServices WithDeadline(const call::CallServices& services,
-                          const google::protobuf::Duration& deadline) {
+                                const google::protobuf::Duration& deadline) {
   return {services.admission, services.logger, services.metrics,
-          ToAbsl(deadline)};
+          ToAbsl(deadline), services.clock};
 }
 
 }  // namespace
 
-VoxgateServiceImpl::VoxgateServiceImpl(const Config& config,
-                                       const call::CallServices& services,
-                                       upstream::Routing& routing,
-                                       WorkerPool& workers, TimerQueue& timers,
-                                       operations::AudioFetcher* fetcher,
-                                       operations::OperationStore* operations)
-    : config_(config),
-      unary_(WithDeadline(services, config.limits().default_unary_deadline())),
-      streams_(
-          WithDeadline(services, config.limits().default_stream_deadline())),
-      routing_(routing),
-      workers_(workers),
-      timers_(timers),
-      spool_budget_(config.audio().max_spool_bytes()),
-      decoded_audio_budget_(config.audio().max_decoded_bytes()),
-      operations_{config,         routing,        workers,
-                  timers,         fetcher,        &spool_budget_,
-                  &decoded_audio_budget_},
-      catalog_(operations::BuildModelCatalog(config)) {
-  if (operations == nullptr) {
-    own_store_ = std::make_unique<operations::MemoryOperationStore>(timers.clock());
-    operations = own_store_.get();
+VoxgateServiceImpl::VoxgateServiceImpl(
+    const call::CallServices& services,
+    const operations::OperationServices& operations,
+    operations::OperationStore* store)
+    : unary_(WithDeadline(services,
+                          operations.config.limits().default_unary_deadline())),
+      streams_(WithDeadline(
+          services, operations.config.limits().default_stream_deadline())),
+      operations_(operations),
+      catalog_(operations::BuildModelCatalog(operations.config)) {
+  const Config& config = operations.config;
+  if (store == nullptr) {
+    own_store_ = std::make_unique<operations::MemoryOperationStore>(
+        operations.timers.clock());
+    store = own_store_.get();
   }
   batches_ = operations::BatchRunner::Create(
       config.batch(), static_cast<int>(config.limits().max_chunks_in_flight()),
-      operations_, *operations, services.logger);
+      operations_, *store, services.logger);
 }
 
 VoxgateServiceImpl::~VoxgateServiceImpl() {
@@ -84,9 +76,9 @@ VoxgateServiceImpl::~VoxgateServiceImpl() {
 grpc::ServerUnaryReactor* VoxgateServiceImpl::BatchTranscribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call =
-      new BatchTranscribeCall(context, request, response, unary_, *batches_,
-                              static_cast<int>(config_.batch().max_files()));
+  auto* call = new BatchTranscribeCall(
+      context, request, response, unary_, *batches_,
+      static_cast<int>(operations_.config.batch().max_files()));
   call->Begin();
   return call;
 }
@@ -103,8 +95,7 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call =
-      new AnalyzeCall(context, request, response, unary_, operations_);
+  auto* call = new AnalyzeCall(context, request, response, unary_, operations_);
   call->Begin();
   return call;
 }
@@ -126,8 +117,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* VoxgateServiceImpl::ChatStream(
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 VoxgateServiceImpl::StreamTranscribe(grpc::CallbackServerContext* context) {
-  auto* call = new StreamTranscribeCall(context, streams_, config_, routing_,
-                                        workers_, timers_);
+  auto* call = new StreamTranscribeCall(context, streams_, operations_);
   call->Begin();
   return call;
 }
@@ -143,7 +133,7 @@ grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   auto* call = new ListModelsCall(context, request, response, unary_, catalog_,
-                                  routing_);
+                                  operations_);
   call->Begin();
   return call;
 }

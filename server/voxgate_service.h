@@ -1,17 +1,16 @@
 #ifndef VOXGATE_SERVER_VOXGATE_SERVICE_H_
 #define VOXGATE_SERVER_VOXGATE_SERVICE_H_
 
+#include "call/call_scope.h"
+#include "common/byte_budget.h"
 #include "common/timer_queue.h"
 #include "common/worker_pool.h"
+#include "config/config.h"
 #include "grpcpp/grpcpp.h"
 #include "operations/batch_runner.h"
-#include "server/call_reactor.h"
-#include "call/call_scope.h"
-#include "operations/operation_services.h"
-#include "config/config.h"
 #include "operations/memory_operation_store.h"
-#include "common/byte_budget.h"
-#include "upstream/routing.h"
+#include "operations/operation_services.h"
+#include "server/call_reactor.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
 namespace voxgate::server {
@@ -37,13 +36,11 @@ class VoxgateServiceImpl final : public RawVoxgateService {
  public:
   // `services.default_deadline` is ignored: each method class has its own in
   // the config (limits.default_unary_deadline, default_stream_deadline).
-  // `fetcher` (AudioInput.uri) may be null: URLs are then refused.
-  // `operations` holds BatchTranscribe's operations; null: a store in this
+  // `store` holds BatchTranscribe's operations; null: a store in this
   // process's memory.
-  VoxgateServiceImpl(const Config& config, const call::CallServices& services,
-                     upstream::Routing& routing, WorkerPool& workers,
-                     TimerQueue& timers, operations::AudioFetcher* fetcher = nullptr,
-                     operations::OperationStore* operations = nullptr);
+  VoxgateServiceImpl(const call::CallServices& services,
+                     const operations::OperationServices& operations,
+                     operations::OperationStore* store = nullptr);
   ~VoxgateServiceImpl() override;
 
   grpc::ServerUnaryReactor* Transcribe(grpc::CallbackServerContext* context,
@@ -65,8 +62,6 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   grpc::ServerUnaryReactor* BatchTranscribe(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response) override;
-  // What the operations use; the HTTP front door runs them too.
-  const operations::OperationServices& operations() const { return operations_; }
   // BatchTranscribe's operations (google.longrunning.Operations serves them).
   operations::BatchRunner& batches() const { return *batches_; }
 
@@ -75,17 +70,12 @@ class VoxgateServiceImpl final : public RawVoxgateService {
                                        grpc::ByteBuffer* response) override;
 
  private:
-  const Config& config_;
   const call::CallServices unary_;
   const call::CallServices streams_;
-  upstream::Routing& routing_;
-  WorkerPool& workers_;
-  TimerQueue& timers_;
-  ByteBudget spool_budget_;
-  ByteBudget decoded_audio_budget_;
   const operations::OperationServices operations_;
   const v1::ListModelsResponse catalog_;
-  std::unique_ptr<operations::MemoryOperationStore> own_store_;  // when none is given
+  std::unique_ptr<operations::MemoryOperationStore>
+      own_store_;  // when none is given
   std::shared_ptr<operations::BatchRunner> batches_;
 };
 

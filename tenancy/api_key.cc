@@ -91,7 +91,7 @@ absl::Status ValidateHash(absl::string_view hash) {
       !IsLowerHex(parts[2], 2 * SHA256_DIGEST_LENGTH)) {
     return absl::InvalidArgumentError(
         "expected \"sha256:<32 hex digits of salt>:<64 hex digits of "
-        "digest>\" as `voxgate-cli mint-key` prints");
+        "digest>\" as `voxgate mint-key` prints");
   }
   return absl::OkStatus();
 }

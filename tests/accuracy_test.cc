@@ -209,8 +209,7 @@ TEST(AccuracyTest, InterimResultsDecodeEachSampleOnce) {
   WorkerPool workers(1, 4);
   auto engine = upstream::EmbeddedEngine::Create({}, workers);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  const std::optional<audio::Pcm16> pcm =
-      audio::ParseWavPcm16(ReadBytes(clips[0].wav_path));
+  const std::optional<Pcm16> pcm = ParseWavPcm16(ReadBytes(clips[0].wav_path));
   ASSERT_TRUE(pcm.has_value());
   std::vector<float> samples;
   for (int16_t sample : pcm->samples) samples.push_back(sample / 32768.0f);

@@ -59,7 +59,8 @@ std::string SpeechWav(const std::string& text) {
 std::string ToneWav(double frequency, double seconds, int sample_rate,
                     int channels, double amplitude) {
   const std::string path = TempPath("tone.wav");
-  if (!RunCommand(absl::StrCat("sox -n -r ", sample_rate, " -c ", channels,
+  // -D: no dither, so silence is exactly zero (and the same bytes each time).
+  if (!RunCommand(absl::StrCat("sox -D -n -r ", sample_rate, " -c ", channels,
                                " -b 16 ", path, " synth ", seconds, " sine ",
                                frequency, " vol ", amplitude))) {
     return "";
@@ -69,7 +70,8 @@ std::string ToneWav(double frequency, double seconds, int sample_rate,
 
 std::string SilenceWav(double seconds, int sample_rate, int channels) {
   const std::string path = TempPath("silence.wav");
-  if (!RunCommand(absl::StrCat("sox -n -r ", sample_rate, " -c ", channels,
+  // -D: no dither, so silence is exactly zero (and the same bytes each time).
+  if (!RunCommand(absl::StrCat("sox -D -n -r ", sample_rate, " -c ", channels,
                                " -b 16 ", path, " trim 0 ", seconds))) {
     return "";
   }

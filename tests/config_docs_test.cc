@@ -1,13 +1,13 @@
-// The configuration the README documents and the Kubernetes manifests ship must
-// load.
+// The configuration the manual (docs/) documents and the Kubernetes manifests
+// ship must load.
 
 #include <fstream>
 #include <sstream>
 
 #include "common/status_matchers.h"
+#include "config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "config/config.h"
 #include "tenancy/keyring.h"
 #include "yaml-cpp/yaml.h"
 
@@ -24,7 +24,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 TEST(ConfigDocsTest, ReadmeExampleLoadsAndSetsEveryTopLevelSection) {
-  const std::string readme = ReadFile("README.md");
+  const std::string readme = ReadFile("docs/configuration.md");
   // The first YAML block that is a configuration (the keys file's has its own
   // test below).
   std::size_t start = readme.find("```yaml\n");
@@ -50,18 +50,17 @@ TEST(ConfigDocsTest, KubernetesConfigMapLoads) {
   ASSERT_THAT(config, IsOk());
 }
 
-// The keys-file example the README shows and the one the tenants component
+// The keys-file example docs/tenancy.md shows and the one the tenants component
 // ships load (its hashes are placeholders, but well formed).
 TEST(ConfigDocsTest, KeysFileExamplesLoad) {
-  const std::string readme = ReadFile("README.md");
+  const std::string readme = ReadFile("docs/tenancy.md");
   const std::size_t tenants = readme.find("```yaml\ntenants:");
   ASSERT_NE(tenants, std::string::npos);
   const std::size_t end = readme.find("```", tenants + 8);
-  EXPECT_THAT(tenancy::KeyRing::Parse(
-                  readme.substr(tenants + 8, end - tenants - 8)),
-              IsOk());
-  YAML::Node secret =
-      YAML::LoadFile("k8s/components/tenants/keys-secret.yaml");
+  EXPECT_THAT(
+      tenancy::KeyRing::Parse(readme.substr(tenants + 8, end - tenants - 8)),
+      IsOk());
+  YAML::Node secret = YAML::LoadFile("k8s/components/tenants/keys-secret.yaml");
   auto shipped = tenancy::KeyRing::Parse(
       secret["stringData"]["keys.yaml"].as<std::string>());
   ASSERT_THAT(shipped, IsOk());

@@ -276,7 +276,7 @@ TEST_F(FaultsTest, StreamTranscribeWaitsForASlowFirstByte) {
 }
 
 // Defect 2: the transcoding step freed the closure that was running.
-TEST_F(FaultsTest, ChatWithFlacAndOggOpusAudioPartsIsServed) {
+TEST_F(FaultsTest, ChatAndChatStreamTranscodeFlacAndOggOpusAudioParts) {
   StartGateway();
   const std::string speech = SpeechWav("Please call Stella.");
   v1::ChatRequest request = Hello("what is said?");
@@ -293,17 +293,25 @@ TEST_F(FaultsTest, ChatWithFlacAndOggOpusAudioPartsIsServed) {
     audio->set_content(Transcode(speech, part.args, part.extension));
     audio->mutable_format()->set_encoding(part.encoding);
   }
+  v1::ChatResponse unary;
   for (int i = 0; i < 3; ++i) {
-    grpc::Status status = Chat(request);
+    grpc::ClientContext context;
+    grpc::Status status = stub_->Chat(&context, request, &unary);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
-  // Both parts arrived as 16 kHz WAV.
+  // ChatStream transcodes the same parts as Chat does, and answers the same.
+  const StreamedChat streamed = ReadChatStream(*stub_, request);
+  ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
+  EXPECT_EQ(streamed.text, unary.content());
+  // Every part of every call arrived as 16 kHz WAV.
   const std::vector<FakeRequest> sent =
       audio_->Requests("/v1/chat/completions");
-  ASSERT_EQ(sent.size(), 3u);
-  ASSERT_EQ(sent[0].audio.size(), 2u);
-  for (const AudioProbe& probe : sent[0].audio) {
-    EXPECT_EQ(probe.sample_rate, 16000);
+  ASSERT_EQ(sent.size(), 4u);
+  for (const FakeRequest& one : sent) {
+    ASSERT_EQ(one.audio.size(), 2u);
+    for (const AudioProbe& probe : one.audio) {
+      EXPECT_EQ(probe.sample_rate, 16000);
+    }
   }
   ExpectHealthyAndCleanExit();
 }

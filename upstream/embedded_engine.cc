@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "audio/wav.h"
+#include "common/wav_format.h"
 
 namespace voxgate::upstream {
 namespace {
@@ -138,7 +138,7 @@ void EmbeddedEngine::ReturnDecoder(Decoder* decoder, bool for_stream) {
 absl::StatusOr<Transcription> EmbeddedEngine::TranscribeNow(
     const std::string& wav, const CallOptions& options,
     const std::atomic<bool>* cancelled) {
-  std::optional<audio::Pcm16> pcm = audio::ParseWavPcm16(wav);
+  std::optional<Pcm16> pcm = ParseWavPcm16(wav);
   if (!pcm || pcm->sample_rate != 16000 || pcm->channels != 1) {
     return absl::InvalidArgumentError(
         "embedded engine: needs 16 kHz mono 16-bit WAV (keep "

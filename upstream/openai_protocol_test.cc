@@ -5,11 +5,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/synchronization/notification.h"
-#include "audio/wav.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/audio_fixtures.h"
 #include "tests/fake_upstream/fake_upstream.h"
 
 namespace voxgate::upstream {
@@ -26,11 +26,7 @@ using ::voxgate::testing::StatusIs;
 using Json = nlohmann::json;
 
 // A 0.5 s, 16 kHz mono WAV of silence.
-std::string TinyWav() {
-  audio::PcmAudio silence;
-  silence.samples.assign(8000, 0.0f);
-  return audio::EncodeWav(silence);
-}
+std::string TinyWav() { return testing::SilenceWav(0.5, 16000); }
 
 class OpenAiProtocolTest : public ::testing::Test {
  protected:

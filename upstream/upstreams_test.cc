@@ -4,11 +4,11 @@
 #include "upstream/upstreams.h"
 
 #include "absl/synchronization/notification.h"
-#include "audio/wav.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "tests/audio_fixtures.h"
 #include "tests/fake_upstream/fake_upstream.h"
 
 namespace voxgate::upstream {
@@ -24,11 +24,7 @@ using ::voxgate::testing::IsOk;
 using ::voxgate::testing::StatusIs;
 
 // A 0.25 s, 16 kHz mono WAV of silence.
-std::string QuarterSecondWav() {
-  audio::PcmAudio silence;
-  silence.samples.assign(4000, 0.0f);
-  return audio::EncodeWav(silence);
-}
+std::string QuarterSecondWav() { return testing::SilenceWav(0.25, 16000); }
 
 // A pool stanza with the defaults the config loader would fill in.
 std::string PoolText(const std::string& name, const std::string& protocol,

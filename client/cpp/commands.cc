@@ -17,8 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "audio/decoder.h"
 #include "client/cpp/upload.h"
+#include "common/wav_format.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace voxgate::cli {
@@ -162,29 +162,14 @@ int Transcribe(Session& session, const Args& args) {
 
 namespace {
 
-// Decodes FILE (any supported format) to 16 kHz mono s16le; "-" reads raw
-// s16le from stdin as it comes.
-bool LoadPcm(const std::string& path, std::string& pcm, std::string& error) {
-  std::string bytes;
-  if (!ReadFile(path, bytes)) {
-    error = "cannot read " + path;
-    return false;
-  }
-  audio::DecodeOptions options;
-  auto decoded = audio::DecodeAudio(bytes, options);
-  if (!decoded.ok()) {
-    error = std::string(decoded.status().message());
-    return false;
-  }
-  pcm.resize(decoded->pcm.samples.size() * 2);
-  for (std::size_t i = 0; i < decoded->pcm.samples.size(); ++i) {
-    const float clamped =
-        std::max(-1.0f, std::min(1.0f, decoded->pcm.samples[i]));
-    const int16_t sample = static_cast<int16_t>(clamped * 32767);
-    pcm[2 * i] = static_cast<char>(sample & 0xff);
-    pcm[2 * i + 1] = static_cast<char>((sample >> 8) & 0xff);
-  }
-  return true;
+// How fast a file's bytes go at real time, from its WAV header: 0 when it is
+// not WAV (other containers go as fast as the stream takes them; the
+// gateway decodes them as they arrive).
+double WavBytesPerSecond(const std::string& bytes) {
+  const std::optional<WavLayout> layout = ParseWavHeader(bytes);
+  if (!layout.has_value()) return 0;
+  return static_cast<double>(layout->sample_rate) * layout->channels *
+         layout->bits_per_sample / 8;
 }
 
 }  // namespace
@@ -201,23 +186,25 @@ int Stream(Session& session, const Args& args) {
   if (from_stdin && args.Has("rate") &&
       !absl::SimpleAtoi(args.Get("rate"), &rate))
     return Usage("--rate is the sample rate of raw stdin audio");
-  std::string pcm;
-  if (!from_stdin) {
-    std::string error;
-    if (!LoadPcm(args.positional[0], pcm, error)) {
-      std::cerr << "error: " << error << "\n";
-      return kExitNoInput;
-    }
+  // A file goes as it is (any container the gateway streams); the gateway
+  // decodes it. Only raw stdin needs its format described.
+  std::string file;
+  if (!from_stdin && !ReadFile(args.positional[0], file)) {
+    std::cerr << "error: cannot read " << args.positional[0] << "\n";
+    return kExitNoInput;
   }
   grpc::ClientContext context;
   SetDeadline(context, session);
   auto stream = session.stub->StreamTranscribe(&context);
   v1::StreamTranscribeRequest config;
   v1::StreamTranscribeConfig& stream_config = *config.mutable_config();
-  stream_config.mutable_format()->set_encoding(v1::AUDIO_ENCODING_LINEAR16);
-  stream_config.mutable_format()->set_sample_rate_hertz(from_stdin ? rate
-                                                                   : 16000);
-  stream_config.mutable_format()->set_channel_count(1);
+  if (from_stdin) {
+    stream_config.mutable_format()->set_encoding(v1::AUDIO_ENCODING_LINEAR16);
+    stream_config.mutable_format()->set_sample_rate_hertz(rate);
+    stream_config.mutable_format()->set_channel_count(1);
+  } else {
+    stream_config.mutable_format()->set_encoding(v1::AUDIO_ENCODING_AUTO);
+  }
   stream_config.set_interim_results(!args.Has("no-interim"));
   stream_config.mutable_recognition()->set_model(args.Get("model"));
   if (args.Has("language"))
@@ -253,7 +240,7 @@ int Stream(Session& session, const Args& args) {
     }
   });
 
-  constexpr std::size_t kPiece = 3200;  // 100 ms at 16 kHz
+  constexpr std::size_t kPiece = 16384;
   bool writing = true;
   if (from_stdin) {
     std::vector<char> buffer(static_cast<std::size_t>(rate) / 5);  // 100 ms
@@ -265,16 +252,17 @@ int Stream(Session& session, const Args& args) {
       writing = stream->Write(audio);
     }
   } else {
+    const double bytes_per_second = WavBytesPerSecond(file);
     const absl::Time start = absl::Now();
-    for (std::size_t at = 0; writing && at < pcm.size(); at += kPiece) {
-      if (speed > 0) {
+    for (std::size_t at = 0; writing && at < file.size(); at += kPiece) {
+      if (speed > 0 && bytes_per_second > 0) {
         // Real time (times --speed): a piece goes when it would have been
         // recorded.
-        absl::SleepFor(start + absl::Milliseconds(at / 32.0 / speed) -
+        absl::SleepFor(start + absl::Seconds(at / bytes_per_second / speed) -
                        absl::Now());
       }
       v1::StreamTranscribeRequest audio;
-      audio.set_audio(pcm.substr(at, kPiece));
+      audio.set_audio(file.substr(at, kPiece));
       writing = stream->Write(audio);
     }
   }

@@ -46,7 +46,6 @@ int Chat(Session& session, const Args& args);
 int Analyze(Session& session, const Args& args);
 int Models(Session& session, const Args& args);
 // Needs no gateway: `session` is unused.
-int MintKey(Session& session, const Args& args);
 
 }  // namespace voxgate::cli
 

@@ -31,9 +31,6 @@ Commands:
   analyze FILE "INSTRUCTION"
                        Ask about an audio file (summarise, classify, answer).
   models               List the models, their pools and capabilities.
-  mint-key --tenant=NAME
-                       Make a new API key for a tenant: prints the key (once)
-                       and the line to add to the keys file (its salted hash).
 
 Global flags:
   --address  The gateway, HOST:PORT. Default $VOXGATE_ADDRESS or localhost:50051.
@@ -87,10 +84,12 @@ decoded and transcribed as the gateway answers each chunk.
         {"no-interim"},
         R"(Usage: voxgate-cli stream FILE|- [--speed=1] [--rate=16000] [--no-interim] [--model=M] [--language=L]
 
-Streams audio through StreamTranscribe. A FILE is decoded here and sent at
+Streams audio through StreamTranscribe. A FILE is sent as it is (WAV, MP3,
+FLAC, Ogg or WebM; the gateway decodes it as it arrives), a WAV file at
 real-time pace; "-" reads raw 16-bit mono PCM from stdin as it comes (e.g. from
 arecord -f S16_LE -r 16000). Final results print as "[start - end] text".
-  --speed       Pace as a factor of real time (2 = twice as fast); 0 = no pacing.
+  --speed       Pace WAV as a factor of real time (2 = twice as fast); 0 = no
+                pacing. Other containers go as fast as the stream takes them.
   --rate        Sample rate of raw stdin audio. Default 16000.
   --no-interim  Do not ask for interim results.
 )"}},
@@ -138,13 +137,6 @@ file was transcribed, else with the first failed file's gRPC code.
       {"models", {&Models, {}, {}, R"(Usage: voxgate-cli models
 
 Lists the configured models with their pool, availability and capabilities.
-)"}},
-      {"mint-key",
-       {&MintKey, {"tenant"}, {}, R"(Usage: voxgate-cli mint-key --tenant=NAME
-
-Makes a new API key (256 random bits). Prints the key, shown only this once,
-and the keys file line that holds its salted SHA-256 hash, never the key.
-Needs no gateway.
 )"}},
   };
   return *commands;
@@ -209,7 +201,6 @@ int Main(int argc, char** argv) {
   }
   session.json = globals->Get("json") == "true" || args->Get("json") == "true";
   session.tty = isatty(STDOUT_FILENO);
-  if (name == "mint-key") return command->second.run(session, *args);
   const char* env_key = std::getenv("VOXGATE_API_KEY");
   ChannelOptions channel;
   channel.address = address;

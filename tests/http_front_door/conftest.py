@@ -40,11 +40,17 @@ pools:
     endpoints: [{{url: "http://127.0.0.1:{port}/v1", max_concurrency: 16}}]
     models: [llama3]
     health_check: {{path: ""}}
+  - name: voxtral
+    protocol: openai_chat_audio
+    endpoints: [{{url: "http://127.0.0.1:{port}/v1", max_concurrency: 16}}]
+    models: [voxtral]
+    health_check: {{path: ""}}
   - name: embedded
     protocol: embedded
 routing:
   text_pool: llm
   audio_pool: embedded
+  model_routes: {{voxtral: voxtral}}
 http:
   header_timeout: 2s
   body_timeout: 5s

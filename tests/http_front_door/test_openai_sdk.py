@@ -2,6 +2,7 @@
 
 import base64
 import json
+import subprocess
 import threading
 import wave
 
@@ -101,6 +102,29 @@ def test_chat_with_input_audio_routes_like_grpc(client, speech_wav):
                 {"type": "text", "text": "what is said?"},
                 {"type": "input_audio", "input_audio": {"data": audio, "format": "wav"}}]}])
     assert "openai_chat_audio" in error.value.message
+
+
+@pytest.mark.parametrize("encoding", ["wav", "flac"])
+def test_streamed_chat_with_audio_answers_as_unary(client, fake, speech_wav, tmp_path, encoding):
+    path = speech_wav
+    if encoding != "wav":
+        path = tmp_path / f"speech.{encoding}"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(speech_wav), str(path)],
+                       check=True)
+    audio = base64.b64encode(path.read_bytes()).decode()
+    messages = [{"role": "user", "content": [
+        {"type": "text", "text": "what is said?"},
+        {"type": "input_audio", "input_audio": {"data": audio, "format": encoding}}]}]
+    unary = client.chat.completions.create(model="voxtral", messages=messages)
+    stream = client.chat.completions.create(model="voxtral", messages=messages, stream=True)
+    streamed = "".join(chunk.choices[0].delta.content or ""
+                       for chunk in stream if chunk.choices)
+    assert streamed == unary.choices[0].message.content
+    # Both went upstream as WAV (FLAC transcoded), the same bytes both times.
+    sent = [request["json"]["messages"][0]["content"][1]["input_audio"]
+            for request in fake.requests() if request["path"] == "/v1/chat/completions"]
+    assert [part["format"] for part in sent] == ["wav", "wav"]
+    assert sent[0]["data"] == sent[1]["data"]
 
 
 @pytest.mark.parametrize("response_format", ["json", "text", "srt", "vtt", "verbose_json"])

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 def mint_key(tenant: str) -> dict:
-    out = subprocess.run([CLI_BIN, "--json", "mint-key", f"--tenant={tenant}"],
+    out = subprocess.run([VOXGATE_BIN, "mint-key", f"--tenant={tenant}", "--json"],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 

@@ -98,7 +98,7 @@ def assert_tls11_refused(port: int) -> None:
 
 
 def mint_key(tenant: str) -> Dict[str, str]:
-    out = subprocess.run([CLI_BIN, "--json", "mint-key", f"--tenant={tenant}"],
+    out = subprocess.run([VOXGATE_BIN, "mint-key", f"--tenant={tenant}", "--json"],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 

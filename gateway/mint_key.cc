@@ -1,22 +1,33 @@
-// voxgate-cli mint-key: a new API key and its keys-file line.
+#include "gateway/mint_key.h"
 
 #include <iostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
-#include "client/cpp/commands.h"
 #include "tenancy/api_key.h"
 
-namespace voxgate::cli {
+namespace voxgate::gateway {
 
-int MintKey(Session& session, const Args& args) {
-  const std::string tenant = args.Get("tenant");
-  if (!tenancy::IsValidTenantName(tenant) || !args.positional.empty()) {
-    std::cerr << "usage error: mint-key --tenant=NAME, the name being 1 to 64 "
-                 "of [a-z0-9_.-] as in the keys file\n";
-    return kExitUsage;
+int RunMintKey(const std::vector<std::string>& args) {
+  std::string tenant;
+  bool json = false;
+  bool valid = true;
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, "--tenant=")) {
+      tenant = arg.substr(sizeof("--tenant=") - 1);
+    } else if (arg == "--json") {
+      json = true;
+    } else {
+      valid = false;
+    }
+  }
+  if (!valid || !tenancy::IsValidTenantName(tenant)) {
+    std::cerr << "usage: voxgate mint-key --tenant=NAME [--json], the name "
+                 "being 1 to 64 of [a-z0-9_.-] as in the keys file\n";
+    return 2;
   }
   const tenancy::MintedKey minted = tenancy::MintKey();
-  if (session.json) {
+  if (json) {
     std::cout << absl::StrFormat(
         "{\"key\": \"%s\", \"id\": \"%s\", \"tenant\": \"%s\", \"hash\": "
         "\"%s\"}\n",
@@ -32,4 +43,4 @@ int MintKey(Session& session, const Args& args) {
   return 0;
 }
 
-}  // namespace voxgate::cli
+}  // namespace voxgate::gateway
