@@ -317,7 +317,8 @@ void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
 void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   absl::StatusOr<OpenAiChatRequest> parsed =
       ChatRequestFromJson(exchange->request().body);
-  const bool stream = parsed.ok() && parsed->stream;
+  const bool stream =
+      parsed.ok() ? parsed->stream : AsksForStream(exchange->request().body);
   auto call = std::make_shared<HttpCall>(exchange->request(),
                                          stream ? kChatStream : kChat,
                                          stream ? streams_ : unary_, live_);

@@ -5,10 +5,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "common/json_limits.h"
 #include "common/json_reader.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
 #include "operations/chat_mapping.h"
 
 namespace voxgate::http {
@@ -84,10 +84,10 @@ absl::Status AddToolCalls(const JsonReader& message, v1::ChatMessage& out) {
   ASSIGN_OR_RETURN(const json* calls, message.Array("tool_calls"));
   if (calls == nullptr) return absl::OkStatus();
   for (std::size_t i = 0; i < calls->size(); ++i) {
-    ASSIGN_OR_RETURN(const JsonReader call,
-                     JsonReader::Object((*calls)[i],
-                                        ElementName(message.Field("tool_calls"),
-                                                    i)));
+    ASSIGN_OR_RETURN(
+        const JsonReader call,
+        JsonReader::Object((*calls)[i],
+                           ElementName(message.Field("tool_calls"), i)));
     ASSIGN_OR_RETURN(std::optional<JsonReader> function,
                      call.OptionalObject("function"));
     if (!function.has_value()) {
@@ -115,9 +115,8 @@ absl::Status AddMessage(const json& value, const std::string& field,
       out->add_content()->set_text(content->get<std::string>());
     } else if (content->is_array()) {
       for (std::size_t i = 0; i < content->size(); ++i) {
-        RETURN_IF_ERROR(AddPart((*content)[i],
-                                ElementName(message.Field("content"), i),
-                                *out));
+        RETURN_IF_ERROR(AddPart(
+            (*content)[i], ElementName(message.Field("content"), i), *out));
       }
     } else {
       return FieldError(message.Field("content"),
@@ -279,7 +278,8 @@ absl::Status SetGeneration(const JsonReader& body,
   }
   ASSIGN_OR_RETURN(std::optional<JsonReader> format,
                    body.OptionalObject("response_format"));
-  if (format.has_value()) RETURN_IF_ERROR(SetResponseFormat(*format, generation));
+  if (format.has_value())
+    RETURN_IF_ERROR(SetResponseFormat(*format, generation));
   return absl::OkStatus();
 }
 
@@ -316,10 +316,20 @@ double Seconds(const google::protobuf::Duration& duration) {
 
 }  // namespace
 
+bool AsksForStream(const std::string& body) {
+  // Within the same bounds as every caller's JSON; a body past them is no
+  // stream's.
+  const absl::StatusOr<json> parsed =
+      ParseCallerJson(body, "the request body", kRequestJsonLimits);
+  if (!parsed.ok() || !parsed->is_object()) return false;
+  const auto stream = parsed->find("stream");
+  return stream != parsed->end() && stream->is_boolean() && stream->get<bool>();
+}
+
 absl::StatusOr<OpenAiChatRequest> ChatRequestFromJson(const std::string& body) {
-  ASSIGN_OR_RETURN(const json document,
-                   ParseCallerJson(body, "the request body",
-                                   kRequestJsonLimits));
+  ASSIGN_OR_RETURN(
+      const json document,
+      ParseCallerJson(body, "the request body", kRequestJsonLimits));
   if (!document.is_object()) {
     return absl::InvalidArgumentError("the request body must be a JSON object");
   }

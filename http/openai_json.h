@@ -36,6 +36,10 @@ struct OpenAiChatRequest {
 // to the backend as extra request fields (backend_options).
 absl::StatusOr<OpenAiChatRequest> ChatRequestFromJson(const std::string& body);
 
+// Whether a chat body asks for a stream ("stream": true), for a body that
+// ChatRequestFromJson refused: its call is still ChatStream's.
+bool AsksForStream(const std::string& body);
+
 // The chat.completion object.
 nlohmann::json ChatCompletionJson(const v1::ChatResponse& response,
                                   int64_t created);

@@ -89,7 +89,7 @@ tail -n 1 "$results/grpcurl.log" | awk '/passed, / {print $1, $3; found=1} END {
   >"$results/grpcurl.count"
 
 # Checked-in stubs and docs match proto/, and buf lint passes on it.
-phase "stubs and buf lint"
+phase "stubs, buf lint and the include graph"
 check_step() {  # name command...: one counted case
   local name=$1
   shift
@@ -97,6 +97,8 @@ check_step() {  # name command...: one counted case
 }
 check_step stubs ./scripts/gen_stubs.sh --check
 check_step buf-lint "$tools/bin/buf" lint
+# Every #include between rooms follows docs/architecture.md; no package cycle.
+check_step layers python3 scripts/check_layers.py
 
 # The HTTP door's request mapping (chat JSON, multipart forms, WebSocket
 # messages) under libFuzzer with ASan + UBSan, from the checked-in seeds, for
@@ -122,6 +124,11 @@ pytest_suite python-client client/python/tests
 # The HTTP front door with real clients: the openai SDK, curl, raw sockets,
 # a WebSocket client and headless Chromium.
 pytest_suite http-front-door tests/http_front_door
+
+# The call layer's behavioural suite: every RPC on every door that serves it
+# (gRPC, the OpenAI routes, the WebSocket) through the same five cases, the
+# expected code written once.
+pytest_suite doors tests/doors
 
 # Tenants: API keys, TLS and mTLS with each client, limits shared by three
 # gateways through a real Redis, the Redis outage policy, no secret in outputs.
