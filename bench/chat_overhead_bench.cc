@@ -11,7 +11,7 @@
 //
 // Usage: bazel run -c opt //bench:chat_overhead_bench -- [--seconds=5]
 //        [--rates=500,1000,2000] [--log_level=info] [--client=cq|callback]
-//        [--channels=1] [--gateway_cpu=-1] [--repeat=1]
+//        [--channels=1] [--gateway_cpu=-1] [--repeat=1] [--binary=PATH]
 //
 // --repeat=N runs every rate N times (the three paths in turn each time) and
 // prints the median of each column, and every run's added p99: on a shared VM
@@ -132,12 +132,17 @@ int Main(int argc, char** argv) {
   // "callback": the callback API (gRPC's own threads run each completion).
   std::string client = "cq";
   int repeat = 1;
+  // The gateway binary: this build's, or another (an older commit's, for a
+  // before/after comparison on the same machine).
+  std::string binary = "gateway/voxgate";
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     int seconds;
     if (absl::ConsumePrefix(&arg, "--seconds=") &&
         absl::SimpleAtoi(arg, &seconds)) {
       duration = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--binary=")) {
+      binary = std::string(arg);
     } else if (absl::ConsumePrefix(&arg, "--repeat=")) {
       if (!absl::SimpleAtoi(arg, &repeat) || repeat < 1) repeat = 1;
     } else if (absl::ConsumePrefix(&arg, "--channels=")) {
@@ -168,7 +173,7 @@ int Main(int argc, char** argv) {
   // Default log level (info: one JSON line per call, as deployed) unless
   // --log_level says otherwise; the port is chosen here so any level works.
   const int port = testing::FreePort();
-  std::vector<std::string> command = {"gateway/voxgate",
+  std::vector<std::string> command = {binary,
                                       absl::StrCat("--listen=127.0.0.1:", port),
                                       "--admin_listen=127.0.0.1:0",
                                       "--http_listen=127.0.0.1:0",

@@ -59,7 +59,8 @@ TEST(WorkerPoolTest, RealTimeJobsSkipTheQueueAndItsLimit) {
   ASSERT_THAT(pool.TrySubmit([&] { record("batch"); }), IsOk());
   // The queue is full for batch jobs, not for real-time ones, which go first.
   ASSERT_THAT(pool.TrySubmit([] {}),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("")));
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("audio worker queue is full")));
   ASSERT_THAT(pool.SubmitRealTime([&] { record("stream 1"); }), IsOk());
   ASSERT_THAT(pool.SubmitRealTime([&] { record("stream 2"); }), IsOk());
   EXPECT_EQ(pool.queued(), 3);

@@ -13,9 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/cpu_quota.h"
 #include "common/status_macros.h"
-#include "google/protobuf/util/time_util.h"
 #include "config/overrides.h"
 #include "config/yaml_proto.h"
+#include "google/protobuf/util/time_util.h"
+#include "upstream/protocols.h"
 
 namespace voxgate {
 namespace {
@@ -26,8 +27,6 @@ using ::voxgate::config::v1::PoolConfig;
 using ::voxgate::config::v1::Protocol;
 
 constexpr int64_t kMiB = 1024 * 1024;
-constexpr char kDefaultTranscribePrompt[] =
-    "You are a helpful assistant that transcribes audio.";
 
 void DefaultDuration(Duration* duration, int64_t seconds) {
   if (duration->seconds() == 0 && duration->nanos() == 0) {
@@ -65,25 +64,26 @@ void ApplyPoolDefaults(PoolConfig& pool) {
   if (!health.has_path()) health.set_path("/health");
   DefaultDuration(health.mutable_interval(), 10);
   DefaultDuration(health.mutable_timeout(), 2);
-  if (pool.protocol() == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO &&
+  const upstream::ProtocolInfo* protocol =
+      upstream::FindProtocol(pool.protocol());
+  if (protocol == nullptr) return;  // validation names the field
+  if (protocol->default_system_prompt != nullptr &&
       pool.system_prompt().empty()) {
-    pool.set_system_prompt(kDefaultTranscribePrompt);
+    pool.set_system_prompt(protocol->default_system_prompt);
   }
-  if (pool.protocol() == config::v1::PROTOCOL_EMBEDDED &&
-      pool.models().empty()) {
-    pool.add_models("pocketsphinx-en-us");
+  if (*protocol->default_model != '\0' && pool.models().empty()) {
+    pool.add_models(protocol->default_model);
   }
 }
 
 bool IsAudioProtocol(Protocol protocol) {
-  return protocol == config::v1::PROTOCOL_OPENAI_TRANSCRIPTIONS ||
-         protocol == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO ||
-         protocol == config::v1::PROTOCOL_EMBEDDED;
+  const upstream::ProtocolInfo* info = upstream::FindProtocol(protocol);
+  return info != nullptr && info->transcribes;
 }
 
 bool IsChatProtocol(Protocol protocol) {
-  return protocol == config::v1::PROTOCOL_OPENAI_CHAT ||
-         protocol == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO;
+  const upstream::ProtocolInfo* info = upstream::FindProtocol(protocol);
+  return info != nullptr && info->text_chat;
 }
 
 void ApplyDefaults(Config& config) {
@@ -149,8 +149,12 @@ void ApplyDefaults(Config& config) {
     if (routing.audio_pool().empty() && IsAudioProtocol(pool.protocol())) {
       routing.set_audio_pool(pool.name());
     }
-    if (routing.text_pool().empty() &&
-        pool.protocol() == config::v1::PROTOCOL_OPENAI_CHAT) {
+    const upstream::ProtocolInfo* protocol =
+        upstream::FindProtocol(pool.protocol());
+    // The first pool that chats with text only: an audio chat pool serves
+    // text too, but is kept for audio unless routed to.
+    if (routing.text_pool().empty() && protocol != nullptr &&
+        protocol->text_chat && !protocol->audio_chat) {
       routing.set_text_pool(pool.name());
     }
   }
@@ -290,18 +294,19 @@ absl::Status ValidatePool(const std::string& path, const PoolConfig& pool,
         path + ".name",
         absl::StrCat("expected [a-z0-9_-]{1,63}, got \"", pool.name(), "\""));
   }
-  if (pool.protocol() == config::v1::PROTOCOL_UNSPECIFIED) {
+  const upstream::ProtocolInfo* protocol =
+      upstream::FindProtocol(pool.protocol());
+  if (protocol == nullptr) {
     return KeyError(
         path + ".protocol",
-        "required: openai_transcriptions, openai_chat_audio, openai_chat or "
-        "embedded");
+        absl::StrCat("required: ", upstream::ProtocolNamesForErrors()));
   }
-  const bool embedded = pool.protocol() == config::v1::PROTOCOL_EMBEDDED;
-  if (embedded && !pool.endpoints().empty()) {
-    return KeyError(path + ".endpoints",
-                    "must be empty for the embedded protocol");
+  if (!protocol->has_endpoints && !pool.endpoints().empty()) {
+    return KeyError(
+        path + ".endpoints",
+        absl::StrCat("must be empty for the ", protocol->name, " protocol"));
   }
-  if (!embedded && pool.endpoints().empty()) {
+  if (protocol->has_endpoints && pool.endpoints().empty()) {
     return KeyError(path + ".endpoints", "at least one endpoint is required");
   }
   for (int i = 0; i < pool.endpoints_size(); ++i) {
@@ -510,8 +515,8 @@ absl::Status Validate(const Config& config) {
                                          1024, 16 * kMiB));
   RETURN_IF_ERROR(
       ValidateRange<int64_t>("http.threads", http.threads(), 1, 64));
-  RETURN_IF_ERROR(ValidateRange<int64_t>(
-      "http.max_connections", http.max_connections(), 16, 1000000));
+  RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_connections",
+                                         http.max_connections(), 16, 1000000));
   RETURN_IF_ERROR(ValidateRange<int64_t>("http.max_connections_per_peer",
                                          http.max_connections_per_peer(), 0,
                                          1000000));

@@ -108,8 +108,9 @@ std::unique_ptr<operations::OperationStore> NewOperationStore(
 
 }  // namespace
 
-GatewayServer::GatewayServer(const Config& config, const Logger& logger)
-    : config_(config), logger_(logger) {}
+GatewayServer::GatewayServer(const Config& config, const Logger& logger,
+                             Clock& clock)
+    : config_(config), logger_(logger), timers_(clock) {}
 
 namespace {
 
@@ -146,7 +147,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   if (absl::Status redis = CheckRedisAtStart(config.redis()); !redis.ok()) {
     return redis;
   }
-  std::unique_ptr<GatewayServer> gateway(new GatewayServer(config, logger));
+  Clock& clock = options.clock != nullptr ? *options.clock : RealClock();
+  std::unique_ptr<GatewayServer> gateway(
+      new GatewayServer(config, logger, clock));
   auto tenancy = tenancy::Tenancy::Create(config, gateway->timers_, logger,
                                           *gateway->metrics_.registry());
   if (!tenancy.ok()) return tenancy.status();
@@ -178,6 +181,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   WorkerPool& workers = *gateway->workers_;
   upstream::Upstreams::Options upstream_options;
   upstream_options.env = ProcessEnv;
+  upstream_options.clock = &clock;
   upstream_options.registry = gateway->metrics_.registry().get();
   upstream_options.embedded_factory = [&workers,
                                        threads](const config::v1::PoolConfig&)
@@ -214,12 +218,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
           gateway->decoded_audio_budget_.get()});
   gateway->service_ = std::make_unique<server::VoxgateServiceImpl>(
       call::CallServices{admission, logger, gateway->metrics_,
-                         absl::ZeroDuration()},
+                         absl::ZeroDuration(), clock},
       *gateway->operations_, gateway->operation_store_.get());
   gateway->operations_service_ =
       std::make_unique<server::OperationsServiceImpl>(
           call::CallServices{admission, logger, gateway->metrics_,
-                             ToAbsl(config.limits().default_unary_deadline())},
+                             ToAbsl(config.limits().default_unary_deadline()),
+                             clock},
           gateway->service_->batches(), gateway->timers_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(), *credentials,
@@ -241,7 +246,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   }
   if (config.server().http_listen() != "off") {
     const call::CallServices services{admission, logger, gateway->metrics_,
-                                      absl::ZeroDuration()};
+                                      absl::ZeroDuration(), clock};
     auto http = http::HttpFrontDoor::Start(
         gateway->config_,
         {services.admission, logger, gateway->metrics_,

@@ -44,6 +44,11 @@ class GatewayServer {
     // Serves from these backends instead of the configured pools (tests of
     // the calls' lifecycle with fake backends). Must outlive the server.
     upstream::Routing* routing = nullptr;
+    // Where every timeout of the gateway reads the time (deadlines, stream
+    // idle timeouts, retry backoff, admission waits); the real clock when
+    // null. Tests drive a whole gateway with a ManualClock. Must outlive the
+    // server.
+    Clock* clock = nullptr;
   };
 
   // The health service names reported SERVING, then NOT_SERVING while draining
@@ -85,7 +90,7 @@ class GatewayServer {
   void SkipDrainDelay() { skip_drain_delay_.Notify(); }
 
  private:
-  GatewayServer(const Config& config, const Logger& logger);
+  GatewayServer(const Config& config, const Logger& logger, Clock& clock);
 
   const Config config_;
   const Logger& logger_;

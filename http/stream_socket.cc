@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/proto_duration.h"
-#include "http/http_errors.h"
 #include "google/protobuf/util/json_util.h"
+#include "http/http_errors.h"
 #include "http/stream_messages.h"
 
 namespace voxgate::http {
@@ -16,7 +16,9 @@ StreamSocket::StreamSocket(std::shared_ptr<WebSocketConnection> connection,
     : connection_(std::move(connection)),
       call_(std::move(call)),
       operations_(operations),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      watchdog_(ToAbsl(operations.config.limits().stream_idle_timeout()),
+                "send {\"type\": \"end\"} to end the stream") {}
 
 void StreamSocket::Begin(absl::Status admitted) {
   if (!admitted.ok()) {
@@ -47,19 +49,16 @@ void StreamSocket::Begin(absl::Status admitted) {
   absl::MutexLock lock(&mu_);
   wants_input_ = true;  // the config
   ReadLocked();
-  ArmTimerLocked(absl::Now());
+  ArmTimerLocked(operations_.timers.clock().Now());
 }
 
 void StreamSocket::ArmTimerLocked(absl::Time idle_since) {
-  absl::Time when = call_->context().deadline;
-  const absl::Duration idle =
-      ToAbsl(operations_.config.limits().stream_idle_timeout());
-  if (idle > absl::ZeroDuration()) when = std::min(when, idle_since + idle);
-  if (call_->context().grant != nullptr)
-    when = std::min(when, absl::Now() + call::kRevocationCheckInterval);
-  timer_ = operations_.timers.Schedule(when, [weak = weak_from_this()] {
-    if (auto self = weak.lock()) self->OnTimer();
-  });
+  TimerQueue& timers = operations_.timers;
+  timer_ = timers.Schedule(
+      watchdog_.NextCheck(call_->context(), idle_since, timers.clock().Now()),
+      [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->OnTimer();
+      });
 }
 
 void StreamSocket::OnTimer() {
@@ -70,24 +69,9 @@ void StreamSocket::OnTimer() {
     timer_ = 0;
     if (closed_) return;
     session = session_;
-    const absl::Time now = absl::Now();
-    const absl::Duration idle =
-        ToAbsl(operations_.config.limits().stream_idle_timeout());
-    if (absl::Status revoked = call::RevocationOf(call_->context().grant);
-        !revoked.ok()) {
-      expired = std::move(revoked);
-    } else if (now >= call_->context().deadline) {
-      expired = absl::DeadlineExceededError(
-          "the stream reached its deadline (limits.default_stream_deadline)");
-    } else if (reading_ && idle > absl::ZeroDuration() &&
-               now - read_started_ >= idle) {
-      // Only a read waiting on the client counts: while the gateway holds
-      // back (a worker job, backpressure) the client is not idle.
-      expired = absl::DeadlineExceededError(absl::StrCat(
-          "no message from the client for ", absl::FormatDuration(idle),
-          " (limits.stream_idle_timeout); send audio, or {\"type\": "
-          "\"end\"} to end the stream"));
-    } else {
+    const absl::Time now = operations_.timers.clock().Now();
+    expired = watchdog_.Check(call_->context(), now, reading_, read_started_);
+    if (expired.ok()) {
       ArmTimerLocked(reading_ ? read_started_ : now);
       return;
     }
@@ -99,7 +83,7 @@ void StreamSocket::ReadLocked() {
   if (!wants_input_ || reading_ || closed_ || unsent_ >= kMaxUnsent) return;
   wants_input_ = false;
   reading_ = true;
-  read_started_ = absl::Now();
+  read_started_ = operations_.timers.clock().Now();
   connection_->Read(
       [self = shared_from_this()](absl::StatusOr<WebSocketMessage> message) {
         self->OnMessage(std::move(message));

@@ -4,12 +4,12 @@
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
+#include "call/call_metrics.h"
+#include "call/call_scope.h"
 #include "common/cancel_scope.h"
 #include "common/timer_queue.h"
 #include "http/http_call.h"
 #include "http/http_types.h"
-#include "call/call_metrics.h"
-#include "call/call_scope.h"
 #include "operations/operation_services.h"
 #include "operations/stream_session.h"
 
@@ -58,6 +58,7 @@ class StreamSocket final : public operations::StreamSession::Output,
   const std::shared_ptr<HttpCall> call_;
   const operations::OperationServices operations_;
   call::CallMetrics& metrics_;
+  const call::StreamWatchdog watchdog_;
   absl::Mutex mu_;
   // Null once the stream has ended: a read or timer completing after that
   // finds no session.

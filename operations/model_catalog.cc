@@ -1,60 +1,48 @@
 #include "operations/model_catalog.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
+
+#include "upstream/protocols.h"
 
 namespace voxgate::operations {
 namespace {
 
 using ::voxgate::config::v1::PoolConfig;
 
-// What each protocol can do whatever the server behind it. Word timestamps are
-// left out for openai_transcriptions: vLLM and llama-server do not return them.
-std::vector<v1::Capability> CapabilitiesOf(config::v1::Protocol protocol) {
-  switch (protocol) {
-    case config::v1::PROTOCOL_OPENAI_TRANSCRIPTIONS:
-      return {v1::CAPABILITY_TRANSCRIBE, v1::CAPABILITY_TRANSLATE,
-              v1::CAPABILITY_SEGMENT_TIMESTAMPS,
-              v1::CAPABILITY_LANGUAGE_DETECTION};
-    case config::v1::PROTOCOL_OPENAI_CHAT_AUDIO:
-      return {v1::CAPABILITY_TRANSCRIBE, v1::CAPABILITY_AUDIO_CHAT,
-              v1::CAPABILITY_TEXT_CHAT};
-    case config::v1::PROTOCOL_OPENAI_CHAT:
-      return {v1::CAPABILITY_TEXT_CHAT};
-    case config::v1::PROTOCOL_EMBEDDED:
-      return {v1::CAPABILITY_TRANSCRIBE, v1::CAPABILITY_WORD_TIMESTAMPS,
-              v1::CAPABILITY_SEGMENT_TIMESTAMPS};
-    default:
-      return {};
+// What the protocol's answers carry, from the protocol registry.
+std::vector<v1::Capability> CapabilitiesOf(const upstream::ProtocolInfo& info) {
+  std::vector<v1::Capability> capabilities;
+  const std::pair<bool, v1::Capability> facts[] = {
+      {info.transcribes, v1::CAPABILITY_TRANSCRIBE},
+      {info.translates, v1::CAPABILITY_TRANSLATE},
+      {info.audio_chat, v1::CAPABILITY_AUDIO_CHAT},
+      {info.text_chat, v1::CAPABILITY_TEXT_CHAT},
+      {info.word_timestamps, v1::CAPABILITY_WORD_TIMESTAMPS},
+      {info.segment_timestamps, v1::CAPABILITY_SEGMENT_TIMESTAMPS},
+      {info.language_detection, v1::CAPABILITY_LANGUAGE_DETECTION}};
+  for (const auto& [has, capability] : facts) {
+    if (has) capabilities.push_back(capability);
   }
-}
-
-const char* ProtocolName(config::v1::Protocol protocol) {
-  switch (protocol) {
-    case config::v1::PROTOCOL_OPENAI_TRANSCRIPTIONS:
-      return "openai_transcriptions";
-    case config::v1::PROTOCOL_OPENAI_CHAT_AUDIO:
-      return "openai_chat_audio";
-    case config::v1::PROTOCOL_OPENAI_CHAT:
-      return "openai_chat";
-    case config::v1::PROTOCOL_EMBEDDED:
-      return "embedded";
-    default:
-      return "unspecified";
-  }
+  return capabilities;
 }
 
 void FillModel(const Config& config, const PoolConfig& pool,
                const std::string& id, v1::ModelInfo& model) {
   model.set_id(id);
   model.set_pool(pool.name());
-  model.set_protocol(ProtocolName(pool.protocol()));
-  for (v1::Capability capability : CapabilitiesOf(pool.protocol())) {
+  const upstream::ProtocolInfo* protocol =
+      upstream::FindProtocol(pool.protocol());
+  if (protocol == nullptr) return;  // validation refused it already
+  model.set_protocol(protocol->name);
+  for (v1::Capability capability : CapabilitiesOf(*protocol)) {
     model.add_capabilities(capability);
   }
-  if (pool.protocol() == config::v1::PROTOCOL_EMBEDDED)
-    model.add_languages("en-US");
-  if (pool.protocol() != config::v1::PROTOCOL_OPENAI_CHAT) {
+  for (const char* language : protocol->languages) {
+    model.add_languages(language);
+  }
+  if (protocol->transcribes || protocol->audio_chat) {
     model.set_max_audio_bytes(config.audio().max_audio_bytes());
     *model.mutable_max_audio_duration() = config.audio().max_audio_duration();
     for (int encoding = v1::AUDIO_ENCODING_AUTO;

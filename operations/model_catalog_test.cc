@@ -1,5 +1,6 @@
 #include "operations/model_catalog.h"
 
+#include "config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -46,6 +47,32 @@ TEST(ModelCatalogTest, ReportedModelsAreMarkedAndAddedPerPool) {
   // An added model carries its pool's capabilities.
   EXPECT_THAT(merged.models(2).capabilities(),
               ElementsAre(v1::CAPABILITY_TEXT_CHAT));
+}
+
+// Capabilities come from the protocol registry: the embedded engine times
+// words, and has no segments of its own to time.
+TEST(ModelCatalogTest, CapabilitiesAreThoseTheProtocolsAnswersCarry) {
+  absl::StatusOr<Config> config = LoadConfigFromYaml(R"(
+pools:
+  - name: whisper
+    protocol: openai_transcriptions
+    endpoints: [{url: "http://127.0.0.1:9/v1"}]
+    models: [whisper-1]
+  - name: embedded
+    protocol: embedded
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::ListModelsResponse catalog = BuildModelCatalog(*config);
+  ASSERT_EQ(catalog.models_size(), 2);
+  EXPECT_THAT(catalog.models(0).capabilities(),
+              ElementsAre(v1::CAPABILITY_TRANSCRIBE, v1::CAPABILITY_TRANSLATE,
+                          v1::CAPABILITY_SEGMENT_TIMESTAMPS,
+                          v1::CAPABILITY_LANGUAGE_DETECTION));
+  EXPECT_EQ(catalog.models(1).id(), "pocketsphinx-en-us");
+  EXPECT_THAT(
+      catalog.models(1).capabilities(),
+      ElementsAre(v1::CAPABILITY_TRANSCRIBE, v1::CAPABILITY_WORD_TIMESTAMPS));
+  EXPECT_THAT(catalog.models(1).languages(), ElementsAre("en-US"));
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ class SessionCall
               TimerQueue& timers)
       : CallReactor(context, method, services),
         timers_(timers),
-        idle_timeout_(idle_timeout) {}
+        watchdog_(idle_timeout, "half-close the stream to end it") {}
 
   // The session, once the call is admitted.
   virtual std::shared_ptr<Session> MakeSession() = 0;
@@ -113,7 +113,7 @@ class SessionCall
     if (reading_ || input_closed_ || finished_ || end_status_.has_value())
       return;
     reading_ = true;
-    read_started_ = absl::Now();
+    read_started_ = timers_.clock().Now();
     if (timer_ == 0) ArmTimerLocked(read_started_);
     AfterUnlock([this] { StartRead(&reading_bytes_); });
   }
@@ -140,16 +140,13 @@ class SessionCall
     MaybeFinishLocked();
   }
 
-  // Arms the timer for the call's deadline or, counting from `idle_since`,
-  // its idle timeout, whichever comes first.
+  // Arms the timer for the watchdog's next look, counting idleness from
+  // `idle_since`.
   void ArmTimerLocked(absl::Time idle_since)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    absl::Time when = call_.deadline;
-    if (idle_timeout_ > absl::ZeroDuration())
-      when = std::min(when, idle_since + idle_timeout_);
-    if (call_.grant != nullptr)
-      when = std::min(when, absl::Now() + call::kRevocationCheckInterval);
-    timer_ = timers_.Schedule(when, [this] { OnTimer(); });
+    const absl::Time now = timers_.clock().Now();
+    timer_ = timers_.Schedule(watchdog_.NextCheck(call_, idle_since, now),
+                              [this] { OnTimer(); });
   }
 
   void OnTimer() {
@@ -157,23 +154,11 @@ class SessionCall
     timer_ = 0;
     if (finished_ || end_status_.has_value() || session_ended_)
       return MaybeFinishLocked();
-    if (absl::Status revoked = call::RevocationOf(call_.grant); !revoked.ok())
-      return FailLocked(std::move(revoked));
-    const absl::Time now = absl::Now();
-    if (now >= call_.deadline) {
-      return FailLocked(absl::DeadlineExceededError(
-          "the stream reached its deadline (the caller's, or "
-          "limits.default_stream_deadline when it set none)"));
-    }
-    // Only a read waiting on the client counts: while the gateway itself
-    // holds back (a worker job, backpressure) the client is not idle.
-    if (reading_ && idle_timeout_ > absl::ZeroDuration() &&
-        now - read_started_ >= idle_timeout_) {
-      return FailLocked(absl::DeadlineExceededError(absl::StrCat(
-          "no message from the client for ",
-          absl::FormatDuration(idle_timeout_),
-          " (limits.stream_idle_timeout); send audio, or half-close to end "
-          "the stream")));
+    const absl::Time now = timers_.clock().Now();
+    if (absl::Status expired =
+            watchdog_.Check(call_, now, reading_, read_started_);
+        !expired.ok()) {
+      return FailLocked(std::move(expired));
     }
     ArmTimerLocked(reading_ ? read_started_ : now);
   }
@@ -197,7 +182,7 @@ class SessionCall
   }
 
   TimerQueue& timers_;
-  const absl::Duration idle_timeout_;
+  const call::StreamWatchdog watchdog_;
 
   std::shared_ptr<Session> session_;  // set once admitted
   grpc::ByteBuffer reading_bytes_;    // the read in flight

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "tests/audio_fixtures.h"
 #include "tests/call_mix.h"
+#include "tests/eventually.h"
 #include "tests/fake_upstream/fake_upstream.h"
 #include "tests/gateway_process.h"
 #include "tests/http_get.h"
@@ -28,6 +29,8 @@
 
 namespace voxgate::testing {
 namespace {
+
+using ::voxgate::testing::Eventually;
 
 using ::testing::HasSubstr;
 
@@ -141,22 +144,17 @@ class FaultsTest : public ::testing::Test {
   // Waits until Metric(series) == value; false after `timeout`.
   bool MetricBecomes(const std::string& series, double value,
                      absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      absl::StatusOr<double> now = Metric(series);
-      if (now.ok() && *now == value) return true;
-      absl::SleepFor(absl::Milliseconds(20));  // polling a gauge, not a sync
-    }
-    return false;
+    return Eventually(
+        [&] {
+          absl::StatusOr<double> now = Metric(series);
+          return now.ok() && *now == value;
+        },
+        timeout);
   }
 
   // Waits until the fake has no request open; false after 30 s.
   static bool NothingInFlight(const FakeUpstream& fake) {
-    for (int i = 0; i < 1500; ++i) {
-      if (fake.in_flight() == 0) return true;
-      absl::SleepFor(absl::Milliseconds(20));  // polling a count
-    }
-    return false;
+    return Eventually([&fake] { return fake.in_flight() == 0; });
   }
 
   // After a fault, the gateway serves every kind of call again, holds nothing

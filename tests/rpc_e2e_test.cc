@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/audio_fixtures.h"
+#include "tests/eventually.h"
 #include "tests/fake_upstream/fake_upstream.h"
 #include "tests/gateway_process.h"
 #include "tests/http_get.h"
@@ -19,6 +20,8 @@
 
 namespace voxgate::testing {
 namespace {
+
+using ::voxgate::testing::Eventually;
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -498,9 +501,7 @@ TEST_F(RpcTest, CancellingAChatClosesItsUpstreamRequestAndTheNextCallIsServed) {
   grpc::ClientContext context;
   v1::ChatResponse response;
   std::thread canceller([&] {
-    for (int i = 0; i < 1000 && text_->in_flight() < 1; ++i) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    EXPECT_TRUE(Eventually([&] { return text_->in_flight() >= 1; }));
     context.TryCancel();
   });
   grpc::Status status = stub_->Chat(&context, Hello(), &response);
@@ -531,11 +532,7 @@ TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
   grpc::ClientContext context;
   v1::TranscribeResponse response;
   std::thread canceller([&] {
-    audio_->WaitUntil([](const std::vector<FakeRequest>&) { return false; },
-                      absl::ZeroDuration());
-    for (int i = 0; i < 1000 && audio_->in_flight() < 6; ++i) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    EXPECT_TRUE(Eventually([&] { return audio_->in_flight() >= 6; }));
     context.TryCancel();
   });
   grpc::Status status = stub_->Transcribe(&context, request, &response);
@@ -550,11 +547,7 @@ TEST_F(RpcTest, CancellingATranscribeClosesEveryUpstreamRequest) {
         return true;
       },
       absl::Seconds(5)));
-  for (int i = 0; i < 500 && audio_->in_flight() > 0; ++i) {
-    absl::SleepFor(
-        absl::Milliseconds(10));  // the fake notices closes within 5 ms
-  }
-  EXPECT_EQ(audio_->in_flight(), 0);
+  EXPECT_TRUE(Eventually([&] { return audio_->in_flight() == 0; }));
 }
 
 // Unary calls whose upstream answers at once, many in flight: the answer can
@@ -1042,9 +1035,7 @@ TEST_F(RpcTest, CancellingAStreamCancelsItsUpstreamRequestsAndOthersGoOn) {
         at, std::min<std::size_t>(3200, first_utterance - at)));
     ASSERT_TRUE(stream->Write(audio));
   }
-  for (int i = 0; i < 500 && audio_->in_flight() < 1; ++i)
-    absl::SleepFor(absl::Milliseconds(10));
-  ASSERT_EQ(audio_->in_flight(), 1);
+  ASSERT_TRUE(Eventually([&] { return audio_->in_flight() == 1; }));
   context.TryCancel();
   v1::StreamTranscribeResponse response;
   while (stream->Read(&response)) {

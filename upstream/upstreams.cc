@@ -18,6 +18,7 @@
 #include "upstream/openai_backend.h"
 #include "upstream/openai_protocol.h"
 #include "upstream/pool.h"
+#include "upstream/protocols.h"
 #include "upstream/retry_budget.h"
 
 namespace voxgate::upstream {
@@ -52,21 +53,24 @@ absl::StatusOr<std::string> ApiKey(const PoolConfig& pool, int index,
   return std::string();
 }
 
-OpenAiProtocol ToOpenAi(config::v1::Protocol protocol) {
-  switch (protocol) {
-    case config::v1::PROTOCOL_OPENAI_TRANSCRIPTIONS:
+OpenAiProtocol ToOpenAi(const ProtocolInfo& protocol) {
+  switch (protocol.dialect) {
+    case OpenAiDialect::kTranscriptions:
       return OpenAiProtocol::kTranscriptions;
-    case config::v1::PROTOCOL_OPENAI_CHAT_AUDIO:
+    case OpenAiDialect::kChatAudio:
       return OpenAiProtocol::kChatAudio;
-    default:
+    case OpenAiDialect::kChat:
+    case OpenAiDialect::kNone:  // not built over HTTP
       return OpenAiProtocol::kChat;
   }
+  return OpenAiProtocol::kChat;
 }
 
 }  // namespace
 
 struct Upstreams::PoolEntry {
   PoolConfig config;
+  const ProtocolInfo* protocol = nullptr;  // never null once built
   std::unique_ptr<Pool> pool;
   std::unique_ptr<RetryBudget> budget;
   std::unique_ptr<PoolMetrics> metrics;
@@ -88,14 +92,10 @@ struct Upstreams::PoolEntry {
   }
   TranscriptionBackend* own_transcriber() const {
     if (embedded) return embedded.get();
-    if (config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT) return nullptr;
-    return openai.get();
+    return protocol->transcribes ? openai.get() : nullptr;
   }
   ChatBackend* own_chat() const {
-    return config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT ||
-                   config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO
-               ? openai.get()
-               : nullptr;
+    return protocol->text_chat ? openai.get() : nullptr;
   }
   bool available() const {
     if (embedded) return embedded->available();
@@ -117,13 +117,19 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
   auto http = HttpClient::Create();
   if (!http.ok()) return http.status();
   upstreams->http_ = std::move(*http);
-  upstreams->timers_ = std::make_unique<TimerQueue>();
+  upstreams->timers_ = std::make_unique<TimerQueue>(
+      options.clock != nullptr ? *options.clock : RealClock());
 
   for (int i = 0; i < config.pools_size(); ++i) {
     const PoolConfig& pool_config = config.pools(i);
     auto entry = std::make_unique<PoolEntry>();
     entry->config = pool_config;
-    if (pool_config.protocol() == config::v1::PROTOCOL_EMBEDDED) {
+    entry->protocol = FindProtocol(pool_config.protocol());
+    if (entry->protocol == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "pools[", i, "].protocol: required: ", ProtocolNamesForErrors()));
+    }
+    if (!entry->protocol->has_endpoints) {
       if (!options.embedded_factory) {
         return absl::FailedPreconditionError(absl::StrCat(
             "pools[", i,
@@ -176,7 +182,7 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(
       context.first_byte_timeout = ToAbsl(pool_config.first_byte_timeout());
       context.stall_timeout = ToAbsl(pool_config.stall_timeout());
       OpenAiBackend::Options backend_options;
-      backend_options.protocol = ToOpenAi(pool_config.protocol());
+      backend_options.protocol = ToOpenAi(*entry->protocol);
       backend_options.default_model =
           pool_config.models().empty() ? "" : pool_config.models(0);
       backend_options.transcribe_system_prompt =
@@ -318,7 +324,7 @@ absl::StatusOr<ChatBackend*> Upstreams::ForChat(
 absl::StatusOr<ChatBackend*> Upstreams::ForAudioChat(
     const std::string& model) const {
   auto audio_chat = [](const PoolEntry& pool) {
-    return pool.config.protocol() == config::v1::PROTOCOL_OPENAI_CHAT_AUDIO;
+    return pool.protocol->audio_chat;
   };
   std::string default_pool = config_.routing().audio_pool();
   if (auto it = by_name_.find(default_pool);

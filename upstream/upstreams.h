@@ -42,6 +42,9 @@ class Upstreams final : public Routing {
     EnvLookup env;
     // Where per-pool request metrics go; none when null. Must outlive this.
     prometheus::Registry* registry = nullptr;
+    // What retry backoff, queue timeouts, ejections and health checks read;
+    // the real clock when null (tests give a ManualClock). Must outlive this.
+    Clock* clock = nullptr;
   };
 
   // Builds pools and backends and starts health checks. INVALID_ARGUMENT naming
