@@ -141,8 +141,10 @@ void ChatStreamOperation::Written(bool ok) {
     absl::MutexLock lock(&mu_);
     write_in_flight_ = false;
     if (!ok) {
+      // What was not delivered was not served, even if the upstream had
+      // finished: the stream ends cancelled (an upstream error stays).
       queue_.clear();
-      if (!final_status_.has_value()) {
+      if (!final_status_.has_value() || final_status_->ok()) {
         final_status_ = absl::CancelledError("the client went away");
       }
     }
