@@ -24,11 +24,11 @@ struct CommandLine {
 
 // Parses `--name=value` and `--name value` for --config and the override flags;
 // each flag absent from `args` is taken from VOXGATE_<NAME> when set. Other
-// VOXGATE_* variables are ignored (Kubernetes defines VOXGATE_SERVICE_HOST and the
-// like for a Service named voxgate). Returns INVALID_ARGUMENT naming an unknown
-// flag, a missing value or a stray argument.
-absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                             const EnvLookup& env);
+// VOXGATE_* variables are ignored (Kubernetes defines VOXGATE_SERVICE_HOST and
+// the like for a Service named voxgate). Returns INVALID_ARGUMENT naming an
+// unknown flag, a missing value or a stray argument.
+absl::StatusOr<CommandLine> ParseCommandLine(
+    const std::vector<std::string>& args, const EnvLookup& env);
 
 // The --help text.
 std::string Usage();

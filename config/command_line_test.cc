@@ -24,13 +24,14 @@ EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
 }
 
 TEST(CommandLineTest, AcceptsBothFlagForms) {
-  auto parsed = ParseCommandLine(
-      {"--listen=127.0.0.1:1", "--config", "/etc/voxgate.yaml", "--log_level", "debug"},
-      FakeEnv({}));
+  auto parsed = ParseCommandLine({"--listen=127.0.0.1:1", "--config",
+                                  "/etc/voxgate.yaml", "--log_level", "debug"},
+                                 FakeEnv({}));
   ASSERT_THAT(parsed, IsOk());
   EXPECT_EQ(parsed->sources.config_path, "/etc/voxgate.yaml");
-  EXPECT_THAT(parsed->sources.overrides,
-              ElementsAre(Pair("listen", "127.0.0.1:1"), Pair("log_level", "debug")));
+  EXPECT_THAT(
+      parsed->sources.overrides,
+      ElementsAre(Pair("listen", "127.0.0.1:1"), Pair("log_level", "debug")));
 }
 
 TEST(CommandLineTest, EnvironmentFillsFlagsNotGiven) {

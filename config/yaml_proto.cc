@@ -67,16 +67,18 @@ const EnumValueDescriptor* FindEnumValue(const EnumDescriptor& type,
   return nullptr;
 }
 
-// The value names without the prefix the enum's values share ("PROTOCOL_"), which
-// the zero value "PROTOCOL_UNSPECIFIED" shows.
+// The value names without the prefix the enum's values share ("PROTOCOL_"),
+// which the zero value "PROTOCOL_UNSPECIFIED" shows.
 std::string EnumChoices(const EnumDescriptor& type) {
   const std::string& zero = type.value(0)->name();
-  const std::size_t prefix =
-      absl::EndsWith(zero, "UNSPECIFIED") ? zero.size() - strlen("UNSPECIFIED") : 0;
+  const std::size_t prefix = absl::EndsWith(zero, "UNSPECIFIED")
+                                 ? zero.size() - strlen("UNSPECIFIED")
+                                 : 0;
   std::string out;
   for (int i = 1; i < type.value_count(); ++i) {
-    absl::StrAppend(&out, i > 1 ? ", " : "",
-                    absl::AsciiStrToLower(type.value(i)->name().substr(prefix)));
+    absl::StrAppend(
+        &out, i > 1 ? ", " : "",
+        absl::AsciiStrToLower(type.value(i)->name().substr(prefix)));
   }
   return out;
 }

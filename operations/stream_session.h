@@ -17,6 +17,7 @@
 #include "common/cancel_scope.h"
 #include "common/worker_pool.h"
 #include "operations/api_mapping.h"
+#include "operations/stream_settings.h"
 #include "call/call_context.h"
 #include "call/call_metrics.h"
 #include "config/config.h"
