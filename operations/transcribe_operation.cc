@@ -29,28 +29,26 @@ void FetchThenTranscribe(
   }
   const std::string uri = std::move(*request.mutable_audio()->mutable_uri());
   request.mutable_audio()->clear_uri();
-  CancelScope& work = scope.work;
-  const CancelScope::Key key = work.Reserve();
   const absl::Time started = absl::Now();
   // The call stays alive while the fetch runs; the continuation borrows from
   // it again.
-  work.Attach(
-      key,
-      services.fetcher->Fetch(
-          uri, scope.call.deadline, scope.call.fetch_allowed_hosts,
-          [services, request = std::move(request), &work, key,
-           call_scope =
-               call::CallScope{scope.call, scope.work, scope.pool, scope.hold},
-           hold = scope.hold(), started,
-           done = std::move(done)](absl::StatusOr<std::string> audio) mutable {
-            work.Done(key);
-            if (!audio.ok()) return done(audio.status());
-            // Fetching counts as preparing the audio.
-            call_scope.call.preprocess_time += absl::Now() - started;
-            *request.mutable_audio()->mutable_content() = *std::move(audio);
-            StartTranscribe(services, std::move(request), call_scope,
-                            std::move(done));
-          }));
+  scope.work.Run([&](std::function<void()> fetched) {
+    return services.fetcher->Fetch(
+        uri, scope.call.deadline, scope.call.fetch_allowed_hosts,
+        [services, request = std::move(request), fetched,
+         call_scope =
+             call::CallScope{scope.call, scope.work, scope.pool, scope.hold},
+         hold = scope.hold(), started,
+         done = std::move(done)](absl::StatusOr<std::string> audio) mutable {
+          fetched();
+          if (!audio.ok()) return done(audio.status());
+          // Fetching counts as preparing the audio.
+          call_scope.call.preprocess_time += absl::Now() - started;
+          *request.mutable_audio()->mutable_content() = *std::move(audio);
+          StartTranscribe(services, std::move(request), call_scope,
+                          std::move(done));
+        });
+  });
 }
 
 }  // namespace
@@ -78,34 +76,33 @@ void StartTranscribe(
   options->shared_budget = scope.call.chunk_budget;
   options->decoded_budget = services.decoded_audio;
   std::string content = std::move(*request.mutable_audio()->mutable_content());
-  // The job may end the call before Attach below.
+  // The job may end the call before it is attached.
   const std::shared_ptr<void> hold = scope.hold();
-  CancelScope& work = scope.work;
-  const CancelScope::Key key = work.Reserve();
-  work.Attach(key,
-              TranscriptionJob::Start(
-                  std::move(content), *std::move(options), **backend,
-                  services.workers, services.timers,
-                  [&work, &call = scope.call, &pool = scope.pool, key,
-                   recognition = std::move(*request.mutable_config()),
-                   warnings = std::move(warnings), done = std::move(done)](
-                      absl::StatusOr<TranscriptionOutcome> outcome) mutable {
-                    work.Done(key);
-                    if (!outcome.ok()) return done(outcome.status());
-                    call.queue_time += outcome->queue_time;
-                    call.preprocess_time += outcome->preprocess_time;
-                    call.upstream_time = outcome->upstream_time;
-                    call.audio_seconds = outcome->audio_seconds;
-                    call.chunks = outcome->chunks;
-                    v1::TranscribeResponse response;
-                    for (std::string& warning : warnings) {
-                      response.add_warnings(std::move(warning));
-                    }
-                    FillTranscribeResponse(*outcome, recognition, response);
-                    response.set_backend(pool);
-                    response.set_request_id(call.request_id);
-                    done(std::move(response));
-                  }));
+  scope.work.Run([&](std::function<void()> finished) {
+    return TranscriptionJob::Start(
+        std::move(content), *std::move(options), **backend, services.workers,
+        services.timers,
+        [finished, &call = scope.call, &pool = scope.pool,
+         recognition = std::move(*request.mutable_config()),
+         warnings = std::move(warnings), done = std::move(done)](
+            absl::StatusOr<TranscriptionOutcome> outcome) mutable {
+          finished();
+          if (!outcome.ok()) return done(outcome.status());
+          call.queue_time += outcome->queue_time;
+          call.preprocess_time += outcome->preprocess_time;
+          call.upstream_time = outcome->upstream_time;
+          call.audio_seconds = outcome->audio_seconds;
+          call.chunks = outcome->chunks;
+          v1::TranscribeResponse response;
+          for (std::string& warning : warnings) {
+            response.add_warnings(std::move(warning));
+          }
+          FillTranscribeResponse(*outcome, recognition, response);
+          response.set_backend(pool);
+          response.set_request_id(call.request_id);
+          done(std::move(response));
+        });
+  });
 }
 
 }  // namespace voxgate::operations

@@ -24,9 +24,10 @@ class GetOperationCall final
  public:
   GetOperationCall(grpc::CallbackServerContext* context,
                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                   const call::CallServices& services, operations::OperationDirectory& directory)
-      : TypedUnaryCall(context, request, response,
-                       call::kGetOperation, services),
+                   const call::CallServices& services,
+                   operations::OperationDirectory& directory)
+      : TypedUnaryCall(context, request, response, call::kGetOperation,
+                       services),
         directory_(directory) {}
 
  private:
@@ -46,10 +47,11 @@ class ListOperationsCall final
  public:
   ListOperationsCall(grpc::CallbackServerContext* context,
                      const grpc::ByteBuffer* request,
-                     grpc::ByteBuffer* response, const call::CallServices& services,
+                     grpc::ByteBuffer* response,
+                     const call::CallServices& services,
                      operations::OperationDirectory& directory)
-      : TypedUnaryCall(context, request, response,
-                       call::kListOperations, services),
+      : TypedUnaryCall(context, request, response, call::kListOperations,
+                       services),
         directory_(directory) {}
 
  private:
@@ -111,10 +113,11 @@ class CancelOperationCall final
  public:
   CancelOperationCall(grpc::CallbackServerContext* context,
                       const grpc::ByteBuffer* request,
-                      grpc::ByteBuffer* response, const call::CallServices& services,
+                      grpc::ByteBuffer* response,
+                      const call::CallServices& services,
                       operations::OperationDirectory& directory)
-      : TypedUnaryCall(context, request, response,
-                       call::kCancelOperation, services),
+      : TypedUnaryCall(context, request, response, call::kCancelOperation,
+                       services),
         directory_(directory) {}
 
  private:
@@ -131,10 +134,11 @@ class DeleteOperationCall final
  public:
   DeleteOperationCall(grpc::CallbackServerContext* context,
                       const grpc::ByteBuffer* request,
-                      grpc::ByteBuffer* response, const call::CallServices& services,
+                      grpc::ByteBuffer* response,
+                      const call::CallServices& services,
                       operations::OperationDirectory& directory)
-      : TypedUnaryCall(context, request, response,
-                       call::kDeleteOperation, services),
+      : TypedUnaryCall(context, request, response, call::kDeleteOperation,
+                       services),
         directory_(directory) {}
 
  private:
@@ -153,10 +157,10 @@ class WaitOperationCall final
  public:
   WaitOperationCall(grpc::CallbackServerContext* context,
                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                    const call::CallServices& services, operations::OperationDirectory& directory,
+                    const call::CallServices& services,
+                    operations::OperationDirectory& directory,
                     TimerQueue& timers)
-      : TypedUnaryCall(context, request, response,
-                       call::kWaitOperation,
+      : TypedUnaryCall(context, request, response, call::kWaitOperation,
                        services),
         directory_(directory),
         timers_(timers) {}
@@ -173,7 +177,7 @@ class WaitOperationCall final
     }
     // Answer a little before the call's deadline, so the caller gets the
     // latest state instead of DEADLINE_EXCEEDED.
-    until_ = std::min(absl::Now() + timeout,
+    until_ = std::min(timers_.clock().Now() + timeout,
                       call_.deadline - absl::Milliseconds(200));
     Look();
   }
@@ -184,7 +188,7 @@ class WaitOperationCall final
                    [this, key](absl::StatusOr<lro::Operation> operation) {
                      work_.Done(key);
                      if (!operation.ok()) return Complete(operation.status());
-                     if (operation->done() || absl::Now() >= until_) {
+                     if (operation->done() || timers_.clock().Now() >= until_) {
                        response_ = *std::move(operation);
                        return Complete(absl::OkStatus());
                      }

@@ -66,7 +66,7 @@ class RetryingCall final : public Transfer,
   void CountAttempt(const std::optional<Lease>& lease, AttemptOutcome outcome) {
     if (context_.metrics == nullptr || !lease.has_value()) return;
     context_.metrics->Attempt(lease->endpoint_index(), outcome,
-                              absl::Now() - attempt_started_);
+                              context_.timers.clock().Now() - attempt_started_);
   }
   absl::Status Annotate(const absl::Status& status) const {
     if (status.ok() || status.code() == absl::StatusCode::kCancelled)
@@ -133,7 +133,7 @@ void RetryingCall::NextAttempt() {
     avoid = last_endpoint_;
   }
   std::shared_ptr<RetryingCall> self = shared_from_this();
-  wait_started_ = absl::Now();
+  wait_started_ = context_.timers.clock().Now();
   const uint64_t id = context_.pool.Acquire(
       options_.deadline, avoid, [self](absl::StatusOr<Lease> lease) {
         self->OnGranted(std::move(lease));
@@ -148,7 +148,7 @@ void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
     return;
   }
   Lease lease = std::move(*granted);
-  attempt_started_ = absl::Now();
+  attempt_started_ = context_.timers.clock().Now();
   if (options_.endpoints != nullptr) {
     options_.endpoints->Add(lease.url());
     options_.endpoints->AddSlotWait(attempt_started_ - wait_started_);
@@ -209,7 +209,8 @@ void RetryingCall::OnGranted(absl::StatusOr<Lease> granted) {
 void RetryingCall::OnAttemptHeaders(int status_code,
                                     const HttpHeaders& headers) {
   if (context_.metrics != nullptr)
-    context_.metrics->FirstByte(absl::Now() - attempt_started_);
+    context_.metrics->FirstByte(context_.timers.clock().Now() -
+                                attempt_started_);
   if (status_code >= 200 && status_code < 300) {
     committed_ = true;
     observer_->OnHeaders(status_code, headers);
@@ -238,7 +239,7 @@ bool RetryingCall::MaybeRetry(absl::Duration retry_after, bool spends_budget) {
   absl::Duration delay = absl::Nanoseconds(
       absl::Uniform<int64_t>(random_, 0, absl::ToInt64Nanoseconds(cap) + 1));
   delay = std::max(delay, retry_after);
-  if (absl::Now() + delay >= options_.deadline) return false;
+  if (context_.timers.clock().Now() + delay >= options_.deadline) return false;
   if (spends_budget && !context_.budget.TryRetry()) return false;
   if (context_.metrics != nullptr) context_.metrics->Retry();
   backoff_timer_ = context_.timers.ScheduleAfter(
