@@ -16,6 +16,7 @@
 #include "http/http_errors.h"
 #include "http/multipart.h"
 #include "http/openai_json.h"
+#include "http/openai_transcription_form.h"
 #include "http/static_assets.h"
 #include "http/stream_socket.h"
 #include "operations/chat_operation.h"

@@ -12,6 +12,7 @@
 #include "http/http_errors.h"
 #include "http/multipart.h"
 #include "http/openai_json.h"
+#include "http/openai_transcription_form.h"
 #include "http/stream_messages.h"
 
 namespace voxgate::http {
@@ -127,8 +128,9 @@ TEST(HostileInputTest, AFormWithTooManyPartsIsRefused) {
 }
 
 // Calls `visit` with every value's JSON pointer in `value`.
-void ForEachPointer(const json& value, const json::json_pointer& at,
-                    const std::function<void(const json::json_pointer&)>& visit) {
+void ForEachPointer(
+    const json& value, const json::json_pointer& at,
+    const std::function<void(const json::json_pointer&)>& visit) {
   visit(at);
   if (value.is_object()) {
     for (const auto& [key, child] : value.items()) {
@@ -144,9 +146,17 @@ void ForEachPointer(const json& value, const json::json_pointer& at,
 TEST(HostileInputTest, EveryTypeAtEveryFieldAnswersOkOrNamesTheField) {
   const json full = FullRequest();
   ASSERT_THAT(ChatRequestFromJson(full.dump()), IsOk());
-  const std::vector<json> replacements = {
-      nullptr, 1, -1, 1.5, "x", "\xc3\xa9", true, json::array(),
-      json::object(), json::array({nullptr}), json({{"type", nullptr}})};
+  const std::vector<json> replacements = {nullptr,
+                                          1,
+                                          -1,
+                                          1.5,
+                                          "x",
+                                          "\xc3\xa9",
+                                          true,
+                                          json::array(),
+                                          json::object(),
+                                          json::array({nullptr}),
+                                          json({{"type", nullptr}})};
   int refused = 0, cases = 0;
   ForEachPointer(full, json::json_pointer(), [&](const json::json_pointer& at) {
     for (const json& replacement : replacements) {

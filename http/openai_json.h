@@ -11,11 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/json_limits.h"
-#include "http/multipart.h"
 #include "nlohmann/json.hpp"
 #include "voxgate/v1/chat.pb.h"
 #include "voxgate/v1/models.pb.h"
-#include "voxgate/v1/transcribe.pb.h"
 
 namespace voxgate::http {
 
@@ -57,37 +55,6 @@ nlohmann::json UsageChunkJson(const v1::Usage& usage,
 
 // GET /v1/models: the list object, one entry per model id.
 nlohmann::json ModelsJson(const v1::ListModelsResponse& models);
-
-// The transcription request's form fields.
-struct TranscriptionForm {
-  std::size_t file_part = 0;  // index of the `file` part
-  std::string model;
-  std::string language;
-  std::string prompt;
-  std::string temperature;
-  std::string response_format;  // json, text, srt, vtt, verbose_json
-  std::vector<std::string> timestamp_granularities;  // word, segment
-};
-
-// The form's fields from its parts (`body` holds their bytes). INVALID_
-// ARGUMENT naming the field: no file part, text that is not UTF-8 or over
-// 64 KiB, more than 8 timestamp granularities.
-absl::StatusOr<TranscriptionForm> TranscriptionFormFromParts(
-    const std::vector<FormPart>& parts, absl::string_view body);
-
-// The RecognitionConfig for a transcription (or translation) form.
-// INVALID_ARGUMENT naming the form field.
-absl::StatusOr<v1::RecognitionConfig> RecognitionFromForm(
-    const TranscriptionForm& form, bool translate);
-
-// The response body and content type for the form's response_format.
-struct TranscriptionBody {
-  std::string content_type;
-  std::string body;
-};
-TranscriptionBody TranscriptionResponseBody(
-    const v1::TranscribeResponse& response, const TranscriptionForm& form,
-    bool translate);
 
 }  // namespace voxgate::http
 

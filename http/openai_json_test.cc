@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/http_errors.h"
+#include "http/openai_transcription_form.h"
 
 namespace voxgate::http {
 namespace {

@@ -13,6 +13,7 @@
 #include "http/http_errors.h"
 #include "http/multipart.h"
 #include "http/openai_json.h"
+#include "http/openai_transcription_form.h"
 #include "http/stream_messages.h"
 
 namespace voxgate::http {
