@@ -4,6 +4,7 @@ ports, and a throwaway redis-server."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from typing import Callable, List, Optional
 
 
@@ -134,3 +136,35 @@ class Redis:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+
+class FakeUpstream:
+    """The project's fake OpenAI-compatible upstream (tests/fake_upstream) as a
+    process, scripted through its control endpoints."""
+
+    def __init__(self, binary: str) -> None:
+        self.process = Process([binary])
+        self.port = int(self.process.wait_for_line(r'"port": (\d+)', 30).group(1))
+
+    def post(self, path: str, body: dict) -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=json.dumps(body).encode(),
+            headers={"content-type": "application/json"}, method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def script(self, behavior: dict, times: int = 1,
+               path: str = "/v1/chat/completions") -> None:
+        self.post("/_fake/script", {"path": path, "behavior": behavior, "times": times})
+
+    def requests(self) -> list:
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/_fake/requests", timeout=10) as reply:
+            return json.load(reply)
+
+    def in_flight(self) -> int:
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/_fake/stats", timeout=10) as reply:
+            return json.load(reply)["in_flight"]
+
+    def reset(self) -> None:
+        self.post("/_fake/reset", {})

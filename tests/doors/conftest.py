@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from typing import List
 
 import pytest
@@ -20,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 REPO = ROOT.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(REPO / "client/python/src"))
-from process_harness import Process, wait_for  # noqa: E402,F401
+from process_harness import FakeUpstream, Process, wait_for  # noqa: E402,F401
 
 VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
 FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN",
@@ -58,30 +57,12 @@ audio:
 """
 
 
-class Fake:
+class Fake(FakeUpstream):
     """The fake OpenAI-compatible upstream, scripted through its control
     endpoints."""
 
     def __init__(self) -> None:
-        self.process = Process([FAKE_BIN])
-        self.port = int(self.process.wait_for_line(r'"port": (\d+)', 30).group(1))
-
-    def post(self, path: str, body: dict) -> None:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=json.dumps(body).encode(),
-            headers={"content-type": "application/json"}, method="POST")
-        urllib.request.urlopen(request, timeout=10).read()
-
-    def script(self, path: str, behavior: dict, times: int = 1000) -> None:
-        self.post("/_fake/script", {"path": path, "behavior": behavior, "times": times})
-
-    def in_flight(self) -> int:
-        with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.port}/_fake/stats", timeout=10) as reply:
-            return json.load(reply)["in_flight"]
-
-    def reset(self) -> None:
-        self.post("/_fake/reset", {})
+        super().__init__(FAKE_BIN)
 
 
 class Gateway:

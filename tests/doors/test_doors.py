@@ -225,9 +225,9 @@ def run_websocket(gateway, case: str, long_wav: bytes, short_wav: bytes,
 
 def script_upstream(fake, rpc: str, case: str) -> None:
     if case in ("deadline", "cancel"):
-        fake.script(UPSTREAM_PATH[rpc], {"latency_ms": 20000})
+        fake.script({"latency_ms": 20000}, times=1000, path=UPSTREAM_PATH[rpc])
     elif case == "upstream_error":
-        fake.script(UPSTREAM_PATH[rpc], {"status": 503})
+        fake.script({"status": 503}, times=1000, path=UPSTREAM_PATH[rpc])
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from typing import Callable, List, Optional
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from process_harness import Process, wait_for  # noqa: E402,F401
+from process_harness import FakeUpstream, Process, wait_for  # noqa: E402,F401
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 VOXGATE_BIN = os.environ.get("VOXGATE_BIN", str(REPO / "bazel-bin/gateway/voxgate"))
@@ -60,36 +60,12 @@ http:
 """
 
 
-class Fake:
+class Fake(FakeUpstream):
     """The fake OpenAI-compatible upstream, scripted through its control
     endpoints."""
 
     def __init__(self) -> None:
-        self.process = Process([FAKE_BIN])
-        self.port = int(self.process.wait_for_line(r'"port": (\d+)', 30).group(1))
-
-    def post(self, path: str, body: dict) -> None:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=json.dumps(body).encode(),
-            headers={"content-type": "application/json"}, method="POST")
-        urllib.request.urlopen(request, timeout=10).read()
-
-    def script(self, behavior: dict, times: int = 1,
-               path: str = "/v1/chat/completions") -> None:
-        self.post("/_fake/script", {"path": path, "behavior": behavior, "times": times})
-
-    def requests(self) -> list:
-        with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.port}/_fake/requests", timeout=10) as reply:
-            return json.load(reply)
-
-    def in_flight(self) -> int:
-        with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.port}/_fake/stats", timeout=10) as reply:
-            return json.load(reply)["in_flight"]
-
-    def reset(self) -> None:
-        self.post("/_fake/reset", {})
+        super().__init__(FAKE_BIN)
 
 
 class Gateway:
