@@ -41,11 +41,8 @@ class RecordingOutput final : public ChatStreamOutput {
   // Waits for the `n`-th write (1-based).
   Written AwaitWrite(int n) {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](std::pair<std::vector<Written>*, int>* w) {
-          return static_cast<int>(w->first->size()) >= w->second;
-        },
-        new std::pair<std::vector<Written>*, int>(&writes_, n)));
+    wanted_ = n;
+    mu_.Await(absl::Condition(this, &RecordingOutput::HasWanted));
     return writes_[n - 1];
   }
   absl::Status AwaitEnd() {
@@ -69,6 +66,11 @@ class RecordingOutput final : public ChatStreamOutput {
   std::vector<Written> writes_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
   bool sent_any_ ABSL_GUARDED_BY(mu_) = false;
+  int wanted_ ABSL_GUARDED_BY(mu_) = 0;
+
+  bool HasWanted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<int>(writes_.size()) >= wanted_;
+  }
 };
 
 upstream::ChatDelta Delta(const std::string& content) {
