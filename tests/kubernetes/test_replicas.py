@@ -108,7 +108,13 @@ def test_kill_9_fails_only_that_replicas_calls_and_retries_recover(cluster, spee
     plain.stop()
     cluster.start(0)
     report("kill_9", {"retrying": retrying.summary(), "plain": plain.summary()})
-    assert retrying.summary()["failed"] == 0, retrying.summary()["failures"]
+    # The retry policy saves every unary call and every call started after the
+    # kill; a stream already under way on the killed replica (its messages
+    # committed) is the one kind no transparent retry can replay.
+    retried = retrying.summary()["failures"]
+    cut = [f for f in retried if f["method"] in ("stream_transcribe", "chat_stream")
+           and f["start"] < killed_at and f["code"] == "UNAVAILABLE"]
+    assert [f for f in retried if f not in cut] == [], retried
     failures = plain.summary()["failures"]
     assert {f["code"] for f in failures} <= {"UNAVAILABLE"}, failures
     # A streaming call cut mid-way is the only kind a transparent retry cannot
