@@ -86,6 +86,11 @@ class Upstreams final : public Routing {
                            const std::function<bool(const PoolEntry&)>& capable,
                            const std::string& default_pool) const;
 
+  // The entry of pools[index]: the embedded engine or an HTTP pool with its
+  // budget, metrics and backend. INVALID_ARGUMENT names the field at fault.
+  absl::StatusOr<std::unique_ptr<PoolEntry>> BuildPool(
+      const config::v1::PoolConfig& pool_config, int index,
+      const Options& options);
   void ScheduleModelRefresh();
 
   config::v1::Config config_;
