@@ -186,8 +186,8 @@ void AnalyzeOperation::AskDirect() {
   scope_.pool = routing_.PoolNameFor(**backend);
   const absl::Time started = absl::Now();
   absl::Status queued = ConvertAudioForChat(
-      request_->audio(), config_, "audio", scope_.call.deadline, workers_,
-      decoded_budget_,
+      request_->audio(), config_, "audio", scope_.call.deadline,
+      timers_.clock(), workers_, decoded_budget_,
       [this, started,
        backend = *backend](absl::StatusOr<std::pair<std::string, double>> wav) {
         if (!wav.ok()) {

@@ -64,8 +64,8 @@ absl::StatusOr<std::pair<std::string, double>> Convert(
   audio::PcmAudio pcm;
   pcm.sample_rate = options.decode.target_sample_rate;
   pcm.channels = options.decode.target_channels;
-  const std::size_t step = static_cast<std::size_t>(pcm.sample_rate) *
-                           std::max(1, pcm.channels);
+  const std::size_t step =
+      static_cast<std::size_t>(pcm.sample_rate) * std::max(1, pcm.channels);
   while (true) {
     // About a second a step, into room held before it is allocated (while
     // the vector moves, old and new buffers both count).
@@ -86,9 +86,9 @@ absl::StatusOr<std::pair<std::string, double>> Convert(
     // Fails only when libebur128 cannot allocate; the audio then goes as is.
     (void)audio::NormalizeLoudness(pcm, options.loudness);
   }
-  RETURN_IF_ERROR(reservation.HoldAtLeast(static_cast<int64_t>(
-      pcm.samples.capacity() * sizeof(float) +
-      pcm.samples.size() * sizeof(int16_t) + 44)));
+  RETURN_IF_ERROR(reservation.HoldAtLeast(
+      static_cast<int64_t>(pcm.samples.capacity() * sizeof(float) +
+                           pcm.samples.size() * sizeof(int16_t) + 44)));
   return std::make_pair(audio::EncodeWav(pcm), pcm.duration_seconds());
 }
 
@@ -96,7 +96,8 @@ absl::StatusOr<std::pair<std::string, double>> Convert(
 
 absl::Status ConvertAudioForChat(
     const v1::AudioInput& audio, const Config& config, absl::string_view field,
-    absl::Time deadline, WorkerPool& workers, ByteBudget* budget,
+    absl::Time deadline, const Clock& clock, WorkerPool& workers,
+    ByteBudget* budget,
     std::function<void(absl::StatusOr<std::pair<std::string, double>>)> done) {
   absl::StatusOr<audio::DecodeOptions> decode =
       DecodeOptionsFor(audio, config, field);
@@ -107,16 +108,15 @@ absl::Status ConvertAudioForChat(
   options.normalize_loudness = config.audio().normalize_loudness();
   options.loudness.target_lufs = config.audio().target_loudness_lufs();
   return workers.TrySubmit([content = audio.content(), options, deadline,
-                            budget, field = std::string(field),
+                            &clock, budget, field = std::string(field),
                             done = std::move(done)]() mutable {
     options.decode.max_wall_time =
-        std::min(options.decode.max_wall_time, deadline - absl::Now());
+        std::min(options.decode.max_wall_time, deadline - clock.Now());
     done(Convert(content, options, budget, field));
   });
 }
 
-std::vector<std::pair<int, int>> AudioParts(
-    const upstream::ChatRequest& chat) {
+std::vector<std::pair<int, int>> AudioParts(const upstream::ChatRequest& chat) {
   std::vector<std::pair<int, int>> parts;
   for (std::size_t m = 0; m < chat.messages.size(); ++m) {
     const std::vector<upstream::ChatPart>& message = chat.messages[m].parts;
@@ -131,7 +131,8 @@ std::vector<std::pair<int, int>> AudioParts(
 
 absl::Status MeasureChatAudio(
     upstream::ChatRequest chat, std::vector<std::pair<int, int>> known,
-    const Config& config, absl::Time deadline, WorkerPool& workers,
+    const Config& config, absl::Time deadline, const Clock& clock,
+    WorkerPool& workers,
     std::function<void(absl::StatusOr<MeasuredChat>)> done) {
   audio::DecodeOptions decode;
   decode.max_input_bytes = config.audio().max_audio_bytes();
@@ -140,7 +141,7 @@ absl::Status MeasureChatAudio(
   // Counting needs no resolution: 8 kHz mono decodes fastest.
   decode.target_sample_rate = 8000;
   return workers.TrySubmit([chat = std::move(chat), known = std::move(known),
-                            decode, deadline,
+                            decode, deadline, &clock,
                             done = std::move(done)]() mutable {
     MeasuredChat measured;
     int ordinal = 0;
@@ -152,14 +153,15 @@ absl::Status MeasureChatAudio(
       }
       const upstream::ChatPart& part = chat.messages[m].parts[p];
       decode.max_wall_time =
-          std::min(decode.max_wall_time, deadline - absl::Now());
+          std::min(decode.max_wall_time, deadline - clock.Now());
       absl::StatusOr<double> seconds =
           audio::MeasureAudioSeconds(part.audio, decode);
       if (!seconds.ok()) {
-        return done(absl::Status(
-            seconds.status().code(),
-            absl::StrCat("audio part ", ordinal, " of the messages (",
-                         part.audio_format, "): ", seconds.status().message())));
+        return done(
+            absl::Status(seconds.status().code(),
+                         absl::StrCat("audio part ", ordinal,
+                                      " of the messages (", part.audio_format,
+                                      "): ", seconds.status().message())));
       }
       measured.audio_seconds += *seconds;
     }

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/byte_budget.h"
+#include "common/clock.h"
 #include "common/worker_pool.h"
 #include "config/config.h"
 #include "upstream/backend.h"
@@ -21,10 +22,12 @@ namespace voxgate::operations {
 // it cannot start (INVALID_ARGUMENT naming `field`, RESOURCE_EXHAUSTED when
 // the queue is full or `budget` cannot hold the decoded audio); otherwise
 // `done` runs once on a worker thread with the WAV and its duration, or the
-// decoding error.
+// decoding error. Decoding gets the time `clock` says is left before
+// `deadline`.
 absl::Status ConvertAudioForChat(
     const v1::AudioInput& audio, const Config& config, absl::string_view field,
-    absl::Time deadline, WorkerPool& workers, ByteBudget* budget,
+    absl::Time deadline, const Clock& clock, WorkerPool& workers,
+    ByteBudget* budget,
     std::function<void(absl::StatusOr<std::pair<std::string, double>>)> done);
 
 // A chat request whose audio parts (WAV or MP3, as they go upstream) were
@@ -45,7 +48,8 @@ std::vector<std::pair<int, int>> AudioParts(const upstream::ChatRequest& chat);
 // INVALID_ARGUMENT naming the part that does not decode.
 absl::Status MeasureChatAudio(
     upstream::ChatRequest chat, std::vector<std::pair<int, int>> known,
-    const Config& config, absl::Time deadline, WorkerPool& workers,
+    const Config& config, absl::Time deadline, const Clock& clock,
+    WorkerPool& workers,
     std::function<void(absl::StatusOr<MeasuredChat>)> done);
 
 }  // namespace voxgate::operations

@@ -55,7 +55,8 @@ void ChatPreparation::ConvertNext() {
   absl::Status queued = ConvertAudioForChat(
       request_->messages(message).content(part).audio(), services_.config,
       absl::StrCat("messages[", message, "].content[", part, "].audio"),
-      scope_.call.deadline, services_.workers, services_.decoded_audio,
+      scope_.call.deadline, services_.timers.clock(), services_.workers,
+      services_.decoded_audio,
       [this, message = message,
        part = part](absl::StatusOr<std::pair<std::string, double>> wav) {
         if (!wav.ok()) return Finish(wav.status());
@@ -76,7 +77,8 @@ void ChatPreparation::Measure() {
   }
   absl::Status queued = MeasureChatAudio(
       std::move(chat_), to_convert_, services_.config, scope_.call.deadline,
-      services_.workers, [this](absl::StatusOr<MeasuredChat> measured) {
+      services_.timers.clock(), services_.workers,
+      [this](absl::StatusOr<MeasuredChat> measured) {
         if (!measured.ok()) return Finish(measured.status());
         scope_.call.audio_seconds =
             converted_seconds_ + measured->audio_seconds;

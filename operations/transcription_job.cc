@@ -108,7 +108,8 @@ void TranscriptionJob::DecodeStep() {
   }
   first_step_ = false;
   Step step;
-  if (started >= options_.call.deadline) {
+  // The deadline is on the call's clock; the timings above are real time.
+  if (timers_.clock().Now() >= options_.call.deadline) {
     step.status = absl::DeadlineExceededError(
         "deadline passed while waiting for an audio worker");
   } else {
@@ -167,7 +168,7 @@ TranscriptionJob::Step TranscriptionJob::Decode() {
   if (decoder_ == nullptr) {
     audio::DecodeOptions decode = options_.preprocess.decode;
     decode.max_wall_time = std::min(decode.max_wall_time,
-                                    options_.call.deadline - absl::Now());
+                                    options_.call.deadline - timers_.clock().Now());
     absl::StatusOr<std::unique_ptr<audio::FileDecoder>> opened =
         audio::FileDecoder::OpenMemory(audio_, decode);
     if (!opened.ok()) {

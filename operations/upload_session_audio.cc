@@ -127,7 +127,7 @@ absl::Status UploadSession::Decode(std::string bytes, bool end_of_input,
     options.format = audio::InputFormat::kAuto;
     options.target_sample_rate = rate_;
     options.target_channels = 1;
-    options.max_wall_time = call_.deadline - absl::Now();
+    options.max_wall_time = call_.deadline - services_.timers.clock().Now();
     absl::StatusOr<std::unique_ptr<audio::FileDecoder>> opened =
         audio::FileDecoder::Open(spool_fd_, spooled_bytes_, options);
     if (!opened.ok()) return opened.status();
