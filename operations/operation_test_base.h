@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -50,6 +51,10 @@ class Outcome {
     }
     return *result_;
   }
+  bool ready() {
+    absl::MutexLock lock(&mu_);
+    return result_.has_value();
+  }
   int calls() {
     absl::MutexLock lock(&mu_);
     return calls_;
@@ -59,6 +64,60 @@ class Outcome {
   absl::Mutex mu_;
   std::optional<absl::StatusOr<T>> result_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A door as a session sees it: records every response and its end, and
+// counts the times the session asked for more input.
+template <typename Output, typename Response>
+class RecordingSessionOutput final : public Output {
+ public:
+  void OnResponse(Response response) override {
+    absl::MutexLock lock(&mu_);
+    responses_.push_back(std::move(response));
+  }
+  void OnReadyForInput() override {
+    absl::MutexLock lock(&mu_);
+    ++ready_;
+  }
+  void OnEnd(absl::Status status) override {
+    absl::MutexLock lock(&mu_);
+    end_ = std::move(status);
+  }
+
+  // Waits until the session asked for input `count` times in all; false when
+  // it ended first or never did.
+  bool AwaitReady(int count) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return ready_ >= count || end_.has_value();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(60));
+    return ready_ >= count;
+  }
+  absl::Status AwaitEnd() {
+    absl::MutexLock lock(&mu_);
+    auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return end_.has_value();
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ended), absl::Seconds(60))) {
+      return absl::DeadlineExceededError("test: the session never ended");
+    }
+    return *end_;
+  }
+  bool ended() {
+    absl::MutexLock lock(&mu_);
+    return end_.has_value();
+  }
+  std::vector<Response> responses() {
+    absl::MutexLock lock(&mu_);
+    return responses_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Response> responses_ ABSL_GUARDED_BY(mu_);
+  int ready_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
 };
 
 class OperationTest : public ::testing::Test {
