@@ -68,9 +68,27 @@ void Call::Admitted(absl::StatusOr<Admission::Ticket> ticket,
     absl::MutexLock lock(&mu_);
     ticket_.emplace(*std::move(ticket));
     AttachGrant(*ticket_, context_);
+    KeepDeadlineLocked();
   }
   context_.queue_time = services_.clock.Now() - context_.started;
   admitted(absl::OkStatus());
+}
+
+void Call::KeepDeadlineLocked() {
+  if (services_.deadline_timers == nullptr || method_.long_lived_stream ||
+      method_.long_poll || context_.deadline == absl::InfiniteFuture()) {
+    return;
+  }
+  // The timer holds the call; End cancels it, which lets the hold go.
+  deadline_timer_ = services_.deadline_timers->Schedule(
+      context_.deadline, [this, hold = Hold()] {
+        {
+          absl::MutexLock lock(&mu_);
+          if (ended_.has_value()) return;
+          cancelled_at_deadline_ = true;
+        }
+        work_.Cancel();
+      });
 }
 
 void Call::RunStarted(
@@ -94,8 +112,18 @@ void Call::Cancel() {
 }
 
 absl::Status Call::End(const absl::Status& status) {
+  TimerQueue::TimerId deadline_timer = 0;
+  absl::Status ended = EndOnce(status, deadline_timer);
+  // Outside mu_: the timer's callback takes it.
+  if (deadline_timer != 0) services_.deadline_timers->Cancel(deadline_timer);
+  return ended;
+}
+
+absl::Status Call::EndOnce(const absl::Status& status,
+                           TimerQueue::TimerId& deadline_timer) {
   absl::MutexLock lock(&mu_);
   if (ended_.has_value()) return *ended_;
+  deadline_timer = std::exchange(deadline_timer_, 0);
   const absl::Time now = services_.clock.Now();
   total_ = now - context_.started;
   const bool by_deadline = status.code() == absl::StatusCode::kCancelled &&

@@ -21,6 +21,7 @@
 #include "common/cancel_scope.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/timer_queue.h"
 
 namespace voxgate::call {
 
@@ -33,6 +34,11 @@ struct CallServices {
   CallMetrics& metrics;
   absl::Duration default_deadline;
   Clock& clock = RealClock();
+  // Where an admitted call's deadline is kept, on `clock` (it runs on the
+  // same clock): at the deadline the call's work is cancelled and the call
+  // ends DEADLINE_EXCEEDED, whatever the door and the upstream do. Streams
+  // keep theirs in their watchdog instead. Null: none is kept here.
+  TimerQueue* deadline_timers = nullptr;
 };
 
 // Who is calling, as the door saw it. Borrowed for the duration of Admit.
@@ -81,8 +87,9 @@ class Call {
   // thread) and returns how to cancel the work (or null). A cancel that
   // comes before `start` returns is applied as it does; the call is held
   // until then.
-  void RunStarted(const std::function<std::function<void()>(
-                      std::function<void()> done)>& start);
+  void RunStarted(
+      const std::function<std::function<void()>(std::function<void()> done)>&
+          start);
 
   // The caller cancelled or went away (or the server is stopping): cancels
   // all started work. A cancel once the deadline has passed is the deadline.
@@ -116,6 +123,11 @@ class Call {
 
   void Admitted(absl::StatusOr<Admission::Ticket> ticket,
                 const std::function<void(absl::Status)>& admitted);
+  // End once, under mu_; hands back the deadline timer to cancel.
+  absl::Status EndOnce(const absl::Status& status,
+                       TimerQueue::TimerId& deadline_timer);
+  // Cancels the call at its deadline (see CallServices::deadline_timers).
+  void KeepDeadlineLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Method& method_;
   const CallServices services_;
@@ -128,6 +140,7 @@ class Call {
   std::optional<absl::Status> ended_ ABSL_GUARDED_BY(mu_);
   absl::Duration total_ ABSL_GUARDED_BY(mu_);
   bool cancelled_at_deadline_ ABSL_GUARDED_BY(mu_) = false;
+  TimerQueue::TimerId deadline_timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // How a stream's watchdog decides, for every door: the call's deadline, the

@@ -33,10 +33,13 @@ void TimerQueue::Post(std::function<void()> callback) {
 }
 
 bool TimerQueue::Cancel(TimerId id) {
+  std::function<void()> dropped;  // what it holds is let go outside mu_
   absl::MutexLock lock(&mu_);
   auto it = when_.find(id);
   if (it == when_.end()) return false;
-  timers_.erase({it->second, id});
+  auto timer = timers_.find({it->second, id});
+  dropped = std::move(timer->second);
+  timers_.erase(timer);
   when_.erase(it);
   return true;
 }

@@ -218,13 +218,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
           gateway->decoded_audio_budget_.get()});
   gateway->service_ = std::make_unique<server::VoxgateServiceImpl>(
       call::CallServices{admission, logger, gateway->metrics_,
-                         absl::ZeroDuration(), clock},
+                         absl::ZeroDuration(), clock, &gateway->timers_},
       *gateway->operations_, gateway->operation_store_.get());
   gateway->operations_service_ =
       std::make_unique<server::OperationsServiceImpl>(
           call::CallServices{admission, logger, gateway->metrics_,
                              ToAbsl(config.limits().default_unary_deadline()),
-                             clock},
+                             clock, &gateway->timers_},
           gateway->service_->batches(), gateway->timers_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(), *credentials,
@@ -245,14 +245,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         " (address in use or not local?)"));
   }
   if (config.server().http_listen() != "off") {
-    const call::CallServices services{admission, logger, gateway->metrics_,
-                                      absl::ZeroDuration(), clock};
+    // The HTTP door keeps time on the gateway's clock too.
     auto http = http::HttpFrontDoor::Start(
         gateway->config_,
-        {services.admission, logger, gateway->metrics_,
-         ToAbsl(gateway->config_.limits().default_unary_deadline())},
-        {services.admission, logger, gateway->metrics_,
-         ToAbsl(gateway->config_.limits().default_stream_deadline())},
+        {admission, logger, gateway->metrics_,
+         ToAbsl(gateway->config_.limits().default_unary_deadline()), clock,
+         &gateway->timers_},
+        {admission, logger, gateway->metrics_,
+         ToAbsl(gateway->config_.limits().default_stream_deadline()), clock,
+         &gateway->timers_},
         *gateway->operations_, tls.http() ? gateway->http_tls_.get() : nullptr);
     if (!http.ok()) return http.status();
     gateway->http_ = *std::move(http);

@@ -29,6 +29,11 @@ class AnalyzeOperationTest : public OperationTest {
     operation_->Start(request_, outcome_.Callback());
   }
 
+  static upstream::ChatCompletion Said(const std::string& content) {
+    upstream::ChatCompletion completion;
+    completion.content = content;
+    return completion;
+  }
   // The text of every part of the last message of a chat request.
   static std::string UserText(const upstream::ChatRequest& request) {
     std::string text;
@@ -56,7 +61,7 @@ TEST_F(AnalyzeOperationTest, DirectSendsTheAudioAsWavWithTheInstruction) {
   }
   EXPECT_TRUE(has_wav);
   EXPECT_EQ(transcription().requests.size(), 0);
-  ASSERT_TRUE(audio_chat().Answer(0, upstream::ChatCompletion{"a tone"}));
+  ASSERT_TRUE(audio_chat().Answer(0, Said("a tone")));
   absl::StatusOr<v1::AnalyzeResponse> response = outcome_.Await();
   ASSERT_THAT(response.status(), IsOk());
   EXPECT_EQ(response->answer(), "a tone");
@@ -77,7 +82,7 @@ TEST_F(AnalyzeOperationTest, CascadeTranscribesThenAsksTheTextModel) {
   const std::string asked = UserText(chat().completions.Get(0).request);
   EXPECT_THAT(asked, HasSubstr("Summarise this."));
   EXPECT_THAT(asked, HasSubstr("meeting at noon"));
-  ASSERT_TRUE(chat().Answer(0, upstream::ChatCompletion{"lunch"}));
+  ASSERT_TRUE(chat().Answer(0, Said("lunch")));
   absl::StatusOr<v1::AnalyzeResponse> response = outcome_.Await();
   ASSERT_THAT(response.status(), IsOk());
   EXPECT_EQ(response->answer(), "lunch");

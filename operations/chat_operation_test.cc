@@ -105,7 +105,9 @@ TEST_F(ChatOperationTest, AFlacPartGoesToTheAudioPoolAsSixteenKilohertzWav) {
       reinterpret_cast<const unsigned char*>(part.audio.data());
   EXPECT_EQ(header[24] | header[25] << 8 | header[26] << 16, 16000);
   EXPECT_NEAR(call_.audio_seconds, 1.0, 0.05);  // what quotas are charged
-  ASSERT_TRUE(audio_chat().Answer(0, upstream::ChatCompletion{"a tone"}));
+  upstream::ChatCompletion tone;
+  tone.content = "a tone";
+  ASSERT_TRUE(audio_chat().Answer(0, tone));
   EXPECT_EQ(outcome_.Await()->content(), "a tone");
   EXPECT_EQ(pool_, "fake-audio");
 }

@@ -1,11 +1,11 @@
 #include <string>
 #include <vector>
 
+#include "call/chunk_budget.h"
 #include "common/manual_clock.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "call/chunk_budget.h"
 #include "operations/memory_operation_store.h"
 
 namespace voxgate::operations {

@@ -42,7 +42,7 @@ class ListModelsCall final
 call::CallServices WithDeadline(const call::CallServices& services,
                                 const google::protobuf::Duration& deadline) {
   return {services.admission, services.logger, services.metrics,
-          ToAbsl(deadline), services.clock};
+          ToAbsl(deadline),   services.clock,  services.deadline_timers};
 }
 
 }  // namespace
