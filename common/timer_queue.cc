@@ -69,6 +69,9 @@ void TimerQueue::Run() {
     timers_.erase(it);
     mu_.Unlock();
     callback();
+    // What the callback held (a call's share, say) is let go outside mu_: its
+    // destruction may take other locks, or cancel a timer of this queue.
+    callback = nullptr;
     mu_.Lock();
   }
 }

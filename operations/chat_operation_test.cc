@@ -79,6 +79,18 @@ TEST_F(ChatOperationTest, ACancelClosesTheUpstreamRequestAndEndsCancelled) {
   EXPECT_EQ(outcome_.calls(), 1);
 }
 
+// The caller cancels after admission and before the door starts the
+// operation: whatever started upstream is cancelled, and the answer is the
+// cancel.
+TEST_F(ChatOperationTest, ACancelBetweenAdmissionAndStartLeavesNothing) {
+  work_.Cancel();
+  Start();
+  EXPECT_THAT(outcome_.Await().status(),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancel")));
+  EXPECT_EQ(chat().completions.open(), 0);
+  EXPECT_EQ(chat().completions.size(), chat().completions.cancelled());
+}
+
 TEST_F(ChatOperationTest, ABadFieldIsRefusedBeforeAnyUpstreamRequest) {
   request_.mutable_messages(0)->set_role(v1::ROLE_UNSPECIFIED);
   Start();

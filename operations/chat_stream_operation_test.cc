@@ -162,6 +162,18 @@ TEST_F(ChatStreamOperationTest, ACancelStopsTheUpstreamAndEndsWithTheCancel) {
   EXPECT_EQ(chat().streams.cancelled(), 1);
 }
 
+// The caller cancels after admission said yes and before the door starts the
+// operation: nothing may be left running upstream, and the end names the
+// cancel.
+TEST_F(ChatStreamOperationTest, ACancelBetweenAdmissionAndStartLeavesNothing) {
+  work_.Cancel();
+  auto operation = Start();
+  EXPECT_THAT(output_.AwaitEnd(),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancel")));
+  EXPECT_EQ(chat().streams.open(), 0);
+  EXPECT_EQ(output_.writes(), 0);
+}
+
 TEST_F(ChatStreamOperationTest, AClientGoneMidStreamEndsItCancelled) {
   auto operation = Start();
   ASSERT_TRUE(chat().streams.WaitFor(1));

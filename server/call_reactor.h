@@ -1,18 +1,18 @@
 #ifndef VOXGATE_SERVER_CALL_REACTOR_H_
 #define VOXGATE_SERVER_CALL_REACTOR_H_
 
-#include <atomic>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
+#include "call/call.h"
 #include "common/cancel_scope.h"
 #include "common/logging.h"
 #include "grpcpp/grpcpp.h"
-#include "call/call.h"
 #include "server/grpc_call.h"
 #include "server/grpc_status.h"
 #include "server/tls_credentials.h"
@@ -24,8 +24,10 @@ namespace voxgate::server {
 // admission, the work it started, and the one way it ends. The rules it
 // builds in:
 //
-//  - Lifetime: the reactor is deleted when gRPC's OnDone has come and no
-//    thread is inside it (holding a Pin or a Lock). gRPC may run OnDone on
+//  - Lifetime: as every call on every door (call::Call), the reactor is
+//    owned by shared pointers: the transport's share (gRPC's, dropped at
+//    OnDone; the HTTP exchange's; the WebSocket's until it closes) and one
+//    per piece of work, Pin or Lock that is using it. gRPC may run OnDone on
 //    its own thread right after Finish while the thread that finished is
 //    still unwinding, and an upstream may answer (and the call end) before
 //    the starting thread has stored its handle to the work.
@@ -38,9 +40,12 @@ namespace voxgate::server {
 //    the reaction inline and reactions take mu_): code under mu_ queues them
 //    with AfterUnlock.
 template <typename GrpcReactor>
-class CallReactor : public GrpcReactor {
+class CallReactor
+    : public GrpcReactor,
+      public std::enable_shared_from_this<CallReactor<GrpcReactor>> {
  public:
-  void OnDone() final { Unref(); }
+  // gRPC is done with the reactor: its share goes.
+  void OnDone() final { grpc_share_.reset(); }
   void OnCancel() final {
     // gRPC reports a passed deadline as a cancel: Call tells which it was
     // (the client sees DEADLINE_EXCEEDED either way).
@@ -59,6 +64,9 @@ class CallReactor : public GrpcReactor {
         work_(gateway_call_.work()),
         pool_(gateway_call_.scope().pool),
         metrics_(gateway_call_.metrics()) {
+    // The reactor is made with new (gRPC takes a raw pointer); this share is
+    // the one that deletes it, and the one gRPC's OnDone drops.
+    grpc_share_.reset(this, [](CallReactor* reactor) { delete reactor; });
     context->AddInitialMetadata("x-request-id", call_.request_id);
   }
   virtual ~CallReactor() = default;
@@ -67,13 +75,12 @@ class CallReactor : public GrpcReactor {
   // it before starting work that may end the call on another thread.
   class Pin {
    public:
-    explicit Pin(CallReactor* reactor) : reactor_(reactor) { reactor_->Ref(); }
+    explicit Pin(CallReactor* reactor) : share_(reactor->Share()) {}
     Pin(const Pin&) = delete;
     Pin& operator=(const Pin&) = delete;
-    ~Pin() { reactor_->Unref(); }
 
    private:
-    CallReactor* const reactor_;
+    const std::shared_ptr<CallReactor> share_;
   };
 
   // Holds mu_ (and a pin); on release runs the operations queued under it.
@@ -81,20 +88,18 @@ class CallReactor : public GrpcReactor {
    public:
     explicit Lock(CallReactor* reactor)
         ABSL_EXCLUSIVE_LOCK_FUNCTION(reactor->mu_)
-        : reactor_(reactor) {
-      reactor_->Ref();
-      reactor_->mu_.Lock();
+        : share_(reactor->Share()) {
+      share_->mu_.Lock();
     }
     Lock(const Lock&) = delete;
     Lock& operator=(const Lock&) = delete;
     ~Lock() ABSL_UNLOCK_FUNCTION() {
-      reactor_->mu_.Unlock();
-      reactor_->RunQueuedOps();
-      reactor_->Unref();
+      share_->mu_.Unlock();
+      share_->RunQueuedOps();
     }
 
    private:
-    CallReactor* const reactor_;
+    const std::shared_ptr<CallReactor> share_;
   };
 
   // Who the caller is, from the metadata alone: UNAUTHENTICATED when no
@@ -153,12 +158,7 @@ class CallReactor : public GrpcReactor {
 
   // Keeps the reactor alive while the returned pointer lives (a Pin that can
   // be handed on).
-  std::shared_ptr<void> Hold() {
-    Ref();
-    return std::shared_ptr<void>(this, [](void* reactor) {
-      static_cast<CallReactor*>(reactor)->Unref();
-    });
-  }
+  std::shared_ptr<void> Hold() { return Share(); }
   // What operations borrow from this call.
   call::CallScope scope() { return gateway_call_.scope(); }
 
@@ -172,11 +172,9 @@ class CallReactor : public GrpcReactor {
   absl::Mutex mu_;
 
  private:
-  void Ref() { references_.fetch_add(1, std::memory_order_relaxed); }
-  // Deletes the reactor with the last reference.
-  void Unref() {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
+  // A share of the reactor. Whoever asks holds one already (gRPC's, during a
+  // reaction, or a piece of work's), so there is always one to add to.
+  std::shared_ptr<CallReactor> Share() { return this->shared_from_this(); }
 
   void RunQueuedOps() {
     {
@@ -199,8 +197,8 @@ class CallReactor : public GrpcReactor {
     }
   }
 
-  // gRPC's, until OnDone, and one per live Pin or Lock.
-  std::atomic<int> references_{1};
+  // gRPC's share, until OnDone. Touched only by the constructor and OnDone.
+  std::shared_ptr<CallReactor> grpc_share_;
   std::deque<std::function<void()>> ops_ ABSL_GUARDED_BY(mu_);
   bool running_ops_ ABSL_GUARDED_BY(mu_) = false;
 };
