@@ -225,7 +225,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
           call::CallServices{admission, logger, gateway->metrics_,
                              ToAbsl(config.limits().default_unary_deadline()),
                              clock, &gateway->timers_},
-          gateway->service_->batches(), gateway->timers_);
+          gateway->service_->methods());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server().listen(), *credentials,
                            &gateway->port_);

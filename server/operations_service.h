@@ -2,8 +2,8 @@
 #define VOXGATE_SERVER_OPERATIONS_SERVICE_H_
 
 #include "google/longrunning/operations.grpc.pb.h"
+#include "operations/unary_methods.h"
 #include "server/call_reactor.h"
-#include "operations/operation_directory.h"
 
 namespace voxgate::server {
 
@@ -24,9 +24,10 @@ using RawOperationsService =
 // limits, draining). Every reference must outlive the server.
 class OperationsServiceImpl final : public RawOperationsService {
  public:
-  OperationsServiceImpl(const call::CallServices& services, operations::BatchRunner& runner,
-                        TimerQueue& timers)
-      : services_(services), directory_(runner), timers_(timers) {}
+  // `methods` is the VoxgateService's (its batches and their directory).
+  OperationsServiceImpl(const call::CallServices& services,
+                        const operations::UnaryServices& methods)
+      : services_(services), methods_(methods) {}
 
   grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* context,
                                          const grpc::ByteBuffer* request,
@@ -46,8 +47,7 @@ class OperationsServiceImpl final : public RawOperationsService {
 
  private:
   const call::CallServices services_;
-  operations::OperationDirectory directory_;
-  TimerQueue& timers_;
+  const operations::UnaryServices& methods_;
 };
 
 }  // namespace voxgate::server

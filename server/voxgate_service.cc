@@ -2,42 +2,13 @@
 
 #include "common/proto_duration.h"
 #include "operations/model_catalog.h"
-#include "server/analyze_call.h"
-#include "server/batch_call.h"
-#include "server/chat_call.h"
 #include "server/chat_stream_call.h"
+#include "server/method_call.h"
 #include "server/stream_transcribe_call.h"
-#include "server/transcribe_call.h"
-#include "server/unary_call.h"
 #include "voxgate/v1/models.pb.h"
 
 namespace voxgate::server {
 namespace {
-
-// ListModels: the configured catalog with each pool's availability now. Goes
-// through admission like every call, so draining, limits and (later) keys
-// apply to it too.
-class ListModelsCall final
-    : public TypedUnaryCall<v1::ListModelsRequest, v1::ListModelsResponse> {
- public:
-  ListModelsCall(grpc::CallbackServerContext* context,
-                 const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                 const call::CallServices& services,
-                 const v1::ListModelsResponse& catalog,
-                 const operations::OperationServices& operations)
-      : TypedUnaryCall(context, request, response, call::kListModels, services),
-        catalog_(catalog),
-        operations_(operations) {}
-
- private:
-  void Start() override {
-    response_ = operations::CurrentModels(catalog_, operations_.routing);
-    Complete(absl::OkStatus());
-  }
-
-  const v1::ListModelsResponse& catalog_;
-  const operations::OperationServices& operations_;
-};
 
 call::CallServices WithDeadline(const call::CallServices& services,
                                 const google::protobuf::Duration& deadline) {
@@ -66,6 +37,9 @@ VoxgateServiceImpl::VoxgateServiceImpl(
   batches_ = operations::BatchRunner::Create(
       config.batch(), static_cast<int>(config.limits().max_chunks_in_flight()),
       operations_, *store, services.logger);
+  directory_ = std::make_unique<operations::OperationDirectory>(*batches_);
+  methods_.emplace(
+      operations::UnaryServices{operations_, catalog_, *batches_, *directory_});
 }
 
 VoxgateServiceImpl::~VoxgateServiceImpl() {
@@ -76,36 +50,29 @@ VoxgateServiceImpl::~VoxgateServiceImpl() {
 grpc::ServerUnaryReactor* VoxgateServiceImpl::BatchTranscribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new BatchTranscribeCall(
-      context, request, response, unary_, *batches_,
-      static_cast<int>(operations_.config.batch().max_files()));
-  call->Begin();
-  return call;
+  return MethodCall::Begin(call::kBatchTranscribe, context, request, response,
+                           unary_, *methods_);
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Transcribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call =
-      new TranscribeCall(context, request, response, unary_, operations_);
-  call->Begin();
-  return call;
+  return MethodCall::Begin(call::kTranscribe, context, request, response,
+                           unary_, *methods_);
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Analyze(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new AnalyzeCall(context, request, response, unary_, operations_);
-  call->Begin();
-  return call;
+  return MethodCall::Begin(call::kAnalyze, context, request, response, unary_,
+                           *methods_);
 }
 
 grpc::ServerUnaryReactor* VoxgateServiceImpl::Chat(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new ChatCall(context, request, response, unary_, operations_);
-  call->Begin();
-  return call;
+  return MethodCall::Begin(call::kChat, context, request, response, unary_,
+                           *methods_);
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* VoxgateServiceImpl::ChatStream(
@@ -132,10 +99,8 @@ VoxgateServiceImpl::TranscribeUpload(grpc::CallbackServerContext* context) {
 grpc::ServerUnaryReactor* VoxgateServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  auto* call = new ListModelsCall(context, request, response, unary_, catalog_,
-                                  operations_);
-  call->Begin();
-  return call;
+  return MethodCall::Begin(call::kListModels, context, request, response,
+                           unary_, *methods_);
 }
 
 }  // namespace voxgate::server

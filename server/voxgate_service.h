@@ -9,7 +9,9 @@
 #include "grpcpp/grpcpp.h"
 #include "operations/batch_runner.h"
 #include "operations/memory_operation_store.h"
+#include "operations/operation_directory.h"
 #include "operations/operation_services.h"
+#include "operations/unary_methods.h"
 #include "server/call_reactor.h"
 #include "voxgate/v1/service.grpc.pb.h"
 
@@ -64,6 +66,8 @@ class VoxgateServiceImpl final : public RawVoxgateService {
       grpc::ByteBuffer* response) override;
   // BatchTranscribe's operations (google.longrunning.Operations serves them).
   operations::BatchRunner& batches() const { return *batches_; }
+  // What every unary method's work uses, for the other services and doors.
+  const operations::UnaryServices& methods() const { return *methods_; }
 
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
@@ -77,6 +81,8 @@ class VoxgateServiceImpl final : public RawVoxgateService {
   std::unique_ptr<operations::MemoryOperationStore>
       own_store_;  // when none is given
   std::shared_ptr<operations::BatchRunner> batches_;
+  std::unique_ptr<operations::OperationDirectory> directory_;
+  std::optional<operations::UnaryServices> methods_;
 };
 
 }  // namespace voxgate::server
