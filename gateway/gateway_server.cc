@@ -254,7 +254,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
         {admission, logger, gateway->metrics_,
          ToAbsl(gateway->config_.limits().default_stream_deadline()), clock,
          &gateway->timers_},
-        *gateway->operations_, tls.http() ? gateway->http_tls_.get() : nullptr);
+        *gateway->operations_, tls.http() ? gateway->http_tls_.get() : nullptr,
+        &gateway->service_->methods());
     if (!http.ok()) return http.status();
     gateway->http_ = *std::move(http);
   }

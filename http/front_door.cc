@@ -93,9 +93,9 @@ absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
     const Config& config, const call::CallServices& unary,
     const call::CallServices& streams,
     const operations::OperationServices& operations,
-    const TlsContextSource* tls) {
+    const TlsContextSource* tls, const operations::UnaryServices* methods) {
   std::unique_ptr<HttpFrontDoor> door(
-      new HttpFrontDoor(config, unary, streams, operations));
+      new HttpFrontDoor(config, unary, streams, operations, methods));
   auto server = HttpServer::Start(ServerOptions(config, tls), *door);
   if (!server.ok()) return server.status();
   door->server_ = *std::move(server);
@@ -105,11 +105,13 @@ absl::StatusOr<std::unique_ptr<HttpFrontDoor>> HttpFrontDoor::Start(
 HttpFrontDoor::HttpFrontDoor(const Config& config,
                              const call::CallServices& unary,
                              const call::CallServices& streams,
-                             const operations::OperationServices& operations)
+                             const operations::OperationServices& operations,
+                             const operations::UnaryServices* methods)
     : config_(config),
       unary_(unary),
       streams_(streams),
       operations_(operations),
+      methods_(methods),
       catalog_(operations::BuildModelCatalog(config)),
       allowed_hosts_(config.http().allowed_hosts().begin(),
                      config.http().allowed_hosts().end()) {}
@@ -150,7 +152,7 @@ Headers HttpFrontDoor::CorsHeaders(const HttpRequest& request) const {
           {"access-control-expose-headers",
            "x-request-id, voxgate-queue-ms, voxgate-preprocess-ms, "
            "voxgate-upstream-ms, voxgate-total-ms, voxgate-overhead-ms, "
-           "retry-after"}};
+           "retry-after, grpc-status, grpc-message, grpc-status-details-bin"}};
 }
 
 void HttpFrontDoor::Send(HttpExchange& exchange, HttpResponse response) const {
@@ -201,6 +203,8 @@ std::optional<HttpResponse> HttpFrontDoor::CheckHead(const HttpRequest& head) {
              (head.path == "/v1/audio/transcriptions" ||
               head.path == "/v1/audio/translations")) {
     method = &kTranscribe;
+  } else if (head.method == "POST") {
+    method = RpcMethodOf(head.path);
   }
   // Other routes with a body end at 404 or 405 without parsing it.
   if (method == nullptr) return std::nullopt;
@@ -235,7 +239,9 @@ void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
           {"access-control-allow-methods", "GET, POST, OPTIONS"},
           {"access-control-allow-headers",
            "authorization, content-type, x-api-key, x-request-id, "
-           "openai-organization, openai-project, x-stainless-lang"},
+           "openai-organization, openai-project, x-stainless-lang, "
+           "connect-protocol-version, connect-timeout-ms, grpc-timeout, "
+           "x-grpc-web, x-user-agent"},
           {"access-control-max-age", "600"}};
       if (auto asked = request.Header("access-control-request-headers")) {
         preflight.headers[1].second = std::string(*asked);
@@ -254,6 +260,11 @@ void HttpFrontDoor::Handle(std::shared_ptr<HttpExchange> exchange) {
     return HandleTranscription(exchange, true);
   }
   if (get && path == "/v1/models") return HandleModels(exchange);
+  if (post || get) {
+    if (const call::Method* method = RpcMethodOf(path)) {
+      return HandleRpc(exchange, *method);
+    }
+  }
   if (get) {
     for (const StaticAsset& asset : StaticAssets()) {
       if (path == asset.path ||

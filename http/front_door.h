@@ -6,12 +6,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "call/call.h"
+#include "call/call_scope.h"
 #include "http/http_call.h"
 #include "http/http_server.h"
 #include "http/http_types.h"
-#include "call/call.h"
-#include "call/call_scope.h"
+#include "http/rpc_wire.h"
 #include "operations/operation_services.h"
+#include "operations/unary_methods.h"
 #include "voxgate/v1/models.pb.h"
 
 namespace voxgate::http {
@@ -37,7 +39,8 @@ class HttpFrontDoor final : public HttpHandler {
       const Config& config, const call::CallServices& unary,
       const call::CallServices& streams,
       const operations::OperationServices& operations,
-      const TlsContextSource* tls = nullptr);
+      const TlsContextSource* tls = nullptr,
+      const operations::UnaryServices* methods = nullptr);
   ~HttpFrontDoor() override;
 
   int port() const { return server_->port(); }
@@ -58,12 +61,24 @@ class HttpFrontDoor final : public HttpHandler {
  private:
   HttpFrontDoor(const Config& config, const call::CallServices& unary,
                 const call::CallServices& streams,
-                const operations::OperationServices& operations);
+                const operations::OperationServices& operations,
+                const operations::UnaryServices* methods);
 
   void HandleChat(const std::shared_ptr<HttpExchange>& exchange);
   void HandleTranscription(const std::shared_ptr<HttpExchange>& exchange,
                            bool translate);
   void HandleModels(const std::shared_ptr<HttpExchange>& exchange);
+  // Connect and gRPC-Web (rpc_routes.cc): POST /<service>/<method>, and
+  // Connect GET for the methods that only read.
+  void HandleRpc(const std::shared_ptr<HttpExchange>& exchange,
+                 const call::Method& method);
+  // The registry's method at /<service>/<method>, or null; null too when
+  // the door serves no RPCs (no unary methods given).
+  const call::Method* RpcMethodOf(absl::string_view path) const;
+  // An RPC's answer or error in its wire's form.
+  static HttpResponse RpcResponse(const RpcWire& wire, HttpCall& call,
+                                  const absl::Status& status,
+                                  const google::protobuf::Message* answer);
   // What a page in a visitor's browser may not do: a keyless gateway
   // answers only the Hosts http.allowed_hosts allows (DNS rebinding); a POST
   // from an Origin CORS does not allow is refused; chat takes only
@@ -89,6 +104,7 @@ class HttpFrontDoor final : public HttpHandler {
   const call::CallServices unary_;
   const call::CallServices streams_;
   const operations::OperationServices operations_;
+  const operations::UnaryServices* const methods_;  // null: no RPC routes
   const v1::ListModelsResponse catalog_;
   const std::vector<std::string> allowed_hosts_;
   LiveCalls live_;

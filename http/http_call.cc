@@ -10,9 +10,10 @@ std::optional<absl::string_view> HeaderMetadata::Find(
 }
 
 HttpCall::HttpCall(const HttpRequest& request, const call::Method& method,
-                   const call::CallServices& services, LiveCalls& live)
+                   const call::CallServices& services, LiveCalls& live,
+                   absl::Time deadline)
     : call_(method, services, request.Header("x-request-id").value_or(""),
-            absl::InfiniteFuture(),
+            deadline,
             [this]() -> std::shared_ptr<void> { return shared_from_this(); }),
       live_(live),
       request_(&request) {

@@ -8,11 +8,12 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "common/cancel_scope.h"
-#include "http/http_types.h"
+#include "absl/time/time.h"
 #include "call/admission.h"
 #include "call/call.h"
 #include "call/call_scope.h"
+#include "common/cancel_scope.h"
+#include "http/http_types.h"
 
 namespace voxgate::http {
 
@@ -35,8 +36,11 @@ class HeaderMetadata final : public call::CallerMetadata {
 // the work it runs; thread-safe.
 class HttpCall : public std::enable_shared_from_this<HttpCall> {
  public:
+  // `deadline` is the caller's (Connect's connect-timeout-ms, gRPC-Web's
+  // grpc-timeout); the far future when it set none: the class's default.
   HttpCall(const HttpRequest& request, const call::Method& method,
-           const call::CallServices& services, LiveCalls& live);
+           const call::CallServices& services, LiveCalls& live,
+           absl::Time deadline = absl::InfiniteFuture());
   ~HttpCall();
   HttpCall(const HttpCall&) = delete;
   HttpCall& operator=(const HttpCall&) = delete;

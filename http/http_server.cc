@@ -19,14 +19,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-std::optional<absl::string_view> HttpRequest::Header(
-    absl::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (key == name) return absl::string_view(value);
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 using internal::ConnectionGate;

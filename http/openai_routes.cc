@@ -11,6 +11,7 @@
 #include "http/browser_guard.h"
 #include "http/chat_sse.h"
 #include "http/front_door.h"
+#include "http/front_door_guarded.h"
 #include "http/handler_boundary.h"
 #include "http/http_errors.h"
 #include "http/multipart.h"
@@ -35,27 +36,9 @@ struct ChatState {
   v1::ChatRequest request;
   std::optional<operations::ChatOperation> operation;
 };
-std::string RouteOf(const HttpRequest& request) {
-  return absl::StrCat(request.method, " ", request.path);
-}
 
 }  // namespace
 
-template <class Answer>
-auto HttpFrontDoor::Guarded(std::shared_ptr<HttpExchange> exchange,
-                            std::shared_ptr<HttpCall> call, Answer answer) {
-  return [this, exchange = std::move(exchange), call = std::move(call),
-          answer = std::move(answer)](auto&&... args) mutable {
-    internal::RunHandlerCode(
-        *this, RouteOf(exchange->request()),
-        [&] { answer(std::forward<decltype(args)>(args)...); },
-        [&] {
-          (void)call->End(
-              absl::InternalError("the gateway failed on this request"));
-          exchange->Abort();
-        });
-  };
-}
 void HttpFrontDoor::HandleChat(const std::shared_ptr<HttpExchange>& exchange) {
   absl::StatusOr<OpenAiChatRequest> parsed =
       ChatRequestFromJson(exchange->request().body);
