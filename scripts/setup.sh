@@ -69,6 +69,7 @@ go_tool() {  # binary module@version
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.8.9
 go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+go_tool protoc-gen-connect-go connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.21.1
 go_tool protoc-gen-doc github.com/pseudomuto/protoc-gen-doc/cmd/protoc-gen-doc@v1.5.1
 go_tool buf github.com/bufbuild/buf/cmd/buf@v1.75.0
 # helm lint and helm template over charts/voxgate (tests/kubernetes).

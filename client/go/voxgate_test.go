@@ -30,6 +30,9 @@ var (
 	fakeURL        string
 )
 
+// gatewayBinary is the voxgate binary the tests start.
+func gatewayBinary() string { return binaryPath("VOXGATE_BIN", "gateway/voxgate") }
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
