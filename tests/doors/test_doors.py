@@ -6,10 +6,15 @@ the OpenAI routes as the HTTP status that matches it and the code's name in
 the error body, the WebSocket as close code 4000 + the code. A cancel shows
 only in the gateway's log line, which every door writes the same.
 
+Connect shows the code's name in its error JSON (and the HTTP status of
+Connect's table) or, for streams, in the end-of-stream message; gRPC-Web as
+grpc-status in the trailers frame.
+
 Doors:
-- Chat: gRPC, POST /v1/chat/completions
-- ChatStream: gRPC, POST /v1/chat/completions with stream: true (SSE)
-- Transcribe: gRPC, POST /v1/audio/transcriptions
+- Chat: gRPC, POST /v1/chat/completions, Connect JSON, gRPC-Web
+- ChatStream: gRPC, POST /v1/chat/completions with stream: true (SSE),
+  Connect streaming JSON, gRPC-Web
+- Transcribe: gRPC, POST /v1/audio/transcriptions, Connect JSON, gRPC-Web
 - StreamTranscribe: gRPC, GET /v1/stream/transcribe (WebSocket)
 """
 
@@ -55,8 +60,14 @@ UPSTREAM_PATH = {"Chat": "/v1/chat/completions", "ChatStream": "/v1/chat/complet
                  "Transcribe": "/v1/audio/transcriptions",
                  "StreamTranscribe": "/v1/audio/transcriptions"}
 
-DOORS = {"Chat": ["grpc", "http"], "ChatStream": ["grpc", "http"],
-         "Transcribe": ["grpc", "http"], "StreamTranscribe": ["grpc", "websocket"]}
+DOORS = {"Chat": ["grpc", "http", "connect", "grpcweb"],
+         "ChatStream": ["grpc", "http", "connect", "grpcweb"],
+         "Transcribe": ["grpc", "http", "connect", "grpcweb"],
+         "StreamTranscribe": ["grpc", "websocket"]}
+
+# Connect's HTTP status of a code (connectrpc.com/docs/protocol).
+CONNECT_STATUS = {"INVALID_ARGUMENT": 400, "OUT_OF_RANGE": 400, "DEADLINE_EXCEEDED": 504,
+                  "UNAVAILABLE": 503, "RESOURCE_EXHAUSTED": 429}
 
 
 class Outcome:
@@ -176,13 +187,7 @@ def run_http(gateway, rpc: str, case: str, long_wav: bytes, short_wav: bytes,
         content_type = "application/json"
     headers = {"content-type": content_type}
     if case == "cancel":
-        # A client that hangs up: the request out, then close without reading.
-        with socket.create_connection(("127.0.0.1", gateway.http_port)) as sock:
-            head = (f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: {content_type}\r\n"
-                    f"content-length: {len(body)}\r\n\r\n")
-            sock.sendall(head.encode() + body)
-            started()
-        return Outcome()
+        return hang_up_after(gateway, path, content_type, body, started)
     reply = urllib3.PoolManager().request("POST", gateway.url + path, body=body,
                                           headers=headers, timeout=60, retries=False)
     text = reply.data.decode()
@@ -221,6 +226,78 @@ def run_websocket(gateway, case: str, long_wav: bytes, short_wav: bytes,
             return Outcome(close_code=code)
 
 
+def envelope(flags: int, data: bytes) -> bytes:
+    return struct.pack(">BI", flags, len(data)) + data
+
+
+def envelopes(body: bytes):
+    """The (flags, data) of each enveloped message of a body."""
+    while len(body) >= 5:
+        flags, size = struct.unpack(">BI", body[:5])
+        yield flags, body[5:5 + size]
+        body = body[5 + size:]
+
+
+def rpc_message(rpc: str, case: str, long_wav: bytes, short_wav: bytes):
+    if rpc == "Transcribe":
+        return transcribe_request(case, long_wav, short_wav)
+    return chat_request(case, long_wav, short_wav)
+
+
+def hang_up_after(gateway, path: str, content_type: str, body: bytes,
+                  started: Callable[[], None]) -> Outcome:
+    """A client that hangs up: the request out, then close without reading."""
+    with socket.create_connection(("127.0.0.1", gateway.http_port)) as sock:
+        head = (f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: {content_type}\r\n"
+                f"content-length: {len(body)}\r\n\r\n")
+        sock.sendall(head.encode() + body)
+        started()
+    return Outcome()
+
+
+def run_connect(gateway, rpc: str, case: str, long_wav: bytes, short_wav: bytes,
+                started: Callable[[], None]) -> Outcome:
+    from google.protobuf import json_format
+    message = json_format.MessageToJson(rpc_message(rpc, case, long_wav, short_wav)).encode()
+    path = f"/voxgate.v1.VoxgateService/{rpc}"
+    streaming = rpc == "ChatStream"
+    content_type = "application/connect+json" if streaming else "application/json"
+    body = envelope(0, message) if streaming else message
+    if case == "cancel":
+        return hang_up_after(gateway, path, content_type, body, started)
+    reply = urllib3.PoolManager().request(
+        "POST", gateway.url + path, body=body, timeout=60, retries=False,
+        headers={"content-type": content_type, "connect-protocol-version": "1"})
+    if streaming:
+        assert reply.status == 200  # a stream's status is in its end message
+        end = [json.loads(data) for flags, data in envelopes(reply.data) if flags & 2]
+        assert len(end) == 1
+        error = end[0].get("error")
+        return Outcome(code=error["code"] if error else "OK", http_status=200)
+    if reply.status == 200:
+        return Outcome(code="OK", http_status=200)
+    return Outcome(code=json.loads(reply.data)["code"], http_status=reply.status)
+
+
+def run_grpcweb(gateway, rpc: str, case: str, long_wav: bytes, short_wav: bytes,
+                started: Callable[[], None]) -> Outcome:
+    message = rpc_message(rpc, case, long_wav, short_wav).SerializeToString()
+    path = f"/voxgate.v1.VoxgateService/{rpc}"
+    content_type = "application/grpc-web+proto"
+    body = envelope(0, message)
+    if case == "cancel":
+        return hang_up_after(gateway, path, content_type, body, started)
+    reply = urllib3.PoolManager().request(
+        "POST", gateway.url + path, body=body, timeout=60, retries=False,
+        headers={"content-type": content_type, "x-grpc-web": "1"})
+    assert reply.status == 200  # gRPC-Web's status is in its trailers
+    trailers = [data.decode() for flags, data in envelopes(reply.data) if flags & 0x80]
+    assert len(trailers) == 1
+    fields = dict(line.split(":", 1) for line in trailers[0].split("\r\n") if line)
+    return Outcome(code=grpc.StatusCode(
+        next(c for c in grpc.StatusCode if c.value[0] == int(fields["grpc-status"]))).name)
+
+
 # --- the suite ----------------------------------------------------------------------
 
 def script_upstream(fake, rpc: str, case: str) -> None:
@@ -257,14 +334,23 @@ def test_every_door_ends_the_same(gateway, fake, stub, long_wav, short_wav, rpc,
         outcome = run_grpc(stub, rpc, case, long_wav, short_wav, started)
     elif door == "http":
         outcome = run_http(gateway, rpc, case, long_wav, short_wav, started)
+    elif door == "connect":
+        outcome = run_connect(gateway, rpc, case, long_wav, short_wav, started)
+    elif door == "grpcweb":
+        outcome = run_grpcweb(gateway, rpc, case, long_wav, short_wav, started)
     else:
         outcome = run_websocket(gateway, case, long_wav, short_wav, started)
 
     # Every door writes the one log line with the code.
     wait_for(lambda: len(gateway.codes(method)) > before, 20, f"{method}'s log line")
     assert gateway.codes(method)[-1] == expected
-    if door == "grpc" and case != "cancel":
+    if door in ("grpc", "grpcweb") and case != "cancel":
         assert outcome.code == expected
+    if door == "connect" and case != "cancel":
+        # Connect spells the code in lower case, and CANCELLED as "canceled".
+        assert outcome.code.upper() == expected
+        if outcome.http_status != 200:
+            assert outcome.http_status == CONNECT_STATUS[expected]
     if door == "http" and case != "cancel":
         # OpenAI's error shape spells the code's name in lower case.
         assert outcome.code.upper() == expected
