@@ -1,0 +1,100 @@
+"""Connect's own clients and the curl examples of docs/http.md against the
+Connect door: the Node client (@connectrpc/connect-node, with code from
+protoc-gen-es) calls Analyze (CASCADE) with audio and follows a batch through
+google.longrunning.Operations; every curl example runs as written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import REPO
+
+HERE = pathlib.Path(__file__).resolve().parent
+NODE_PROJECT = HERE / "connect_node"
+TOOLS = pathlib.Path(os.environ.get("VOXGATE_TOOLS",
+                                    pathlib.Path.home() / ".cache/voxgate-tools"))
+PROTOS = ["voxgate/v1/audio.proto", "voxgate/v1/batch.proto", "voxgate/v1/chat.proto",
+          "voxgate/v1/models.proto", "voxgate/v1/service.proto", "voxgate/v1/stream.proto",
+          "voxgate/v1/transcribe.proto", "google/longrunning/operations.proto",
+          "google/api/annotations.proto", "google/api/client.proto",
+          "google/api/field_behavior.proto", "google/api/http.proto",
+          "google/api/launch_stage.proto", "google/rpc/status.proto"]
+
+
+@pytest.fixture(scope="session")
+def node_client() -> pathlib.Path:
+    """The Node project, installed once per package-lock.json into the tools
+    cache (npm ci), with the stubs protoc-gen-es makes from proto/ now."""
+    lock = (NODE_PROJECT / "package-lock.json").read_bytes()
+    project = TOOLS / f"connect-node-{hashlib.sha256(lock).hexdigest()[:16]}"
+    if not (project / "node_modules/.installed").exists():
+        project.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(NODE_PROJECT / name, project / name)
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=project,
+                       check=True, timeout=600)
+        (project / "node_modules/.installed").touch()
+    shutil.rmtree(project / "gen", ignore_errors=True)
+    (project / "gen").mkdir()
+    subprocess.run(["protoc", f"-I{REPO / 'proto'}", "-I/usr/include",
+                    f"--plugin=protoc-gen-es={project / 'node_modules/.bin/protoc-gen-es'}",
+                    f"--es_out={project / 'gen'}", "--es_opt=target=js,import_extension=js",
+                    *(str(REPO / "proto" / name) for name in PROTOS)], check=True)
+    shutil.copy(NODE_PROJECT / "analyze_and_operations.mjs", project)
+    return project
+
+
+def test_node_client_analyzes_audio_and_follows_a_batch(gateway, node_client, short_wav):
+    with tempfile.NamedTemporaryFile(suffix=".wav") as audio:
+        audio.write(short_wav)
+        audio.flush()
+        run = subprocess.run(["node", "analyze_and_operations.mjs", gateway.url, audio.name],
+                             cwd=node_client, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["mode"] == "CASCADE"
+    # The fake whisper describes the audio it got; the fake text model echoes
+    # the last user message, which holds the instruction and the transcript.
+    assert "16000 Hz" in result["transcript"], result
+    assert result["answer"].startswith("echo:") and "Summarise this." in result["answer"]
+    assert result["operation"].startswith("operations/batch-")
+    assert result["done"] is True
+    assert [file["id"] for file in result["files"]] == ["first"]
+    assert "16000 Hz" in result["files"][0]["text"]
+    assert result["missing_code"] == 5  # Code.NotFound
+    assert gateway.codes("Analyze")[-1] == "OK"
+    assert "OK" in gateway.codes("GetOperation")
+
+
+def curl_examples() -> str:
+    text = (REPO / "docs/http.md").read_text()
+    marker = text.index("<!-- connect curl examples:")
+    return re.search(r"```sh\n(.*?)```", text[marker:], re.S).group(1)
+
+
+def test_every_curl_example_in_docs_runs_as_written(gateway, short_wav, tmp_path):
+    (tmp_path / "meeting.wav").write_bytes(short_wav)
+    script = curl_examples().replace("localhost:8080", f"127.0.0.1:{gateway.http_port}")
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = run.stdout
+    assert '"models"' in out and '"id":"llama3"' in out
+    assert '"content":"echo: hi"' in out                 # Chat
+    assert '"delta":"echo: hi"' in out or '"delta"' in out  # ChatStream's chunks
+    assert "16000 Hz" in out                              # Transcribe and Analyze
+    assert '"done":true' in out                           # the batch
+    assert '"code":"invalid_argument"' in out             # the error example
+    for method in ("ListModels", "Chat", "ChatStream", "Transcribe", "Analyze",
+                   "BatchTranscribe", "WaitOperation", "GetOperation", "ListOperations",
+                   "CancelOperation", "DeleteOperation"):
+        assert gateway.codes(method), f"{method} was not called"
