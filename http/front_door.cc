@@ -77,15 +77,30 @@ void HttpFrontDoor::OnEscapedException(absl::string_view route,
 }
 
 const std::vector<HttpFrontDoor::Route>& HttpFrontDoor::Routes() {
-  static const auto* const kRoutes = new std::vector<Route>{
-      {"POST", "/v1/chat/completions"},
-      {"POST", "/v1/audio/transcriptions"},
-      {"POST", "/v1/audio/translations"},
-      {"GET", "/v1/models"},
-      {"GET", kStreamPath},
-      {"GET", "/openapi.json"},
-      {"GET", "/"},
-  };
+  static const auto* const kRoutes = [] {
+    auto* routes = new std::vector<Route>{
+        {"POST", "/v1/chat/completions"},
+        {"POST", "/v1/audio/transcriptions"},
+        {"POST", "/v1/audio/translations"},
+        {"GET", "/v1/models"},
+        {"GET", kStreamPath},
+        {"GET", "/openapi.json"},
+        {"GET", "/"},
+    };
+    // Every RPC, from the registry: POST, and GET for the methods that only
+    // read (rpc_routes.cc).
+    for (const call::Method* method : call::AllMethods()) {
+      const std::string path =
+          absl::StrCat("/", method->service, "/", method->name);
+      routes->push_back({"POST", path});
+      const operations::UnaryMethod* unary =
+          operations::FindUnaryMethod(*method);
+      if (unary != nullptr && unary->side_effect_free) {
+        routes->push_back({"GET", path});
+      }
+    }
+    return routes;
+  }();
   return *kRoutes;
 }
 

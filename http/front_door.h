@@ -27,10 +27,11 @@ namespace voxgate::http {
 class HttpFrontDoor final : public HttpHandler {
  public:
   struct Route {
-    const char* method;  // "POST"; "GET" for the WebSocket
-    const char* path;
+    std::string method;  // "POST"; "GET" for the WebSocket
+    std::string path;
   };
-  // Every route served, for the OpenAPI test.
+  // Every route served (the OpenAI routes, and every RPC of the method
+  // registry over Connect and gRPC-Web), for the OpenAPI test.
   static const std::vector<Route>& Routes();
 
   // `unary` and `streams` carry each class's default deadline. Everything

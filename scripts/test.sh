@@ -96,6 +96,7 @@ check_step() {  # name command...: one counted case
   if "$@"; then echo "1 0" >"$results/$name.count"; else echo "0 1" >"$results/$name.count"; status=1; fi
 }
 check_step stubs ./scripts/gen_stubs.sh --check
+check_step openapi "$tools/venv/bin/python" scripts/gen_openapi.py --check
 check_step buf-lint "$tools/bin/buf" lint
 # Every #include between rooms follows docs/architecture.md; no package cycle.
 check_step layers python3 scripts/check_layers.py
