@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""POST /v1/chat/completions through Voxgate's HTTP front door against the same
+"""POST /v1/chat/completions through Voxgate's HTTP front door, and the same
+chat as Connect JSON (POST /voxgate.v1.VoxgateService/Chat), against the same
 request sent straight to the fake upstream, with the same load generators, in
 one run.
 
@@ -30,6 +31,10 @@ VEGETA = TOOLS / "bin/vegeta"
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.12.0"
 BODY = json.dumps({"model": "fake-model", "max_tokens": 16,
                    "messages": [{"role": "user", "content": "Say hello to the benchmark."}]})
+# The same chat in the proto's JSON mapping, for the Connect door.
+CONNECT_BODY = json.dumps({"model": "fake-model", "generation": {"maxTokens": 16},
+                           "messages": [{"role": "ROLE_USER", "content": [
+                               {"text": "Say hello to the benchmark."}]}]})
 CONFIG = """
 pools:
   - name: llm
@@ -57,10 +62,10 @@ def wait_line(process, pattern, timeout_s=60):
     raise RuntimeError(f"{process.args[0]} never printed {pattern}")
 
 
-def vegeta(url, rate, seconds):
+def vegeta(url, rate, seconds, body=BODY):
     target = json.dumps({"method": "POST", "url": url,
                          "header": {"Content-Type": ["application/json"]},
-                         "body": base64.b64encode(BODY.encode()).decode()})
+                         "body": base64.b64encode(body.encode()).decode()})
     attack = subprocess.run(
         ["taskset", "-c", "1", str(VEGETA), "attack", "-format=json", f"-rate={rate}/s",
          f"-duration={seconds}s", "-timeout=10s", "-keepalive=true"],
@@ -73,10 +78,10 @@ def vegeta(url, rate, seconds):
             "p99": result["latencies"]["99th"] / 1e6}
 
 
-def wrk(url, seconds, connections=64):
+def wrk(url, seconds, connections=64, body=BODY):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                     f"wrk.body = {json.dumps(BODY)}\n")
+                     f"wrk.body = {json.dumps(body)}\n")
     output = run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
                   "--latency", "-s", script.name, url]).stdout
     os.unlink(script.name)
@@ -122,32 +127,42 @@ def main():
     threading.Thread(target=lambda: [log.write(line) for line in gateway.stderr],
                      daemon=True).start()
     direct = f"http://127.0.0.1:{port}/v1/chat/completions"
-    through = f"http://127.0.0.1:{http_port}/v1/chat/completions"
+    routes = [("OpenAI route", f"http://127.0.0.1:{http_port}/v1/chat/completions", BODY),
+              ("Connect JSON", f"http://127.0.0.1:{http_port}/voxgate.v1.VoxgateService/Chat",
+               CONNECT_BODY)]
     try:
-        for url in (direct, through):  # warm both paths (connections, caches)
-            vegeta(url, 500, 2)
+        vegeta(direct, 500, 2)  # warm every path (connections, caches)
+        for _, url, body in routes:
+            vegeta(url, 500, 2, body)
         print(f"open loop, {args.seconds} s per rate, vegeta; Voxgate pinned to one core\n")
-        print("| rate req/s | direct p50 ms | direct p99 ms | voxgate p50 ms | voxgate p99 ms "
-              "| added p50 ms | added p99 ms | voxgate success | voxgate CPU ms/1k req |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| rate req/s | door | direct p50 ms | direct p99 ms | voxgate p50 ms "
+              "| voxgate p99 ms | added p50 ms | added p99 ms | voxgate success "
+              "| voxgate CPU µs/req |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for rate in rates:
             baseline = vegeta(direct, rate, args.seconds)
-            before = cpu_seconds(gateway.pid)
-            measured = vegeta(through, rate, args.seconds)
-            cpu = cpu_seconds(gateway.pid) - before
-            requests = measured["rate"] * args.seconds
-            print(f"| {rate} | {baseline['p50']:.2f} | {baseline['p99']:.2f} "
-                  f"| {measured['p50']:.2f} | {measured['p99']:.2f} "
-                  f"| {measured['p50'] - baseline['p50']:+.2f} "
-                  f"| {measured['p99'] - baseline['p99']:+.2f} "
-                  f"| {measured['success'] * 100:.2f}% | {cpu / requests * 1e6:.0f} |",
-                  flush=True)
+            for door, url, body in routes:
+                before = cpu_seconds(gateway.pid)
+                measured = vegeta(url, rate, args.seconds, body)
+                cpu = cpu_seconds(gateway.pid) - before
+                requests = measured["rate"] * args.seconds
+                print(f"| {rate} | {door} | {baseline['p50']:.2f} | {baseline['p99']:.2f} "
+                      f"| {measured['p50']:.2f} | {measured['p99']:.2f} "
+                      f"| {measured['p50'] - baseline['p50']:+.2f} "
+                      f"| {measured['p99'] - baseline['p99']:+.2f} "
+                      f"| {measured['success'] * 100:.2f}% | {cpu / requests * 1e6:.0f} |",
+                      flush=True)
         print("\nclosed loop, wrk, 64 connections, highest sustained rate\n")
-        print("| target | req/s | non-2xx |")
-        print("|---|---|---|")
-        for name, url in (("direct to the fake", direct), ("through Voxgate HTTP", through)):
-            rate, errors = wrk(url, args.seconds)
-            print(f"| {name} | {rate:.0f} | {errors} |", flush=True)
+        print("| target | req/s | non-2xx | voxgate CPU µs/req |")
+        print("|---|---|---|---|")
+        for name, url, body in [("direct to the fake", direct, BODY),
+                                *((f"through Voxgate, {door}", url, body)
+                                  for door, url, body in routes)]:
+            before = cpu_seconds(gateway.pid)
+            rate, errors = wrk(url, args.seconds, body=body)
+            cpu = cpu_seconds(gateway.pid) - before
+            per_request = "" if url == direct else f"{cpu / (rate * args.seconds) * 1e6:.0f}"
+            print(f"| {name} | {rate:.0f} | {errors} | {per_request} |", flush=True)
     finally:
         gateway.terminate()
         fake.terminate()
