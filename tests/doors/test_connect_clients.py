@@ -98,3 +98,29 @@ def test_every_curl_example_in_docs_runs_as_written(gateway, short_wav, tmp_path
                    "BatchTranscribe", "WaitOperation", "GetOperation", "ListOperations",
                    "CancelOperation", "DeleteOperation"):
         assert gateway.codes(method), f"{method} was not called"
+
+
+def test_a_browser_preflight_allows_grpc_web_and_connect_headers(gateway):
+    """A page calling gRPC-Web or Connect from the gateway's own origin: the
+    preflight allows their headers, and the answer exposes grpc-status."""
+    import urllib3
+    origin = f"http://127.0.0.1:{gateway.http_port}"
+    asked = "content-type,x-grpc-web,x-user-agent,grpc-timeout,connect-protocol-version"
+    preflight = urllib3.PoolManager().request(
+        "OPTIONS", f"{gateway.url}/voxgate.v1.VoxgateService/Chat", retries=False,
+        headers={"origin": origin, "host": f"127.0.0.1:{gateway.http_port}",
+                 "access-control-request-method": "POST",
+                 "access-control-request-headers": asked})
+    assert preflight.status == 204
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    for header in asked.split(","):
+        assert header in allowed
+    answer = urllib3.PoolManager().request(
+        "POST", f"{gateway.url}/voxgate.v1.VoxgateService/ListModels", body=b"\0\0\0\0\0",
+        retries=False, headers={"origin": origin, "content-type": "application/grpc-web+proto",
+                                "x-grpc-web": "1"})
+    assert answer.status == 200
+    assert answer.headers["access-control-allow-origin"] == origin
+    assert "grpc-status" in answer.headers["access-control-expose-headers"]
+    assert answer.data[-1:] != b"" and b"grpc-status:0" in answer.data
