@@ -23,7 +23,8 @@ ChatSse::ChatSse(std::shared_ptr<HttpExchange> exchange,
       created_(absl::ToUnixSeconds(absl::Now())),
       operation_(std::make_shared<operations::ChatStreamOperation>(
           operations, call_->scope(),
-          static_cast<operations::ChatStreamOutput&>(*this))) {}
+          static_cast<operations::ChatStreamOutput&>(*this))),
+      answer_(exchange_, "text/event-stream") {}
 
 void ChatSse::Start(const v1::ChatRequest& request) {
   // The operation holds the call, and this handler, until it ends.
@@ -54,23 +55,16 @@ void ChatSse::End(absl::Status status, bool sent_any) {
 }
 
 void ChatSse::Send(std::string events, bool then_close) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!started_) {
-      started_ = true;
-      Headers headers = call_->ResponseHeaders();
-      headers.emplace_back("cache-control", "no-cache");
-      exchange_->StartStream(200, "text/event-stream", std::move(headers));
-    }
-  }
-  exchange_->Write(std::move(events),
-                   [self = shared_from_this(), then_close](bool ok) {
-                     if (then_close) {
-                       if (ok) self->exchange_->EndStream();
-                       return;
-                     }
-                     self->operation_->Written(ok);
-                   });
+  answer_.Send(
+      std::move(events), then_close,
+      [this] {
+        Headers headers = call_->ResponseHeaders();
+        headers.emplace_back("cache-control", "no-cache");
+        return headers;
+      },
+      [self = shared_from_this(), then_close](bool ok) {
+        if (!then_close) self->operation_->Written(ok);
+      });
 }
 
 void ChatSse::Refuse(absl::Status status) {

@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "http/http_call.h"
 #include "http/http_types.h"
+#include "http/streamed_answer.h"
 #include "operations/chat_stream_operation.h"
 #include "operations/operation_services.h"
 #include "voxgate/v1/chat.pb.h"
@@ -43,9 +44,9 @@ class ChatSse final : private operations::ChatStreamOutput,
   const bool include_usage_;
   const int64_t created_;
   const std::shared_ptr<operations::ChatStreamOperation> operation_;
+  StreamedAnswer answer_;
   absl::Mutex mu_;
   std::string model_ ABSL_GUARDED_BY(mu_);
-  bool started_ ABSL_GUARDED_BY(mu_) = false;  // response head sent
 };
 
 }  // namespace voxgate::http

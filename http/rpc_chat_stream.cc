@@ -14,7 +14,8 @@ RpcChatStream::RpcChatStream(std::shared_ptr<HttpExchange> exchange,
       head_(std::move(head)),
       operation_(std::make_shared<operations::ChatStreamOperation>(
           operations, call_->scope(),
-          static_cast<operations::ChatStreamOutput&>(*this))) {}
+          static_cast<operations::ChatStreamOutput&>(*this))),
+      answer_(exchange_, wire_.content_type) {}
 
 void RpcChatStream::Start(const v1::ChatRequest& request) {
   // The operation holds the call, and this handler, until it ends.
@@ -36,23 +37,16 @@ void RpcChatStream::Refuse(absl::Status status) {
 }
 
 void RpcChatStream::Send(std::string bytes, bool then_close) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!started_) {
-      started_ = true;
-      Headers headers = call_->ResponseHeaders();
-      for (const auto& header : head_) headers.push_back(header);
-      exchange_->StartStream(200, wire_.content_type, std::move(headers));
-    }
-  }
-  exchange_->Write(std::move(bytes),
-                   [self = shared_from_this(), then_close](bool ok) {
-                     if (then_close) {
-                       if (ok) self->exchange_->EndStream();
-                       return;
-                     }
-                     self->operation_->Written(ok);
-                   });
+  answer_.Send(
+      std::move(bytes), then_close,
+      [this] {
+        Headers headers = call_->ResponseHeaders();
+        for (const auto& header : head_) headers.push_back(header);
+        return headers;
+      },
+      [self = shared_from_this(), then_close](bool ok) {
+        if (!then_close) self->operation_->Written(ok);
+      });
 }
 
 }  // namespace voxgate::http

@@ -4,10 +4,10 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "http/http_call.h"
 #include "http/http_types.h"
 #include "http/rpc_wire.h"
+#include "http/streamed_answer.h"
 #include "operations/chat_stream_operation.h"
 
 namespace voxgate::http {
@@ -41,8 +41,7 @@ class RpcChatStream final : private operations::ChatStreamOutput,
   const RpcWire wire_;
   const Headers head_;
   const std::shared_ptr<operations::ChatStreamOperation> operation_;
-  absl::Mutex mu_;
-  bool started_ ABSL_GUARDED_BY(mu_) = false;  // response head sent
+  StreamedAnswer answer_;
 };
 
 }  // namespace voxgate::http

@@ -55,7 +55,8 @@ absl::Status ParseConnectGet(absl::string_view query, RpcWire& wire,
 
 // The request message of a POST body: bare (Connect unary) or one envelope
 // (base64 first for gRPC-Web text). INVALID_ARGUMENT names what is wrong; a
-// compressed envelope is UNIMPLEMENTED (send identity).
+// compressed envelope is refused with the unimplemented code (send
+// identity).
 absl::Status ParseRpcRequest(const RpcWire& wire, absl::string_view body,
                              google::protobuf::Message& request);
 

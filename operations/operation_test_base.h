@@ -130,6 +130,12 @@ class OperationTest : public ::testing::Test {
     call_.deadline = clock_.Now() + absl::Minutes(1);
   }
 
+  // What a fake transcription backend answers: `text` alone.
+  static upstream::Transcription Text(const std::string& text) {
+    upstream::Transcription transcription;
+    transcription.text = text;
+    return transcription;
+  }
   call::CallScope Scope() {
     return call::CallScope{call_, work_, pool_,
                            [] { return std::shared_ptr<void>(); }};

@@ -64,11 +64,6 @@ class StreamSessionTest : public OperationTest {
       if (output_.AwaitReady(asked)) session_->EndOfInput();
     });
   }
-  static upstream::Transcription Text(const std::string& text) {
-    upstream::Transcription transcription;
-    transcription.text = text;
-    return transcription;
-  }
 
   call::CallMetrics metrics_;
   StreamOutput output_;

@@ -39,11 +39,6 @@ class TranscribeOperationTest : public OperationTest {
   void Start() {
     StartTranscribe(services_, request_, Scope(), outcome_.Callback());
   }
-  static upstream::Transcription Text(const std::string& text) {
-    upstream::Transcription transcription;
-    transcription.text = text;
-    return transcription;
-  }
 
   v1::TranscribeRequest request_;
   Outcome<v1::TranscribeResponse> outcome_;

@@ -61,11 +61,6 @@ class UploadSessionTest : public OperationTest {
       if (output_.AwaitReady(asked)) session_->EndOfInput();
     });
   }
-  static upstream::Transcription Text(const std::string& text) {
-    upstream::Transcription transcription;
-    transcription.text = text;
-    return transcription;
-  }
 
   UploadOutput output_;
   v1::TranscribeUploadConfig upload_config_;
